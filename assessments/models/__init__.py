@@ -1,0 +1,19 @@
+"""The clinical record: care sites, patients, encounters, assessments, and the audit trail.
+
+Split by concept: ``records`` (who and where), ``assessment`` (what was measured, one typed
+column per vocabulary field) and ``audit`` (who read or changed what).
+"""
+
+from .assessment import Assessment, PriorEcho
+from .audit import AuditEvent
+from .records import Encounter, Membership, Organization, Patient
+
+__all__ = [
+    "Assessment",
+    "AuditEvent",
+    "Encounter",
+    "Membership",
+    "Organization",
+    "Patient",
+    "PriorEcho",
+]

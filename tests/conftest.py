@@ -1,0 +1,68 @@
+"""The named cast: a clinician and the patient of their care site, and "the others"
+(a clinician of another site) for every permission test."""
+
+import pytest
+
+from assessments.choices import Role
+from tests.factories import (
+    EncounterFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    PatientFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory(name="Riverside Heart Clinic")
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory(name="Northgate Cardiology")
+
+
+@pytest.fixture
+def clinician(organization):
+    user = UserFactory(username="alice", first_name="Alice")
+    MembershipFactory(user=user, organization=organization, role=Role.CLINICIAN)
+    return user
+
+
+@pytest.fixture
+def other_clinician(other_organization):
+    user = UserFactory(username="bob", first_name="Bob")
+    MembershipFactory(user=user, organization=other_organization, role=Role.CLINICIAN)
+    return user
+
+
+@pytest.fixture
+def api_client_user(organization):
+    user = UserFactory(username="ehr")
+    MembershipFactory(user=user, organization=organization, role=Role.API_CLIENT)
+    return user
+
+
+@pytest.fixture
+def editor(db):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="charlie", is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name="guideline editors")[0])
+    return user
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def patient(organization):
+    return PatientFactory(organization=organization, mrn="MRN-0001")
+
+
+@pytest.fixture
+def encounter(patient, clinician):
+    return EncounterFactory(patient=patient, clinician=clinician)
