@@ -1,0 +1,561 @@
+"""The MR-CDS rules engine: assessment input + compiled rule set → assessment result.
+
+Pure: no ORM, no settings, no I/O. ``evaluate(data, rule_set)`` takes the canonical input
+of ``validation.input_parse`` (CONTRACT section 1) and a ``specs.RuleSet`` and returns the
+result of CONTRACT section 2 as JSON-ready data. The steps, in order:
+
+1. Derived values (SPEC 0.6 and 6): BSA (Mosteller), BMI, LVESD index; EROA from PISA,
+   RVol = EROA × MR VTI, RF = RVol / (RVol + LVOT forward stroke volume); volumetric EROA
+   = RVol / MR VTI. A measured value wins over a derived one; a difference over 20 % is a
+   warning. A derived value outside the contract's plausible range is not used.
+2. Severity by the ASE 2017 procedure of ``grading.py``.
+3. MR type from the etiology (SPEC 0.4); stage (SPEC 0.3, ACC/AHA Tables 17 and 18).
+4. Symptom status, surgical risk (given, or derived from STS-PROM and frailty by SPEC
+   0.13 with a warning), risk factors (SPEC 0.7, context only).
+5. Recommendation rules in ``position`` order. A rule fires when its condition is true;
+   unknown (a needed value is absent) never fires and lists the value under ``missing``.
+   Within a ``group`` the first firing rule wins; a code is listed once, from its first
+   firing rule; a rule may test the codes recommended before it (``recommendations``).
+   ``no_treatment`` is dropped, with a warning, if any intervention fires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from .grading import QUANTITATIVE, grade_severity
+from .parameters import INTERVENTION_CODES
+from .specs import Leaf, RuleSet
+from .vocabulary import (
+    FIELDS_BY_PATH,
+    PRIMARY_ETIOLOGIES,
+    SECONDARY_ATRIAL_ETIOLOGIES,
+    SECONDARY_VENTRICULAR_ETIOLOGIES,
+)
+
+PI = Decimal("3.14159265358979323846264338")
+MEASURED_DERIVED_TOLERANCE = Decimal("0.20")  # SPEC 0.6: warn above 20 % difference
+
+# SPEC 0.7 (context only, never changes the grade) [J].
+OLDER_AGE_YEARS = 65
+LOW_BMI_KG_M2 = Decimal("18.5")  # WHO underweight
+LOW_EGFR = Decimal(60)  # KDIGO G3 or worse
+RECORDED_RISK_FACTORS = (
+    "prior_myocardial_infarction", "prior_mitral_stenosis", "mitral_valve_prolapse",
+    "renal_dysfunction", "marfan_syndrome", "ehlers_danlos_syndrome", "rheumatic_fever",
+    "infective_endocarditis_history", "chest_radiation", "hypertension",
+)  # fmt: skip
+
+# SPEC 0.13 surgical-risk table (AHA/ACC 2014/2017, kept in 2020): STS-PROM < 4 % low,
+# 4–8 % intermediate, > 8 % high; mild frailty intermediate, moderate-to-severe high.
+# Frailty alone is never "prohibitive"; "low" also needs a known STS-PROM.
+STS_LOW_BELOW = Decimal(4)
+STS_HIGH_ABOVE = Decimal(8)
+FRAILTY_RISK = {
+    "none": "low",
+    "mild": "intermediate",
+    "moderate": "high",
+    "severe": "high",
+}
+RISK_ORDER = ("low", "intermediate", "high", "prohibitive")
+
+SYMPTOM_FLAGS = (
+    "dyspnea",
+    "fatigue",
+    "edema",
+    "orthopnea",
+    "reduced_exercise_tolerance",
+)
+
+# Where a derived fact comes from, to name the input a clinician should add.
+DERIVED_INPUTS = {
+    "surgical_risk": ("management.surgical_risk",),
+    "lv_progression_serial": ("prior_echos",),
+    "symptom_status": ("symptoms.nyha_class",),
+    "derived.bsa_m2": ("patient.height_cm", "patient.weight_kg"),
+    "derived.bmi_kg_m2": ("patient.height_cm", "patient.weight_kg"),
+    "derived.lvesd_index_mm_m2": ("echo.lvesd_mm", "patient.height_cm", "patient.weight_kg"),
+}  # fmt: skip
+
+
+def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for name, item in value.items():
+                facts[f"{key}.{name}"] = item
+        elif key != "prior_echos":
+            facts[key] = value
+    facts.setdefault("presentation", "chronic")
+    facts.setdefault("etiology", "unknown")
+    return facts
+
+
+def _q(value: Decimal, places: str) -> float:
+    return float(value.quantize(Decimal(places)))
+
+
+class _Derivation:
+    """Collects derived values (full precision for rules, rounded for display)."""
+
+    def __init__(self):
+        self.exact: dict[str, Decimal] = {}
+        self.shown: dict[str, float] = {}
+        self.formulas: list[dict[str, Any]] = []
+
+    def add(self, name, value, places, unit, formula):
+        self.exact[name] = value
+        self.shown[name] = _q(value, places)
+        self.formulas.append(
+            {
+                "parameter": name,
+                "value": self.shown[name],
+                "unit": unit,
+                "formula": formula,
+            }
+        )
+
+
+def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
+    d = _Derivation()
+    h, w = facts.get("patient.height_cm"), facts.get("patient.weight_kg")
+    if h is not None and w is not None:
+        d.add("bsa_m2", (h * w / 3600).sqrt(), "0.001", "m²",
+              "Mosteller: √(height cm × weight kg / 3600)")  # fmt: skip
+        d.add(
+            "bmi_kg_m2", w / (h / 100) ** 2, "0.1", "kg/m²", "weight kg / (height m)²"
+        )
+        bmi = d.exact["bmi_kg_m2"]
+        if bmi < 12 or bmi > 70:
+            warnings.append(
+                f"Implausible BMI {d.shown['bmi_kg_m2']} kg/m²: check height and weight"
+            )
+    lvesd = facts.get("echo.lvesd_mm")
+    if lvesd is not None and "bsa_m2" in d.exact:
+        d.add("lvesd_index_mm_m2", lvesd / d.exact["bsa_m2"], "0.1", "mm/m²",
+              "LVESD mm / BSA m² (ESC 2025)")  # fmt: skip
+
+    r = facts.get("echo.pisa_radius_cm")
+    va = facts.get("echo.aliasing_velocity_cm_s")
+    vmax = facts.get("echo.mr_peak_velocity_cm_s")
+    vti = facts.get("echo.mr_vti_cm")
+    if r is not None and va is not None and vmax is not None:
+        d.add("eroa_cm2", 2 * PI * r * r * va / vmax, "0.001", "cm²",
+              "PISA: 2π × r² × aliasing velocity / MR peak velocity")  # fmt: skip
+    eroa = facts.get("echo.eroa_cm2", d.exact.get("eroa_cm2"))
+    rvol_measured = facts.get("echo.regurgitant_volume_ml")
+    if eroa is not None and vti is not None:
+        d.add("regurgitant_volume_ml", eroa * vti, "0.1", "mL", "EROA × MR VTI")
+    elif rvol_measured is not None and vti is not None and "eroa_cm2" not in d.exact:
+        d.add(
+            "eroa_cm2", rvol_measured / vti, "0.001", "cm²", "volumetric: RVol / MR VTI"
+        )
+    lvot_d, lvot_vti = facts.get("echo.lvot_diameter_cm"), facts.get("echo.lvot_vti_cm")
+    if lvot_d is not None and lvot_vti is not None:
+        d.add("lvot_stroke_volume_ml", PI * (lvot_d / 2) ** 2 * lvot_vti, "0.1", "mL",
+              "π × (LVOT diameter / 2)² × LVOT VTI")  # fmt: skip
+        rvol = (
+            rvol_measured
+            if rvol_measured is not None
+            else d.exact.get("regurgitant_volume_ml")
+        )
+        if rvol is not None and rvol + d.exact["lvot_stroke_volume_ml"] > 0:
+            d.add("regurgitant_fraction_pct",
+                  100 * rvol / (rvol + d.exact["lvot_stroke_volume_ml"]), "0.1", "%",
+                  "RVol / (RVol + LVOT forward stroke volume) × 100")  # fmt: skip
+    return d
+
+
+def _use_derived(
+    facts: dict[str, Any], d: _Derivation, warnings: list[str]
+) -> dict[str, str]:
+    """Fill unmeasured quantitative values from derived ones; report disagreements."""
+    origin: dict[str, str] = {}
+    for path in QUANTITATIVE:
+        name = path.split(".", 1)[1]
+        derived = d.exact.get(name)
+        if derived is None:
+            continue
+        spec = FIELDS_BY_PATH[path]
+        measured = facts.get(path)
+        if measured is not None:
+            if (
+                measured > 0
+                and abs(derived - measured) / measured > MEASURED_DERIVED_TOLERANCE
+            ):
+                warnings.append(
+                    f"Measured {spec.label} {measured} {spec.unit} and derived "
+                    f"{d.shown[name]} {spec.unit} differ by more than 20 %; "
+                    "the measured value is used"
+                )
+            continue
+        if not (spec.minimum <= derived <= spec.maximum):
+            warnings.append(
+                f"Derived {spec.label} {d.shown[name]} {spec.unit} is outside the plausible "
+                f"range {spec.range_text}; not used: check the PISA/Doppler inputs"
+            )
+            continue
+        facts[path] = derived
+        origin[path] = "derived"
+    return origin
+
+
+def base_mr_type(etiology: str) -> str | None:
+    if etiology in PRIMARY_ETIOLOGIES:
+        return "primary"
+    if etiology in SECONDARY_VENTRICULAR_ETIOLOGIES:
+        return "secondary_ventricular"
+    if etiology in SECONDARY_ATRIAL_ETIOLOGIES:
+        return "secondary_atrial"
+    return None
+
+
+def final_mr_type(etiology: str, severity: str, warnings: list[str]) -> str:
+    base = base_mr_type(etiology)
+    if base:
+        return base
+    if severity == "none_trivial":
+        return "not_applicable"
+    if etiology == "structurally_normal":
+        if severity == "mild":
+            return "not_applicable"
+        warnings.append(
+            "Significant or indeterminate MR recorded on a structurally normal valve: "
+            "establish the mechanism"
+        )
+    return "undetermined"
+
+
+def symptom_status(facts: Mapping[str, Any], warnings: list[str]) -> str:
+    nyha = facts.get("symptoms.nyha_class")
+    flagged = [s for s in SYMPTOM_FLAGS if facts.get(f"symptoms.{s}") is True]
+    congested = facts.get("hemodynamics.pulmonary_edema") is True or (
+        facts.get("hemodynamics.cardiogenic_shock") is True
+    )
+    if facts.get("symptoms.equivocal") is True:
+        return "equivocal"
+    if nyha == 1 and (flagged or congested):
+        warnings.append(
+            "NYHA class I recorded together with symptoms ("
+            + ", ".join(flagged or ["congestion"])
+            + "): treated as symptomatic"
+        )
+    if (nyha is not None and nyha >= 2) or flagged or congested:
+        return "symptomatic"
+    if nyha == 1:
+        return "asymptomatic"
+    return "unknown"
+
+
+def surgical_risk(facts: Mapping[str, Any], warnings: list[str]) -> str | None:
+    given = facts.get("management.surgical_risk")
+    sts = facts.get("management.sts_prom_pct")
+    frailty = facts.get("management.frailty")
+    candidates = []
+    if sts is not None:
+        if sts < STS_LOW_BELOW:
+            candidates.append("low")
+        elif sts <= STS_HIGH_ABOVE:
+            candidates.append("intermediate")
+        else:
+            candidates.append("high")
+    if frailty is not None:
+        candidates.append(FRAILTY_RISK[frailty])
+    derived = max(candidates, key=RISK_ORDER.index) if candidates else None
+    if derived == "low" and sts is None:
+        derived = None  # "low" needs STS-PROM < 4 % as well as no frailty
+    if given:
+        if derived and RISK_ORDER.index(derived) > RISK_ORDER.index(given):
+            warnings.append(
+                f"Surgical risk recorded as {given}, but STS-PROM/frailty suggest at least "
+                f"{derived} (SPEC 0.13): the Heart Team's category is used"
+            )
+        return given
+    if derived:
+        warnings.append(
+            f"Surgical risk derived as {derived} from "
+            + " and ".join(
+                x for x in (
+                    f"STS-PROM {sts} %" if sts is not None else "",
+                    f"frailty {frailty}" if frailty is not None else "",
+                ) if x
+            )
+            + " (SPEC 0.8/0.13); confirm with the Heart Team"
+        )  # fmt: skip
+    return derived
+
+
+def lv_progression(data: Mapping[str, Any], facts: Mapping[str, Any]) -> bool | None:
+    """Progressive LV dilation or EF decline over the last ≥3 serial studies (P5)."""
+    studies = [dict(s) for s in data.get("prior_echos", [])]
+    if not any(s["months_ago"] == 0 for s in studies):
+        studies.append(
+            {"months_ago": 0, "lvef_pct": facts.get("echo.lvef_pct"),
+             "lvesd_mm": facts.get("echo.lvesd_mm")}
+        )  # fmt: skip
+    studies.sort(key=lambda s: -s["months_ago"])  # oldest first
+    lvesd = [s["lvesd_mm"] for s in studies if s.get("lvesd_mm") is not None]
+    lvef = [s["lvef_pct"] for s in studies if s.get("lvef_pct") is not None]
+    if len(lvesd) < 3 and len(lvef) < 3:
+        return None
+    dilating = len(lvesd) >= 3 and lvesd[-3] < lvesd[-2] < lvesd[-1]
+    declining = len(lvef) >= 3 and lvef[-3] > lvef[-2] > lvef[-1]
+    return dilating or declining
+
+
+def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) -> str:
+    if facts["presentation"] == "acute":
+        return "not_applicable"
+    if severity == "indeterminate":
+        return "undetermined"
+    if mr_type == "not_applicable":
+        return "not_applicable"
+    if severity == "none_trivial":
+        return "A"
+    if severity in ("mild", "moderate"):
+        return "B"
+    # severe, chronic
+    if mr_type == "undetermined":
+        missing.append(
+            ("etiology", "the MR mechanism (primary or secondary) decides the stage")
+        )
+        return "undetermined"
+    if symptoms in ("unknown", "equivocal"):
+        missing.append(
+            ("symptoms.nyha_class",
+             "symptom status tells stage C (asymptomatic) from D (symptomatic)")
+        )  # fmt: skip
+        return "undetermined"
+    if mr_type == "primary":
+        if symptoms == "symptomatic":
+            return "D"
+        results = []
+        for criterion in rule_set.stage_criteria:
+            needed: set[str] = set()
+            met = criterion.condition.evaluate(facts, needed)
+            results.append(met)
+            leaf = next(criterion.condition.leaves())
+            findings.append({
+                "parameter": leaf.parameter, "value": _jsonable(facts.get(leaf.parameter)),
+                "unit": leaf.label.rsplit("(", 1)[-1].rstrip(")") if "(" in leaf.label else "",
+                "supports": "C2" if met else None, "tests_for": "C2", "met": met,
+                "criterion": str(criterion),
+                "source": criterion.source.as_dict() if criterion.source else None,
+            })  # fmt: skip
+            if met is None:
+                for parameter in needed:
+                    missing.append((parameter, "needed to tell stage C1 from C2"))
+        if any(r is True for r in results):
+            return "C2"
+        if results and all(r is False for r in results):
+            return "C1"
+        return "undetermined"
+    # secondary MR: no C1/C2 split; D needs symptoms persisting on optimised GDMT and
+    # after revascularisation (ACC/AHA Table 18).
+    if symptoms == "asymptomatic":
+        return "C"
+    gdmt = facts.get("management.gdmt_optimized")
+    if gdmt is None:
+        missing.append(
+            ("management.gdmt_optimized",
+             "secondary MR is stage D only if symptoms persist on optimised GDMT")
+        )  # fmt: skip
+        return "undetermined"
+    if gdmt is False or facts.get("management.cad_requiring_revascularization") is True:
+        return "C"
+    return "D"
+
+
+def risk_factors(facts: Mapping[str, Any], derived: _Derivation) -> list[str]:
+    codes = []
+    if facts.get("patient.sex") == "female":
+        codes.append("female_sex")
+    age = facts.get("patient.age_years")
+    if age is not None and age >= OLDER_AGE_YEARS:
+        codes.append("older_age")
+    if "bmi_kg_m2" in derived.exact and derived.exact["bmi_kg_m2"] < LOW_BMI_KG_M2:
+        codes.append("low_body_mass")
+    for name in RECORDED_RISK_FACTORS:
+        if facts.get(f"risk_factors.{name}") is True:
+            codes.append(name)
+    egfr = facts.get("labs.egfr_ml_min_1_73m2")
+    if egfr is not None and egfr < LOW_EGFR and "renal_dysfunction" not in codes:
+        codes.append("renal_dysfunction")
+    return codes
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _plausibility_warnings(facts: Mapping[str, Any], warnings: list[str]) -> None:
+    age = facts.get("patient.age_years")
+    if age is not None and age < 18:
+        warnings.append(
+            "Patient under 18: the guideline rule sets are written for adults; "
+            "outside the intended use"
+        )
+    if (
+        facts.get("patient.pregnancy_planned") is True
+        and facts.get("patient.sex") == "male"
+    ):
+        warnings.append(
+            "Pregnancy planned recorded for a male patient: check the record"
+        )
+    if facts.get("echo.flail_leaflet") is True and facts.get("echo.leaflet_lesion") in (
+        "none",
+        "mild",
+    ):
+        warnings.append("Flail leaflet recorded with a none/mild leaflet lesion: check")
+    if facts.get("presentation") == "acute" and facts.get("etiology") in (
+        "rheumatic", "mitral_annular_calcification", "congenital", "secondary_atrial",
+    ):  # fmt: skip
+        warnings.append(
+            "Acute presentation recorded with a cause that is usually chronic"
+        )
+    atrial = facts.get("etiology") in SECONDARY_ATRIAL_ETIOLOGIES
+    lvef = facts.get("echo.lvef_pct")
+    if atrial and lvef is not None and lvef < 50:
+        warnings.append(
+            "Atrial secondary MR recorded with LVEF < 50 %: ESC 2025 defines atrial SMR "
+            "with preserved LVEF (≥ 50 %); consider ventricular SMR"
+        )
+
+
+def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
+    """Evaluate one canonical assessment input with a compiled rule set."""
+    warnings: list[str] = []
+    missing: list[tuple[str, str]] = []
+    facts = _flatten(data)
+    _plausibility_warnings(facts, warnings)
+
+    derived = derive(facts, warnings)
+    origin = _use_derived(facts, derived, warnings)
+    for name in ("bsa_m2", "bmi_kg_m2", "lvesd_index_mm_m2"):
+        if name in derived.exact:
+            facts[f"derived.{name}"] = derived.exact[name]
+
+    base_type = base_mr_type(facts["etiology"])
+    grading = grade_severity(
+        facts,
+        rule_set.severity_criteria,
+        secondary=bool(base_type and base_type.startswith("secondary")),
+    )
+    warnings.extend(grading.warnings)
+    missing.extend(grading.missing)
+    mr_type = final_mr_type(facts["etiology"], grading.severity, warnings)
+    symptoms = symptom_status(facts, warnings)
+    findings = [f.as_dict() for f in grading.findings]
+    for finding in findings:
+        finding["value"] = _jsonable(finding["value"])
+        if origin.get(finding["parameter"]) == "derived":
+            finding["derived"] = True
+    stage = stage_of(
+        facts, rule_set, mr_type, grading.severity, symptoms, missing, findings
+    )
+
+    facts.update(
+        {
+            "mr_type": mr_type,
+            "severity": grading.severity,
+            "severity_subgrade": grading.subgrade,
+            "stage": stage,
+            "symptom_status": symptoms,
+            "surgical_risk": surgical_risk(facts, warnings),
+            "severe_specific_count": grading.severe_specific,
+            "mild_specific_count": grading.mild_specific,
+            "lv_progression_serial": lv_progression(data, facts),
+        }
+    )
+    recommendations, cautions = apply_rules(facts, rule_set, missing, warnings)
+
+    return {
+        "guideline": rule_set.header(),
+        "mr_type": mr_type,
+        "severity": grading.severity,
+        "severity_subgrade": grading.subgrade,
+        "severity_basis": grading.reason,
+        "stage": stage,
+        "symptom_status": symptoms,
+        "surgical_risk": facts["surgical_risk"],
+        "derived": dict(derived.shown),
+        "derivations": derived.formulas,
+        "risk_factors": risk_factors(facts, derived),
+        "findings": findings,
+        "recommendations": recommendations,
+        "cautions": cautions,
+        "missing": _merge_missing(missing, facts),
+        "warnings": list(dict.fromkeys(warnings)),
+    }
+
+
+def apply_rules(facts, rule_set: RuleSet, missing, warnings):
+    recommendations: list[dict[str, Any]] = []
+    cautions: list[dict[str, Any]] = []
+    codes: list[str] = []
+    groups_done: set[str] = set()
+    for rule in rule_set.rules:
+        if rule.group and rule.group in groups_done:
+            continue
+        facts["recommendations"] = tuple(codes)
+        needed: set[str] = set()
+        result = rule.condition.evaluate(facts, needed)
+        if result is None:
+            for parameter in needed:
+                missing.append((parameter, f"needed to decide: {rule.title}"))
+            continue
+        if not result:
+            continue
+        for leaf in rule.condition.leaves():
+            if (
+                isinstance(leaf, Leaf)
+                and leaf.operator == "not_recorded_as"
+                and facts.get(leaf.parameter) is None
+            ):
+                missing.append(
+                    (leaf.parameter,
+                     f"not recorded; assumed not {leaf.value} for: {rule.title}")
+                )  # fmt: skip
+        if rule.group:
+            groups_done.add(rule.group)
+        entry = {
+            "code": rule.code,
+            "title": rule.title,
+            "detail": rule.detail,
+            "class": rule.cor,
+            "level": rule.loe,
+            "source": rule.source.as_dict(),
+            "rule": rule.key,
+            "condition": str(rule.condition),
+        }
+        if rule.kind == "caution":
+            cautions.append(entry)
+            continue
+        if rule.code in codes:
+            continue
+        codes.append(rule.code)
+        recommendations.append(entry)
+    if "no_treatment" in codes and INTERVENTION_CODES.intersection(codes):
+        recommendations = [r for r in recommendations if r["code"] != "no_treatment"]
+        warnings.append(
+            "'No treatment' withdrawn: an intervention was also recommended"
+        )
+    return recommendations, cautions
+
+
+def _merge_missing(missing, facts) -> list[dict[str, str]]:
+    merged: dict[str, list[str]] = {}
+    for parameter, reason in missing:
+        inputs = DERIVED_INPUTS.get(parameter, (parameter,))
+        absent = [n for n in inputs if facts.get(n) is None] or list(inputs)
+        for name in absent:
+            reasons = merged.setdefault(name, [])
+            if reason not in reasons:
+                reasons.append(reason)
+    return [{"parameter": p, "reason": "; ".join(r)} for p, r in merged.items()]

@@ -1,0 +1,309 @@
+"""MR severity by the ASE 2017 integrative approach (SPEC 0.2 and 1.3), made deterministic.
+
+The thresholds are rule rows (``SeverityCriterion``); the procedure is this module:
+
+1. Poor image quality → ``indeterminate`` (ASE algorithm footnote).
+2. Trace: no measurable vena contracta, no quantitative value above zero, no more than
+   small flow convergence, and a tiny or brief jet → ``none_trivial``.
+3. Count the criteria specific for mild (M) and for severe (S) MR among the parameters
+   actually supplied. S ≥ 4 with M = 0 → severe; M ≥ 4 with S = 0 → mild.
+4. Otherwise put each available quantitative parameter (EROA, RVol, RF; measured, or
+   derived when not measured) in its band: mild, mild-to-moderate, moderate-to-severe,
+   severe. Lower bounds are inclusive (EROA 0.40 is severe, 0.39 moderate-to-severe).
+5. Two or more parameters agreeing on a grade (moderate covers both subgrades), none two
+   grades away → that grade; the subgrade is the majority band among them.
+6. Secondary MR with an elliptical orifice: the ``secondary_elliptical`` rows lower the
+   severe cut-offs (EROA 0.30, RVol 45) when RF ≥ 50 % (its severe band).
+7. Discordance → ``indeterminate``: quantitative grades two apart; severe signs against
+   an EROA below 0.30 (or VC < 0.3 against EROA ≥ 0.40); a quantitative grade with
+   specific signs of the opposite extreme (one sign two grades away, two signs one grade
+   away). Fewer than two quantitative parameters and fewer than four specific criteria
+   also give ``indeterminate``.
+8. Jet area never grades alone, and no single parameter grades alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .parameters import BANDS, PARAMETERS
+from .specs import Leaf, SeverityCriterion
+
+QUANTITATIVE = (
+    "echo.eroa_cm2",
+    "echo.regurgitant_volume_ml",
+    "echo.regurgitant_fraction_pct",
+)
+BAND_GRADE = {
+    "mild": "mild",
+    "mild_to_moderate": "moderate",
+    "moderate_to_severe": "moderate",
+    "severe": "severe",
+}
+GRADE_RANK = {"mild": 1, "moderate": 2, "severe": 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    parameter: str
+    value: Any
+    unit: str
+    tests_for: str
+    met: bool | None
+    criterion: str
+    source: dict | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "parameter": self.parameter,
+            "value": self.value,
+            "unit": self.unit,
+            "supports": self.tests_for if self.met else None,
+            "tests_for": self.tests_for,
+            "met": self.met,
+            "criterion": self.criterion,
+            "source": self.source,
+        }
+
+
+@dataclass
+class Grading:
+    severity: str
+    subgrade: str | None = None
+    reason: str = ""
+    mild_specific: int = 0
+    severe_specific: int = 0
+    bands: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _first_leaf(criterion: SeverityCriterion, facts: Mapping[str, Any]) -> Leaf:
+    leaves = list(criterion.condition.leaves())
+    for leaf in leaves:
+        if facts.get(leaf.parameter) is not None:
+            return leaf
+    return leaves[0]
+
+
+def _unit(parameter: str) -> str:
+    param = PARAMETERS.get(parameter)
+    return param.unit if param else ""
+
+
+def _finding(criterion, facts, tests_for, met) -> Finding:
+    leaf = _first_leaf(criterion, facts)
+    return Finding(
+        parameter=leaf.parameter,
+        value=facts.get(leaf.parameter),
+        unit=_unit(leaf.parameter),
+        tests_for=tests_for,
+        met=met,
+        criterion=str(criterion),
+        source=criterion.source.as_dict() if criterion.source else None,
+    )
+
+
+def _band(parameter, value, rows, facts) -> tuple[str, SeverityCriterion | None]:
+    """Highest band whose lower bound the value reaches (rows sorted by threshold)."""
+    best, best_row = "mild", None
+    for row in rows:
+        reached = row.condition.evaluate(facts, set())
+        if reached and BANDS.index(row.band) >= BANDS.index(best):
+            best, best_row = row.band, row
+    return best, best_row
+
+
+def grade_severity(
+    facts: Mapping[str, Any],
+    criteria: Sequence[SeverityCriterion],
+    *,
+    secondary: bool,
+) -> Grading:
+    """Grade MR severity from ``facts`` (dotted paths → values) with ``criteria``."""
+    findings: list[Finding] = []
+    counted = {"specific_mild": 0, "specific_severe": 0}
+    met_keys: set[str] = set()
+    for criterion in criteria:
+        if criterion.role == "band":
+            continue
+        met = criterion.condition.evaluate(facts, set())
+        tests_for = "severe" if criterion.role.endswith("severe") else "mild"
+        findings.append(_finding(criterion, facts, tests_for, met))
+        if met:
+            met_keys.add(criterion.key)
+            if criterion.role in counted:
+                counted[criterion.role] += 1
+    mild_n, severe_n = counted["specific_mild"], counted["specific_severe"]
+
+    # Quantitative bands (SPEC 1.1, 1.4; step 6 for secondary MR).
+    bands: dict[str, str] = {}
+    elliptical = secondary and facts.get("echo.elliptical_orifice") is True
+    for parameter in QUANTITATIVE:
+        if facts.get(parameter) is None:
+            continue
+        rows = [
+            c
+            for c in criteria
+            if c.role == "band"
+            and c.scope == "all"
+            and _first_leaf(c, {}).parameter == parameter
+        ]
+        band, row = _band(parameter, facts[parameter], rows, facts)
+        if elliptical and band != "severe":
+            lowered = [
+                c
+                for c in criteria
+                if c.role == "band"
+                and c.scope == "secondary_elliptical"
+                and _first_leaf(c, {}).parameter == parameter
+            ]
+            new_band, new_row = _band(parameter, facts[parameter], lowered, facts)
+            if new_band == "severe":
+                band, row = new_band, new_row
+        bands[parameter] = band
+        if row is None:
+            criterion_text = (
+                f"{PARAMETERS[parameter].display} below every cut-off → mild"
+            )
+            source = None
+        else:
+            criterion_text, source = (
+                str(row),
+                row.source.as_dict() if row.source else None,
+            )
+        findings.append(
+            Finding(parameter, facts[parameter], _unit(parameter), band, True,
+                    criterion_text, source)
+        )  # fmt: skip
+    # Step 6 needs RF ≥ 50 %: without a severe RF the lowered cut-offs do not count.
+    if elliptical and bands.get("echo.regurgitant_fraction_pct") != "severe":
+        for parameter in ("echo.eroa_cm2", "echo.regurgitant_volume_ml"):
+            if parameter in bands and bands[parameter] == "severe":
+                rows = [c for c in criteria if c.role == "band" and c.scope == "all"
+                        and _first_leaf(c, {}).parameter == parameter]  # fmt: skip
+                normal_band, _ = _band(parameter, facts[parameter], rows, facts)
+                bands[parameter] = normal_band
+
+    grading = Grading(
+        severity="indeterminate",
+        mild_specific=mild_n,
+        severe_specific=severe_n,
+        bands=bands,
+        findings=findings,
+    )
+
+    if facts.get("echo.image_quality") == "poor":
+        grading.reason = "poor image quality (ASE 2017 algorithm footnote)"
+        return _indeterminate(grading, facts)
+
+    vc = facts.get("echo.vena_contracta_cm")
+    quant_values = [facts.get(p) for p in QUANTITATIVE]
+    if (
+        (vc is None or vc == 0)
+        and all(v is None or v == 0 for v in quant_values)
+        and facts.get("echo.flow_convergence") in (None, "none_or_small")
+        and (
+            facts.get("echo.jet_timing") == "brief"
+            or facts.get("echo.jet_area_pct_la") == 0
+        )
+    ):
+        grading.severity = "none_trivial"
+        grading.reason = "trace jet: no measurable vena contracta or flow convergence"
+        return grading
+
+    grades = [BAND_GRADE[b] for b in bands.values()]
+    quant_grade = None
+    if len(grades) >= 2:
+        ranks = [GRADE_RANK[g] for g in grades]
+        if max(ranks) - min(ranks) >= 2:
+            grading.reason = "quantitative parameters two grades apart"
+            grading.warnings.append(
+                "Discordant quantitative parameters: "
+                + ", ".join(f"{p.split('.')[-1]} {b}" for p, b in bands.items())
+            )
+            return _indeterminate(grading, facts)
+        agreed = [g for g, n in Counter(grades).items() if n >= 2]
+        if len(agreed) == 1:
+            quant_grade = agreed[0]
+
+    candidate, settled_by = None, ""
+    if severe_n >= 4 and mild_n == 0:
+        candidate, settled_by = "severe", f"{severe_n} criteria specific for severe MR"
+    elif mild_n >= 4 and severe_n == 0:
+        candidate, settled_by = "mild", f"{mild_n} criteria specific for mild MR"
+    elif quant_grade:
+        candidate = quant_grade
+        settled_by = (
+            f"{Counter(grades)[quant_grade]} concordant quantitative parameters"
+        )
+    elif len(grades) >= 2:
+        grading.reason = "quantitative parameters disagree (no two on one grade)"
+        grading.warnings.append(
+            "Quantitative parameters disagree: "
+            + ", ".join(f"{p.split('.')[-1]} {b}" for p, b in bands.items())
+        )
+        return _indeterminate(grading, facts)
+    else:
+        grading.reason = "fewer than two quantitative parameters and fewer than four specific criteria"
+        return _indeterminate(grading, facts)
+
+    discordance = _discordance(candidate, grades, bands, met_keys, mild_n, severe_n)
+    if discordance:
+        grading.reason = discordance
+        grading.warnings.append(f"Discordant echo findings: {discordance}")
+        return _indeterminate(grading, facts)
+
+    grading.severity = candidate
+    grading.reason = settled_by
+    if candidate == "moderate":
+        moderate_bands = [b for b in bands.values() if BAND_GRADE[b] == "moderate"]
+        counts = Counter(moderate_bands).most_common()
+        if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
+            grading.subgrade = counts[0][0]
+        else:
+            grading.warnings.append(
+                "Moderate MR: the quantitative parameters split between the "
+                "mild-to-moderate and moderate-to-severe subgrades"
+            )
+    return grading
+
+
+def _discordance(candidate, grades, bands, met_keys, mild_n, severe_n) -> str:
+    eroa_band = bands.get("echo.eroa_cm2")
+    if "vc_severe" in met_keys and eroa_band in ("mild", "mild_to_moderate"):
+        return "vena contracta ≥ 0.7 cm with EROA below 0.30 cm²"
+    if "vc_mild" in met_keys and eroa_band == "severe":
+        return "vena contracta < 0.3 cm with EROA ≥ 0.40 cm²"
+    rank = GRADE_RANK[candidate]
+    if grades and any(abs(GRADE_RANK[g] - rank) >= 2 for g in grades):
+        return f"a quantitative parameter two grades from {candidate}"
+    if candidate == "mild" and severe_n >= 1:
+        return "mild quantitative grade with a sign specific for severe MR"
+    if candidate == "severe" and mild_n >= 1:
+        return "severe grade with a sign specific for mild MR"
+    if candidate == "moderate" and severe_n >= 2:
+        return (
+            f"moderate quantitative grade with {severe_n} signs specific for severe MR"
+        )
+    if candidate == "moderate" and mild_n >= 2:
+        return f"moderate quantitative grade with {mild_n} signs specific for mild MR"
+    return ""
+
+
+def _indeterminate(grading: Grading, facts: Mapping[str, Any]) -> Grading:
+    grading.severity = "indeterminate"
+    grading.subgrade = None
+    for parameter, why in (
+        ("echo.vena_contracta_cm", "vena contracta width is needed to grade severity"),
+        ("echo.eroa_cm2", "EROA (or PISA radius, aliasing and MR velocity) is needed to quantify MR"),
+        ("echo.regurgitant_volume_ml", "regurgitant volume is needed to quantify MR"),
+        ("echo.regurgitant_fraction_pct", "regurgitant fraction is needed to quantify MR"),
+    ):  # fmt: skip
+        if facts.get(parameter) is None:
+            grading.missing.append((parameter, why))
+    return grading

@@ -1,0 +1,216 @@
+"""Turn rule-set documents (the TOML seed files, or rows exported from the database)
+into compiled ``specs.RuleSet`` objects. The only place that knows both shapes.
+
+A document is a plain dict::
+
+    ruleset   {code, title, version, guideline, citation, url, notes?}
+    codes     [{code, title}]          codes this rule set adds to the contract's
+    severity  [{key, role, band?, scope?, when, section, evidence, citation?, url?}]
+    stage     [{key, when, section, evidence, ...}]
+    rule      [{key, code, title, detail, class, level, when, section, evidence,
+                group?, kind?, citation?, url?}]
+
+Every row is validated when loaded (``document_validate``); errors name the table, the
+row key and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .conditions import ConditionError, condition_parse
+from .parameters import BANDS, CONTRACT_CODES, EXTRA_CODES
+from .specs import (
+    RecommendationRule,
+    RuleSet,
+    SeverityCriterion,
+    Source,
+    StageCriterion,
+)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SHIPPED_RULE_SETS = ("acc_aha_2020", "esc_eacts_2025")
+EVIDENCE_TAGS = ("V", "S", "M", "J")
+SEVERITY_ROLES = (
+    "specific_mild", "specific_severe", "supportive_mild", "supportive_severe", "band",
+)  # fmt: skip
+REQUIRED_SEVERITY_KEYS = ("vc_mild", "vc_severe")  # used by grading step 7
+RULE_KINDS = ("recommendation", "caution")
+
+
+class RuleSetError(ValueError):
+    """One or more rows of a rule-set document are invalid."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+def document_read(code: str, data_dir: Path = DATA_DIR) -> dict[str, Any]:
+    """Read ``<code>.toml``; ``include = [files]`` merges shared tables (severity)."""
+    path = data_dir / f"{code}.toml"
+    with path.open("rb") as fh:
+        doc = tomllib.load(fh)
+    for name in doc.pop("include", []):
+        with (data_dir / name).open("rb") as fh:
+            shared = tomllib.load(fh)
+        for table, rows in shared.items():
+            doc.setdefault(table, [])
+            doc[table] = rows + doc[table]
+    return doc
+
+
+def content_hash(doc: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the document (its clinical content)."""
+    canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _source(row: dict[str, Any], head: dict[str, Any]) -> Source:
+    return Source(
+        guideline=row.get("guideline", head.get("guideline", head.get("title", ""))),
+        section=str(row.get("section", "")),
+        citation=row.get("citation", head.get("citation", "")),
+        url=row.get("url", head.get("url", "")),
+        evidence=row.get("evidence", ""),
+    )
+
+
+def _check_source(where: str, row: dict[str, Any], errors: list[str]) -> None:
+    if row.get("evidence") not in EVIDENCE_TAGS:
+        errors.append(f"{where}: evidence must be one of {', '.join(EVIDENCE_TAGS)}")
+    if not str(row.get("section", "")).strip():
+        errors.append(f"{where}: section is required (where the guideline says it)")
+
+
+def ruleset_from_document(
+    doc: dict[str, Any], *, version_id: int | None = None
+) -> RuleSet:
+    """Validate and compile a document; raise ``RuleSetError`` listing every problem."""
+    errors: list[str] = []
+    head = doc.get("ruleset", {})
+    for field in ("code", "title", "version"):
+        if not head.get(field):
+            errors.append(f"ruleset: {field} is required")
+    extra_codes = frozenset(c["code"] for c in doc.get("codes", []))
+    known_codes = set(CONTRACT_CODES) | set(EXTRA_CODES) | extra_codes
+    keys: set[str] = set()
+
+    def parse(where: str, row: dict[str, Any]):
+        key = row.get("key")
+        if not key:
+            errors.append(f"{where}: key is required")
+        elif key in keys:
+            errors.append(f"{where}: duplicate key {key!r}")
+        keys.add(key)
+        try:
+            return condition_parse(row.get("when"), "when", extra_codes)
+        except ConditionError as exc:
+            errors.append(f"{where}: {exc}")
+            return None
+
+    severity = []
+    for i, row in enumerate(doc.get("severity", [])):
+        where = f"severity[{row.get('key', i)}]"
+        condition = parse(where, row)
+        _check_source(where, row, errors)
+        role = row.get("role")
+        if role not in SEVERITY_ROLES:
+            errors.append(f"{where}: role must be one of {', '.join(SEVERITY_ROLES)}")
+        if role == "band" and row.get("band") not in BANDS[1:]:
+            errors.append(f"{where}: band must be one of {', '.join(BANDS[1:])}")
+        if condition is not None and role in SEVERITY_ROLES:
+            severity.append(
+                SeverityCriterion(
+                    key=row["key"], role=role, condition=condition,
+                    band=row.get("band", ""), scope=row.get("scope", "all"),
+                    source=_source(row, head),
+                )
+            )  # fmt: skip
+    _check_bands(severity, errors)
+    severity_keys = {c.key for c in severity}
+    for key in REQUIRED_SEVERITY_KEYS:
+        if key not in severity_keys:
+            errors.append(f"severity: a criterion with key {key!r} is required")
+
+    stage = []
+    for i, row in enumerate(doc.get("stage", [])):
+        where = f"stage[{row.get('key', i)}]"
+        condition = parse(where, row)
+        _check_source(where, row, errors)
+        if condition is not None:
+            stage.append(StageCriterion(row["key"], condition, _source(row, head)))
+
+    rules = []
+    for i, row in enumerate(doc.get("rule", [])):
+        where = f"rule[{row.get('key', i)}]"
+        condition = parse(where, row)
+        _check_source(where, row, errors)
+        if row.get("code") not in known_codes:
+            errors.append(
+                f"{where}: code {row.get('code')!r} is not a known recommendation code"
+            )
+        if not row.get("title"):
+            errors.append(f"{where}: title is required")
+        kind = row.get("kind", "recommendation")
+        if kind not in RULE_KINDS:
+            errors.append(f"{where}: kind must be one of {', '.join(RULE_KINDS)}")
+        if condition is not None:
+            rules.append(
+                RecommendationRule(
+                    key=row["key"], position=int(row.get("position", (i + 1) * 10)),
+                    code=row.get("code", ""), title=row.get("title", ""),
+                    detail=row.get("detail", ""), cor=row.get("class") or None,
+                    loe=row.get("level") or None, condition=condition,
+                    source=_source(row, head), group=row.get("group", ""), kind=kind,
+                )
+            )  # fmt: skip
+    if errors:
+        raise RuleSetError(errors)
+    return RuleSet(
+        code=head["code"],
+        title=head["title"],
+        version=str(head["version"]),
+        content_hash=content_hash(doc),
+        severity_criteria=tuple(severity),
+        stage_criteria=tuple(stage),
+        rules=tuple(sorted(rules, key=lambda r: (r.position, r.key))),
+        version_id=version_id,
+        notes=tuple(head.get("notes", [])),
+    )
+
+
+def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:
+    """Band cut-offs per parameter and scope: '>=' only, strictly rising with the band."""
+    by_param: dict[tuple[str, str], list[SeverityCriterion]] = {}
+    for c in criteria:
+        if c.role != "band":
+            continue
+        leaf = next(c.condition.leaves())
+        if leaf.operator != ">=" or c.condition is not leaf:
+            errors.append(
+                f"severity[{c.key}]: a band is one [parameter, '>=', lower bound]"
+            )
+            continue
+        by_param.setdefault((leaf.parameter, c.scope), []).append(c)
+    for (parameter, scope), rows in by_param.items():
+        rows.sort(key=lambda c: BANDS.index(c.band))
+        seen = [c.band for c in rows]
+        if len(seen) != len(set(seen)):
+            errors.append(f"severity: {parameter} ({scope}) has a band twice")
+        thresholds = [next(c.condition.leaves()).value for c in rows]
+        if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
+            errors.append(
+                f"severity: {parameter} ({scope}) cut-offs must rise with the band: "
+                + ", ".join(
+                    f"{c.band} ≥ {t}" for c, t in zip(rows, thresholds, strict=True)
+                )
+            )
+
+
+def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> RuleSet:
+    return ruleset_from_document(document_read(code, data_dir))
