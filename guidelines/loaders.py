@@ -175,7 +175,7 @@ def ruleset_from_document(
         code=head["code"],
         title=head["title"],
         version=str(head["version"]),
-        content_hash=content_hash(doc),
+        content_hash=clinical_hash(doc),
         severity_criteria=tuple(severity),
         stage_criteria=tuple(stage),
         rules=tuple(sorted(rules, key=lambda r: (r.position, r.key))),
@@ -214,3 +214,122 @@ def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:
 
 def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> RuleSet:
     return ruleset_from_document(document_read(code, data_dir))
+
+
+# --- canonical documents: the same shape from a TOML file and from database rows -------
+
+SOURCE_FIELDS = ("guideline", "section", "citation", "url", "evidence")
+
+
+def document_canonical(doc: dict[str, Any]) -> dict[str, Any]:
+    """Fill defaults and normalise conditions so a file and its rows hash the same."""
+    from .conditions import condition_to_data
+
+    head = dict(doc.get("ruleset", {}))
+    extra = frozenset(c["code"] for c in doc.get("codes", []))
+
+    def canonical_row(row: dict[str, Any], position: int, fields: tuple[str, ...]):
+        out = {f: row.get(f, "") for f in fields}
+        for f in SOURCE_FIELDS:
+            out[f] = (
+                row.get(f) or (head.get(f) if f in ("citation", "url") else "") or ""
+            )
+        if not out["guideline"]:
+            out["guideline"] = head.get("guideline", "")
+        out["key"] = row.get("key", "")
+        out["position"] = int(row.get("position", position))
+        try:
+            out["when"] = condition_to_data(
+                condition_parse(row.get("when"), "when", extra)
+            )
+        except ConditionError:
+            out["when"] = row.get("when")
+        return out
+
+    return {
+        "ruleset": {
+            "code": head.get("code", ""),
+            "title": head.get("title", ""),
+            "version": str(head.get("version", "")),
+            "guideline": head.get("guideline", ""),
+            "citation": head.get("citation", ""),
+            "url": head.get("url", ""),
+            "notes": list(head.get("notes", [])),
+        },
+        "codes": sorted(
+            (
+                {"code": c["code"], "title": c.get("title", "")}
+                for c in doc.get("codes", [])
+            ),
+            key=lambda c: c["code"],
+        ),
+        "severity": [
+            canonical_row(r, (i + 1) * 10, ("role", "band", "scope"))
+            | {"scope": r.get("scope", "all")}
+            for i, r in enumerate(doc.get("severity", []))
+        ],
+        "stage": [
+            canonical_row(r, (i + 1) * 10, ())
+            for i, r in enumerate(doc.get("stage", []))
+        ],
+        "rule": [
+            canonical_row(
+                r, (i + 1) * 10, ("code", "title", "detail", "class", "level", "group")
+            )
+            | {"kind": r.get("kind", "recommendation")}
+            for i, r in enumerate(doc.get("rule", []))
+        ],
+    }
+
+
+def clinical_hash(doc: dict[str, Any]) -> str:
+    """Hash of the clinical content; the version label does not change it."""
+    canonical = document_canonical(doc)
+    canonical["ruleset"] = {
+        k: v for k, v in canonical["ruleset"].items() if k != "version"
+    }
+    return content_hash(canonical)
+
+
+def document_from_version(version) -> dict[str, Any]:
+    """Database rows of a ``RuleSetVersion`` → canonical document (ORM read only)."""
+
+    def source(row):
+        return {f: getattr(row, f) for f in SOURCE_FIELDS}
+
+    return {
+        "ruleset": {
+            "code": version.rule_set.code,
+            "title": version.title,
+            "version": version.version,
+            "guideline": version.guideline,
+            "citation": version.citation,
+            "url": version.url,
+            "notes": list(version.notes or []),
+        },
+        "codes": sorted(
+            ({"code": c.code, "title": c.title} for c in version.codes.all()),
+            key=lambda c: c["code"],
+        ),
+        "severity": [
+            {"key": r.key, "position": r.position, "role": r.role, "band": r.band,
+             "scope": r.scope, "when": r.condition, **source(r)}
+            for r in version.severitycriterionrow_set.order_by("position", "id")
+        ],
+        "stage": [
+            {"key": r.key, "position": r.position, "when": r.condition, **source(r)}
+            for r in version.stagecriterionrow_set.order_by("position", "id")
+        ],
+        "rule": [
+            {"key": r.key, "position": r.position, "code": r.code, "title": r.title,
+             "detail": r.detail, "class": r.cor, "level": r.loe, "group": r.group,
+             "kind": r.kind, "when": r.condition, **source(r)}
+            for r in version.recommendationrulerow_set.order_by("position", "id")
+        ],
+    }  # fmt: skip
+
+
+def ruleset_from_version(version) -> RuleSet:
+    doc = document_from_version(version)
+    compiled = ruleset_from_document(doc, version_id=version.pk)
+    return compiled

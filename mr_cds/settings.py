@@ -187,6 +187,17 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 
+# --- Cache: Redis when configured (shared by web and workers: the active guideline
+# version is cached there), otherwise per-process memory.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+         "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "mr_cds"}
+        if os.environ.get("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}  # fmt: skip
+
 # --- Celery: Redis when REDIS_URL is set, otherwise in-process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"

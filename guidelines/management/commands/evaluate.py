@@ -1,0 +1,52 @@
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from guidelines.services import GuidelineError, guideline_evaluate
+from guidelines.validation import InputError
+
+
+class Command(BaseCommand):
+    help = (
+        "Evaluate one assessment input (a JSON object) or several (a JSON array) and "
+        "print the result(s) as JSON on stdout. Exit code 2 on bad input."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "file", nargs="?", default="-",
+            help="JSON file with one input object or an array of them; '-' for stdin",
+        )  # fmt: skip
+        parser.add_argument(
+            "--guideline",
+            help="Rule set code (acc_aha_2020, esc_eacts_2025) for inputs without one",
+        )
+
+    def handle(self, *args, **options):
+        source = options["file"]
+        try:
+            text = sys.stdin.read() if source == "-" else Path(source).read_text()
+            payload = json.loads(text)
+        except (OSError, json.JSONDecodeError) as exc:
+            self._fail(f"cannot read JSON input: {exc}")
+        inputs = payload if isinstance(payload, list) else [payload]
+        results = []
+        for index, data in enumerate(inputs):
+            prefix = f"[{index}] " if isinstance(payload, list) else ""
+            try:
+                outcome = guideline_evaluate(data=data, guideline=options["guideline"])
+            except InputError as exc:
+                self._fail(
+                    "\n".join(f"{prefix}{e.field}: {e.message}" for e in exc.errors)
+                )
+            except GuidelineError as exc:
+                raise CommandError(str(exc)) from exc
+            results.append(outcome.result)
+        output = results if isinstance(payload, list) else results[0]
+        self.stdout.write(json.dumps(output, indent=2, ensure_ascii=False))
+
+    def _fail(self, message: str):
+        self.stderr.write(f"invalid input: {message}")
+        sys.exit(2)

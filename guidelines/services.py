@@ -1,0 +1,367 @@
+"""Guideline services: evaluation with the active (or a given) version, loading the
+shipped rule sets, drafting, checking and publishing versions.
+
+``guideline_evaluate`` is the one entry point other apps use. Compiled rule sets are
+cached per process by version id (published versions never change); the active version
+id per rule set is cached in Django's cache (Redis when REDIS_URL is set, so web and
+worker processes see a publication at their next evaluation) and refreshed on publish.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from . import engine
+from .conditions import condition_to_data
+from .loaders import (
+    DATA_DIR,
+    SHIPPED_RULE_SETS,
+    clinical_hash,
+    document_canonical,
+    document_read,
+    ruleset_from_document,
+    ruleset_from_version,
+)
+from .models import (
+    RecommendationCode,
+    RecommendationRuleRow,
+    RuleSet,
+    RuleSetTestCase,
+    RuleSetVersion,
+    SeverityCriterionRow,
+    StageCriterionRow,
+    VersionOrigin,
+    VersionStatus,
+)
+from .specs import RuleSet as CompiledRuleSet
+from .testing import boundary_cases, case_problems, expectation_for_profile
+from .validation import input_parse
+
+_compiled: dict[int, CompiledRuleSet] = {}
+ACTIVE_KEY = "guidelines:active:{code}"
+
+
+class GuidelineError(Exception):
+    """A guideline operation was refused; ``problems`` lists why."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = problems or []
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    input: dict[str, Any]  # canonical input
+    result: dict[str, Any]
+    version_id: int
+
+
+def default_rule_set_code() -> str:
+    return settings.MR_CDS_DEFAULT_GUIDELINE
+
+
+def active_version_id(code: str) -> int:
+    key = ACTIVE_KEY.format(code=code)
+    version_id = cache.get(key)
+    if version_id is None:
+        version_id = (
+            RuleSetVersion.objects.filter(
+                rule_set__code=code, status=VersionStatus.PUBLISHED
+            )
+            .values_list("id", flat=True)
+            .first()
+        )
+        if version_id is None:
+            raise GuidelineError(f"no published version of rule set {code!r}")
+        cache.set(key, version_id, timeout=None)
+    return version_id
+
+
+def compiled_version(version_id: int) -> CompiledRuleSet:
+    """The compiled rule set of a version; published versions are cached forever."""
+    compiled = _compiled.get(version_id)
+    if compiled is None:
+        version = RuleSetVersion.objects.select_related("rule_set").get(pk=version_id)
+        compiled = ruleset_from_version(version)
+        if version.status != VersionStatus.DRAFT:
+            _compiled[version_id] = compiled
+    return compiled
+
+
+def guideline_evaluate(
+    *, data: Any, guideline: str | None = None, version_id: int | None = None,
+    require_patient: bool = True,
+) -> Evaluation:  # fmt: skip
+    """Validate ``data`` (CONTRACT section 1) and evaluate it.
+
+    Raises ``validation.InputError`` (field-named errors) on bad input and
+    ``GuidelineError`` when the rule set has no published version.
+    """
+    clean = input_parse(data, require_patient=require_patient)
+    if version_id is None:
+        code = clean.get("guideline") or guideline or default_rule_set_code()
+        version_id = active_version_id(code)
+    rule_set = compiled_version(version_id)
+    return Evaluation(clean, engine.evaluate(clean, rule_set), version_id)
+
+
+def evaluate_with(rule_set: CompiledRuleSet, data: dict[str, Any]) -> dict[str, Any]:
+    return engine.evaluate(input_parse(data), rule_set)
+
+
+# --- creating versions ---------------------------------------------------------------
+
+
+@transaction.atomic
+def version_create_from_document(
+    *, doc: dict[str, Any], origin: str, status: str = VersionStatus.DRAFT,
+    user=None, based_on: RuleSetVersion | None = None, label: str | None = None,
+) -> RuleSetVersion:  # fmt: skip
+    """Validate a rule-set document and store it as a new version with all its rows."""
+    ruleset_from_document(doc)  # raises RuleSetError listing every bad row
+    canonical = document_canonical(doc)
+    head = canonical["ruleset"]
+    rule_set, _ = RuleSet.objects.get_or_create(
+        code=head["code"], defaults={"title": head["title"]}
+    )
+    version = RuleSetVersion.objects.create(
+        rule_set=rule_set,
+        version=label or head["version"],
+        status=VersionStatus.DRAFT,
+        origin=origin,
+        based_on=based_on,
+        guideline=head["guideline"],
+        title=head["title"],
+        citation=head["citation"],
+        url=head["url"],
+        notes=head["notes"],
+        content_hash=clinical_hash(doc),
+        created_by=user,
+    )
+    RecommendationCode.objects.bulk_create(
+        RecommendationCode(version=version, **c) for c in canonical["codes"]
+    )
+
+    def source(row):
+        return {f: row[f] for f in ("key", "position", "guideline", "section",
+                                    "citation", "url", "evidence")}  # fmt: skip
+
+    SeverityCriterionRow.objects.bulk_create(
+        SeverityCriterionRow(version=version, condition=r["when"], role=r["role"],
+                             band=r["band"], scope=r["scope"], **source(r))
+        for r in canonical["severity"]
+    )  # fmt: skip
+    StageCriterionRow.objects.bulk_create(
+        StageCriterionRow(version=version, condition=r["when"], **source(r))
+        for r in canonical["stage"]
+    )
+    RecommendationRuleRow.objects.bulk_create(
+        RecommendationRuleRow(version=version, condition=r["when"], code=r["code"],
+                              title=r["title"], detail=r["detail"], cor=r["class"],
+                              loe=r["level"], group=r["group"], kind=r["kind"],
+                              **source(r))
+        for r in canonical["rule"]
+    )  # fmt: skip
+    if status == VersionStatus.PUBLISHED:
+        _activate(version, user=user)
+    return version
+
+
+def _activate(version: RuleSetVersion, *, user) -> None:
+    now = timezone.now()
+    RuleSetVersion.objects.filter(
+        rule_set=version.rule_set, status=VersionStatus.PUBLISHED
+    ).update(status=VersionStatus.RETIRED, retired_at=now)
+    version.status = VersionStatus.PUBLISHED
+    version.published_at = now
+    version.published_by = user
+    version.save(update_fields=["status", "published_at", "published_by"])
+    code = version.rule_set.code
+    transaction.on_commit(
+        lambda: cache.set(ACTIVE_KEY.format(code=code), version.pk, timeout=None)
+    )
+
+
+# --- shipped rule sets ------------------------------------------------------------------
+
+
+def guidelines_load(*, data_dir=DATA_DIR) -> list[str]:
+    """Make sure each shipped rule set exists with one published version (idempotent).
+
+    A changed data file becomes a new published version when the active one came from
+    the file; when an editor published the active one, the file is stored as a draft.
+    Vignettes are (re)loaded as the rule sets' test cases.
+    """
+    messages = []
+    for code in SHIPPED_RULE_SETS:
+        doc = document_read(code, data_dir)
+        digest = clinical_hash(doc)
+        active = RuleSetVersion.objects.filter(
+            rule_set__code=code, status=VersionStatus.PUBLISHED
+        ).first()
+        existing = RuleSetVersion.objects.filter(
+            rule_set__code=code, content_hash=digest
+        )
+        if active and active.content_hash == digest:
+            messages.append(f"{code}: version {active.version} active, unchanged")
+        elif existing.exists():
+            messages.append(f"{code}: data file already stored as {existing.first()}")
+        else:
+            label = doc["ruleset"]["version"]
+            if RuleSetVersion.objects.filter(
+                rule_set__code=code, version=label
+            ).exists():
+                label = f"{label}+{digest[:8]}"
+            publish = active is None or active.origin == VersionOrigin.FILE
+            version = version_create_from_document(
+                doc=doc, origin=VersionOrigin.FILE, label=label,
+                status=VersionStatus.PUBLISHED if publish else VersionStatus.DRAFT,
+            )  # fmt: skip
+            messages.append(
+                f"{code}: loaded version {version.version} "
+                + (
+                    "(published)"
+                    if publish
+                    else "(draft: an editor's version is active)"
+                )
+            )
+        messages.append(vignettes_load(code, data_dir=data_dir))
+    return messages
+
+
+def vignettes_load(code: str, *, data_dir=DATA_DIR) -> str:
+    rule_set = RuleSet.objects.get(code=code)
+    vignettes = json.loads((data_dir / "vignettes.json").read_text())
+    count = 0
+    for vignette in vignettes:
+        if code not in vignette["expected"].get("profiles", {}):
+            continue
+        RuleSetTestCase.objects.update_or_create(
+            rule_set=rule_set,
+            name=vignette["id"],
+            defaults={
+                "description": vignette.get("description", ""),
+                "origin": RuleSetTestCase.Origin.VIGNETTE,
+                "input": vignette["input"],
+                "expected": expectation_for_profile(vignette["expected"], code),
+            },
+        )
+        count += 1
+    return f"{code}: {count} vignette test cases"
+
+
+# --- drafting, checking, publishing ----------------------------------------------------
+
+
+@transaction.atomic
+def version_copy_to_draft(
+    *, version: RuleSetVersion, user, label: str
+) -> RuleSetVersion:
+    """A new editable draft with the same rows as ``version`` (e.g. the active one)."""
+    from .loaders import document_from_version
+
+    doc = document_from_version(version)
+    return version_create_from_document(
+        doc=doc, origin=VersionOrigin.EDITOR, user=user, based_on=version, label=label
+    )
+
+
+def version_check(version: RuleSetVersion) -> list[str]:
+    """Run every active test case and the generated boundary cases; list the failures."""
+    rule_set = ruleset_from_version(version)
+    failures = []
+    for case in version.rule_set.test_cases.filter(active=True):
+        for problem in case_problems(case.input, case.expected, rule_set):
+            failures.append(f"{case.name}: {problem}")
+    for name, data, expected in boundary_cases(rule_set):
+        for problem in case_problems(data, expected, rule_set):
+            failures.append(f"boundary {name}: {problem}")
+    return failures
+
+
+def pending_verification_rules(version: RuleSetVersion) -> list[str]:
+    rows = [
+        *version.severitycriterionrow_set.all(),
+        *version.stagecriterionrow_set.all(),
+        *version.recommendationrulerow_set.all(),
+    ]
+    return [f"{r.key} [{r.evidence}]" for r in rows if r.evidence in ("M", "S")]
+
+
+@transaction.atomic
+def version_publish(
+    *, version: RuleSetVersion, user, acknowledge_pending: bool = False
+) -> RuleSetVersion:
+    """Publish a draft: validated, all test cases passing, [M]/[S] rules acknowledged.
+
+    Retires the previously active version in the same transaction.
+    """
+    version = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != VersionStatus.DRAFT:
+        raise GuidelineError(f"{version} is not a draft; only drafts can be published")
+    ruleset_from_version(version)  # validation (raises RuleSetError)
+    failures = version_check(version)
+    if failures:
+        raise GuidelineError(
+            f"publication refused: {len(failures)} failing test case(s)", failures
+        )
+    pending = pending_verification_rules(version)
+    if pending and not acknowledge_pending:
+        raise GuidelineError(
+            "publication refused: rules pending clinical verification ([M]/[S]) need "
+            "the editor's explicit acknowledgement",
+            pending,
+        )
+    if pending:
+        version.pending_rules_acknowledged_by = user
+        version.pending_rules_acknowledged_at = timezone.now()
+        version.save(
+            update_fields=[
+                "pending_rules_acknowledged_by",
+                "pending_rules_acknowledged_at",
+            ]
+        )
+    version.content_hash = clinical_hash(_document(version))
+    version.save(update_fields=["content_hash"])
+    _activate(version, user=user)
+    return version
+
+
+def _document(version):
+    from .loaders import document_from_version
+
+    return document_from_version(version)
+
+
+@transaction.atomic
+def version_rollback(*, to: RuleSetVersion, user, label: str) -> RuleSetVersion:
+    """Publish a copy of an earlier version in one action."""
+    draft = version_copy_to_draft(version=to, user=user, label=label)
+    return version_publish(version=draft, user=user, acknowledge_pending=True)
+
+
+def condition_text(data: Any) -> str:
+    """Readable form of a stored condition, for the admin."""
+    from .conditions import condition_parse
+
+    try:
+        return str(condition_parse(data))
+    except ValueError as exc:
+        return f"invalid: {exc}"
+
+
+__all__ = [
+    "Evaluation",
+    "GuidelineError",
+    "guideline_evaluate",
+    "guidelines_load",
+    "version_publish",
+    "condition_to_data",
+]
