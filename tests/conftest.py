@@ -66,3 +66,25 @@ def patient(organization):
 @pytest.fixture
 def encounter(patient, clinician):
     return EncounterFactory(patient=patient, clinician=clinician)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_guideline_caches():
+    """Each test starts without cached active-version ids or compiled rule sets (the
+    cache is Redis when REDIS_URL is set, shared across test databases)."""
+    from django.core.cache import cache
+
+    from guidelines import services
+
+    cache.clear()
+    services._compiled.clear()
+    yield
+    services._compiled.clear()
+
+
+@pytest.fixture
+def rule_sets(db):
+    """The shipped rule sets loaded as published versions, with their test cases."""
+    from guidelines.services import guidelines_load
+
+    guidelines_load()
