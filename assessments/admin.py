@@ -1,8 +1,10 @@
 """The Django admin: a curated tool for support staff. Every view of patient data is audited,
 and staff who are not superusers see only the patients of their own care sites."""
 
+from django import forms
 from django.contrib import admin
 
+from guidelines.validation import InputError
 from guidelines.vocabulary import sections
 
 from .audit import audit_record
@@ -16,7 +18,10 @@ from .models import (
     Patient,
     PriorEcho,
 )
+from .records import patient_section_for_encounter
 from .selectors import patient_list_for_user
+
+PATIENT_COLUMNS = ("age_years", "sex", "height_cm", "weight_kg")
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -155,8 +160,45 @@ def _assessment_fieldsets():
     return fieldsets
 
 
+class AssessmentAdminForm(forms.ModelForm):
+    """Patient values come from the patient record when left empty; contradictions are
+    refused, as in ``assessment_create``."""
+
+    class Meta:
+        model = Assessment
+        exclude = []  # noqa: DJ006 - every vocabulary column is editable here
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in PATIENT_COLUMNS:
+            self.fields[f"patient_{name}"].required = False
+            self.fields[f"patient_{name}"].help_text = "Empty: from the patient record."
+
+    def clean(self):
+        cleaned = super().clean()
+        encounter = cleaned.get("encounter")
+        if encounter is None:
+            return cleaned
+        given = {
+            name: cleaned[f"patient_{name}"]
+            for name in PATIENT_COLUMNS
+            if cleaned.get(f"patient_{name}") not in (None, "")
+        }
+        try:
+            merged = patient_section_for_encounter(encounter, given)
+        except InputError as exc:
+            for error in exc.errors:
+                self.add_error(error.field.replace(".", "_"), error.message)
+            return cleaned
+        for name in PATIENT_COLUMNS:
+            cleaned[f"patient_{name}"] = merged.get(name)
+            setattr(self.instance, f"patient_{name}", merged.get(name))
+        return cleaned
+
+
 @admin.register(Assessment)
 class AssessmentAdmin(AuditedAdmin):
+    form = AssessmentAdminForm
     patient_path = "encounter__patient"
     list_display = [
         "id", "patient", "encounter", "etiology", "echo_eroa_cm2",
