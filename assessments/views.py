@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def _broker_status() -> str:
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """200 when the database (and the broker, when configured) answer; 503 otherwise."""
     body = {

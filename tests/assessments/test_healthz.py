@@ -61,3 +61,9 @@ def test_healthz_checks_the_real_broker(client, db, settings):
 
     assert response.status_code == 200
     assert response.json()["broker"] == "ok"
+
+
+def test_healthz_answers_head_for_probes(client, db, settings):
+    settings.REDIS_URL = ""
+
+    assert client.head("/healthz").status_code == 200
