@@ -107,9 +107,24 @@ def guideline_evaluate(
     clean = input_parse(data, require_patient=require_patient)
     if version_id is None:
         code = clean.get("guideline") or guideline or default_rule_set_code()
-        version_id = active_version_id(code)
-    rule_set = compiled_version(version_id)
-    return Evaluation(clean, engine.evaluate(clean, rule_set), version_id)
+        rule_set = active_rule_set(code)
+    else:
+        rule_set = compiled_version(version_id)
+    return Evaluation(clean, engine.evaluate(clean, rule_set), rule_set.version_id)
+
+
+def active_rule_set(code: str) -> CompiledRuleSet:
+    """The compiled active version of ``code``; a cached id that no longer names a
+    version of this rule set (e.g. a re-created database) is re-read from the DB."""
+    version_id = active_version_id(code)
+    try:
+        rule_set = compiled_version(version_id)
+    except RuleSetVersion.DoesNotExist:
+        rule_set = None
+    if rule_set is None or rule_set.code != code:
+        cache.delete(ACTIVE_KEY.format(code=code))
+        rule_set = compiled_version(active_version_id(code))
+    return rule_set
 
 
 def evaluate_with(rule_set: CompiledRuleSet, data: dict[str, Any]) -> dict[str, Any]:
@@ -365,3 +380,145 @@ __all__ = [
     "version_publish",
     "condition_to_data",
 ]
+
+
+# --- editing the rows of a draft (the only write path for rule rows) ------------------
+
+ROW_TABLES = {
+    SeverityCriterionRow: "severity",
+    StageCriterionRow: "stage",
+    RecommendationRuleRow: "rule",
+}
+ROW_SOURCE_FIELDS = ("guideline", "section", "citation", "url", "evidence")
+
+
+def row_document_entry(row) -> dict[str, Any]:
+    """One rule row as its document entry (the shape of ``document_from_version``)."""
+    entry = {"key": row.key, "position": row.position, "when": row.condition}
+    entry.update({f: getattr(row, f) for f in ROW_SOURCE_FIELDS})
+    if isinstance(row, SeverityCriterionRow):
+        entry.update(role=row.role, band=row.band, scope=row.scope)
+    elif isinstance(row, RecommendationRuleRow):
+        entry.update(
+            code=row.code, title=row.title, detail=row.detail, group=row.group,
+            kind=row.kind, **{"class": row.cor, "level": row.loe},
+        )  # fmt: skip
+    return entry
+
+
+def version_document_with(
+    version: RuleSetVersion, *, rows=(), deleted=()
+) -> dict[str, Any]:
+    """The version's document as it would be with ``rows`` saved and ``deleted`` gone.
+
+    A changed row replaces the entry of its stored key; a new row (no pk) is added.
+    """
+    doc = _document(version)
+    for row in [*rows, *deleted]:
+        table = ROW_TABLES[type(row)]
+        if row.pk:
+            stored = type(row).objects.filter(pk=row.pk).values_list("key", flat=True)
+            doc[table] = [e for e in doc[table] if e["key"] not in stored]
+    for row in rows:
+        doc[ROW_TABLES[type(row)]].append(row_document_entry(row))
+    for table in ROW_TABLES.values():
+        doc[table].sort(key=lambda e: e["position"])
+    return doc
+
+
+def version_rows_problems(*, version: RuleSetVersion, rows=(), deleted=()) -> list[str]:
+    """Every problem of the whole draft with these changes (empty list = valid).
+
+    Messages name the table, the row key and the field, e.g.
+    ``severity[eroa_severe]: when: threshold 9 for echo.eroa_cm2 is outside ...``.
+    """
+    from .loaders import RuleSetError
+
+    try:
+        ruleset_from_document(
+            version_document_with(version, rows=rows, deleted=deleted)
+        )
+    except RuleSetError as exc:
+        return list(exc.errors)
+    return []
+
+
+def version_require_draft(version: RuleSetVersion) -> None:
+    if version.status != VersionStatus.DRAFT:
+        raise GuidelineError(
+            f"{version} is immutable: only a draft can be changed; "
+            "copy it to a new draft to edit it",
+            [f"version {version.version} is {version.get_status_display()}"],
+        )
+
+
+@transaction.atomic
+def version_rows_save(
+    *, version: RuleSetVersion, rows=(), deleted=(), user=None
+) -> None:
+    """Save and delete rule rows of a draft, after validating the whole draft with them.
+
+    Raises ``GuidelineError`` when the version is published or retired (immutable), when
+    a row belongs to another version, or listing every problem of the resulting draft.
+    """
+    version = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
+    version_require_draft(version)
+    for row in [*rows, *deleted]:
+        stored_version = (
+            type(row).objects.filter(pk=row.pk).values_list("version_id", flat=True)
+            if row.pk
+            else []
+        )
+        if row.version_id != version.pk or any(v != version.pk for v in stored_version):
+            raise GuidelineError(f"row {row.key} does not belong to {version}")
+    problems = version_rows_problems(version=version, rows=rows, deleted=deleted)
+    if problems:
+        raise GuidelineError(
+            f"refused: the draft {version.version} would not be valid", problems
+        )
+    for row in deleted:
+        row._history_user = user
+        row.delete()
+    for row in rows:
+        row.full_clean()
+        row._history_user = user
+        row.save()
+
+
+def rule_row_save(*, row, user=None):
+    """Save one rule row of a draft (validated with the whole draft)."""
+    version_rows_save(version=row.version, rows=[row], user=user)
+    return row
+
+
+def rule_row_delete(*, row, user=None) -> None:
+    version_rows_save(version=row.version, deleted=[row], user=user)
+
+
+@transaction.atomic
+def version_delete(*, version: RuleSetVersion) -> None:
+    """Delete a draft. Published and retired versions are never deleted (and the
+    database protects any version an assessment references)."""
+    version = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
+    version_require_draft(version)
+    version.delete()
+
+
+def active_version(rule_set: RuleSet) -> RuleSetVersion | None:
+    return (
+        RuleSetVersion.objects.filter(rule_set=rule_set, status=VersionStatus.PUBLISHED)
+        .select_related("rule_set")
+        .first()
+    )
+
+
+def version_compare(*, version: RuleSetVersion, against: RuleSetVersion | None = None):
+    """Rule-by-rule differences of ``version`` against ``against`` (default: active)."""
+    from .compare import documents_compare
+
+    against = against or active_version(version.rule_set)
+    if against is None:
+        raise GuidelineError(
+            f"{version.rule_set} has no active version to compare with"
+        )
+    return documents_compare(_document(against), _document(version))

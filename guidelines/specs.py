@@ -17,6 +17,7 @@ import operator as op
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 # The operators a condition may use. "not_recorded_as" is for exclusion criteria only:
@@ -58,6 +59,9 @@ class Leaf:
     label: str = ""  # human name of the parameter, with unit
 
     def __str__(self) -> str:
+        return _text(self)
+
+    def describe(self) -> str:
         name = self.label or self.parameter
         if self.operator == "not_recorded_as":
             return f"{name} not recorded as {format_value(self.value)}"
@@ -88,6 +92,9 @@ class Node:
     n: int = 0
 
     def __str__(self) -> str:
+        return _text(self)
+
+    def describe(self) -> str:
         parts = [str(c) if isinstance(c, Leaf) else f"({c})" for c in self.children]
         if self.match == "all":
             return " and ".join(parts)
@@ -96,16 +103,25 @@ class Node:
         return f"at least {self.n} of: " + "; ".join(parts)
 
     def evaluate(self, facts: Mapping[str, Any], missing: set[str]) -> bool | None:
-        results = [child.evaluate(facts, missing) for child in self.children]
-        true, unknown = results.count(True), results.count(None)
+        # Short-circuits: ``missing`` is only read by callers when the result is None.
         if self.match == "all":
-            if False in results:
-                return False
+            unknown = False
+            for child in self.children:
+                result = child.evaluate(facts, missing)
+                if result is False:
+                    return False
+                unknown = unknown or result is None
             return None if unknown else True
         if self.match == "any":
-            if true:
-                return True
+            unknown = False
+            for child in self.children:
+                result = child.evaluate(facts, missing)
+                if result is True:
+                    return True
+                unknown = unknown or result is None
             return None if unknown else False
+        results = [child.evaluate(facts, missing) for child in self.children]
+        true, unknown = results.count(True), results.count(None)
         if true >= self.n:
             return True
         return None if true + unknown >= self.n else False
@@ -116,6 +132,12 @@ class Node:
 
 
 Condition = Leaf | Node
+
+
+@cache
+def _text(item) -> str:
+    """String forms are built once per (immutable) rule object."""
+    return item.describe()
 
 
 @dataclass(frozen=True)
@@ -160,6 +182,9 @@ class SeverityCriterion:
     source: Source | None = None
 
     def __str__(self) -> str:
+        return _text(self)
+
+    def describe(self) -> str:
         target = {
             "specific_mild": "specific for mild MR",
             "specific_severe": "specific for severe MR",
@@ -179,6 +204,9 @@ class StageCriterion:
     source: Source | None = None
 
     def __str__(self) -> str:
+        return _text(self)
+
+    def describe(self) -> str:
         return f"{self.condition} → stage C2"
 
 
@@ -204,6 +232,9 @@ class RecommendationRule:
     kind: str = "recommendation"
 
     def __str__(self) -> str:
+        return _text(self)
+
+    def describe(self) -> str:
         grade = f" (class {self.cor}, level {self.loe})" if self.cor else ""
         return f"if {self.condition} then {self.code}{grade}"
 

@@ -1,0 +1,373 @@
+"""Admin forms for guideline authoring: rule rows that read as "if ... then ...", test
+cases, and the draft / publish / rollback confirmations.
+
+A rule row's condition is stored as JSON (``conditions.py``). The form shows it three
+ways: its readable text, a parameter / operator / value line for a simple condition (the
+parameter is a choice from the closed vocabulary), and the JSON itself for groups. On
+save the condition is parsed with ``condition_parse`` and the whole draft is validated
+with the edited row (``services.version_rows_problems``); every error names the rule row
+key and the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.forms.models import construct_instance
+from django.utils.html import format_html, format_html_join
+
+from .conditions import ConditionError, condition_parse, condition_to_data
+from .models import (
+    RecommendationRuleRow,
+    RuleSetTestCase,
+    RuleSetVersion,
+    SeverityCriterionRow,
+    StageCriterionRow,
+    VersionStatus,
+)
+from .parameters import CONTRACT_CODES, EXTRA_CODES, PARAMETERS, SEVERITIES, STAGES
+from .specs import OPERATORS, SET_OPERATORS, SYMBOLS
+from .validation import InputError, input_parse
+from .vocabulary import Kind
+
+OPERATOR_LABELS = {
+    "==": "= equals",
+    "!=": "≠ differs from",
+    "<": "< below",
+    "<=": "≤ at most",
+    ">": "> above",
+    ">=": "≥ at least",
+    "in": "in (one of a list)",
+    "not_in": "not in (none of a list)",
+    "not_recorded_as": "not recorded as (exclusion; absent counts as met)",
+    "includes": "includes (recommendations so far)",
+    "excludes": "excludes (recommendations so far)",
+}
+PARAMETER_CHOICES = [("", "— group condition: edit the JSON below —")] + [
+    (name, f"{name} · {p.display}") for name, p in PARAMETERS.items()
+]
+OPERATOR_CHOICES = [("", "—")] + [(op, OPERATOR_LABELS.get(op, op)) for op in OPERATORS]
+CONDITION_HELP = (
+    'A simple condition is ["parameter", "operator", value], e.g. '
+    '["echo.eroa_cm2", ">=", 0.40]. Groups: {"all": [...]}, {"any": [...]}, '
+    '{"at_least": 2, "of": [...]}. Operators: '
+    + ", ".join(OPERATORS)
+    + ". Parameters: the closed vocabulary listed under “Condition vocabulary”."
+)
+# "severity[eroa_severe]: when: ..." -> table, key, message
+PROBLEM = re.compile(r"^(?P<table>severity|stage|rule)\[(?P<key>[^\]]*)\]: (?P<rest>.*)$")
+PROBLEM_FIELDS = {
+    "when": "condition",
+    "evidence": "evidence",
+    "section": "section",
+    "role": "role",
+    "band": "band",
+    "code": "code",
+    "title": "title",
+    "kind": "kind",
+    "duplicate key": "key",
+    "key": "key",
+    "a band is": "condition",
+}
+
+
+def vocabulary_html() -> str:
+    """The parameter vocabulary and operators, as a collapsible reference."""
+
+    def allowed(p) -> str:
+        if p.kind is Kind.CHOICE:
+            return ", ".join(p.choices)
+        if p.kind is Kind.BOOLEAN:
+            return "true / false"
+        if p.minimum is not None:
+            return f"{p.minimum}..{p.maximum} {p.unit}".strip()
+        return str(p.kind)
+
+    rows = format_html_join(
+        "",
+        "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (name, p.display, "derived" if p.derived else "input", allowed(p))
+            for name, p in PARAMETERS.items()
+        ),
+    )
+    ops = format_html_join(
+        ", ", "<code>{}</code> ({})", ((op, OPERATOR_LABELS[op]) for op in OPERATORS)
+    )
+    return format_html(
+        '<details class="condition-vocabulary"><summary>Condition vocabulary '
+        "({} parameters, {} operators)</summary><p>{}</p><p>Operators: {}</p>"
+        "<table><thead><tr><th>parameter</th><th>label</th><th>kind</th>"
+        "<th>allowed values</th></tr></thead><tbody>{}</tbody></table></details>",
+        len(PARAMETERS),
+        len(OPERATORS),
+        CONDITION_HELP,
+        ops,
+        rows,
+    )
+
+
+def parse_value_text(text: str, operator: str) -> Any:
+    """The value typed in the simple-condition line: JSON when it parses (numbers as
+    Decimal), else a plain word; for list operators, comma-separated words too."""
+    text = text.strip()
+    try:
+        value = json.loads(text, parse_float=Decimal)
+    except ValueError:
+        value = text
+    if operator in SET_OPERATORS and not isinstance(value, list):
+        value = [parse_value_text(part, "") for part in str(text).split(",") if part]
+    return value
+
+
+def value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def problems_by_field(problems: list[str], key: str) -> list[tuple[str | None, str]]:
+    """Map whole-draft problems to this row's fields (None: a form-wide error)."""
+    out = []
+    for problem in problems:
+        match = PROBLEM.match(problem)
+        if match and match["key"] == key:
+            rest = match["rest"]
+            field = next(
+                (f for prefix, f in PROBLEM_FIELDS.items() if rest.startswith(prefix)),
+                None,
+            )
+            out.append((field, f"Rule row {key}, field {field or 'row'}: {rest}"))
+        else:
+            out.append((None, problem))
+    return out
+
+
+class RuleRowForm(forms.ModelForm):
+    """Shared by the three row models: the condition, edited as a line or as JSON."""
+
+    condition_parameter = forms.ChoiceField(
+        label="Parameter", required=False, choices=PARAMETER_CHOICES
+    )
+    condition_operator = forms.ChoiceField(
+        label="Operator", required=False, choices=OPERATOR_CHOICES
+    )
+    condition_value = forms.CharField(
+        label="Value", required=False,
+        help_text="A number (0.40), a value name (degenerative_prolapse), true / false, "
+        "or for in / not_in / not_recorded_as a comma-separated list.",
+    )  # fmt: skip
+    condition = forms.JSONField(
+        label="Condition (JSON)",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text=CONDITION_HELP,
+    )
+
+    LEAF_FIELDS = ("condition_parameter", "condition_operator", "condition_value")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = self.instance.condition if self.instance.pk else None
+        if isinstance(data, list) and len(data) == 3:
+            self.initial.setdefault("condition_parameter", data[0])
+            self.initial.setdefault("condition_operator", data[1])
+            self.initial.setdefault("condition_value", value_text(data[2]))
+        if "version" in self.fields:
+            self.fields["version"].queryset = RuleSetVersion.objects.filter(
+                status=VersionStatus.DRAFT
+            ).select_related("rule_set")
+            self.fields["version"].help_text = "Only drafts can be changed."
+
+    def _version(self):
+        if self.instance.version_id:
+            return self.instance.version
+        return self.cleaned_data.get("version")
+
+    def clean(self):
+        cleaned = super().clean()
+        key = cleaned.get("key") or self.instance.key or "(new row)"
+        version = self._version()
+        if version is not None and version.status != VersionStatus.DRAFT:
+            raise forms.ValidationError(
+                f"{version} is immutable; copy it to a draft to change rule {key}."
+            )
+        condition = self._condition(cleaned, key)
+        if condition is None or self.errors or version is None:
+            return cleaned
+        extra = frozenset(version.codes.values_list("code", flat=True))
+        try:
+            parsed = condition_parse(condition, "", extra)
+        except ConditionError as exc:
+            self.add_error(
+                "condition", f"Rule row {key}, field condition: {exc.message} "
+                f"(at {exc.path or 'the top'})"
+            )  # fmt: skip
+            return cleaned
+        cleaned["condition"] = condition_to_data(parsed)
+        self._validate_draft(version, key)
+        return cleaned
+
+    def _condition(self, cleaned, key):
+        leaf_changed = any(name in self.changed_data for name in self.LEAF_FIELDS)
+        if not leaf_changed or "condition" in self.changed_data and not all(
+            cleaned.get(name) for name in self.LEAF_FIELDS
+        ):
+            return cleaned.get("condition")
+        missing = [name for name in self.LEAF_FIELDS if not cleaned.get(name)]
+        for name in missing:
+            self.add_error(
+                name, f"Rule row {key}: a simple condition needs parameter, operator "
+                "and value (or clear all three and edit the JSON)",
+            )  # fmt: skip
+        if missing:
+            return None
+        operator = cleaned["condition_operator"]
+        return [
+            cleaned["condition_parameter"],
+            operator,
+            parse_value_text(cleaned["condition_value"], operator),
+        ]
+
+    def _validate_draft(self, version, key):
+        from .services import version_rows_problems
+
+        row = construct_instance(self, copy.copy(self.instance))
+        row.version = version
+        problems = version_rows_problems(version=version, rows=[row])
+        for field, message in problems_by_field(problems, row.key):
+            if field is not None and field not in self.fields:
+                field = None
+            self.add_error(field, message)
+
+
+class SeverityRowForm(RuleRowForm):
+    class Meta:
+        model = SeverityCriterionRow
+        fields = [
+            "version", "key", "position", "condition", "role", "band", "scope",
+            "guideline", "section", "citation", "url", "evidence",
+        ]  # fmt: skip
+
+
+class StageRowForm(RuleRowForm):
+    class Meta:
+        model = StageCriterionRow
+        fields = [
+            "version", "key", "position", "condition",
+            "guideline", "section", "citation", "url", "evidence",
+        ]  # fmt: skip
+
+
+class RecommendationRowForm(RuleRowForm):
+    class Meta:
+        model = RecommendationRuleRow
+        fields = [
+            "version", "key", "position", "condition", "code", "title", "detail",
+            "cor", "loe", "group", "kind",
+            "guideline", "section", "citation", "url", "evidence",
+        ]  # fmt: skip
+
+
+# --- test cases ----------------------------------------------------------------------
+
+EXPECTED_KEYS = {
+    "severity": "expected severity: " + ", ".join(SEVERITIES),
+    "acceptable_severity": "list of other acceptable severities",
+    "stage": "expected stage: " + ", ".join(STAGES),
+    "acceptable_stages": "list of other acceptable stages",
+    "mr_type": "primary, secondary_ventricular, secondary_atrial, ...",
+    "severity_subgrade": "mild_to_moderate or moderate_to_severe (when moderate)",
+    "required": "list of codes that must be recommended",
+    "required_any_of": "list of code lists; at least one list recommended whole",
+    "must_not": "list of forbidden codes",
+}
+KNOWN_CODES = frozenset(CONTRACT_CODES + EXTRA_CODES)
+
+
+class TestCaseForm(forms.ModelForm):
+    input = forms.JSONField(
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 90}),
+        help_text='Assessment input (CONTRACT section 1), e.g. {"etiology": '
+        '"degenerative_prolapse", "patient": {"age_years": 60, "sex": "male"}, '
+        '"echo": {"eroa_cm2": 0.45}}',
+    )
+    expected = forms.JSONField(
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 90}),
+        help_text="Expected result, any of: "
+        + "; ".join(f"{k} ({v})" for k, v in EXPECTED_KEYS.items())
+        + '. Example: {"severity": "severe", "stage": "C1", "required": '
+        '["surveillance_echo_6_12m"], "must_not": ["teer"]}',
+    )
+
+    class Meta:
+        model = RuleSetTestCase
+        fields = ["rule_set", "name", "description", "active", "input", "expected"]
+
+    def clean_input(self):
+        data = self.cleaned_data["input"]
+        try:
+            input_parse(data)
+        except InputError as exc:
+            raise forms.ValidationError([f"{e.field}: {e.message}" for e in exc.errors])
+        return data
+
+    def clean_expected(self):
+        expected = self.cleaned_data["expected"]
+        if not isinstance(expected, dict):
+            raise forms.ValidationError("expected is a JSON object, e.g. {\"severity\": \"severe\"}")
+        errors = [f"unknown key {k!r}" for k in expected if k not in EXPECTED_KEYS]
+        if expected.get("severity") not in (None, *SEVERITIES):
+            errors.append(f"severity must be one of {', '.join(SEVERITIES)}")
+        if expected.get("stage") not in (None, *STAGES):
+            errors.append(f"stage must be one of {', '.join(STAGES)}")
+        for name in ("required", "must_not"):
+            codes = expected.get(name, [])
+            if not isinstance(codes, list):
+                errors.append(f"{name} is a list of codes")
+                continue
+            errors += [f"{name}: unknown code {c!r}" for c in codes if c not in KNOWN_CODES]
+        for group in expected.get("required_any_of", []):
+            if not isinstance(group, list):
+                errors.append("required_any_of is a list of code lists")
+                continue
+            errors += [
+                f"required_any_of: unknown code {c!r}" for c in group if c not in KNOWN_CODES
+            ]
+        if errors:
+            raise forms.ValidationError(errors)
+        return expected
+
+
+# --- confirmations -------------------------------------------------------------------
+
+
+class DraftForm(forms.Form):
+    label = forms.CharField(
+        max_length=40, help_text="Version label of the new draft, e.g. 2020.2"
+    )
+
+    def __init__(self, *args, rule_set, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rule_set = rule_set
+
+    def clean_label(self):
+        label = self.cleaned_data["label"].strip()
+        if self.rule_set.versions.filter(version=label).exists():
+            raise forms.ValidationError(f"{self.rule_set} already has a version {label}")
+        return label
+
+
+class PublishForm(forms.Form):
+    acknowledge_pending = forms.BooleanField(
+        required=False,
+        label="I acknowledge that the rules marked “pending clinical verification” "
+        "([M]/[S]) will be applied to patients as they are.",
+    )
+
+
+__all__ = ["SYMBOLS"]
