@@ -82,3 +82,16 @@ def test_evaluate_command_exits_2_naming_the_field(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert "patient.age_years: must be between 0 and 120 years" in proc.stderr
+
+
+def test_system_check_fails_without_published_rule_sets(db):
+    from guidelines.checks import rule_sets_check
+
+    errors = rule_sets_check(databases=["default"])
+    assert {e.id for e in errors} == {"guidelines.E001"}
+
+
+def test_system_check_passes_with_the_shipped_rule_sets(rule_sets):
+    from guidelines.checks import rule_sets_check
+
+    assert rule_sets_check(databases=["default"]) == []
