@@ -7,10 +7,11 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from guidelines.services import guideline_evaluate
 from guidelines.validation import FieldError, InputError
 
 from .models import Assessment, Encounter, Organization, Patient
-from .records import PATH_BY_COLUMN, assessment_from_input
+from .records import PATH_BY_COLUMN, assessment_from_input, assessment_to_input
 
 
 def _field_errors(
@@ -93,4 +94,9 @@ def assessment_create(
     for study in studies:
         study.assessment = assessment
         study.save()
+    # Evaluate exactly what was stored, and keep the result with its rule-set version.
+    outcome = guideline_evaluate(data=assessment_to_input(assessment))
+    assessment.result = outcome.result
+    assessment.rule_set_version_id = outcome.version_id
+    assessment.save(update_fields=["result", "rule_set_version"])
     return assessment

@@ -199,6 +199,9 @@ def _activate(version: RuleSetVersion, *, user) -> None:
     version.published_by = user
     version.save(update_fields=["status", "published_at", "published_by"])
     code = version.rule_set.code
+    # Forget the old id now (this transaction re-reads it), and set the new one for every
+    # process once committed (overwriting anything cached meanwhile).
+    cache.delete(ACTIVE_KEY.format(code=code))
     transaction.on_commit(
         lambda: cache.set(ACTIVE_KEY.format(code=code), version.pk, timeout=None)
     )
@@ -476,6 +479,8 @@ def version_rows_save(
         raise GuidelineError(
             f"refused: the draft {version.version} would not be valid", problems
         )
+    for row in [*rows, *deleted]:
+        _history_baseline(row)
     for row in deleted:
         row._history_user = user
         row.delete()
@@ -522,3 +527,15 @@ def version_compare(*, version: RuleSetVersion, against: RuleSetVersion | None =
             f"{version.rule_set} has no active version to compare with"
         )
     return documents_compare(_document(against), _document(version))
+
+
+def _history_baseline(row) -> None:
+    """Rows copied in bulk have no history yet; record their stored state first so the
+    first edit shows old and new values."""
+    model = type(row)
+    if row.pk and not model.history.filter(id=row.pk).exists():
+        stored = model.objects.filter(pk=row.pk).first()
+        if stored is not None:
+            model.history.bulk_history_create(
+                [stored], default_change_reason="state before the first edit"
+            )

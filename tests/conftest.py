@@ -82,9 +82,37 @@ def _fresh_guideline_caches():
     services._compiled.clear()
 
 
-@pytest.fixture
-def rule_sets(db):
-    """The shipped rule sets loaded as published versions, with their test cases."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The shipped rule sets are loaded once into the test database."""
     from guidelines.services import guidelines_load
 
-    guidelines_load()
+    with django_db_blocker.unblock():
+        guidelines_load()
+
+
+@pytest.fixture(autouse=True)
+def _rule_sets_present(request):
+    """Tests with database access see the shipped rule sets (transactional tests flush
+    the database, so reload when they are gone)."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("transactional_db" if "live_server" in request.fixturenames
+                            or (marker and marker.kwargs.get("transaction")) else "db")  # fmt: skip
+    from guidelines.models import RuleSetVersion
+    from guidelines.services import guidelines_load
+
+    if not RuleSetVersion.objects.filter(status="published").exists():
+        guidelines_load()
+
+
+@pytest.fixture
+def rule_sets(db):
+    """The shipped rule sets as published versions (loaded for every database test)."""
+    from guidelines.models import RuleSetVersion
+
+    return list(RuleSetVersion.objects.filter(status="published"))

@@ -113,9 +113,13 @@ class Assessment(AssessmentInputColumns):
         related_name="assessments_created", null=True, blank=True,
     )  # fmt: skip
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    # The engine's output lives here once the rules engine lands: ``result`` (JSON, CONTRACT
-    # section 2) and ``rule_set_version`` (FK to the guideline version that produced it) are
-    # added by the guidelines work in their own migration.
+    # The engine's output, stored as produced (CONTRACT section 2), and the guideline
+    # version that produced it. Pages, API and PDFs render this; none recomputes it.
+    result = models.JSONField(null=True, blank=True, editable=False)
+    rule_set_version = models.ForeignKey(
+        "guidelines.RuleSetVersion", on_delete=models.PROTECT, null=True, blank=True,
+        editable=False, related_name="assessments",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -87,6 +87,7 @@ def test_evaluate_command_exits_2_naming_the_field(tmp_path):
 def test_system_check_fails_without_published_rule_sets(db):
     from guidelines.checks import rule_sets_check
 
+    RuleSetVersion.objects.update(status=VersionStatus.RETIRED)
     errors = rule_sets_check(databases=["default"])
     assert {e.id for e in errors} == {"guidelines.E001"}
 
