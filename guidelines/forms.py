@@ -31,7 +31,7 @@ from .models import (
     VersionStatus,
 )
 from .parameters import CONTRACT_CODES, EXTRA_CODES, PARAMETERS, SEVERITIES, STAGES
-from .specs import OPERATORS, SET_OPERATORS, SYMBOLS
+from .specs import OPERATORS, SET_OPERATORS
 from .validation import InputError, input_parse
 from .vocabulary import Kind
 
@@ -60,7 +60,9 @@ CONDITION_HELP = (
     + ". Parameters: the closed vocabulary listed under “Condition vocabulary”."
 )
 # "severity[eroa_severe]: when: ..." -> table, key, message
-PROBLEM = re.compile(r"^(?P<table>severity|stage|rule)\[(?P<key>[^\]]*)\]: (?P<rest>.*)$")
+PROBLEM = re.compile(
+    r"^(?P<table>severity|stage|rule)\[(?P<key>[^\]]*)\]: (?P<rest>.*)$"
+)
 PROBLEM_FIELDS = {
     "when": "condition",
     "evidence": "evidence",
@@ -165,8 +167,11 @@ class RuleRowForm(forms.ModelForm):
     condition = forms.JSONField(
         label="Condition (JSON)",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        required=False,
         help_text=CONDITION_HELP,
     )
+
+    url = forms.URLField(max_length=500, required=False, assume_scheme="https")
 
     LEAF_FIELDS = ("condition_parameter", "condition_operator", "condition_value")
 
@@ -213,16 +218,21 @@ class RuleRowForm(forms.ModelForm):
         return cleaned
 
     def _condition(self, cleaned, key):
+        """The JSON when it was edited (or nothing else was); else the simple line."""
         leaf_changed = any(name in self.changed_data for name in self.LEAF_FIELDS)
-        if not leaf_changed or "condition" in self.changed_data and not all(
-            cleaned.get(name) for name in self.LEAF_FIELDS
-        ):
-            return cleaned.get("condition")
+        if "condition" in self.changed_data or not leaf_changed:
+            if cleaned.get("condition") in (None, "", [], {}):
+                self.add_error(
+                    "condition", f"Rule row {key}, field condition: a condition is "
+                    "required (parameter, operator and value, or the JSON)",
+                )  # fmt: skip
+                return None
+            return cleaned["condition"]
         missing = [name for name in self.LEAF_FIELDS if not cleaned.get(name)]
         for name in missing:
             self.add_error(
-                name, f"Rule row {key}: a simple condition needs parameter, operator "
-                "and value (or clear all three and edit the JSON)",
+                name, f"Rule row {key}, field condition: a simple condition needs "
+                "parameter, operator and value (or edit the JSON for a group)",
             )  # fmt: skip
         if missing:
             return None
@@ -313,13 +323,17 @@ class TestCaseForm(forms.ModelForm):
         try:
             input_parse(data)
         except InputError as exc:
-            raise forms.ValidationError([f"{e.field}: {e.message}" for e in exc.errors])
+            raise forms.ValidationError(
+                [f"{e.field}: {e.message}" for e in exc.errors]
+            ) from None
         return data
 
     def clean_expected(self):
         expected = self.cleaned_data["expected"]
         if not isinstance(expected, dict):
-            raise forms.ValidationError("expected is a JSON object, e.g. {\"severity\": \"severe\"}")
+            raise forms.ValidationError(
+                'expected is a JSON object, e.g. {"severity": "severe"}'
+            )
         errors = [f"unknown key {k!r}" for k in expected if k not in EXPECTED_KEYS]
         if expected.get("severity") not in (None, *SEVERITIES):
             errors.append(f"severity must be one of {', '.join(SEVERITIES)}")
@@ -330,13 +344,17 @@ class TestCaseForm(forms.ModelForm):
             if not isinstance(codes, list):
                 errors.append(f"{name} is a list of codes")
                 continue
-            errors += [f"{name}: unknown code {c!r}" for c in codes if c not in KNOWN_CODES]
+            errors += [
+                f"{name}: unknown code {c!r}" for c in codes if c not in KNOWN_CODES
+            ]
         for group in expected.get("required_any_of", []):
             if not isinstance(group, list):
                 errors.append("required_any_of is a list of code lists")
                 continue
             errors += [
-                f"required_any_of: unknown code {c!r}" for c in group if c not in KNOWN_CODES
+                f"required_any_of: unknown code {c!r}"
+                for c in group
+                if c not in KNOWN_CODES
             ]
         if errors:
             raise forms.ValidationError(errors)
@@ -358,7 +376,9 @@ class DraftForm(forms.Form):
     def clean_label(self):
         label = self.cleaned_data["label"].strip()
         if self.rule_set.versions.filter(version=label).exists():
-            raise forms.ValidationError(f"{self.rule_set} already has a version {label}")
+            raise forms.ValidationError(
+                f"{self.rule_set} already has a version {label}"
+            )
         return label
 
 
@@ -368,6 +388,3 @@ class PublishForm(forms.Form):
         label="I acknowledge that the rules marked “pending clinical verification” "
         "([M]/[S]) will be applied to patients as they are.",
     )
-
-
-__all__ = ["SYMBOLS"]

@@ -1,0 +1,624 @@
+"""The guideline authoring admin: draft, edit, check, compare, publish and roll back
+rule-set versions.
+
+Who: superusers and the "guideline editors" group (its model permissions come from the
+data migration ``0002_guideline_editors_group``). Everyone else gets 403.
+
+What is editable: only a draft. A published or retired version and its rows are shown
+read-only (no change, no delete permission), and the write paths go through the services
+(``version_rows_save``, ``version_delete``), which refuse non-drafts themselves. A rule
+row is edited on its own page, which reads "if <condition> then <outcome>"; the version
+page lists its rows as "if ... then ..." lines linking there (editing ~90 rows in one
+form would exceed Django's 1,000-field POST limit). Every save validates the whole
+draft with the edited row; errors name the row key and the field.
+
+Other apps add pages to a version (the replay over stored assessments lives in
+``assessments``, which guidelines must not import) with ``register_version_tool``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services
+from .compare import condition_display, row_summary
+from .forms import (
+    DraftForm,
+    PublishForm,
+    RecommendationRowForm,
+    SeverityRowForm,
+    StageRowForm,
+    TestCaseForm,
+    vocabulary_html,
+)
+from .loaders import RuleSetError, ruleset_from_version
+from .models import (
+    RecommendationCode,
+    RecommendationRuleRow,
+    RuleSet,
+    RuleSetTestCase,
+    RuleSetVersion,
+    SeverityCriterionRow,
+    StageCriterionRow,
+    VersionStatus,
+)
+from .testing import case_problems
+
+PENDING = "pending clinical verification"
+
+
+@dataclass(frozen=True)
+class VersionTool:
+    """A page about one version, e.g. ``replay``; ``view(request, version, admin)``."""
+
+    name: str
+    label: str
+    view: Callable[[HttpRequest, RuleSetVersion, admin.ModelAdmin], HttpResponse]
+    drafts_only: bool = True
+
+
+VERSION_TOOLS: list[VersionTool] = []
+
+
+def register_version_tool(
+    *, name: str, label: str, view, drafts_only: bool = True
+) -> None:
+    """Add a page to the version admin at ``<id>/<name>/`` (URL name
+    ``admin:guidelines_rulesetversion_<name>``). Call at import time of an admin module."""
+    if all(tool.name != name for tool in VERSION_TOOLS):
+        VERSION_TOOLS.append(VersionTool(name, label, view, drafts_only))
+
+
+def evidence_text(evidence: str) -> str:
+    if evidence in ("M", "S"):
+        return f"[{evidence}] {PENDING}"
+    return f"[{evidence}]"
+
+
+def _table(row) -> str:
+    return services.ROW_TABLES[type(row)]
+
+
+# --- rule rows -------------------------------------------------------------------------
+
+
+class RowSummaryInline(admin.TabularInline):
+    """A version's rows as "if ... then ..." lines, each linking to its edit page."""
+
+    extra = 0
+    show_change_link = True
+    can_delete = False
+    fields = ["key", "reads_as", "evidence_flag"]
+    readonly_fields = fields
+    ordering = ("position", "id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="reads as")
+    def reads_as(self, row):
+        return row_summary(_table(row), services.row_document_entry(row))
+
+    @admin.display(description="evidence")
+    def evidence_flag(self, row):
+        return evidence_text(row.evidence)
+
+
+class SeverityRowInline(RowSummaryInline):
+    model = SeverityCriterionRow
+    verbose_name_plural = "if … then … severity criteria (ASE 2017)"
+
+
+class StageRowInline(RowSummaryInline):
+    model = StageCriterionRow
+    verbose_name_plural = "if … then … stage C2 criteria"
+
+
+class RecommendationRowInline(RowSummaryInline):
+    model = RecommendationRuleRow
+    verbose_name_plural = "if … then … recommendation rules (first match per group)"
+
+
+class CodeInline(admin.TabularInline):
+    model = RecommendationCode
+    extra = 0
+    fields = ["code", "title"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RuleRowAdmin(SimpleHistoryAdmin):
+    """One rule row, read as "if <condition> then <outcome>". Editable in drafts only;
+    saves go through ``services.version_rows_save`` (whole-draft validation)."""
+
+    then_title = "Then"
+    then_fields: list = []
+    list_display = ["key", "version", "reads_as", "evidence_flag"]
+    list_filter = ["version__rule_set", "version__status", "evidence"]
+    list_select_related = ["version__rule_set"]
+    search_fields = ["key", "section"]
+    history_list_display = ["condition", "evidence"]
+
+    def get_fieldsets(self, request, obj=None):
+        editable = self.has_change_permission(request, obj) if obj else True
+        condition = (
+            ["reads_as_condition",
+             ("condition_parameter", "condition_operator", "condition_value"),
+             "condition"]
+            if editable
+            else ["reads_as_condition", "condition"]
+        )  # fmt: skip
+        return [
+            (None, {"fields": ["version", "key", "position"]}),
+            ("If — conditions", {"fields": condition,
+                                 "description": vocabulary_html() if editable else ""}),
+            (self.then_title, {"fields": self.then_fields}),
+            ("Provenance", {"fields": ["guideline", "section", "citation", "url",
+                                       "evidence", "evidence_flag"]}),
+        ]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["reads_as_condition", "evidence_flag"]
+        return fixed + ["version"] if obj else fixed
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("evidence", "J")
+        return initial
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.version.is_editable)
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.version.is_editable)
+
+    def revert_disabled(self, request, obj=None):
+        return True  # history is read-only; edit the row's form instead
+
+    def save_model(self, request, obj, form, change):
+        services.rule_row_save(row=obj, user=request.user)
+
+    def delete_model(self, request, obj):
+        services.rule_row_delete(row=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for row in queryset:
+            self.delete_model(request, row)
+
+    @admin.display(description="reads as")
+    def reads_as(self, row):
+        return row_summary(_table(row), services.row_document_entry(row))
+
+    @admin.display(description="if (reads as)")
+    def reads_as_condition(self, row):
+        return condition_display(row.condition) if row and row.pk else "—"
+
+    @admin.display(description="evidence")
+    def evidence_flag(self, row):
+        return evidence_text(row.evidence) if row and row.pk else "—"
+
+
+@admin.register(SeverityCriterionRow)
+class SeverityRowAdmin(RuleRowAdmin):
+    form = SeverityRowForm
+    then_title = "Then — severity (counted criterion, shown criterion or band)"
+    then_fields = ["role", "band", "scope"]
+
+
+@admin.register(StageCriterionRow)
+class StageRowAdmin(RuleRowAdmin):
+    form = StageRowForm
+    then_title = "Then — stage C2 (any one criterion met)"
+    then_fields = []
+
+    def get_fieldsets(self, request, obj=None):
+        return [fs for fs in super().get_fieldsets(request, obj) if fs[1]["fields"]]
+
+
+@admin.register(RecommendationRuleRow)
+class RecommendationRowAdmin(RuleRowAdmin):
+    form = RecommendationRowForm
+    then_title = "Then — recommendation"
+    then_fields = ["code", "title", "detail", ("cor", "loe"), ("group", "kind")]
+    history_list_display = ["condition", "code", "cor", "loe"]
+
+
+# --- versions --------------------------------------------------------------------------
+
+
+@admin.register(RuleSetVersion)
+class RuleSetVersionAdmin(admin.ModelAdmin):
+    list_display = [
+        "rule_set", "version", "status", "origin", "published_at", "published_by",
+        "based_on",
+    ]  # fmt: skip
+    list_filter = ["rule_set", "status", "origin"]
+    list_select_related = ["rule_set", "published_by", "based_on"]
+    search_fields = ["version", "rule_set__code"]
+    inlines = [SeverityRowInline, StageRowInline, RecommendationRowInline, CodeInline]
+    actions = ["draft_from_selected"]
+    fieldsets = [
+        (None, {"fields": ["rule_set", "version", "status", "origin", "based_on",
+                           "tools", "pending_rules"]}),
+        ("Guideline", {"fields": ["title", "guideline", "citation", "url", "notes"]}),
+        ("Provenance", {"fields": ["created_at", "created_by", "published_at",
+                                   "published_by", "retired_at",
+                                   "pending_rules_acknowledged_by",
+                                   "pending_rules_acknowledged_at", "content_hash"]}),
+    ]  # fmt: skip
+    readonly_fields = [
+        "rule_set", "status", "origin", "based_on", "tools", "pending_rules",
+        "created_at", "created_by", "published_at", "published_by", "retired_at",
+        "pending_rules_acknowledged_by", "pending_rules_acknowledged_at",
+        "content_hash",
+    ]  # fmt: skip
+
+    # permissions: drafts only are changed or deleted; new versions come from a copy
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.is_editable)
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.is_editable)
+
+    def _require_author(self, request) -> None:
+        """Drafting, publishing and rolling back: the model's change permission."""
+        if not super().has_change_permission(request):
+            raise PermissionDenied
+
+    def save_model(self, request, obj, form, change):
+        services.version_require_draft(obj)
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        services.version_delete(version=obj)
+
+    def delete_queryset(self, request, queryset):
+        for version in queryset:
+            services.version_delete(version=version)
+
+    # read-only fields
+    @admin.display(description="actions")
+    def tools(self, version):
+        links = [
+            ("compare", "Compare with the active version"),
+            ("check", "Run checks"),
+        ]
+        if version.is_editable:
+            links += [(t.name, t.label) for t in VERSION_TOOLS if t.drafts_only]
+            links.append(("publish", "Publish…"))
+        else:
+            links += [(t.name, t.label) for t in VERSION_TOOLS if not t.drafts_only]
+        links.append(("draft", "Create a draft from this version"))
+        if version.status == VersionStatus.RETIRED:
+            links.append(("rollback", "Roll back to this version…"))
+        return format_html_join(
+            " · ",
+            '<a class="button" href="{}">{}</a>',
+            ((self._url(name, version), label) for name, label in links),
+        )
+
+    @admin.display(description="rules pending clinical verification")
+    def pending_rules(self, version):
+        pending = services.pending_verification_rules(version)
+        if not pending:
+            return "none"
+        return format_html(
+            "{} rule(s) tagged [M]/[S], {}: {}",
+            len(pending),
+            PENDING,
+            ", ".join(pending),
+        )
+
+    @admin.action(description="Create a draft by copying the selected version")
+    def draft_from_selected(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(self._url("draft", queryset.get()))
+
+    # pages
+    def _url(self, name: str, version: RuleSetVersion) -> str:
+        return reverse(f"admin:guidelines_rulesetversion_{name}", args=[version.pk])
+
+    def get_urls(self):
+        def page(name, view):
+            return path(
+                "<int:pk>/" + name + "/",
+                self.admin_site.admin_view(view),
+                name=f"guidelines_rulesetversion_{name}",
+            )
+
+        tools = [page(tool.name, self._tool_view(tool)) for tool in VERSION_TOOLS]
+        return [
+            page("draft", self.draft_view),
+            page("check", self.check_view),
+            page("compare", self.compare_view),
+            page("publish", self.publish_view),
+            page("rollback", self.rollback_view),
+            *tools,
+            *super().get_urls(),
+        ]
+
+    def _version(self, request, pk) -> RuleSetVersion:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(
+            RuleSetVersion.objects.select_related("rule_set"), pk=pk
+        )
+
+    def _render(self, request, template, version, title, status=200, **context):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "version": version,
+            "original": version,
+            "title": title,
+            "change_url": reverse(
+                "admin:guidelines_rulesetversion_change", args=[version.pk]
+            ),
+            **context,
+        }
+        return TemplateResponse(
+            request,
+            f"admin/guidelines/rulesetversion/{template}",
+            context,
+            status=status,
+        )
+
+    def _tool_view(self, tool: VersionTool):
+        def view(request, pk):
+            version = self._version(request, pk)
+            self._require_author(request)
+            return tool.view(request, version, self)
+
+        return view
+
+    def draft_view(self, request, pk):
+        version = self._version(request, pk)
+        self._require_author(request)
+        initial = {"label": f"{version.version}-draft-{timezone.now():%Y%m%d%H%M}"}
+        form = DraftForm(
+            request.POST or None, initial=initial, rule_set=version.rule_set
+        )
+        if request.method == "POST" and form.is_valid():
+            draft = services.version_copy_to_draft(
+                version=version, user=request.user, label=form.cleaned_data["label"]
+            )
+            self.message_user(request, f"Draft {draft.version} created from {version}.")
+            return HttpResponseRedirect(
+                reverse("admin:guidelines_rulesetversion_change", args=[draft.pk])
+            )
+        return self._render(
+            request, "label_form.html", version, f"New draft from {version}", form=form,
+            action="Create draft",
+            explanation="The draft copies every row of this version. Edit its rows, "
+            "run the checks, compare, then publish.",
+        )  # fmt: skip
+
+    def rollback_view(self, request, pk):
+        version = self._version(request, pk)
+        self._require_author(request)
+        initial = {"label": f"{version.version}-rollback-{timezone.now():%Y%m%d%H%M}"}
+        form = DraftForm(
+            request.POST or None, initial=initial, rule_set=version.rule_set
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                new = services.version_rollback(
+                    to=version, user=request.user, label=form.cleaned_data["label"]
+                )
+            except services.GuidelineError as exc:
+                return self._render(
+                    request, "label_form.html", version, f"Roll back to {version}",
+                    form=form, action="Roll back", error=str(exc), problems=exc.problems,
+                )  # fmt: skip
+            self.message_user(request, f"Rolled back: {new} is now active.")
+            return HttpResponseRedirect(
+                reverse("admin:guidelines_rulesetversion_change", args=[new.pk])
+            )
+        return self._render(
+            request, "label_form.html", version, f"Roll back to {version}", form=form,
+            action="Roll back",
+            explanation="Publishes a copy of this version in one step; the active "
+            "version is retired in the same transaction.",
+        )  # fmt: skip
+
+    def check_view(self, request, pk):
+        version = self._version(request, pk)
+        try:
+            ruleset_from_version(version)
+            invalid: list[str] = []
+        except RuleSetError as exc:
+            invalid = exc.errors
+        failures = [] if invalid else services.version_check(version)
+        return self._render(
+            request, "check.html", version, f"Checks of {version}", invalid=invalid,
+            failures=failures,
+            case_count=version.rule_set.test_cases.filter(active=True).count(),
+            pending=services.pending_verification_rules(version),
+        )  # fmt: skip
+
+    def compare_view(self, request, pk):
+        version = self._version(request, pk)
+        against_id = request.GET.get("against")
+        against = (
+            get_object_or_404(RuleSetVersion, pk=against_id, rule_set=version.rule_set)
+            if against_id
+            else services.active_version(version.rule_set)
+        )
+        comparison = (
+            services.version_compare(version=version, against=against)
+            if against
+            else None
+        )
+        others = version.rule_set.versions.exclude(pk=version.pk)
+        return self._render(
+            request, "compare.html", version, f"Compare {version}",
+            against=against, comparison=comparison, others=others,
+        )  # fmt: skip
+
+    def publish_view(self, request, pk):
+        version = self._version(request, pk)
+        self._require_author(request)
+        pending = services.pending_verification_rules(version)
+        form = PublishForm(request.POST if request.method == "POST" else None)
+        error, problems = "", []
+        if not version.is_editable:
+            error = f"{version} is not a draft; only drafts can be published."
+        elif request.method == "POST" and form.is_valid():
+            try:
+                services.version_publish(
+                    version=version, user=request.user,
+                    acknowledge_pending=form.cleaned_data["acknowledge_pending"],
+                )  # fmt: skip
+            except services.GuidelineError as exc:
+                error, problems = str(exc), exc.problems
+            except RuleSetError as exc:
+                error, problems = (
+                    "publication refused: the draft is invalid",
+                    exc.errors,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"Published {version.version}; the previous version is retired.",
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:guidelines_rulesetversion_change", args=[version.pk])
+                )
+        return self._render(
+            request, "publish.html", version, f"Publish {version}", form=form,
+            pending=pending, error=error, problems=problems,
+            status=409 if error and request.method == "POST" else 200,
+        )  # fmt: skip
+
+
+# --- rule sets and their test cases ----------------------------------------------------
+
+
+class VersionSummaryInline(admin.TabularInline):
+    model = RuleSetVersion
+    extra = 0
+    show_change_link = True
+    fields = ["version", "status", "origin", "published_at", "published_by"]
+    readonly_fields = fields
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TestCaseSummaryInline(admin.TabularInline):
+    model = RuleSetTestCase
+    extra = 0
+    show_change_link = True
+    fields = ["name", "origin", "active", "description"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RuleSet)
+class RuleSetAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "active_version", "test_case_count"]
+    fields = ["code", "title", "active_version", "add_test_case"]
+    readonly_fields = ["code", "active_version", "add_test_case"]
+    inlines = [VersionSummaryInline, TestCaseSummaryInline]
+
+    def has_add_permission(self, request):
+        return False  # rule sets come from the data files (manage.py load_guidelines)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="active version")
+    def active_version(self, rule_set):
+        version = services.active_version(rule_set)
+        if version is None:
+            return "none"
+        url = reverse("admin:guidelines_rulesetversion_change", args=[version.pk])
+        return format_html('<a href="{}">{}</a>', url, version.version)
+
+    @admin.display(description="test cases")
+    def test_case_count(self, rule_set):
+        return rule_set.test_cases.filter(active=True).count()
+
+    @admin.display(description="new test case")
+    def add_test_case(self, rule_set):
+        url = reverse("admin:guidelines_rulesettestcase_add")
+        return format_html(
+            '<a class="button" href="{}?rule_set={}">Add a test case</a>',
+            url,
+            rule_set.pk,
+        )
+
+
+@admin.register(RuleSetTestCase)
+class RuleSetTestCaseAdmin(admin.ModelAdmin):
+    form = TestCaseForm
+    list_display = ["name", "rule_set", "origin", "active", "description"]
+    list_filter = ["rule_set", "origin", "active"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["origin", "against_active_version"]
+    fieldsets = [
+        (None, {"fields": ["rule_set", "name", "description", "active", "origin"]}),
+        ("Given this input", {"fields": ["input"]}),
+        ("Expect", {"fields": ["expected", "against_active_version"]}),
+    ]
+
+    @admin.display(description="with the active version")
+    def against_active_version(self, case):
+        if not case or not case.pk:
+            return "—"
+        version = services.active_version(case.rule_set)
+        if version is None:
+            return "no active version"
+        problems = case_problems(
+            case.input, case.expected, services.compiled_version(version.pk)
+        )
+        return "passes" if not problems else "fails: " + "; ".join(problems)
