@@ -39,3 +39,9 @@ class AuditChannel(models.TextChoices):
     ADMIN = "admin", "Django admin"
     TASK = "task", "Background task"
     COMMAND = "command", "Management command"
+
+
+class ReportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"

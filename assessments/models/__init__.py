@@ -7,13 +7,16 @@ column per vocabulary field) and ``audit`` (who read or changed what).
 from .assessment import Assessment, PriorEcho
 from .audit import AuditEvent
 from .records import Encounter, Membership, Organization, Patient
+from .report import IdempotencyRecord, Report
 
 __all__ = [
     "Assessment",
     "AuditEvent",
     "Encounter",
+    "IdempotencyRecord",
     "Membership",
     "Organization",
     "Patient",
     "PriorEcho",
+    "Report",
 ]
