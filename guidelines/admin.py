@@ -315,11 +315,13 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             ("compare", "Compare with the active version"),
             ("check", "Run checks"),
         ]
+        links += [
+            (t.name, t.label)
+            for t in VERSION_TOOLS
+            if version.is_editable or not t.drafts_only
+        ]
         if version.is_editable:
-            links += [(t.name, t.label) for t in VERSION_TOOLS if t.drafts_only]
             links.append(("publish", "Publish…"))
-        else:
-            links += [(t.name, t.label) for t in VERSION_TOOLS if not t.drafts_only]
         links.append(("draft", "Create a draft from this version"))
         if version.status == VersionStatus.RETIRED:
             links.append(("rollback", "Roll back to this version…"))
@@ -378,7 +380,9 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             RuleSetVersion.objects.select_related("rule_set"), pk=pk
         )
 
-    def _render(self, request, template, version, title, status=200, **context):
+    def render_tool_page(
+        self, request, template, version, title, status=200, **context
+    ):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -420,7 +424,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(
                 reverse("admin:guidelines_rulesetversion_change", args=[draft.pk])
             )
-        return self._render(
+        return self.render_tool_page(
             request, "label_form.html", version, f"New draft from {version}", form=form,
             action="Create draft",
             explanation="The draft copies every row of this version. Edit its rows, "
@@ -440,7 +444,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                     to=version, user=request.user, label=form.cleaned_data["label"]
                 )
             except services.GuidelineError as exc:
-                return self._render(
+                return self.render_tool_page(
                     request, "label_form.html", version, f"Roll back to {version}",
                     form=form, action="Roll back", error=str(exc), problems=exc.problems,
                 )  # fmt: skip
@@ -448,7 +452,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(
                 reverse("admin:guidelines_rulesetversion_change", args=[new.pk])
             )
-        return self._render(
+        return self.render_tool_page(
             request, "label_form.html", version, f"Roll back to {version}", form=form,
             action="Roll back",
             explanation="Publishes a copy of this version in one step; the active "
@@ -463,7 +467,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         except RuleSetError as exc:
             invalid = exc.errors
         failures = [] if invalid else services.version_check(version)
-        return self._render(
+        return self.render_tool_page(
             request, "check.html", version, f"Checks of {version}", invalid=invalid,
             failures=failures,
             case_count=version.rule_set.test_cases.filter(active=True).count(),
@@ -484,7 +488,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             else None
         )
         others = version.rule_set.versions.exclude(pk=version.pk)
-        return self._render(
+        return self.render_tool_page(
             request, "compare.html", version, f"Compare {version}",
             against=against, comparison=comparison, others=others,
         )  # fmt: skip
@@ -518,7 +522,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:guidelines_rulesetversion_change", args=[version.pk])
                 )
-        return self._render(
+        return self.render_tool_page(
             request, "publish.html", version, f"Publish {version}", form=form,
             pending=pending, error=error, problems=problems,
             status=409 if error and request.method == "POST" else 200,

@@ -1,0 +1,128 @@
+"""Replay a rule-set version (typically a draft) over stored assessments.
+
+Before publishing, an editor sees how the most recent N assessments of the same rule set
+would come out under the version: how many results change, and how (severity and stage
+transitions, recommendation codes gained or lost). The summary holds counts only, never
+a patient, an assessment id or an input value.
+
+Each assessment is compared with its stored result (what the clinician saw); one stored
+before results were kept is compared with a fresh evaluation under the active version.
+Lives in ``assessments`` because guidelines must not import the clinical record.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+from guidelines import engine
+from guidelines.loaders import ruleset_from_version
+from guidelines.models import RuleSetVersion
+from guidelines.services import GuidelineError, guideline_evaluate
+from guidelines.validation import InputError, input_parse
+
+from .models import Assessment
+from .records import assessment_to_input
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 5000
+
+
+@dataclass
+class ReplaySummary:
+    version: str
+    limit: int
+    replayed: int = 0
+    changed: int = 0
+    stored_baseline: int = 0  # compared with the stored result
+    fresh_baseline: int = 0  # no stored result: compared with the active version
+    skipped: int = 0  # input no longer valid, or no baseline available
+    severity: Counter = field(default_factory=Counter)  # (old, new) -> count
+    stage: Counter = field(default_factory=Counter)
+    codes_gained: Counter = field(default_factory=Counter)
+    codes_lost: Counter = field(default_factory=Counter)
+
+    @property
+    def unchanged(self) -> int:
+        return self.replayed - self.changed
+
+    def transitions(self, counter: Counter) -> list[tuple[str, str, int]]:
+        return [(old, new, n) for (old, new), n in counter.most_common()]
+
+    @property
+    def severity_changes(self):
+        return self.transitions(self.severity)
+
+    @property
+    def stage_changes(self):
+        return self.transitions(self.stage)
+
+    @property
+    def codes_gained_list(self) -> list[tuple[str, int]]:
+        return self.codes_gained.most_common()
+
+    @property
+    def codes_lost_list(self) -> list[tuple[str, int]]:
+        return self.codes_lost.most_common()
+
+
+def _codes(result: dict[str, Any]) -> set[str]:
+    return {r["code"] for r in result.get("recommendations", [])}
+
+
+def assessments_for_rule_set(version: RuleSetVersion):
+    """Stored assessments of the version's rule set, most recent first."""
+    code = version.rule_set.code
+    same = Q(rule_set_version__rule_set=version.rule_set) | Q(
+        rule_set_version__isnull=True, guideline=code
+    )
+    if code == settings.MR_CDS_DEFAULT_GUIDELINE:
+        same |= Q(rule_set_version__isnull=True, guideline="")
+    return (
+        Assessment.objects.filter(same)
+        .order_by("-created_at", "-id")
+        .prefetch_related("prior_echos")
+    )
+
+
+def assessment_replay(
+    *, version: RuleSetVersion, limit: int = DEFAULT_LIMIT
+) -> ReplaySummary:
+    """Counts of how the most recent ``limit`` assessments change under ``version``.
+
+    Raises ``loaders.RuleSetError`` when the version itself is invalid.
+    """
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    compiled = ruleset_from_version(version)
+    summary = ReplaySummary(version=str(version), limit=limit)
+    for assessment in assessments_for_rule_set(version)[:limit]:
+        data = assessment_to_input(assessment)
+        try:
+            clean = input_parse(data)
+            if assessment.result is not None:
+                before = assessment.result
+                summary.stored_baseline += 1
+            else:
+                before = guideline_evaluate(
+                    data=data, guideline=version.rule_set.code
+                ).result
+                summary.fresh_baseline += 1
+        except (InputError, GuidelineError):
+            summary.skipped += 1
+            continue
+        after = engine.evaluate(clean, compiled)
+        summary.replayed += 1
+        changed = False
+        for name, counter in (("severity", summary.severity), ("stage", summary.stage)):
+            if before.get(name) != after.get(name):
+                counter[(str(before.get(name)), str(after.get(name)))] += 1
+                changed = True
+        gained, lost = _codes(after) - _codes(before), _codes(before) - _codes(after)
+        summary.codes_gained.update(gained)
+        summary.codes_lost.update(lost)
+        summary.changed += changed or bool(gained or lost)
+    return summary
