@@ -7,6 +7,7 @@ from django.contrib import admin
 from guidelines.validation import InputError
 from guidelines.vocabulary import sections
 
+from . import admin_replay  # noqa: F401  (the replay page of rule-set versions)
 from .audit import audit_record
 from .choices import AuditAction, AuditChannel
 from .models import (
