@@ -131,6 +131,29 @@ def evaluate_with(rule_set: CompiledRuleSet, data: dict[str, Any]) -> dict[str, 
     return engine.evaluate(input_parse(data), rule_set)
 
 
+def guideline_evaluate_from_files(
+    *, data: Any, guideline: str | None = None
+) -> Evaluation:
+    """Evaluate with the rule set shipped in the repository's data files.
+
+    For ``manage.py evaluate`` on a machine whose database is not initialised yet: the
+    result names the same version and content hash as the loaded shipped version.
+    """
+    from .loaders import ruleset_load
+
+    clean = input_parse(data)
+    code = clean.get("guideline") or guideline or default_rule_set_code()
+    if code not in SHIPPED_RULE_SETS:
+        raise GuidelineError(f"rule set {code!r} is not shipped with the repository")
+    rule_set = _file_rule_sets.get(code)
+    if rule_set is None:
+        rule_set = _file_rule_sets[code] = ruleset_load(code)
+    return Evaluation(clean, engine.evaluate(clean, rule_set), 0)
+
+
+_file_rule_sets: dict[str, CompiledRuleSet] = {}
+
+
 # --- creating versions ---------------------------------------------------------------
 
 

@@ -96,3 +96,19 @@ def test_system_check_passes_with_the_shipped_rule_sets(rule_sets):
     from guidelines.checks import rule_sets_check
 
     assert rule_sets_check(databases=["default"]) == []
+
+
+def test_evaluate_command_works_before_the_database_is_initialised(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/empty.sqlite3"
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "evaluate", "-"], input=json.dumps(VIGNETTE_INPUT),
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["severity"] == "moderate"
+    assert result["guideline"]["version"] == "2020.1"
+    assert "using the shipped rule-set files" in proc.stderr

@@ -3,8 +3,13 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
-from guidelines.services import GuidelineError, guideline_evaluate
+from guidelines.services import (
+    GuidelineError,
+    guideline_evaluate,
+    guideline_evaluate_from_files,
+)
 from guidelines.validation import InputError
 
 
@@ -33,10 +38,20 @@ class Command(BaseCommand):
             self._fail(f"cannot read JSON input: {exc}")
         inputs = payload if isinstance(payload, list) else [payload]
         results = []
+        evaluate = guideline_evaluate
         for index, data in enumerate(inputs):
             prefix = f"[{index}] " if isinstance(payload, list) else ""
             try:
-                outcome = guideline_evaluate(data=data, guideline=options["guideline"])
+                try:
+                    outcome = evaluate(data=data, guideline=options["guideline"])
+                except (DatabaseError, GuidelineError) as exc:
+                    if evaluate is guideline_evaluate_from_files:
+                        raise
+                    # Database not initialised (no migrate / load_guidelines yet): use
+                    # the rule sets shipped in the repository's data files.
+                    self.stderr.write(f"note: {exc}; using the shipped rule-set files")
+                    evaluate = guideline_evaluate_from_files
+                    outcome = evaluate(data=data, guideline=options["guideline"])
             except InputError as exc:
                 self._fail(
                     "\n".join(f"{prefix}{e.field}: {e.message}" for e in exc.errors)
