@@ -75,6 +75,9 @@ def test_editor_breaks_fixes_and_publishes_a_guideline_change(
     expect(page.locator(".messagelist")).to_contain_text("Draft 2020.2 created")
     draft = RuleSetVersion.objects.get(rule_set__code=CODE, version="2020.2")
     draft_url = f"{live_server.url}/admin/guidelines/rulesetversion/{draft.pk}/change/"
+    page.locator("#id_title").fill("ACC/AHA 2020, editor's draft")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
 
     # A breaking change: severe EROA from 0.40 to 0.50 cm² (valid as a row, wrong for MR-023).
     set_eroa_severe(page, draft_url, "0.50")
