@@ -14,11 +14,12 @@ The thresholds are rule rows (``SeverityCriterion``); the procedure is this modu
    grades away → that grade; the subgrade is the majority band among them.
 6. Secondary MR with an elliptical orifice: the ``secondary_elliptical`` rows lower the
    severe cut-offs (EROA 0.30, RVol 45) when RF ≥ 50 % (its severe band).
-7. Discordance → ``indeterminate``: quantitative grades two apart; severe signs against
-   an EROA below 0.30 (or VC < 0.3 against EROA ≥ 0.40); a quantitative grade with
-   specific signs of the opposite extreme (one sign two grades away, two signs one grade
-   away). Fewer than two quantitative parameters and fewer than four specific criteria
-   also give ``indeterminate``.
+7. Discordance → ``indeterminate``: quantitative grades two apart (mild against severe);
+   on the four-band scale, a sign specific for severe MR against a mild or
+   mild-to-moderate grade (the SPEC's example: VC ≥ 0.7 cm with EROA < 0.30 cm²), or a
+   sign specific for mild MR against a moderate-to-severe or severe grade. Fewer than two
+   quantitative parameters and fewer than four specific criteria also give
+   ``indeterminate``.
 8. Jet area never grades alone, and no single parameter grades alone.
 """
 
@@ -252,7 +253,8 @@ def grade_severity(
         grading.reason = "fewer than two quantitative parameters and fewer than four specific criteria"
         return _indeterminate(grading, facts)
 
-    discordance = _discordance(candidate, grades, bands, met_keys, mild_n, severe_n)
+    subgrade = _majority_subgrade(bands) if candidate == "moderate" else None
+    discordance = _discordance(candidate, subgrade, bands, met_keys, mild_n, severe_n)
     if discordance:
         grading.reason = discordance
         grading.warnings.append(f"Discordant echo findings: {discordance}")
@@ -261,11 +263,8 @@ def grade_severity(
     grading.severity = candidate
     grading.reason = settled_by
     if candidate == "moderate":
-        moderate_bands = [b for b in bands.values() if BAND_GRADE[b] == "moderate"]
-        counts = Counter(moderate_bands).most_common()
-        if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
-            grading.subgrade = counts[0][0]
-        else:
+        grading.subgrade = subgrade
+        if subgrade is None:
             grading.warnings.append(
                 "Moderate MR: the quantitative parameters split between the "
                 "mild-to-moderate and moderate-to-severe subgrades"
@@ -273,26 +272,47 @@ def grade_severity(
     return grading
 
 
-def _discordance(candidate, grades, bands, met_keys, mild_n, severe_n) -> str:
+def _majority_subgrade(bands: dict[str, str]) -> str | None:
+    """The moderate subgrade most quantitative parameters share (None on a tie)."""
+    counts = Counter(
+        b for b in bands.values() if BAND_GRADE[b] == "moderate"
+    ).most_common()
+    if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
+        return counts[0][0]
+    return None
+
+
+def _discordance(candidate, subgrade, bands, met_keys, mild_n, severe_n) -> str:
+    """Internal inconsistency (SPEC 1.3 step 7), judged on the four-band scale.
+
+    A sign specific for severe MR is discordant with a grade two band steps below severe
+    (mild or mild-to-moderate): the SPEC's example is VC ≥ 0.7 cm with EROA < 0.30 cm².
+    Mirrored for signs specific for mild MR against moderate-to-severe or severe. A sign
+    one band step away is not discordant: with 2-3 criteria, ASE lets quantitation
+    decide.
+    """
+    low, high = {"mild", "mild_to_moderate"}, {"moderate_to_severe", "severe"}
     eroa_band = bands.get("echo.eroa_cm2")
-    if "vc_severe" in met_keys and eroa_band in ("mild", "mild_to_moderate"):
+    if "vc_severe" in met_keys and eroa_band in low:
         return "vena contracta ≥ 0.7 cm with EROA below 0.30 cm²"
-    if "vc_mild" in met_keys and eroa_band == "severe":
-        return "vena contracta < 0.3 cm with EROA ≥ 0.40 cm²"
-    rank = GRADE_RANK[candidate]
-    if grades and any(abs(GRADE_RANK[g] - rank) >= 2 for g in grades):
-        return f"a quantitative parameter two grades from {candidate}"
-    if candidate == "mild" and severe_n >= 1:
-        return "mild quantitative grade with a sign specific for severe MR"
-    if candidate == "severe" and mild_n >= 1:
-        return "severe grade with a sign specific for mild MR"
-    if candidate == "moderate" and severe_n >= 2:
+    if "vc_mild" in met_keys and eroa_band in high:
+        return "vena contracta < 0.3 cm with EROA ≥ 0.30 cm²"
+    level = {"severe": "severe", "mild": "mild"}.get(candidate, subgrade)
+    if severe_n and level in low:
         return (
-            f"moderate quantitative grade with {severe_n} signs specific for severe MR"
+            f"{severe_n} sign(s) specific for severe MR against a {_words(level)} grade"
         )
-    if candidate == "moderate" and mild_n >= 2:
-        return f"moderate quantitative grade with {mild_n} signs specific for mild MR"
+    if mild_n and level in high:
+        return f"{mild_n} sign(s) specific for mild MR against a {_words(level)} grade"
+    if candidate == "severe" and set(bands.values()) & low:
+        return "severe signs against a quantitative parameter in the mild-to-moderate range or below"
+    if candidate == "mild" and set(bands.values()) & high:
+        return "mild signs against a quantitative parameter in the moderate-to-severe range or above"
     return ""
+
+
+def _words(band: str) -> str:
+    return band.replace("_", "-")
 
 
 def _indeterminate(grading: Grading, facts: Mapping[str, Any]) -> Grading:

@@ -184,3 +184,23 @@ def test_decimal_comparisons_are_exact():
 def test_esc_profile_grades_like_acc():
     data = {**BASE_PRIMARY, "echo": {"eroa_cm2": 0.40, "regurgitant_volume_ml": 60}}
     assert evaluate(input_parse(data), ESC)["severity"] == "severe"
+
+
+@pytest.mark.parametrize(
+    ("echo", "severity"),
+    [
+        pytest.param({"eroa_cm2": 0.35, "regurgitant_volume_ml": 50, "regurgitant_fraction_pct": 45,
+                      "cw_jet": "dense_holosystolic_triangular", "pulmonary_vein_flow": "systolic_reversal"},
+                     "moderate", id="moderate-to-severe numbers + 2 severe signs → quantitation decides"),
+        pytest.param({"eroa_cm2": 0.25, "regurgitant_volume_ml": 35, "regurgitant_fraction_pct": 35,
+                      "jet_type": "eccentric_wall_impinging"},
+                     "indeterminate", id="mild-to-moderate numbers + severe sign → discordant"),
+        pytest.param({"eroa_cm2": 0.45, "regurgitant_volume_ml": 65, "regurgitant_fraction_pct": 55,
+                      "cw_jet": "faint_partial"},
+                     "indeterminate", id="severe numbers + faint CW jet → discordant"),
+        pytest.param({"eroa_cm2": 0.45, "regurgitant_volume_ml": 65, "regurgitant_fraction_pct": 55,
+                      "vena_contracta_cm": 0.5}, "severe", id="intermediate VC does not conflict"),
+    ],
+)  # fmt: skip
+def test_signs_against_numbers_on_the_four_band_scale(echo, severity):
+    assert grade(echo)["severity"] == severity
