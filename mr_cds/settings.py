@@ -189,6 +189,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "EXCEPTION_HANDLER": "assessments.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MR-CDS API",
@@ -199,6 +200,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # none/mild/moderate/severe is shared by several input fields: one enum component.
+    "ENUM_NAME_OVERRIDES": {"SeverityWordEnum": "guidelines.vocabulary.SEVERITY_WORDS"},
 }
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",

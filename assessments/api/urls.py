@@ -1,1 +1,51 @@
-urlpatterns: list = []
+"""``/api/``: the v1 endpoints (CONTRACT section 4), the OpenAPI schema and its docs.
+
+Everything here needs authentication (session or Bearer token), the docs included.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
+
+from . import views
+
+app_name = "api"
+
+v1 = [
+    path("evaluate", views.EvaluateApi.as_view(), name="evaluate"),
+    path("patients/", views.PatientCollectionApi.as_view(), name="patients"),
+    path("patients/<int:pk>/", views.PatientItemApi.as_view(), name="patient"),
+    path(
+        "patients/<int:pk>/encounters/",
+        views.EncounterCollectionApi.as_view(),
+        name="patient-encounters",
+    ),
+    path("encounters/<int:pk>/", views.EncounterDetailApi.as_view(), name="encounter"),
+    path(
+        "encounters/<int:pk>/assessments/",
+        views.AssessmentCreateApi.as_view(),
+        name="encounter-assessments",
+    ),
+    path(
+        "assessments/<int:pk>/", views.AssessmentDetailApi.as_view(), name="assessment"
+    ),
+    path("guidelines/", views.GuidelineListApi.as_view(), name="guidelines"),
+]
+
+
+class SchemaApi(views.Api, SpectacularAPIView):
+    permission_classes = [IsAuthenticated]
+
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SchemaApi.as_view(), name="schema"),
+    # A browser page: LoginRequiredMiddleware sends anonymous visitors to the login page.
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api:schema", permission_classes=[IsAuthenticated]
+        ),
+        name="docs",
+    ),
+]

@@ -1,0 +1,340 @@
+"""Serializers of the REST API.
+
+The assessment input serializers are generated from ``guidelines.vocabulary`` (the one
+declaration of every input field), so the OpenAPI schema carries every field's type,
+enum, range and unit. They describe the input; validation itself is ``input_parse``,
+whose errors are the contract's (dotted path, range named). Output serializers list
+their fields explicitly.
+"""
+
+from rest_framework import serializers
+
+from guidelines.vocabulary import (
+    INPUT_FIELDS,
+    PRIOR_ECHO_FIELDS,
+    PRIOR_ECHOS_MAX,
+    SECTION_TITLES,
+    InputField,
+    Kind,
+)
+
+from ..choices import Presentation, ReportStatus, Setting, Sex
+
+# --- input, from the vocabulary ------------------------------------------------------
+
+
+def _description(spec: InputField) -> str:
+    parts = [spec.label + (f" ({spec.unit})" if spec.unit else "")]
+    if spec.kind in (Kind.DECIMAL, Kind.INTEGER):
+        parts.append(f"Plausible range {spec.range_text}.")
+    if spec.kind is Kind.DECIMAL:
+        parts.append("At most 3 decimal places (never rounded).")
+    if spec.default:
+        parts.append(f'Default "{spec.default}".')
+    if spec.help:
+        parts.append(spec.help)
+    return " ".join(parts)
+
+
+def vocabulary_field(spec: InputField, *, required: bool) -> serializers.Field:
+    """The serializer field of one vocabulary field (for the schema)."""
+    common = {
+        "required": required,
+        "allow_null": not required,
+        "help_text": _description(spec),
+    }
+    if spec.kind is Kind.CHOICE:
+        return serializers.ChoiceField(choices=spec.choices, **common)
+    if spec.kind is Kind.BOOLEAN:
+        return serializers.BooleanField(**common)
+    bounds = {"min_value": spec.minimum, "max_value": spec.maximum}
+    if spec.kind is Kind.INTEGER:
+        return serializers.IntegerField(
+            **{k: int(v) for k, v in bounds.items()}, **common
+        )
+    return serializers.FloatField(**{k: float(v) for k, v in bounds.items()}, **common)
+
+
+def _serializer(name: str, fields: dict, doc: str) -> type[serializers.Serializer]:
+    attrs = {**fields, "__doc__": doc, "__module__": __name__}
+    return type(name, (serializers.Serializer,), attrs)
+
+
+def _section_serializer(section: str, specs: list[InputField], *, required: bool):
+    camel = "".join(part.title() for part in section.split("_"))
+    if section == "patient":
+        camel = "Patient" if required else "PatientFromRecord"
+    return _serializer(
+        f"{camel}InputSection",
+        {s.name: vocabulary_field(s, required=required and s.required) for s in specs},
+        f"{SECTION_TITLES.get(section, section)} (assessment input).",
+    )
+
+
+SPECS_BY_SECTION: dict[str, list[InputField]] = {}
+for _spec in INPUT_FIELDS:
+    if _spec.section:
+        SPECS_BY_SECTION.setdefault(_spec.section, []).append(_spec)
+SECTION_SERIALIZERS = {
+    section: _section_serializer(section, specs, required=False)
+    for section, specs in SPECS_BY_SECTION.items()
+}
+PATIENT_REQUIRED_SERIALIZER = _section_serializer(
+    "patient", SPECS_BY_SECTION["patient"], required=True
+)
+
+
+def _section_fields(*, require_patient: bool) -> dict[str, serializers.Field]:
+    fields = {}
+    for section, klass in SECTION_SERIALIZERS.items():
+        required = require_patient and section == "patient"
+        if required:
+            klass = PATIENT_REQUIRED_SERIALIZER
+        fields[section] = klass(
+            required=required,
+            allow_null=not required,
+            help_text=SECTION_TITLES.get(section, section),
+        )
+    return fields
+
+
+PriorEchoInputSerializer = _serializer(
+    "PriorEchoInput",
+    {s.path: vocabulary_field(s, required=s.required) for s in PRIOR_ECHO_FIELDS},
+    "One earlier echocardiographic LV study (serial comparison).",
+)
+
+
+def _input_serializer(name: str, *, require_patient: bool, doc: str):
+    fields = {
+        spec.path: vocabulary_field(spec, required=False)
+        for spec in INPUT_FIELDS
+        if not spec.section
+    }
+    fields.update(_section_fields(require_patient=require_patient))
+    fields["prior_echos"] = serializers.ListField(
+        child=PriorEchoInputSerializer(),
+        max_length=PRIOR_ECHOS_MAX,
+        required=False,
+        allow_null=True,
+        help_text=f"Serial LV studies (at most {PRIOR_ECHOS_MAX}).",
+    )
+    return _serializer(name, fields, doc)
+
+
+EvaluateInputSerializer = _input_serializer(
+    "AssessmentInput",
+    require_patient=True,
+    doc="Assessment input (CONTRACT section 1). Unknown fields are refused with 400.",
+)
+AssessmentCreateInputSerializer = _input_serializer(
+    "EncounterAssessmentInput",
+    require_patient=False,
+    doc=(
+        "Assessment input (CONTRACT section 1) for an encounter: `patient` may be left "
+        "out (age at the encounter date, sex, height and weight come from the patient "
+        "record); a value that contradicts the record is refused with 400."
+    ),
+)
+
+
+# --- result (CONTRACT section 2) ----------------------------------------------------
+
+
+class GuidelineRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    version = serializers.CharField()
+    content_hash = serializers.CharField(allow_blank=True)
+
+
+class SourceSerializer(serializers.Serializer):
+    guideline = serializers.CharField(allow_blank=True)
+    section = serializers.CharField(allow_blank=True)
+    citation = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(allow_blank=True)
+    evidence = serializers.CharField(allow_blank=True)
+    pending_clinical_verification = serializers.BooleanField()
+
+
+class DerivationSerializer(serializers.Serializer):
+    parameter = serializers.CharField()
+    value = serializers.FloatField()
+    unit = serializers.CharField(allow_blank=True)
+    formula = serializers.CharField()
+
+
+class FindingSerializer(serializers.Serializer):
+    parameter = serializers.CharField()
+    value = serializers.JSONField(
+        allow_null=True, help_text="The value checked, if any"
+    )
+    unit = serializers.CharField(allow_blank=True)
+    supports = serializers.CharField(allow_null=True)
+    tests_for = serializers.CharField(allow_null=True)
+    met = serializers.BooleanField(allow_null=True, help_text="null: not measured")
+    criterion = serializers.CharField()
+    source = SourceSerializer()
+
+
+RecommendationSerializer = _serializer(
+    "Recommendation",
+    {
+        "code": serializers.CharField(),
+        "title": serializers.CharField(),
+        "detail": serializers.CharField(allow_blank=True),
+        "class": serializers.CharField(
+            allow_blank=True, help_text="Class of recommendation"
+        ),
+        "level": serializers.CharField(allow_blank=True, help_text="Level of evidence"),
+        "source": SourceSerializer(),
+        "rule": serializers.CharField(),
+        "condition": serializers.CharField(),
+    },
+    "One recommendation (or caution) with its source and the rule that fired.",
+)
+
+
+class MissingSerializer(serializers.Serializer):
+    parameter = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ResultSerializer(serializers.Serializer):
+    """Assessment result (CONTRACT section 2), as produced by the rules engine."""
+
+    guideline = GuidelineRefSerializer()
+    mr_type = serializers.ChoiceField(
+        choices=["primary", "secondary_ventricular", "secondary_atrial",
+                 "not_applicable", "undetermined"]
+    )  # fmt: skip
+    severity = serializers.ChoiceField(
+        choices=["none_trivial", "mild", "moderate", "severe", "indeterminate"]
+    )
+    severity_subgrade = serializers.ChoiceField(
+        choices=["mild_to_moderate", "moderate_to_severe"], allow_null=True
+    )
+    severity_basis = serializers.CharField(allow_blank=True)
+    stage = serializers.ChoiceField(
+        choices=["A", "B", "C", "C1", "C2", "D", "not_applicable", "undetermined"]
+    )
+    symptom_status = serializers.CharField()
+    surgical_risk = serializers.CharField(allow_null=True)
+    derived = serializers.DictField(child=serializers.FloatField())
+    derivations = DerivationSerializer(many=True)
+    risk_factors = serializers.ListField(child=serializers.CharField())
+    findings = FindingSerializer(many=True)
+    recommendations = RecommendationSerializer(many=True)
+    cautions = RecommendationSerializer(many=True)
+    missing = MissingSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+# --- resources -----------------------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses unknown fields, as the contract does for assessment input."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["unknown field"] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class PatientOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    mrn = serializers.CharField()
+    given_name = serializers.CharField()
+    family_name = serializers.CharField()
+    birth_date = serializers.DateField()
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    height_cm = serializers.FloatField(allow_null=True)
+    weight_kg = serializers.FloatField(allow_null=True)
+
+
+class PatientInputSerializer(StrictSerializer):
+    mrn = serializers.CharField(max_length=64, help_text="Medical record number")
+    given_name = serializers.CharField(max_length=100)
+    family_name = serializers.CharField(max_length=100)
+    birth_date = serializers.DateField()
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    height_cm = serializers.DecimalField(
+        max_digits=9, decimal_places=3, min_value=50, max_value=250,
+        required=False, allow_null=True, coerce_to_string=False, help_text="cm",
+    )  # fmt: skip
+    weight_kg = serializers.DecimalField(
+        max_digits=9, decimal_places=3, min_value=2, max_value=400,
+        required=False, allow_null=True, coerce_to_string=False, help_text="kg",
+    )  # fmt: skip
+
+
+class EncounterOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField(source="patient_id")
+    occurred_at = serializers.DateTimeField()
+    setting = serializers.ChoiceField(choices=Setting.choices)
+    presentation = serializers.ChoiceField(choices=Presentation.choices)
+
+
+class EncounterInputSerializer(StrictSerializer):
+    occurred_at = serializers.DateTimeField(required=False, help_text="Default: now")
+    setting = serializers.ChoiceField(choices=Setting.choices, required=False)
+    presentation = serializers.ChoiceField(choices=Presentation.choices, required=False)
+
+
+class AssessmentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    encounter = serializers.IntegerField(source="encounter_id")
+    input = EvaluateInputSerializer(help_text="The stored input (CONTRACT section 1)")
+    result = ResultSerializer(help_text="The stored result, as produced")
+    rule_set_version = serializers.IntegerField(
+        source="rule_set_version_id", allow_null=True
+    )
+    created_at = serializers.DateTimeField()
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+
+
+class ReportStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReportStatus.choices)
+    error = serializers.CharField(required=False)
+    requested_at = serializers.DateTimeField()
+    url = serializers.CharField(required=False, help_text="The PDF, once ready")
+
+
+class GuidelineVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.CharField()
+    status = serializers.CharField()
+    guideline = serializers.CharField()
+    title = serializers.CharField()
+    citation = serializers.CharField()
+    url = serializers.CharField(allow_blank=True)
+    content_hash = serializers.CharField(allow_blank=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    retired_at = serializers.DateTimeField(allow_null=True)
+
+
+class GuidelineSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    default = serializers.BooleanField(help_text="Applied when the input names none")
+    active_version = serializers.IntegerField(allow_null=True)
+    versions = GuidelineVersionSerializer(many=True)
+
+
+def page_serializer(item: type[serializers.Serializer], name: str):
+    return _serializer(
+        name,
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+            "results": item(many=True),
+        },
+        f"One page of {item.__name__.replace('OutputSerializer', '').lower()}s.",
+    )

@@ -1,0 +1,393 @@
+"""The REST API for EHR systems (CONTRACT section 4): one API view per operation.
+
+Each view is thin: validate, get the object through a selector (404 for "missing" and
+"not yours" alike), call one service, serialize, write the audit trail (channel "api").
+Where two operations share a path (``GET`` list / ``POST`` create), the URL points at a
+class combining the two operation views.
+"""
+
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from guidelines.services import guideline_evaluate
+
+from ..audit import audit_record
+from ..choices import AuditAction, AuditChannel
+from ..records import assessment_to_input
+from ..selectors import (
+    assessment_get_for_user,
+    encounter_get_for_user,
+    encounter_list_for_user,
+    patient_get_for_user,
+    patient_list_for_user,
+)
+from ..services import assessment_create, encounter_create, patient_create
+from .errors import ErrorSerializer
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import idempotent_create
+from .serializers import (
+    AssessmentCreateInputSerializer,
+    AssessmentOutputSerializer,
+    EncounterInputSerializer,
+    EncounterOutputSerializer,
+    EvaluateInputSerializer,
+    GuidelineSerializer,
+    PatientInputSerializer,
+    PatientOutputSerializer,
+    ResultSerializer,
+    page_serializer,
+)
+from .services import guideline_list, organization_for_creator, patient_update
+
+API = AuditChannel.API
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: every problem, by dotted field path",
+    401: "No, invalid or expired credentials",
+    403: "Not allowed (e.g. a session request without its CSRF token)",
+    404: "No such object, or not visible to the caller",
+    409: "Idempotency-Key reused with a different request",
+    415: "Only application/json is accepted",
+}
+
+
+def errors(*codes: int) -> dict:
+    """Response declarations of the given error statuses (always 401 and 403)."""
+    codes = sorted({401, 403, *codes})
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        for code in codes
+    }
+
+
+IDEMPOTENCY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional. The same key and body within 24 hours returns the first response "
+        "and creates nothing; the same key with another body gets 409."
+    ),
+)
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number (from 1)"),
+    OpenApiParameter(
+        "page_size", int, description="Items per page (default 25, max 100)"
+    ),
+]
+
+
+class Api(APIView):
+    """Base of the API views. Authentication is DRF's (session or Bearer token), so
+    Django's LoginRequiredMiddleware, which knows only sessions, stands aside."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+        view.login_required = False  # what @login_not_required sets
+        return view
+
+
+class Page(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def paginated(view: APIView, queryset, serializer_class) -> Response:
+    paginator = Page()
+    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+# --- evaluation ------------------------------------------------------------------------
+
+
+class EvaluateApi(Api):
+    @extend_schema(
+        operation_id="evaluate",
+        summary="Evaluate an assessment input without storing it",
+        request=EvaluateInputSerializer,
+        responses={200: ResultSerializer, **errors(400, 415)},
+        tags=["evaluation"],
+    )
+    def post(self, request):
+        evaluation = guideline_evaluate(data=request.data)
+        audit_record(
+            user=request.user, action=AuditAction.EVALUATE, channel=API,
+            detail=f"stateless evaluation ({evaluation.result['guideline']['code']})",
+        )  # fmt: skip
+        return Response(evaluation.result)
+
+
+# --- patients ---------------------------------------------------------------------------
+
+
+class PatientListApi(Api):
+    @extend_schema(
+        operation_id="patients_list",
+        summary="The caller's patients",
+        parameters=[
+            OpenApiParameter("q", str, description="MRN (exact) or part of a name"),
+            OpenApiParameter("mrn", str, description="MRN, exact"),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: page_serializer(PatientOutputSerializer, "PatientPage"),
+                   **errors(404)},
+        tags=["patients"],
+    )  # fmt: skip
+    def get(self, request):
+        patients = patient_list_for_user(request.user).order_by(
+            "family_name", "given_name", "id"
+        )
+        if q := request.query_params.get("q", "").strip():
+            patients = patients.filter(
+                Q(mrn__iexact=q)
+                | Q(given_name__icontains=q)
+                | Q(family_name__icontains=q)
+            )
+        if mrn := request.query_params.get("mrn", "").strip():
+            patients = patients.filter(mrn=mrn)
+        response = paginated(self, patients, PatientOutputSerializer)
+        shown = [str(p["id"]) for p in response.data["results"]]
+        audit_record(
+            user=request.user, action=AuditAction.READ, channel=API,
+            detail=f"patient list: {', '.join(shown) or 'none'}",
+        )  # fmt: skip
+        return response
+
+
+class PatientCreateApi(Api):
+    @extend_schema(
+        operation_id="patients_create",
+        summary="Register a patient in the caller's care site",
+        request=PatientInputSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={201: PatientOutputSerializer, **errors(400, 409, 415)},
+        tags=["patients"],
+    )
+    def post(self, request):
+        def create():
+            data = PatientInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            patient = patient_create(
+                organization=organization_for_creator(request.user),
+                **data.validated_data,
+            )
+            audit_record(
+                user=request.user, action=AuditAction.CREATE, channel=API, obj=patient
+            )
+            return Response(
+                PatientOutputSerializer(patient).data, status=status.HTTP_201_CREATED
+            )
+
+        return idempotent_create(request, create)
+
+
+class PatientCollectionApi(PatientListApi, PatientCreateApi):
+    """``/patients/``: list (GET) and create (POST)."""
+
+
+class PatientDetailApi(Api):
+    @extend_schema(
+        operation_id="patients_retrieve",
+        summary="One patient",
+        responses={200: PatientOutputSerializer, **errors(404)},
+        tags=["patients"],
+    )
+    def get(self, request, pk):
+        patient = patient_get_for_user(request.user, pk)
+        audit_record(
+            user=request.user, action=AuditAction.READ, channel=API, obj=patient
+        )
+        return Response(PatientOutputSerializer(patient).data)
+
+
+class PatientUpdateApi(Api):
+    @extend_schema(
+        operation_id="patients_partial_update",
+        summary="Change a patient's recorded details",
+        request=PatientInputSerializer(partial=True),
+        responses={200: PatientOutputSerializer, **errors(400, 404, 415)},
+        tags=["patients"],
+    )
+    def patch(self, request, pk):
+        patient = patient_get_for_user(request.user, pk)
+        data = PatientInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        patient = patient_update(patient=patient, data=data.validated_data)
+        audit_record(
+            user=request.user, action=AuditAction.UPDATE, channel=API, obj=patient,
+            detail="changed: " + ", ".join(sorted(data.validated_data)),
+        )  # fmt: skip
+        return Response(PatientOutputSerializer(patient).data)
+
+
+class PatientItemApi(PatientDetailApi, PatientUpdateApi):
+    """``/patients/{id}/``: read (GET) and change (PATCH)."""
+
+
+# --- encounters -------------------------------------------------------------------------
+
+
+class EncounterFilterSerializer(serializers.Serializer):
+    occurred_after = serializers.DateTimeField(required=False)
+    occurred_before = serializers.DateTimeField(required=False)
+
+
+class EncounterListApi(Api):
+    @extend_schema(
+        operation_id="encounters_list",
+        summary="A patient's encounters, newest first",
+        parameters=[
+            OpenApiParameter("occurred_after", OpenApiTypes.DATETIME,
+                             description="On or after (ISO 8601 date or date-time)"),
+            OpenApiParameter("occurred_before", OpenApiTypes.DATETIME,
+                             description="On or before (ISO 8601 date or date-time)"),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: page_serializer(EncounterOutputSerializer, "EncounterPage"),
+                   **errors(400, 404)},
+        tags=["encounters"],
+    )  # fmt: skip
+    def get(self, request, pk):
+        patient = patient_get_for_user(request.user, pk)
+        filters = EncounterFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        encounters = encounter_list_for_user(request.user).filter(patient=patient)
+        if after := filters.validated_data.get("occurred_after"):
+            encounters = encounters.filter(occurred_at__gte=after)
+        if before := filters.validated_data.get("occurred_before"):
+            encounters = encounters.filter(occurred_at__lte=before)
+        response = paginated(
+            self, encounters.order_by("-occurred_at", "-id"), EncounterOutputSerializer
+        )
+        audit_record(
+            user=request.user, action=AuditAction.READ, channel=API, patient=patient,
+            detail="encounter list",
+        )  # fmt: skip
+        return response
+
+
+class EncounterCreateApi(Api):
+    @extend_schema(
+        operation_id="encounters_create",
+        summary="Record an encounter of a patient",
+        request=EncounterInputSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={201: EncounterOutputSerializer, **errors(400, 404, 409, 415)},
+        tags=["encounters"],
+    )
+    def post(self, request, pk):
+        patient = patient_get_for_user(request.user, pk)
+
+        def create():
+            data = EncounterInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = {"occurred_at": timezone.now(), **data.validated_data}
+            encounter = encounter_create(patient=patient, **values)
+            audit_record(
+                user=request.user, action=AuditAction.CREATE, channel=API, obj=encounter
+            )
+            return Response(
+                EncounterOutputSerializer(encounter).data,
+                status=status.HTTP_201_CREATED,
+            )
+
+        return idempotent_create(request, create)
+
+
+class EncounterCollectionApi(EncounterListApi, EncounterCreateApi):
+    """``/patients/{id}/encounters/``: list (GET) and create (POST)."""
+
+
+class EncounterDetailApi(Api):
+    @extend_schema(
+        operation_id="encounters_retrieve",
+        summary="One encounter",
+        responses={200: EncounterOutputSerializer, **errors(404)},
+        tags=["encounters"],
+    )
+    def get(self, request, pk):
+        encounter = encounter_get_for_user(request.user, pk)
+        audit_record(
+            user=request.user, action=AuditAction.READ, channel=API, obj=encounter
+        )
+        return Response(EncounterOutputSerializer(encounter).data)
+
+
+# --- assessments ------------------------------------------------------------------------
+
+
+def assessment_body(assessment) -> dict:
+    """The stored assessment: its input and result exactly as stored, never recomputed."""
+    return {
+        "id": assessment.pk,
+        "encounter": assessment.encounter_id,
+        "input": assessment_to_input(assessment),
+        "result": assessment.result,
+        "rule_set_version": assessment.rule_set_version_id,
+        "created_at": assessment.created_at,
+        "created_by": assessment.created_by_id,
+    }
+
+
+class AssessmentCreateApi(Api):
+    @extend_schema(
+        operation_id="assessments_create",
+        summary="Store and evaluate an assessment of an encounter",
+        request=AssessmentCreateInputSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={201: AssessmentOutputSerializer, **errors(400, 404, 409, 415)},
+        tags=["assessments"],
+    )
+    def post(self, request, pk):
+        encounter = encounter_get_for_user(request.user, pk)
+
+        def create():
+            assessment = assessment_create(
+                encounter=encounter, data=request.data, author=request.user
+            )
+            audit_record(
+                user=request.user, action=AuditAction.CREATE, channel=API,
+                obj=assessment, patient=encounter.patient,
+            )  # fmt: skip
+            return Response(assessment_body(assessment), status=status.HTTP_201_CREATED)
+
+        return idempotent_create(request, create)
+
+
+class AssessmentDetailApi(Api):
+    @extend_schema(
+        operation_id="assessments_retrieve",
+        summary="One stored assessment, with the result and rule-set version it was given",
+        responses={200: AssessmentOutputSerializer, **errors(404)},
+        tags=["assessments"],
+    )
+    def get(self, request, pk):
+        assessment = assessment_get_for_user(request.user, pk)
+        audit_record(
+            user=request.user, action=AuditAction.READ, channel=API, obj=assessment,
+            patient=assessment.encounter.patient,
+        )  # fmt: skip
+        return Response(assessment_body(assessment))
+
+
+# --- guidelines -------------------------------------------------------------------------
+
+
+class GuidelineListApi(Api):
+    @extend_schema(
+        operation_id="guidelines_list",
+        summary="Rule sets and their published and retired versions",
+        responses={200: GuidelineSerializer(many=True), **errors()},
+        tags=["guidelines"],
+    )
+    def get(self, request):
+        return Response(GuidelineSerializer(guideline_list(), many=True).data)
