@@ -27,7 +27,7 @@ from typing import Any
 
 from .grading import QUANTITATIVE, grade_severity
 from .parameters import INTERVENTION_CODES
-from .specs import Leaf, RuleSet
+from .specs import Leaf, RuleSet, format_value
 from .vocabulary import (
     FIELDS_BY_PATH,
     PRIMARY_ETIOLOGIES,
@@ -518,9 +518,10 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
                 and leaf.operator == "not_recorded_as"
                 and facts.get(leaf.parameter) is None
             ):
+                excluded = " or ".join(format_value(v) for v in leaf.value)
                 missing.append(
                     (leaf.parameter,
-                     f"not recorded; assumed not {leaf.value} for: {rule.title}")
+                     f"not recorded; assumed not {excluded} for: {rule.title}")
                 )  # fmt: skip
         if rule.group:
             groups_done.add(rule.group)

@@ -45,6 +45,7 @@ OPERATOR_LABELS = {
     "in": "in (one of a list)",
     "not_in": "not in (none of a list)",
     "not_recorded_as": "not recorded as (exclusion; absent counts as met)",
+    "recorded_as": "recorded as (optional trigger; absent counts as not met)",
     "includes": "includes (recommendations so far)",
     "excludes": "excludes (recommendations so far)",
 }
@@ -162,7 +163,7 @@ class RuleRowForm(forms.ModelForm):
     condition_value = forms.CharField(
         label="Value", required=False,
         help_text="A number (0.40), a value name (degenerative_prolapse), true / false, "
-        "or for in / not_in / not_recorded_as a comma-separated list.",
+        "or for in / not_in / not_recorded_as / recorded_as a comma-separated list.",
     )  # fmt: skip
     condition = forms.JSONField(
         label="Condition (JSON)",

@@ -22,7 +22,9 @@ from typing import Any
 
 # The operators a condition may use. "not_recorded_as" is for exclusion criteria only:
 # it holds when the value is absent or not among the listed values; an absent value is
-# reported under ``missing`` so the clinician confirms the exclusion.
+# reported under ``missing`` so the clinician confirms the exclusion. "recorded_as" is
+# for optional triggers (a sign, a planned operation): it holds only when the value is
+# recorded as one of the listed values; absent is simply false, not reported missing.
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "==": op.eq,
     "!=": op.ne,
@@ -33,11 +35,12 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "in": lambda value, allowed: value in allowed,
     "not_in": lambda value, allowed: value not in allowed,
     "not_recorded_as": lambda value, excluded: value not in excluded,
+    "recorded_as": lambda value, allowed: value in allowed,
     "includes": lambda value, code: code in value,
     "excludes": lambda value, code: code not in value,
 }
 ORDERING_OPERATORS = ("<", "<=", ">", ">=")
-SET_OPERATORS = ("in", "not_in", "not_recorded_as")
+SET_OPERATORS = ("in", "not_in", "not_recorded_as", "recorded_as")
 SYMBOLS = {"<=": "≤", ">=": "≥", "!=": "≠", "==": "="}
 
 
@@ -63,8 +66,14 @@ class Leaf:
 
     def describe(self) -> str:
         name = self.label or self.parameter
-        if self.operator == "not_recorded_as":
-            return f"{name} not recorded as {format_value(self.value)}"
+        if self.operator in ("not_recorded_as", "recorded_as"):
+            verb = (
+                "not recorded as"
+                if self.operator == "not_recorded_as"
+                else "recorded as"
+            )
+            values = self.value if len(self.value) > 1 else self.value[0]
+            return f"{name} {verb} {format_value(values)}"
         if self.operator in ("includes", "excludes"):
             return f"recommendations {self.operator} {self.value}"
         return f"{name} {SYMBOLS.get(self.operator, self.operator)} {format_value(self.value)}"
@@ -75,6 +84,8 @@ class Leaf:
             if self.operator == "not_recorded_as":
                 missing.add(self.parameter)
                 return True
+            if self.operator == "recorded_as":
+                return False
             missing.add(self.parameter)
             return None
         return bool(OPERATORS[self.operator](actual, self.value))

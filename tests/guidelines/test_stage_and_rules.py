@@ -180,3 +180,39 @@ def test_acute_hypotensive_patient_gets_no_vasodilator_advice():
     )
     assert "Avoid nitrates" in stabilization["detail"]
     assert "gdmt" not in codes(result)
+
+
+def test_optional_triggers_absent_are_not_reported_missing():
+    result = run(nyha=3)
+    missing = {m["parameter"] for m in result["missing"]}
+    assert not missing & {
+        "symptoms.edema",
+        "management.cabg_planned",
+        "hemodynamics.pulmonary_edema",
+    }
+    congested = run(nyha=3, symptoms={"nyha_class": 3, "edema": True})
+    assert "symptomatic_diuretics" in codes(congested)
+
+
+def test_exclusion_assumed_absent_is_reported_for_confirmation():
+    data = {
+        "etiology": "secondary_ischemic",
+        "patient": {"age_years": 68, "sex": "male"},
+        "symptoms": {"nyha_class": 3},
+        "labs": {"nt_probnp_pg_ml": 3100},
+        "echo": {**SEVERE, "lvef_pct": 35, "lvesd_mm": 55, "lvedd_mm": 66, "pasp_mmhg": 45,
+                 "rv_dysfunction": "none", "aortic_valve_disease": "none"},
+        "management": {"gdmt_optimized": True, "cad_requiring_revascularization": False,
+                       "advanced_heart_failure": False, "teer_anatomy": "suitable"},
+    }  # fmt: skip
+    result = evaluate(input_parse(data), ESC)
+    teer = next(r for r in result["recommendations"] if r["code"] == "teer")
+    assert (teer["class"], teer["level"]) == ("I", "A")
+    reasons = {m["parameter"]: m["reason"] for m in result["missing"]}
+    assert reasons["echo.tr_grade"].startswith("not recorded; assumed not severe")
+    severe_tr = evaluate(
+        input_parse({**data, "echo": {**data["echo"], "tr_grade": "severe"}}), ESC
+    )
+    assert ("teer", "I") not in {
+        (r["code"], r["class"]) for r in severe_tr["recommendations"]
+    }
