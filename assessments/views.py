@@ -3,10 +3,40 @@ import logging
 import redis
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import JsonResponse
+from django.db.models import Prefetch, Q
+from django.http import FileResponse, Http404, HttpResponseForbidden, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
+
+from guidelines.models import RuleSet, RuleSetVersion, VersionStatus
+from guidelines.services import GuidelineError, compiled_version, guideline_evaluate
+from guidelines.testing import boundary_cases, case_problems
+from guidelines.validation import InputError
+from guidelines.vocabulary import Kind, sections
+
+from . import services
+from .audit import audit_record
+from .charts import patient_trend_charts
+from .choices import AuditAction, AuditChannel, ReportStatus
+from .forms import AssessmentForm, EncounterForm, PatientForm, PatientSearchForm
+from .models import Assessment, Report
+from .records import assessment_to_input
+from .reports import report_request
+from .selectors import (
+    assessment_get_for_user,
+    encounter_get_for_user,
+    organization_list_for_user,
+    patient_get_for_user,
+    patient_list_for_user,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,3 +86,381 @@ def healthz(request):
         body["status"] = "error"
         return JsonResponse(body, status=503)
     return JsonResponse(body)
+
+
+# --- clinician pages ------------------------------------------------------------------
+# Small function views: parse, check access (selectors), call one service, audit
+# (channel "page"), render. htmx requests get partials; everything works without htmx.
+
+PATIENT_LIST_LIMIT = 200
+
+
+def _page_audit(request, action, **kwargs):
+    audit_record(user=request.user, action=action, channel=AuditChannel.PAGE, **kwargs)
+
+
+@require_http_methods(["GET", "POST"])
+def patient_list(request):
+    """Patients of the user's care sites, searchable by name or MRN; new patient form."""
+    search = PatientSearchForm(request.GET or None)
+    query = search.data.get("q", "").strip() if search.is_bound else ""
+    organizations = list(organization_list_for_user(request.user))
+    form = None
+    if organizations:
+        form = PatientForm(request.POST or None, organization=organizations[0])
+        if request.method == "POST" and form.is_valid():
+            data = {k: form.cleaned_data[k] for k in PatientForm.Meta.fields}
+            try:
+                patient = services.patient_create(organization=organizations[0], **data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                _page_audit(request, AuditAction.CREATE, obj=patient)
+                return redirect("patient_detail", pk=patient.pk)
+    elif request.method == "POST":
+        return HttpResponseForbidden("You are not a member of any care site.")
+    patients = patient_list_for_user(request.user)
+    if query:
+        terms = Q()
+        for word in query.split():
+            terms &= (
+                Q(given_name__icontains=word)
+                | Q(family_name__icontains=word)
+                | Q(mrn__icontains=word)
+            )
+        patients = patients.filter(terms)
+    patients = list(patients[:PATIENT_LIST_LIMIT])
+    _page_audit(
+        request, AuditAction.READ,
+        detail=f"patient list ({len(patients)} shown)" + (f", search {query!r}" if query else ""),
+    )  # fmt: skip
+    context = {"patients": patients, "search": search, "query": query, "form": form,
+               "limit": PATIENT_LIST_LIMIT}  # fmt: skip
+    if request.htmx and request.method == "GET":
+        return render(request, "assessments/partials/patient_rows.html", context)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "assessments/patient_list.html", context, status=status)
+
+
+@require_safe
+def patient_detail(request, pk):
+    patient = patient_get_for_user(request.user, pk)
+    encounters = list(
+        patient.encounters.select_related("clinician").prefetch_related(
+            Prefetch(
+                "assessments",
+                queryset=Assessment.objects.select_related(
+                    "created_by", "rule_set_version"
+                ).order_by("-created_at", "-id"),
+            )
+        )
+    )
+    _page_audit(request, AuditAction.READ, obj=patient)
+    return render(
+        request,
+        "assessments/patient_detail.html",
+        {"patient": patient, "encounters": encounters,
+         "charts": patient_trend_charts(patient), "today": timezone.localdate()},
+    )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+def encounter_new(request, pk):
+    patient = patient_get_for_user(request.user, pk)
+    form = EncounterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            encounter = services.encounter_create(
+                patient=patient, clinician=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            _page_audit(request, AuditAction.CREATE, obj=encounter)
+            return redirect("assessment_new", pk=encounter.pk)
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "assessments/encounter_form.html",
+        {"patient": patient, "form": form}, status=status,
+    )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+def assessment_new(request, pk):
+    """The assessment form (generated from the vocabulary); saving stores and evaluates."""
+    encounter = encounter_get_for_user(request.user, pk)
+    form = AssessmentForm(request.POST or None, encounter=encounter)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment = services.assessment_create(
+                encounter=encounter, data=form.canonical, author=request.user
+            )
+        except InputError as exc:
+            for error in exc.errors:
+                form.add_error(None, f"{error.field}: {error.message}")
+        else:
+            _page_audit(request, AuditAction.CREATE, obj=assessment)
+            return redirect("assessment_detail", pk=assessment.pk)
+    _page_audit(request, AuditAction.READ, obj=encounter, detail="assessment form")
+    return render(
+        request,
+        "assessments/assessment_form.html",
+        {"encounter": encounter, "patient": encounter.patient, "form": form,
+         "age_years": encounter.patient.age_on(encounter.occurred_on)},
+        status=400 if form.is_bound else 200,
+    )  # fmt: skip
+
+
+@require_POST
+def assessment_preview(request, pk):
+    """Evaluate the form as typed (nothing stored) and return the preview partial."""
+    encounter = encounter_get_for_user(request.user, pk)
+    form = AssessmentForm(request.POST, encounter=encounter)
+    result, problem = None, ""
+    if form.is_valid():
+        try:
+            result = guideline_evaluate(data=form.canonical).result
+        except GuidelineError as exc:
+            problem = str(exc)
+    _page_audit(request, AuditAction.EVALUATE, obj=encounter, detail="live preview")
+    return render(
+        request,
+        "assessments/partials/preview.html",
+        {"form": form, "result": result, "problem": problem,
+         "derived_fields": DERIVED_FIELDS},
+    )  # fmt: skip
+
+
+@require_safe
+def assessment_detail(request, pk):
+    """The stored result, as produced; never recomputed."""
+    assessment = assessment_get_for_user(request.user, pk)
+    _page_audit(request, AuditAction.READ, obj=assessment)
+    result = assessment.result or {}
+    return render(
+        request,
+        "assessments/assessment_detail.html",
+        {"assessment": assessment, "result": result,
+         "patient": assessment.encounter.patient,
+         "other_guidelines": _other_guidelines(result),
+         "report": _report_of(assessment),
+         "inputs": _input_rows(assessment_to_input(assessment))},
+    )  # fmt: skip
+
+
+@require_safe
+def assessment_compare(request, pk):
+    """The stored input evaluated now under another rule set, beside the stored result."""
+    assessment = assessment_get_for_user(request.user, pk)
+    stored = assessment.result or {}
+    choices = _other_guidelines(stored)
+    code = request.GET.get("guideline") or (choices[0][0] if choices else "")
+    if code not in dict(choices):
+        raise Http404("No such rule set to compare with.")
+    data = assessment_to_input(assessment)
+    data.pop("guideline", None)
+    try:
+        other = guideline_evaluate(data=data, guideline=code).result
+    except GuidelineError as exc:
+        other, problem = None, str(exc)
+    else:
+        problem = ""
+    _page_audit(
+        request, AuditAction.EVALUATE, obj=assessment, detail=f"compare with {code}"
+    )
+    context = {"assessment": assessment, "patient": assessment.encounter.patient,
+               "stored": stored, "other": other, "problem": problem,
+               "rows": result_differences(stored, other) if other else [],
+               "other_guidelines": choices, "code": code}  # fmt: skip
+    template = "assessments/assessment_compare.html"
+    if request.htmx:
+        template = "assessments/partials/compare.html"
+    return render(request, template, context)
+
+
+@require_POST
+def assessment_report(request, pk):
+    """Ask for the PDF summary (rendered in the background); show its status."""
+    assessment = assessment_get_for_user(request.user, pk)
+    report = report_request(
+        assessment=assessment, user=request.user,
+        regenerate=request.POST.get("regenerate") == "1",
+    )  # fmt: skip
+    _page_audit(request, AuditAction.EXPORT, obj=assessment, detail="PDF requested")
+    if request.htmx:
+        return render(
+            request, "assessments/partials/report_status.html",
+            {"assessment": assessment, "report": report},
+        )  # fmt: skip
+    return redirect("assessment_detail", pk=assessment.pk)
+
+
+@require_safe
+def assessment_report_status(request, pk):
+    assessment = assessment_get_for_user(request.user, pk)
+    return render(
+        request, "assessments/partials/report_status.html",
+        {"assessment": assessment, "report": _report_of(assessment)},
+    )  # fmt: skip
+
+
+@require_safe
+def assessment_report_pdf(request, pk):
+    assessment = assessment_get_for_user(request.user, pk)
+    report = _report_of(assessment)
+    if report is None or report.status != ReportStatus.READY or not report.file:
+        raise Http404("The PDF summary is not ready.")
+    _page_audit(request, AuditAction.EXPORT, obj=assessment, detail="PDF downloaded")
+    return FileResponse(
+        report.file.open("rb"), content_type="application/pdf",
+        filename=f"mr-cds-assessment-{assessment.pk}.pdf",
+    )  # fmt: skip
+
+
+@require_safe
+def about(request):
+    """Intended use, logic, validation figures (computed now), limitations, versions."""
+    return render(request, "about.html", about_context())
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+DERIVED_FIELDS = (
+    ("eroa_cm2", "echo_eroa_cm2"),
+    ("regurgitant_volume_ml", "echo_regurgitant_volume_ml"),
+    ("regurgitant_fraction_pct", "echo_regurgitant_fraction_pct"),
+)
+
+
+def _other_guidelines(result) -> list[tuple[str, str]]:
+    current = (result.get("guideline") or {}).get("code")
+    return [
+        (code, title)
+        for code, title in RuleSet.objects.filter(
+            versions__status=VersionStatus.PUBLISHED
+        )
+        .values_list("code", "title")
+        .distinct()
+        .order_by("code")
+        if code != current
+    ]
+
+
+def _report_of(assessment):
+    return Report.objects.filter(assessment=assessment).first()
+
+
+def _input_rows(data):
+    """The stored input in clinical order with labels and units."""
+    groups = []
+    for section in sections():
+        values = data.get(section.key, {}) if section.key else data
+        rows = []
+        for spec in section.fields:
+            value = values.get(spec.name if section.key else spec.path)
+            if value is None:
+                continue
+            if spec.kind is Kind.BOOLEAN:
+                value = "Yes" if value else "No"
+            elif spec.kind is Kind.CHOICE:
+                value = dict(spec.choices).get(value, value)
+            rows.append((spec.label, value, spec.unit))
+        if rows:
+            groups.append((section.title, rows))
+    if data.get("prior_echos"):
+        rows = [
+            (
+                "Prior study",
+                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.items()),
+                "",
+            )
+            for s in data["prior_echos"]
+        ]
+        groups.append(("Prior echos", rows))
+    return groups
+
+
+def result_differences(stored, other) -> list[dict]:
+    """Rows of a side-by-side comparison of two results; ``differs`` marks changes."""
+
+    def rec_text(rec):
+        return f"Class {rec.get('class') or '–'}, level {rec.get('level') or '–'}"
+
+    rows = []
+    for key, label in (("severity", "Severity"), ("severity_subgrade", "Subgrade"),
+                       ("mr_type", "MR type"), ("stage", "Stage"),
+                       ("symptom_status", "Symptom status")):  # fmt: skip
+        a, b = stored.get(key), other.get(key)
+        rows.append(
+            {"label": label, "left": a or "–", "right": b or "–", "differs": a != b}
+        )
+    left = {r["code"]: r for r in stored.get("recommendations", [])}
+    right = {r["code"]: r for r in other.get("recommendations", [])}
+    for code in [*left, *(c for c in right if c not in left)]:
+        a, b = left.get(code), right.get(code)
+        rows.append({
+            "label": (a or b).get("title") or code, "code": code, "recommendation": True,
+            "left": rec_text(a) if a else "not recommended",
+            "right": rec_text(b) if b else "not recommended",
+            "differs": (a is None) != (b is None)
+            or (a and b and (a.get("class"), a.get("level")) != (b.get("class"), b.get("level"))),
+        })  # fmt: skip
+    missing_a = {m["parameter"] for m in stored.get("missing", [])}
+    missing_b = {m["parameter"] for m in other.get("missing", [])}
+    rows.append({"label": "Missing data", "left": ", ".join(sorted(missing_a)) or "none",
+                 "right": ", ".join(sorted(missing_b)) or "none",
+                 "differs": missing_a != missing_b})  # fmt: skip
+    return rows
+
+
+def about_context() -> dict:
+    """Live figures: how many test cases each active rule set passes."""
+    validation = []
+    versions = RuleSetVersion.objects.select_related("rule_set").order_by(
+        "rule_set__code", "-created_at"
+    )
+    for version in versions.filter(status=VersionStatus.PUBLISHED):
+        rule_set = compiled_version(version.pk)
+        cases = list(version.rule_set.test_cases.filter(active=True))
+        boundaries = list(boundary_cases(rule_set))
+        failed_cases = sum(
+            1 for case in cases if case_problems(case.input, case.expected, rule_set)
+        )
+        failed_boundaries = sum(
+            1 for _, data, expected in boundaries
+            if case_problems(data, expected, rule_set)
+        )  # fmt: skip
+        validation.append({
+            "version": version,
+            "cases": len(cases), "cases_passed": len(cases) - failed_cases,
+            "boundaries": len(boundaries),
+            "boundaries_passed": len(boundaries) - failed_boundaries,
+        })  # fmt: skip
+    return {
+        "validation": validation,
+        "versions": list(versions),
+        "sections": sections(),
+        "limitations": guideline_doc_section("8."),
+    }
+
+
+def guideline_doc_section(number: str) -> list[str]:
+    """The bullet points of one numbered section of docs/guideline.md (plain text)."""
+    path = settings.BASE_DIR / "docs" / "guideline.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    items: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            inside = line[3:].startswith(number)
+            continue
+        if not inside:
+            continue
+        if line.startswith("- "):
+            items.append(line[2:].strip())
+        elif line.startswith("  ") and items:
+            items[-1] += " " + line.strip()
+    return [item.replace("`", "") for item in items]

@@ -1,0 +1,410 @@
+"""Clinician pages through the URL conf: access, forms, preview, save, result, about."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from assessments.choices import AuditAction, AuditChannel
+from assessments.models import Assessment, AuditEvent, Encounter, Patient, Report
+from assessments.services import assessment_create
+from guidelines.models import RuleSetTestCase
+
+SEVERE_PRIMARY = {
+    "etiology": "degenerative_prolapse",
+    "echo_eroa_cm2": "0.45",
+    "echo_regurgitant_volume_ml": "70",
+    "echo_regurgitant_fraction_pct": "55",
+    "echo_lvef_pct": "62",
+    "echo_lvesd_mm": "38",
+    "symptoms_nyha_class": "1",
+}
+
+
+@pytest.fixture
+def logged_in(client, clinician):
+    client.force_login(clinician)
+    return client
+
+
+@pytest.fixture
+def other(client, other_clinician):
+    client.force_login(other_clinician)
+    return client
+
+
+@pytest.fixture
+def assessment(encounter, clinician):
+    return assessment_create(
+        encounter=encounter,
+        data={"etiology": "degenerative_prolapse",
+              "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70,
+                       "regurgitant_fraction_pct": 55, "lvef_pct": 62}},
+        author=clinician,
+    )  # fmt: skip
+
+
+def _page_events(action):
+    return AuditEvent.objects.filter(channel=AuditChannel.PAGE, action=action)
+
+
+def test_pages_need_login(client, patient):
+    response = client.get(reverse("patient_detail", args=[patient.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_page_and_logout(client, clinician):
+    assert client.get(reverse("login")).status_code == 200
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": "password"}
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("patient_list")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("patient_list")).status_code == 302
+
+
+def test_patient_list_searches_by_name_or_mrn_within_own_site(
+    logged_in, patient, other_organization
+):
+    from tests.factories import PatientFactory
+
+    PatientFactory(organization=patient.organization, family_name="Zeller", mrn="Z-9")
+    PatientFactory(organization=other_organization, family_name="Zeller", mrn="Z-10")
+    page = logged_in.get(reverse("patient_list")).content.decode()
+    assert patient.family_name in page
+    assert "Z-10" not in page  # other care site
+    by_name = logged_in.get(reverse("patient_list"), {"q": "zell"}).content.decode()
+    assert "Z-9" in by_name
+    assert patient.mrn not in by_name
+    by_mrn = logged_in.get(reverse("patient_list"), {"q": "MRN-0001"}).content.decode()
+    assert patient.family_name in by_mrn
+    assert "Zeller" not in by_mrn
+    assert _page_events(AuditAction.READ).filter(detail__contains="zell").exists()
+
+
+def test_patient_list_htmx_returns_rows_only(logged_in, patient):
+    response = logged_in.get(
+        reverse("patient_list"), {"q": "MRN"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert "<table>" in body
+    assert "<html" not in body
+
+
+def test_create_patient_in_own_site(logged_in, organization):
+    response = logged_in.post(
+        reverse("patient_list"),
+        {"mrn": "NEW-1", "given_name": "Grace", "family_name": "Hopper",
+         "birth_date": "1950-12-09", "sex": "female", "height_cm": "160"},
+    )  # fmt: skip
+    patient = Patient.objects.get(mrn="NEW-1")
+    assert patient.organization == organization
+    assert response["Location"] == reverse("patient_detail", args=[patient.pk])
+    assert _page_events(AuditAction.CREATE).filter(patient=patient).exists()
+
+
+def test_create_patient_errors_are_shown(logged_in, organization):
+    response = logged_in.post(
+        reverse("patient_list"),
+        {"mrn": "NEW-2", "given_name": "G", "family_name": "H",
+         "birth_date": "1950-01-01", "sex": "female", "height_cm": "900"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "between 50 and 250" in response.content.decode()
+    assert not Patient.objects.filter(mrn="NEW-2").exists()
+
+
+def test_patient_page_shows_encounters_and_trend_charts(logged_in, assessment, patient):
+    response = logged_in.get(reverse("patient_detail", args=[patient.pk]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert reverse("assessment_detail", args=[assessment.pk]) in body
+    assert body.count("<svg") == 4
+    assert "0.40 cm²" in body
+    assert "40 mm" in body
+    assert _page_events(AuditAction.READ).filter(patient=patient).exists()
+
+
+def test_encounters_are_listed_newest_first(logged_in, patient, clinician):
+    import datetime as dt
+
+    from tests.factories import EncounterFactory
+
+    EncounterFactory(
+        patient=patient, occurred_at=dt.datetime(2023, 1, 5, tzinfo=dt.UTC)
+    )
+    EncounterFactory(
+        patient=patient, occurred_at=dt.datetime(2025, 1, 5, tzinfo=dt.UTC)
+    )
+    body = logged_in.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert body.index("2025-01-05") < body.index("2023-01-05")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["patient_detail", "encounter_new"],
+)
+def test_other_clinician_gets_404_for_the_patient(other, patient, name):
+    assert other.get(reverse(name, args=[patient.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("assessment_detail", "get"),
+        ("assessment_compare", "get"),
+        ("assessment_report", "post"),
+        ("assessment_report_status", "get"),
+        ("assessment_report_pdf", "get"),
+    ],
+)
+def test_other_clinician_gets_404_for_the_assessment(other, assessment, name, method):
+    response = getattr(other, method)(reverse(name, args=[assessment.pk]))
+    assert response.status_code == 404
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["assessment_new", "assessment_preview"])
+def test_other_clinician_gets_404_for_the_encounter(other, encounter, name):
+    assert other.post(reverse(name, args=[encounter.pk]), {}).status_code == 404
+    assert not Assessment.objects.exists()
+
+
+def test_new_encounter_then_assessment_form(logged_in, patient):
+    response = logged_in.post(
+        reverse("encounter_new", args=[patient.pk]),
+        {"occurred_at": "2025-05-01T10:00", "setting": "outpatient",
+         "presentation": "chronic"},
+    )  # fmt: skip
+    encounter = Encounter.objects.get(patient=patient)
+    assert response["Location"] == reverse("assessment_new", args=[encounter.pk])
+    assert encounter.occurred_at.year == 2025
+
+
+def test_assessment_form_is_generated_from_the_vocabulary(logged_in, encounter):
+    from guidelines.vocabulary import INPUT_FIELDS
+
+    body = logged_in.get(
+        reverse("assessment_new", args=[encounter.pk])
+    ).content.decode()
+    for spec in INPUT_FIELDS:
+        if spec.path in ("patient.age_years", "patient.sex"):
+            assert f'name="{spec.column}"' not in body
+        else:
+            assert f'name="{spec.column}"' in body, spec.path
+            assert f'<label for="id_{spec.column}">' in body
+    # the clinician's order: presentation, risk factors, symptoms, ..., echo, management
+    order = ["Presentation and cause", "Risk factors", "Symptoms", "Signs", "ECG",
+             "Chest X-ray", "Labs", "Echo: quantitative", "Echo: qualitative",
+             "Management context"]  # fmt: skip
+    positions = [body.index(f"<legend>{title}</legend>") for title in order]
+    assert positions == sorted(positions)
+    eroa = re.search(r'<input[^>]*name="echo_eroa_cm2"[^>]*>', body).group(0)
+    assert 'min="0"' in eroa
+    assert 'max="2"' in eroa
+    assert 'step="0.001"' in eroa
+    assert "cm²" in body
+    assert 'name="prior_0_months_ago"' in body
+
+
+def test_out_of_range_value_is_refused_naming_the_range(logged_in, encounter):
+    response = logged_in.post(
+        reverse("assessment_new", args=[encounter.pk]),
+        {**SEVERE_PRIMARY, "echo_eroa_cm2": "5"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "must be between 0 and 2 cm², got 5" in body
+    assert 'value="5"' in body  # what was typed is kept
+    assert not Assessment.objects.exists()
+
+
+def test_prior_echo_errors_land_on_their_row(logged_in, encounter):
+    response = logged_in.post(
+        reverse("assessment_new", args=[encounter.pk]),
+        {**SEVERE_PRIMARY, "prior_1_lvef_pct": "99"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "must be between 5 and 90 %, got 99" in body
+    assert "is required" in body  # months_ago of that study
+
+
+def test_preview_evaluates_without_storing(logged_in, encounter):
+    response = logged_in.post(
+        reverse("assessment_preview", args=[encounter.pk]), SEVERE_PRIMARY,
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="preview-severity">severe<' in body
+    assert 'id="preview-stage">C1<' in body
+    assert "Still missing" in body
+    assert "<html" not in body
+    assert not Assessment.objects.exists()
+    assert _page_events(AuditAction.EVALUATE).exists()
+
+
+def test_preview_turns_severe_at_eroa_040(logged_in, encounter):
+    def severity(eroa):
+        body = logged_in.post(
+            reverse("assessment_preview", args=[encounter.pk]),
+            # RVol severe, RF moderate: EROA decides (2 of 3 concordant)
+            {
+                **SEVERE_PRIMARY,
+                "echo_regurgitant_fraction_pct": "40",
+                "echo_eroa_cm2": eroa,
+            },
+        ).content.decode()
+        return re.search(r'id="preview-severity">(\w+)<', body).group(1)
+
+    assert severity("0.39") != "severe"
+    assert severity("0.40") == "severe"
+
+
+def test_preview_shows_values_derived_from_pisa(logged_in, encounter):
+    body = logged_in.post(
+        reverse("assessment_preview", args=[encounter.pk]),
+        {"etiology": "degenerative_prolapse", "echo_pisa_radius_cm": "1.0",
+         "echo_aliasing_velocity_cm_s": "40", "echo_mr_peak_velocity_cm_s": "500",
+         "echo_mr_vti_cm": "150"},
+    ).content.decode()  # fmt: skip
+    eroa = re.search(r'<output id="derived-echo_eroa_cm2"[^>]*>([^<]*)<', body).group(1)
+    assert "0.503 cm²" in eroa
+    rvol = re.search(
+        r'<output id="derived-echo_regurgitant_volume_ml"[^>]*>([^<]*)<', body
+    ).group(1)
+    assert "75.4 mL" in rvol
+
+
+def test_preview_names_the_range_of_a_refused_value(logged_in, encounter):
+    body = logged_in.post(
+        reverse("assessment_preview", args=[encounter.pk]),
+        {"echo_lvef_pct": "3"},
+    ).content.decode()
+    assert "must be between 5 and 90 %, got 3" in body
+    assert "preview-severity" not in body
+
+
+def test_save_creates_the_assessment_and_shows_the_stored_result(
+    logged_in, encounter, clinician
+):
+    response = logged_in.post(
+        reverse("assessment_new", args=[encounter.pk]),
+        {**SEVERE_PRIMARY, "symptoms_dyspnea": "false", "prior_0_months_ago": "12",
+         "prior_0_lvef_pct": "66"},
+    )  # fmt: skip
+    assessment = Assessment.objects.get()
+    assert response["Location"] == reverse("assessment_detail", args=[assessment.pk])
+    assert assessment.created_by == clinician
+    assert assessment.symptoms_dyspnea is False
+    assert assessment.symptoms_fatigue is None  # "not recorded" stays absent
+    assert str(assessment.echo_eroa_cm2) == "0.450"
+    assert assessment.prior_echos.get().months_ago == 12
+    assert assessment.result["severity"] == "severe"
+    assert (
+        _page_events(AuditAction.CREATE).filter(object_id=str(assessment.pk)).exists()
+    )
+    body = logged_in.get(response["Location"]).content.decode()
+    assert 'id="result-severity">severe<' in body
+    assert assessment.result["guideline"]["content_hash"] in body
+    for rec in assessment.result["recommendations"]:
+        assert rec["title"] in body
+        assert rec["source"]["section"] in body
+    assert "pending clinical verification" in body
+    assert "EROA" in body  # findings with their criterion
+
+
+def test_result_page_renders_the_stored_result_not_a_recomputation(
+    logged_in, assessment
+):
+    result = dict(assessment.result, severity="moderate", stage="B")
+    Assessment.objects.filter(pk=assessment.pk).update(result=result)
+    body = logged_in.get(
+        reverse("assessment_detail", args=[assessment.pk])
+    ).content.decode()
+    assert 'id="result-severity">moderate<' in body
+    assert 'id="result-stage">B<' in body
+
+
+def test_compare_evaluates_the_stored_input_under_the_other_guideline(
+    logged_in, assessment
+):
+    url = reverse("assessment_compare", args=[assessment.pk])
+    response = logged_in.get(
+        url, {"guideline": "esc_eacts_2025"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "evaluated now, on demand, not stored" in body
+    assert "ESC" in body
+    assert "<html" not in body
+    assert Assessment.objects.get().result == assessment.result
+    assert logged_in.get(url, {"guideline": "acc_aha_2020"}).status_code == 404
+    assert logged_in.get(url, {"guideline": "nope"}).status_code == 404
+    # the full page works without htmx
+    assert "<html" in logged_in.get(url).content.decode()
+
+
+def test_compare_rows_highlight_differences():
+    from assessments.views import result_differences
+
+    stored = {"severity": "severe", "stage": "C1",
+              "recommendations": [{"code": "surgery_mv", "title": "Surgery",
+                                   "class": "1", "level": "B"}]}  # fmt: skip
+    other = {"severity": "severe", "stage": "C2",
+             "recommendations": [{"code": "surgery_mv", "title": "Surgery",
+                                  "class": "I", "level": "B"},
+                                 {"code": "teer", "title": "TEER", "class": "IIb",
+                                  "level": "B"}]}  # fmt: skip
+    rows = {r["label"]: r for r in result_differences(stored, other)}
+    assert rows["Severity"]["differs"] is False
+    assert rows["Stage"]["differs"] is True
+    assert rows["Surgery"]["differs"] is True
+    assert rows["TEER"]["left"] == "not recommended"
+    assert rows["TEER"]["differs"] is True
+
+
+def test_pdf_button_requests_a_report(logged_in, assessment):
+    response = logged_in.post(
+        reverse("assessment_report", args=[assessment.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    report = Report.objects.get(assessment=assessment)
+    body = response.content.decode()
+    if report.status == "ready":  # tasks run in-process without REDIS_URL
+        assert reverse("assessment_report_pdf", args=[assessment.pk]) in body
+        pdf = logged_in.get(reverse("assessment_report_pdf", args=[assessment.pk]))
+        assert pdf["Content-Type"] == "application/pdf"
+        assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+    else:
+        assert "being prepared" in body
+    assert _page_events(AuditAction.EXPORT).exists()
+
+
+def test_pdf_download_is_404_before_it_is_ready(logged_in, assessment):
+    url = reverse("assessment_report_pdf", args=[assessment.pk])
+    assert logged_in.get(url).status_code == 404
+
+
+def test_about_page_counts_the_test_cases_passed(logged_in, rule_sets):
+    body = logged_in.get(reverse("about")).content.decode()
+    assert "not for children" in body
+    assert "not a directive" in body
+    total = RuleSetTestCase.objects.filter(
+        active=True, rule_set__code="acc_aha_2020"
+    ).count()
+    assert total > 0
+    assert re.search(rf"<td>{total} of {total}</td>", body)
+    for version in rule_sets:
+        assert version.version in body
+    assert "papillary-muscle rupture" in body  # limitations from docs/guideline.md §8
+
+
+def test_static_assets_are_vendored(client):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("vendor/htmx.min.js")
+    assert finders.find("css/app.css")
