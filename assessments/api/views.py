@@ -84,14 +84,9 @@ PAGE_PARAMETERS = [
 
 
 class Api(APIView):
-    """Base of the API views. Authentication is DRF's (session or Bearer token), so
-    Django's LoginRequiredMiddleware, which knows only sessions, stands aside."""
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        view = super().as_view(**initkwargs)
-        view.login_required = False  # what @login_not_required sets
-        return view
+    """Base of the API views. Authentication is DRF's (session or Bearer token); DRF
+    marks its views login-not-required, so LoginRequiredMiddleware, which knows only
+    sessions, stands aside and unauthenticated requests get 401 here."""
 
 
 class Page(PageNumberPagination):
