@@ -47,8 +47,8 @@ TRENDS: tuple[TrendSpec, ...] = (
 
 
 def _fmt(value: float) -> str:
-    """A tick or point label: no trailing zeros, at most two decimals."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    """A tick or point label: no trailing zeros, at most three decimals."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
@@ -105,8 +105,10 @@ def trend_chart_svg(
     if not scale_values:
         scale_values = [0.0, 1.0]
     low, high = min(scale_values), max(scale_values)
-    if low == high:
-        low, high = low - abs(low) * 0.1 - 1, high + abs(high) * 0.1 + 1
+    # at least a quarter of the magnitude on screen, so close values are not blown up
+    spread = max(high - low, 0.25 * max(abs(high), abs(low)), 1e-6)
+    pad = (spread - (high - low)) / 2
+    low, high = low - pad, high + pad
     step = _nice_step(high - low)
     bottom_is_zero = min(scale_values) >= 0
     low = math.floor(low / step) * step
