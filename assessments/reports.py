@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from guidelines.vocabulary import PRIOR_ECHO_FIELDS, Kind, sections
 
+from .charts import patient_trend_charts
 from .choices import ReportStatus
 from .models import Assessment, Report
 from .records import assessment_to_input
@@ -129,10 +130,6 @@ def _input_sections(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _trend_charts(patient) -> list[dict[str, Any]]:
     """The patient's trend charts that have at least one point."""
-    try:
-        from .charts import patient_trend_charts
-    except ImportError:  # the charts module lands with the clinician pages
-        return []
     return [chart for chart in patient_trend_charts(patient) if chart["points"]]
 
 

@@ -107,3 +107,10 @@ def test_pdftotext_reads_the_same_document(pdf, tmp_path):
     ).stdout  # fmt: skip
     assert "Severity: Severe" in text
     assert "decision support for the treating clinician, not a directive" in text
+
+
+def test_it_draws_the_trend_charts(pdf):
+    text = pdf_text(pdf)
+    assert "Trends" in text
+    assert "LVEF (%)" in text
+    assert "0.40 cm² (severe primary MR at or above)" in text
