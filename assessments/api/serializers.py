@@ -306,6 +306,12 @@ class ReportStatusSerializer(serializers.Serializer):
     url = serializers.CharField(required=False, help_text="The PDF, once ready")
 
 
+class ReportRequestSerializer(StrictSerializer):
+    regenerate = serializers.BooleanField(
+        required=False, help_text="Render again even if a PDF is ready"
+    )
+
+
 class GuidelineVersionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     version = serializers.CharField()

@@ -29,6 +29,16 @@ v1 = [
     path(
         "assessments/<int:pk>/", views.AssessmentDetailApi.as_view(), name="assessment"
     ),
+    path(
+        "assessments/<int:pk>/report",
+        views.AssessmentReportCollectionApi.as_view(),
+        name="assessment-report",
+    ),
+    path(
+        "assessments/<int:pk>/report.pdf",
+        views.AssessmentReportPdfApi.as_view(),
+        name="assessment-report-pdf",
+    ),
     path("guidelines/", views.GuidelineListApi.as_view(), name="guidelines"),
 ]
 

@@ -7,6 +7,8 @@ class combining the two operation views.
 """
 
 from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -18,8 +20,10 @@ from rest_framework.views import APIView
 from guidelines.services import guideline_evaluate
 
 from ..audit import audit_record
-from ..choices import AuditAction, AuditChannel
+from ..choices import AuditAction, AuditChannel, ReportStatus
+from ..models import Report
 from ..records import assessment_to_input
+from ..reports import report_request
 from ..selectors import (
     assessment_get_for_user,
     encounter_get_for_user,
@@ -40,6 +44,8 @@ from .serializers import (
     GuidelineSerializer,
     PatientInputSerializer,
     PatientOutputSerializer,
+    ReportRequestSerializer,
+    ReportStatusSerializer,
     ResultSerializer,
     page_serializer,
 )
@@ -372,6 +378,94 @@ class AssessmentDetailApi(Api):
             patient=assessment.encounter.patient,
         )  # fmt: skip
         return Response(assessment_body(assessment))
+
+
+# --- PDF reports (rendered by a worker: assessments.reports) ---------------------------
+
+
+def report_body(request, report: Report) -> dict:
+    body = {"status": report.status, "requested_at": report.requested_at}
+    if report.status == ReportStatus.FAILED:
+        body["error"] = report.error
+    if report.status == ReportStatus.READY:
+        url = reverse("api:assessment-report-pdf", args=[report.assessment_id])
+        body["url"] = request.build_absolute_uri(url)
+    return body
+
+
+def report_of(assessment) -> Report:
+    try:
+        return assessment.report
+    except Report.DoesNotExist:
+        raise Http404 from None
+
+
+class AssessmentReportRequestApi(Api):
+    @extend_schema(
+        operation_id="assessments_report_request",
+        summary="Ask for the PDF summary (rendered in the background)",
+        request=ReportRequestSerializer,
+        responses={202: ReportStatusSerializer, **errors(400, 404, 415)},
+        tags=["reports"],
+    )
+    def post(self, request, pk):
+        assessment = assessment_get_for_user(request.user, pk)
+        data = ReportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = report_request(
+            assessment=assessment, user=request.user,
+            regenerate=data.validated_data.get("regenerate", False),
+        )  # fmt: skip
+        audit_record(
+            user=request.user, action=AuditAction.EXPORT, channel=API, obj=assessment,
+            patient=assessment.encounter.patient, detail="PDF report requested",
+        )  # fmt: skip
+        return Response(report_body(request, report), status=status.HTTP_202_ACCEPTED)
+
+
+class AssessmentReportStatusApi(Api):
+    @extend_schema(
+        operation_id="assessments_report_status",
+        summary="Where the PDF summary stands (404 if never requested)",
+        responses={200: ReportStatusSerializer, **errors(404)},
+        tags=["reports"],
+    )
+    def get(self, request, pk):
+        assessment = assessment_get_for_user(request.user, pk)
+        report = report_of(assessment)
+        return Response(report_body(request, report))
+
+
+class AssessmentReportCollectionApi(
+    AssessmentReportStatusApi, AssessmentReportRequestApi
+):
+    """``/assessments/{id}/report``: status (GET) and request (POST)."""
+
+
+class AssessmentReportPdfApi(Api):
+    def perform_content_negotiation(self, request, force=False):
+        # The PDF is a file response; errors are JSON whatever the client accepts.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="assessments_report_pdf",
+        summary="The PDF summary, once ready (404 before)",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **errors(404)},
+        tags=["reports"],
+    )
+    def get(self, request, pk):
+        assessment = assessment_get_for_user(request.user, pk)
+        report = report_of(assessment)
+        if report.status != ReportStatus.READY or not report.file:
+            raise Http404
+        audit_record(
+            user=request.user, action=AuditAction.EXPORT, channel=API, obj=assessment,
+            patient=assessment.encounter.patient, detail="PDF report downloaded",
+        )  # fmt: skip
+        return FileResponse(
+            report.file.open("rb"), content_type="application/pdf",
+            filename=f"mr-cds-assessment-{assessment.pk}.pdf",
+        )  # fmt: skip
 
 
 # --- guidelines -------------------------------------------------------------------------

@@ -36,6 +36,10 @@ ENDPOINTS = [
     ("get", "/api/v1/encounters/{encounter}/"),
     ("post", "/api/v1/encounters/{encounter}/assessments/"),
     ("get", "/api/v1/guidelines/"),
+    ("get", "/api/v1/assessments/1/"),
+    ("post", "/api/v1/assessments/1/report"),
+    ("get", "/api/v1/assessments/1/report"),
+    ("get", "/api/v1/assessments/1/report.pdf"),
 ]
 
 

@@ -69,6 +69,8 @@ def test_the_schema_lists_every_contract_endpoint(schema):
         "/api/v1/encounters/{id}/assessments/": {"post"},
         "/api/v1/assessments/{id}/": {"get"},
         "/api/v1/guidelines/": {"get"},
+        "/api/v1/assessments/{id}/report": {"get", "post"},
+        "/api/v1/assessments/{id}/report.pdf": {"get"},
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
