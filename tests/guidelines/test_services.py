@@ -89,7 +89,7 @@ def test_system_check_fails_without_published_rule_sets(db):
 
     RuleSetVersion.objects.update(status=VersionStatus.RETIRED)
     errors = rule_sets_check(databases=["default"])
-    assert {e.id for e in errors} == {"guidelines.E001"}
+    assert {e.id for e in errors} == {"guidelines.W001"}
 
 
 def test_system_check_passes_with_the_shipped_rule_sets(rule_sets):
@@ -112,3 +112,21 @@ def test_evaluate_command_works_before_the_database_is_initialised(tmp_path):
     assert result["severity"] == "moderate"
     assert result["guideline"]["version"] == "2020.1"
     assert "using the shipped rule-set files" in proc.stderr
+
+
+def test_migrate_runs_on_a_fresh_database(tmp_path):
+    import os
+
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.sqlite3",
+    }
+    for command in (
+        ["migrate", "--noinput"],
+        ["migrate", "--noinput"],
+        ["load_guidelines"],
+    ):
+        proc = subprocess.run([sys.executable, "manage.py", *command], capture_output=True,
+                              text=True, env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
