@@ -16,6 +16,7 @@ from django.utils import timezone
 from guidelines.validation import FieldError, InputError, input_parse
 from guidelines.vocabulary import (
     DECIMAL_PLACES,
+    FIELDS_BY_PATH,
     PRIOR_ECHO_FIELDS,
     InputField,
     Kind,
@@ -99,7 +100,9 @@ class AssessmentForm(forms.Form):
                     continue
                 self.fields[spec.column] = form_field(spec, spec.column)
                 if spec.section == "patient" and spec.name in body:
-                    self.fields[spec.column].initial = body[spec.name]
+                    self.fields[spec.column].initial = format(
+                        body[spec.name].normalize(), "f"
+                    )
                     self.fields[spec.column].widget.attrs["readonly"] = True
                     self.fields[spec.column].help_text = "From the patient record."
                 names.append(spec.column)
@@ -109,7 +112,10 @@ class AssessmentForm(forms.Form):
                 self._groups.append((section.title, names))
         self.fields["presentation"].initial = encounter.presentation
         self.fields["etiology"].initial = "unknown"
-        self.fields["guideline"].help_text = "Blank: the default rule set."
+        self.fields["guideline"].choices = [
+            ("", "Default rule set"),
+            *FIELDS_BY_PATH["guideline"].choices,
+        ]
         for index in range(PRIOR_ECHO_ROWS):
             for spec in PRIOR_ECHO_FIELDS:
                 name = _prior_name(index, spec.path)
