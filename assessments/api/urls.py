@@ -3,7 +3,7 @@
 Everything here needs authentication (session or Bearer token), the docs included.
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
@@ -58,4 +58,5 @@ urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SchemaApi.as_view(), name="schema"),
     path("docs/", docs_view, name="docs"),
+    re_path(r"", views.NotFoundApi.as_view()),  # last: JSON 404 for the rest of /api/
 ]

@@ -468,6 +468,18 @@ class AssessmentReportPdfApi(Api):
         )  # fmt: skip
 
 
+# --- anything else under /api/ ----------------------------------------------------------
+
+
+@extend_schema(exclude=True)
+class NotFoundApi(Api):
+    """Unmatched paths under /api/ (e.g. a non-numeric id) answer 404 in the API's error
+    shape, not Django's HTML page."""
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise Http404
+
+
 # --- guidelines -------------------------------------------------------------------------
 
 

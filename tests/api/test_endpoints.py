@@ -502,3 +502,13 @@ def test_guideline_list_shows_rule_sets_and_versions(ehr):
     )
     assert by_code["acc_aha_2020"]["active_version"] == active.pk
     assert by_code["acc_aha_2020"]["versions"][0]["content_hash"] == active.content_hash
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/patients/abc/", "/api/v1/nothing", "/api/v1/encounters/1,2/"]
+)
+def test_unknown_api_paths_are_json_404(ehr, url):
+    for method in ("get", "post", "put", "delete"):
+        response = getattr(ehr, method)(url)
+        assert response.status_code == 404
+        assert errors_of(response) == [{"field": "", "message": NOT_FOUND}]
