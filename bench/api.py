@@ -1,0 +1,296 @@
+"""HTTP benchmark of the REST API: gunicorn (2 workers, DEBUG off) on loopback, 16
+concurrent clients, requests/s and p50/p99 latency for GET /healthz, POST
+/api/v1/evaluate and POST /api/v1/encounters/{id}/assessments/, in one run.
+
+    .venv/bin/python bench/api.py [--duration 10] [--clients 16]
+
+A throwaway database: a fresh PostgreSQL database on the server of DATABASE_URL when it
+is set (dropped afterwards), else a temporary SQLite file; it is migrated, the rule sets
+and demo data are loaded and an API token is issued to demo-ehr. REDIS_URL, when set,
+is passed to the server (cache and broker). The load generator is Python: several
+processes with threads, one new connection per request (gunicorn's sync workers close
+it). It shares the machine's cores with the server, so the figures are CPU-bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import multiprocessing as mp
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+HOST = "127.0.0.1"
+
+EVALUATE_BODY = {
+    "etiology": "degenerative_prolapse",
+    "patient": {"age_years": 67, "sex": "female", "height_cm": 165, "weight_kg": 68.5},
+    "symptoms": {"nyha_class": 2},
+    "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 68, "regurgitant_fraction_pct": 52,
+             "vena_contracta_cm": 0.72, "lvef_pct": 62, "lvesd_mm": 36, "lvedd_mm": 55,
+             "la_volume_index_ml_m2": 48, "pasp_mmhg": 35},
+    "management": {"surgical_risk": "low", "repair_likelihood": "high"},
+}  # fmt: skip
+ASSESSMENT_BODY = {k: v for k, v in EVALUATE_BODY.items() if k != "patient"}
+
+
+# --- setup ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def throwaway_database(tmp: Path) -> tuple[str, callable]:
+    """(DATABASE_URL, cleanup)."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{tmp / 'bench.sqlite3'}", lambda: None
+    import psycopg
+
+    name = f"mr_cds_bench_{os.getpid()}"
+    parts = urlsplit(base)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+def manage(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    if done.returncode:
+        sys.exit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def request(port, method, path, body=None, token=None, timeout=30.0):
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    headers = {"Host": HOST}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, data
+    finally:
+        conn.close()
+
+
+def wait_until_up(port: int, deadline: float = 30.0) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < deadline:
+        try:
+            if request(port, "GET", "/healthz", timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit("gunicorn did not answer /healthz in time")
+
+
+# --- load -----------------------------------------------------------------------------
+
+
+def _client_process(port, method, path, body, token, threads, start_at, stop_at, out):
+    payload = None if body is None else body
+    results: list[tuple[float, int, float]] = []  # (started at, status, seconds)
+    lock = threading.Lock()
+
+    def loop():
+        mine = []
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while (started := time.time()) < stop_at:
+            t0 = time.perf_counter()
+            try:
+                status, _ = request(port, method, path, payload, token)
+            except OSError:
+                status = 0
+            mine.append((started, status, time.perf_counter() - t0))
+        with lock:
+            results.extend(mine)
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    out.put(results)
+
+
+def drive(port, method, path, body, token, *, clients, duration, warmup, processes=4):
+    """``clients`` concurrent loops (threads over ``processes`` processes)."""
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    start_at = time.time() + 0.5 + warmup  # requests during warm-up are discarded
+    stop_at = start_at + duration
+    per = [clients // processes + (i < clients % processes) for i in range(processes)]
+    procs = []
+    for threads in per:
+        if threads:
+            warm_start = start_at - warmup
+            p = ctx.Process(
+                target=_client_process,
+                args=(
+                    port,
+                    method,
+                    path,
+                    body,
+                    token,
+                    threads,
+                    warm_start,
+                    stop_at,
+                    out,
+                ),
+            )
+            p.start()
+            procs.append(p)
+    samples = []
+    for _ in procs:
+        samples.extend(out.get())
+    for p in procs:
+        p.join()
+    # The measured window: requests started after the warm-up, before the stop.
+    measured = [(st, sec) for at, st, sec in samples if start_at <= at < stop_at]
+    ok = [s for st, s in measured if 200 <= st < 300]
+    errors = len(measured) - len(ok)
+    latencies = sorted(ok)
+    return {
+        "requests": len(measured),
+        "errors": errors,
+        "rps": len(ok) / duration,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000
+        if latencies
+        else None,
+    }
+
+
+# --- main -----------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--duration", type=float, default=10, help="seconds measured per endpoint"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=2, help="seconds before measuring"
+    )
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="mr-cds-bench-"))
+    database_url, drop_database = throwaway_database(tmp)
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": HOST,
+        "DATABASE_URL": database_url,
+        "MR_CDS_DEMO_PASSWORD": secrets.token_urlsafe(12),
+        "MEDIA_ROOT": str(tmp / "media"),
+        "DJANGO_SETTINGS_MODULE": "mr_cds.settings",
+    }
+    port = free_port()
+    pidfile = tmp / "gunicorn.pid"
+    server = None
+    try:
+        print(f"database: {urlsplit(database_url).scheme}; redis: "
+              f"{'yes' if os.environ.get('REDIS_URL') else 'no'}", flush=True)  # fmt: skip
+        manage(env, "migrate", "--noinput")
+        manage(env, "load_guidelines")
+        manage(env, "seed_demo")
+        token = manage(env, "issue_api_token", "demo-ehr").strip().splitlines()[-1]
+        server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "mr_cds.wsgi", "-w", "2", "-k", "sync",
+             "-b", f"{HOST}:{port}", "--pid", str(pidfile), "--log-level", "warning",
+             "--backlog", "256"],
+            cwd=ROOT, env=env,
+        )  # fmt: skip
+        wait_until_up(port)
+        # An encounter of demo-ehr's care site, created through the API itself.
+        status, body = request(
+            port, "POST", "/api/v1/patients/",
+            {"mrn": "BENCH-1", "given_name": "Bench", "family_name": "Mark",
+             "birth_date": "1958-06-15", "sex": "female", "height_cm": 165,
+             "weight_kg": 68.5},
+            token,
+        )  # fmt: skip
+        assert status == 201, body
+        patient_id = json.loads(body)["id"]
+        status, body = request(
+            port, "POST", f"/api/v1/patients/{patient_id}/encounters/",
+            {"occurred_at": "2025-03-10T09:30:00Z"}, token,
+        )  # fmt: skip
+        assert status == 201, body
+        encounter_id = json.loads(body)["id"]
+        status, body = request(port, "POST", "/api/v1/evaluate", EVALUATE_BODY, token)
+        assert status == 200, body
+
+        runs = [
+            ("GET /healthz", "GET", "/healthz", None, None),
+            ("POST /api/v1/evaluate", "POST", "/api/v1/evaluate", EVALUATE_BODY, token),
+            ("POST assessment (create)", "POST",
+             f"/api/v1/encounters/{encounter_id}/assessments/", ASSESSMENT_BODY, token),
+        ]  # fmt: skip
+        results = {}
+        for label, method, path, payload, auth in runs:
+            results[label] = drive(
+                port, method, path, payload, auth,
+                clients=args.clients, duration=args.duration, warmup=args.warmup,
+            )  # fmt: skip
+        base = results["GET /healthz"]["rps"] or 1
+        print(f"\ngunicorn -w 2 (sync), DEBUG off, {args.clients} clients, "
+              f"{args.duration:g} s each after {args.warmup:g} s warm-up, {os.cpu_count()} CPUs")  # fmt: skip
+        print(
+            f"{'endpoint':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs healthz':>12}"
+        )
+        for label, r in results.items():
+            print(f"{label:<28}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                  f"{r['errors']:>8}{r['rps'] / base:>11.0%}")  # fmt: skip
+        print(json.dumps({"results": results}))
+    finally:
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        if server is not None:
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        drop_database()
+
+
+if __name__ == "__main__":
+    main()
