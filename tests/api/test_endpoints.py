@@ -80,6 +80,34 @@ def test_a_revoked_token_is_refused(ehr, api_client_user):
     assert ehr.get("/api/v1/guidelines/").status_code == 401
 
 
+def test_a_token_stops_working_with_the_api_client_membership(ehr, api_client_user):
+    assert ehr.get("/api/v1/guidelines/").status_code == 200
+    api_client_user.memberships.all().delete()
+    assert ehr.get("/api/v1/guidelines/").status_code == 401
+
+
+def test_a_token_of_an_inactive_user_is_refused(ehr, api_client_user):
+    api_client_user.is_active = False
+    api_client_user.save(update_fields=["is_active"])
+    assert ehr.get("/api/v1/guidelines/").status_code == 401
+
+
+def test_an_expired_token_is_deleted(anon, api_client_user):
+    from assessments.api.services import api_token_issue
+
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
+        token = api_token_issue(user=api_client_user)
+    anon.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    with time_machine.travel(dt.datetime(2026, 6, 1, tzinfo=dt.UTC), tick=False):
+        assert anon.get("/api/v1/guidelines/").status_code == 401
+    assert not api_client_user.auth_token_set.exists()
+
+
+def test_a_header_that_is_not_utf8_is_401(anon):
+    anon.credentials(HTTP_AUTHORIZATION="Bearer caf\xe9")
+    assert anon.get("/api/v1/guidelines/").status_code == 401
+
+
 def test_tokens_are_stored_hashed(token, api_client_user):
     stored = api_client_user.auth_token_set.get()
     assert token not in (stored.digest, stored.token_key)

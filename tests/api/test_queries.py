@@ -10,8 +10,8 @@ def test_patient_list_query_count_is_constant(
     ehr, organization, size, django_assert_num_queries
 ):
     PatientFactory.create_batch(size, organization=organization)
-    # token + user, the user's other tokens (knox), count, page, audit insert
-    with django_assert_num_queries(5):
+    # token + user + membership, count, page, audit insert
+    with django_assert_num_queries(4):
         response = ehr.get(f"/api/v1/patients/?page_size={size}")
     assert len(response.json()["results"]) == size
 
@@ -21,8 +21,8 @@ def test_encounter_list_query_count_is_constant(
     ehr, patient, size, django_assert_num_queries
 ):
     EncounterFactory.create_batch(size, patient=patient)
-    # token + user, knox, patient, count, page, audit insert
-    with django_assert_num_queries(6):
+    # token + user + membership, patient, count, page, audit insert
+    with django_assert_num_queries(5):
         response = ehr.get(
             f"/api/v1/patients/{patient.pk}/encounters/?page_size={size}"
         )
@@ -39,7 +39,7 @@ def test_guideline_list_query_count_is_constant(ehr, extra, django_assert_num_qu
             doc=document_read("esc_eacts_2025"), origin="editor", status="retired",
             label=f"old-{n}",
         )  # fmt: skip
-    # token + user, knox, rule sets, their versions
-    with django_assert_num_queries(4):
+    # token + user + membership, rule sets, their versions
+    with django_assert_num_queries(3):
         response = ehr.get("/api/v1/guidelines/")
     assert response.status_code == 200
