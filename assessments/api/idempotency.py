@@ -19,6 +19,8 @@ from rest_framework.response import Response
 
 from guidelines.validation import FieldError
 
+from ..audit import audit_record
+from ..choices import AuditAction, AuditChannel
 from ..models import IdempotencyRecord
 from .errors import ApiConflict, ApiInputError
 
@@ -36,9 +38,13 @@ def request_hash(*, method: str, path: str, body) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def _replay(record: IdempotencyRecord, digest: str, path: str) -> Response:
+def _replay(request, record: IdempotencyRecord, digest: str, path: str) -> Response:
     if record.request_hash != digest or record.path != path:
         raise ApiConflict(REUSED_KEY)
+    audit_record(
+        user=request.user, action=AuditAction.READ, channel=AuditChannel.API,
+        detail=f"idempotent replay of POST {path} (key {record.key[:40]})",
+    )  # fmt: skip
     response = Response(record.response_body, status=record.response_status)
     response["Idempotent-Replayed"] = "true"
     return response
@@ -64,7 +70,7 @@ def idempotent_create(request, create: Callable[[], Response]) -> Response:
         user=user, key=key, created_at__gte=since
     ).first()
     if record is not None:
-        return _replay(record, digest, path)
+        return _replay(request, record, digest, path)
     try:
         with transaction.atomic():
             # An expired record of this key frees it for a new request.
@@ -83,5 +89,5 @@ def idempotent_create(request, create: Callable[[], Response]) -> Response:
         record = IdempotencyRecord.objects.filter(user=user, key=key).first()
         if record is None:
             raise
-        return _replay(record, digest, path)
+        return _replay(request, record, digest, path)
     return response

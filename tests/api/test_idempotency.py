@@ -9,7 +9,13 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from assessments.api.idempotency import REUSED_KEY
-from assessments.models import Assessment, Encounter, IdempotencyRecord, Patient
+from assessments.models import (
+    Assessment,
+    AuditEvent,
+    Encounter,
+    IdempotencyRecord,
+    Patient,
+)
 
 NEW_PATIENT = {
     "mrn": "EHR-7", "given_name": "Alan", "family_name": "Turing",
@@ -29,6 +35,10 @@ def test_same_key_and_body_replays_the_first_response(ehr):
     assert again["Idempotent-Replayed"] == "true"
     assert Patient.objects.count() == 1
     assert IdempotencyRecord.objects.get().response_body == first.json()
+    assert AuditEvent.objects.filter(action="create").count() == 1
+    assert (
+        AuditEvent.objects.filter(action="read", detail__contains="replay").count() == 1
+    )
 
 
 def test_same_key_with_another_body_is_409(ehr):
