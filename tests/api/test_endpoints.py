@@ -533,10 +533,29 @@ def test_guideline_list_shows_rule_sets_and_versions(ehr):
 
 
 @pytest.mark.parametrize(
-    "url", ["/api/v1/patients/abc/", "/api/v1/nothing", "/api/v1/encounters/1,2/"]
+    "url",
+    [
+        "/api/v1/patients/abc/",
+        "/api/v1/nothing",
+        "/api/v1/encounters/1,2/",
+    ],
 )
 def test_unknown_api_paths_are_json_404(ehr, url):
     for method in ("get", "post", "put", "delete"):
         response = getattr(ehr, method)(url)
         assert response.status_code == 404
         assert errors_of(response) == [{"field": "", "message": NOT_FOUND}]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/patients/99999999999999999999999/",
+        "/api/v1/encounters/9223372036854775808/",
+        "/api/v1/assessments/9223372036854775808/report.pdf",
+    ],
+)
+def test_ids_beyond_any_integer_column_are_404(ehr, url):
+    response = ehr.get(url)
+    assert response.status_code == 404
+    assert errors_of(response) == [{"field": "", "message": NOT_FOUND}]
