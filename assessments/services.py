@@ -80,12 +80,15 @@ def assessment_create(
     assessment.created_by = author if author is not None and author.pk else None
     errors: list[FieldError] = []
     try:
-        assessment.full_clean()
+        # Field validators and clean() run here; the ~180 generated range constraints are
+        # enforced by the database itself (and input_parse checked the same ranges), so
+        # they are not re-checked one query each.
+        assessment.full_clean(validate_constraints=False)
     except ValidationError as exc:
         errors += _field_errors(exc, paths=PATH_BY_COLUMN)
     for index, study in enumerate(studies):
         try:
-            study.full_clean(exclude=["assessment"])
+            study.full_clean(exclude=["assessment"], validate_constraints=False)
         except ValidationError as exc:
             errors += _field_errors(exc, prefix=f"prior_echos[{index}].")
     if errors:

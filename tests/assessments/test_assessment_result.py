@@ -46,3 +46,12 @@ def test_result_is_unchanged_by_a_later_publication(
     fresh = guideline_evaluate(data={**VIGNETTE["input"]})
     assert fresh.result["stage"] == "C1"
     assert fresh.version_id != assessment.rule_set_version_id
+
+
+def test_assessment_create_has_a_small_query_budget(
+    encounter, clinician, django_assert_max_num_queries
+):
+    data = {k: v for k, v in VIGNETTE["input"].items() if k != "patient"}
+    assessment_create(encounter=encounter, data=data, author=clinician)  # warm caches
+    with django_assert_max_num_queries(15):
+        assessment_create(encounter=encounter, data=data, author=clinician)
