@@ -6,4 +6,4 @@ class GuidelinesConfig(AppConfig):
     verbose_name = "Guideline rule sets"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers guidelines.E001-E003)
+        from . import checks  # noqa: F401  (registers guidelines.W001, E002, E003)
