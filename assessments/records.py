@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from guidelines.validation import FieldError, InputError, input_parse
-from guidelines.vocabulary import INPUT_FIELDS, PRIOR_ECHO_FIELDS, Kind
+from guidelines.vocabulary import INPUT_FIELDS, PRIOR_ECHO_FIELDS, Kind, sections
 
 from .models import Assessment, Encounter, PriorEcho
 
@@ -105,3 +105,31 @@ def assessment_from_input(
         setattr(assessment, spec.column, value)
     studies = [PriorEcho(**study) for study in canonical.get("prior_echos", [])]
     return assessment, studies
+
+
+def input_display_groups(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Contract input in clinical order, each recorded value with its label and unit
+    (choices by their label, yes/no spelt out), for the pages and the PDF."""
+    groups = []
+    for section in sections():
+        values = data.get(section.key, {}) if section.key else data
+        rows = []
+        for spec in section.fields:
+            value = values.get(spec.name if section.key else spec.path)
+            if value is None:
+                continue
+            if spec.kind is Kind.BOOLEAN:
+                value = "Yes" if value else "No"
+            elif spec.kind is Kind.CHOICE:
+                value = dict(spec.choices).get(value, value)
+            rows.append(
+                {
+                    "path": spec.path,
+                    "label": spec.label,
+                    "value": value,
+                    "unit": spec.unit,
+                }
+            )
+        if rows:
+            groups.append({"title": section.title, "rows": rows})
+    return groups

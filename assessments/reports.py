@@ -27,12 +27,12 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from guidelines.vocabulary import PRIOR_ECHO_FIELDS, Kind, sections
+from guidelines.vocabulary import PRIOR_ECHO_FIELDS
 
 from .charts import patient_trend_charts
 from .choices import ReportStatus
 from .models import Assessment, Report
-from .records import assessment_to_input
+from .records import assessment_to_input, input_display_groups
 
 logger = logging.getLogger(__name__)
 
@@ -99,33 +99,14 @@ def report_context(*, assessment: Assessment) -> dict[str, Any]:
 
 def _input_sections(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The recorded inputs, grouped in clinical order, with labels and units."""
-    rows_by_section = []
-    for section in sections():
-        values = data.get(section.key, {}) if section.key else data
-        rows = []
-        for spec in section.fields:
-            value = values.get(spec.name if section.key else spec.path)
-            if value is None:
-                continue
-            if spec.kind is Kind.BOOLEAN:
-                shown = "Yes" if value else "No"
-            elif spec.kind is Kind.CHOICE:
-                shown = dict(spec.choices).get(value, value)
-            else:
-                shown = value
-            rows.append(
-                {
-                    "path": spec.path,
-                    "label": spec.label,
-                    "value": shown,
-                    "unit": spec.unit,
-                }
-            )
-        if rows:
-            # Two label/value pairs per table row: CSS columns would triple render time.
-            pairs = [rows[i : i + 2] for i in range(0, len(rows), 2)]
-            rows_by_section.append({"title": section.title, "pairs": pairs})
-    return rows_by_section
+    return [
+        # Two label/value pairs per table row: CSS columns would triple render time.
+        {
+            "title": g["title"],
+            "pairs": [g["rows"][i : i + 2] for i in range(0, len(g["rows"]), 2)],
+        }
+        for g in input_display_groups(data)
+    ]
 
 
 def _trend_charts(patient) -> list[dict[str, Any]]:

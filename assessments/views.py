@@ -20,7 +20,7 @@ from guidelines.models import RuleSet, RuleSetVersion, VersionStatus
 from guidelines.services import GuidelineError, compiled_version, guideline_evaluate
 from guidelines.testing import boundary_cases, case_problems
 from guidelines.validation import InputError
-from guidelines.vocabulary import Kind, sections
+from guidelines.vocabulary import sections
 
 from . import services
 from .audit import audit_record
@@ -28,7 +28,7 @@ from .charts import patient_trend_charts
 from .choices import AuditAction, AuditChannel, ReportStatus
 from .forms import AssessmentForm, EncounterForm, PatientForm, PatientSearchForm
 from .models import Assessment, Report
-from .records import assessment_to_input
+from .records import assessment_to_input, input_display_groups
 from .reports import report_request
 from .selectors import (
     assessment_get_for_user,
@@ -352,21 +352,10 @@ def _report_of(assessment):
 
 def _input_rows(data):
     """The stored input in clinical order with labels and units."""
-    groups = []
-    for section in sections():
-        values = data.get(section.key, {}) if section.key else data
-        rows = []
-        for spec in section.fields:
-            value = values.get(spec.name if section.key else spec.path)
-            if value is None:
-                continue
-            if spec.kind is Kind.BOOLEAN:
-                value = "Yes" if value else "No"
-            elif spec.kind is Kind.CHOICE:
-                value = dict(spec.choices).get(value, value)
-            rows.append((spec.label, value, spec.unit))
-        if rows:
-            groups.append((section.title, rows))
+    groups = [
+        (g["title"], [(r["label"], r["value"], r["unit"]) for r in g["rows"]])
+        for g in input_display_groups(data)
+    ]
     if data.get("prior_echos"):
         rows = [
             (
