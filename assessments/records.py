@@ -26,8 +26,12 @@ def json_number(value: Any) -> Any:
     return value
 
 
-def assessment_to_input(assessment: Assessment) -> dict[str, Any]:
-    """The stored record as contract input JSON (absent values omitted)."""
+def assessment_to_input(assessment: Assessment, *, studies=None) -> dict[str, Any]:
+    """The stored record as contract input JSON (absent values omitted).
+
+    ``studies`` are the prior echos when the record is not saved yet (default: its
+    stored ones).
+    """
     data: dict[str, Any] = {}
     for spec in INPUT_FIELDS:
         value = getattr(assessment, spec.column)
@@ -43,7 +47,7 @@ def assessment_to_input(assessment: Assessment) -> dict[str, Any]:
             for name in PRIOR_ECHO_NAMES
             if getattr(study, name) is not None
         }
-        for study in assessment.prior_echos.all()
+        for study in (assessment.prior_echos.all() if studies is None else studies)
     ]
     if studies:
         data["prior_echos"] = studies

@@ -83,7 +83,9 @@ def assessment_create(
         # Field validators and clean() run here; the ~180 generated range constraints are
         # enforced by the database itself (and input_parse checked the same ranges), so
         # they are not re-checked one query each.
-        assessment.full_clean(validate_constraints=False)
+        assessment.full_clean(
+            exclude=["encounter", "created_by"], validate_constraints=False
+        )  # the encounter and author are objects in hand: no existence queries
     except ValidationError as exc:
         errors += _field_errors(exc, paths=PATH_BY_COLUMN)
     for index, study in enumerate(studies):
@@ -93,13 +95,13 @@ def assessment_create(
             errors += _field_errors(exc, prefix=f"prior_echos[{index}].")
     if errors:
         raise InputError(errors)
+    # Evaluate exactly what is stored (the record as contract input), and keep the
+    # result with the rule-set version that produced it.
+    outcome = guideline_evaluate(data=assessment_to_input(assessment, studies=studies))
+    assessment.result = outcome.result
+    assessment.rule_set_version_id = outcome.version_id
     assessment.save()
     for study in studies:
         study.assessment = assessment
         study.save()
-    # Evaluate exactly what was stored, and keep the result with its rule-set version.
-    outcome = guideline_evaluate(data=assessment_to_input(assessment))
-    assessment.result = outcome.result
-    assessment.rule_set_version_id = outcome.version_id
-    assessment.save(update_fields=["result", "rule_set_version"])
     return assessment

@@ -58,7 +58,8 @@ def idempotent_create(request, create: Callable[[], Response]) -> Response:
     """
     key = request.headers.get(HEADER)
     if key is None:
-        return create()
+        with transaction.atomic():  # the object and its audit entry commit together
+            return create()
     if not key.strip() or len(key) > KEY_MAX_LENGTH:
         raise ApiInputError(
             [FieldError(HEADER, f"must be 1 to {KEY_MAX_LENGTH} characters")]
