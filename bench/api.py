@@ -9,7 +9,8 @@ is set (dropped afterwards), else a temporary SQLite file; it is migrated, the r
 and demo data are loaded and an API token is issued to demo-ehr. REDIS_URL, when set,
 is passed to the server (cache and broker). The load generator is Python: several
 processes with threads, one new connection per request (gunicorn's sync workers close
-it). It shares the machine's cores with the server, so the figures are CPU-bound.
+it), or wrk when it is installed (``--loader``). The load generator shares the
+machine's cores with the server, so the figures are CPU-bound.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import multiprocessing as mp
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -196,6 +198,50 @@ def drive(port, method, path, body, token, *, clients, duration, warmup, process
     }
 
 
+WRK_SCRIPT = """
+wrk.method = "{method}"
+wrk.headers["Host"] = "{host}"
+{body}
+{auth}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("MRCDS %d %d %d %f %f\\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def drive_wrk(port, method, path, body, token, *, clients, duration, warmup, tmp):
+    """The same measurement with wrk (C, 2 threads): less client CPU on a 2-core box."""
+    script = tmp / f"wrk-{abs(hash(path)) % 10**6}-{method}.lua"
+    script.write_text(
+        WRK_SCRIPT.format(
+            method=method,
+            host=HOST,
+            body=(
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                f"wrk.body = [[{json.dumps(body)}]]"
+            )
+            if body is not None
+            else "",
+            auth=f'wrk.headers["Authorization"] = "Bearer {token}"' if token else "",
+        )
+    )
+    url = f"http://{HOST}:{port}{path}"
+    base = ["wrk", "-t2", f"-c{clients}", "-s", str(script), url]
+    subprocess.run([*base[:1], f"-d{max(1, int(warmup))}s", *base[1:]], capture_output=True,
+                   check=True)  # fmt: skip
+    out = subprocess.run([*base[:1], f"-d{int(duration)}s", *base[1:]], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    line = next(x for x in out.splitlines() if x.startswith("MRCDS "))
+    requests_, errors, micros, p50, p99 = line.split()[1:]
+    seconds = int(micros) / 1e6
+    ok = int(requests_) - int(errors)
+    return {"requests": int(requests_), "errors": int(errors), "rps": ok / seconds,
+            "p50_ms": float(p50) / 1000, "p99_ms": float(p99) / 1000}  # fmt: skip
+
+
 # --- main -----------------------------------------------------------------------------
 
 
@@ -208,7 +254,12 @@ def main() -> None:
         "--warmup", type=float, default=2, help="seconds before measuring"
     )
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument(
+        "--loader", choices=["auto", "wrk", "python"], default="auto",
+        help="load generator: wrk when installed (auto), or the Python one",
+    )  # fmt: skip
     args = parser.parse_args()
+    use_wrk = args.loader == "wrk" or (args.loader == "auto" and shutil.which("wrk"))
 
     tmp = Path(tempfile.mkdtemp(prefix="mr-cds-bench-"))
     database_url, drop_database = throwaway_database(tmp)
@@ -266,12 +317,19 @@ def main() -> None:
         ]  # fmt: skip
         results = {}
         for label, method, path, payload, auth in runs:
-            results[label] = drive(
-                port, method, path, payload, auth,
-                clients=args.clients, duration=args.duration, warmup=args.warmup,
-            )  # fmt: skip
+            if use_wrk:
+                results[label] = drive_wrk(
+                    port, method, path, payload, auth, clients=args.clients,
+                    duration=args.duration, warmup=args.warmup, tmp=tmp,
+                )  # fmt: skip
+            else:
+                results[label] = drive(
+                    port, method, path, payload, auth,
+                    clients=args.clients, duration=args.duration, warmup=args.warmup,
+                )  # fmt: skip
         base = results["GET /healthz"]["rps"] or 1
-        print(f"\ngunicorn -w 2 (sync), DEBUG off, {args.clients} clients, "
+        print(f"\nload generator: {'wrk -t2' if use_wrk else 'Python'}; "
+              f"gunicorn -w 2 (sync), DEBUG off, {args.clients} clients, "
               f"{args.duration:g} s each after {args.warmup:g} s warm-up, {os.cpu_count()} CPUs")  # fmt: skip
         print(
             f"{'endpoint':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs healthz':>12}"
