@@ -19,7 +19,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import engine
-from .conditions import condition_to_data
 from .loaders import (
     DATA_DIR,
     SHIPPED_RULE_SETS,
@@ -125,10 +124,6 @@ def active_rule_set(code: str) -> CompiledRuleSet:
         cache.delete(ACTIVE_KEY.format(code=code))
         rule_set = compiled_version(active_version_id(code))
     return rule_set
-
-
-def evaluate_with(rule_set: CompiledRuleSet, data: dict[str, Any]) -> dict[str, Any]:
-    return engine.evaluate(input_parse(data), rule_set)
 
 
 def guideline_evaluate_from_files(
@@ -386,26 +381,6 @@ def version_rollback(*, to: RuleSetVersion, user, label: str) -> RuleSetVersion:
     """Publish a copy of an earlier version in one action."""
     draft = version_copy_to_draft(version=to, user=user, label=label)
     return version_publish(version=draft, user=user, acknowledge_pending=True)
-
-
-def condition_text(data: Any) -> str:
-    """Readable form of a stored condition, for the admin."""
-    from .conditions import condition_parse
-
-    try:
-        return str(condition_parse(data))
-    except ValueError as exc:
-        return f"invalid: {exc}"
-
-
-__all__ = [
-    "Evaluation",
-    "GuidelineError",
-    "guideline_evaluate",
-    "guidelines_load",
-    "version_publish",
-    "condition_to_data",
-]
 
 
 # --- editing the rows of a draft (the only write path for rule rows) ------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 import operator as op
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -269,14 +268,3 @@ class RuleSet:
             "version": self.version,
             "content_hash": self.content_hash,
         }
-
-
-def decimal(value: Any) -> Any:
-    """Numbers in rule data become Decimal (never float) so comparisons are exact."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    if isinstance(value, list | tuple):
-        return tuple(decimal(v) for v in value)
-    return value
