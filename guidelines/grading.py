@@ -109,6 +109,17 @@ def _finding(criterion, facts, tests_for, met) -> Finding:
     )
 
 
+def _band_rows(criteria, parameter: str, scope: str = "all") -> list[SeverityCriterion]:
+    """The quantitative cut-off rows of one parameter and scope."""
+    return [
+        c
+        for c in criteria
+        if c.role == "band"
+        and c.scope == scope
+        and _first_leaf(c, {}).parameter == parameter
+    ]
+
+
 def _band(parameter, value, rows, facts) -> tuple[str, SeverityCriterion | None]:
     """Highest band whose lower bound the value reaches (rows sorted by threshold)."""
     best, best_row = "mild", None
@@ -147,22 +158,11 @@ def grade_severity(
     for parameter in QUANTITATIVE:
         if facts.get(parameter) is None:
             continue
-        rows = [
-            c
-            for c in criteria
-            if c.role == "band"
-            and c.scope == "all"
-            and _first_leaf(c, {}).parameter == parameter
-        ]
-        band, row = _band(parameter, facts[parameter], rows, facts)
+        band, row = _band(
+            parameter, facts[parameter], _band_rows(criteria, parameter), facts
+        )
         if elliptical and band != "severe":
-            lowered = [
-                c
-                for c in criteria
-                if c.role == "band"
-                and c.scope == "secondary_elliptical"
-                and _first_leaf(c, {}).parameter == parameter
-            ]
+            lowered = _band_rows(criteria, parameter, "secondary_elliptical")
             new_band, new_row = _band(parameter, facts[parameter], lowered, facts)
             if new_band == "severe":
                 band, row = new_band, new_row
@@ -185,8 +185,7 @@ def grade_severity(
     if elliptical and bands.get("echo.regurgitant_fraction_pct") != "severe":
         for parameter in ("echo.eroa_cm2", "echo.regurgitant_volume_ml"):
             if parameter in bands and bands[parameter] == "severe":
-                rows = [c for c in criteria if c.role == "band" and c.scope == "all"
-                        and _first_leaf(c, {}).parameter == parameter]  # fmt: skip
+                rows = _band_rows(criteria, parameter)
                 normal_band, _ = _band(parameter, facts[parameter], rows, facts)
                 bands[parameter] = normal_band
 
