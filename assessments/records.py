@@ -54,6 +54,17 @@ def assessment_to_input(assessment: Assessment, *, studies=None) -> dict[str, An
     return data
 
 
+def prior_echos_loaded(assessment: Assessment, studies: list[PriorEcho]) -> None:
+    """Mark ``studies`` as the assessment's loaded prior echos, exactly as
+    ``prefetch_related("prior_echos")`` would, so that reading a record just saved
+    (``assessment_to_input``) costs no query. They are put in the model's order (most
+    distant first; saved one by one, so ties keep their order), as a read would."""
+    loaded = assessment.prior_echos.all()
+    loaded._result_cache = sorted(studies, key=lambda study: -study.months_ago)
+    loaded._prefetch_done = True
+    assessment._prefetched_objects_cache = {"prior_echos": loaded}
+
+
 def patient_section_for_encounter(
     encounter: Encounter, given: dict[str, Any]
 ) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 A user sees the patients of the care sites they are a member of (superusers see all).
 Views, API views and tasks never filter by owner themselves; they call these.
+
+The rule is a join to the user's membership of the patient's organization. A user has
+at most one membership per organization (``membership_unique_user_org``), so the join
+never repeats a row.
 """
 
 from django.db.models import QuerySet
@@ -10,22 +14,23 @@ from django.http import Http404
 from .models import Assessment, Encounter, Organization, Patient
 
 
-def organization_list_for_user(user) -> QuerySet[Organization]:
+def _visible_to(user, queryset: QuerySet, organization: str = "") -> QuerySet:
+    """``queryset`` narrowed to the care sites of ``user``; ``organization`` is the
+    lookup path from its model to the patient's organization, e.g. ``"organization__"``."""
     if not user.is_authenticated or not user.is_active:
-        return Organization.objects.none()
+        return queryset.none()
     if user.is_superuser:
-        return Organization.objects.all()
-    return Organization.objects.filter(memberships__user=user).distinct()
+        return queryset
+    return queryset.filter(**{f"{organization}memberships__user": user})
+
+
+def organization_list_for_user(user) -> QuerySet[Organization]:
+    return _visible_to(user, Organization.objects.all())
 
 
 def patient_list_for_user(user) -> QuerySet[Patient]:
-    if not user.is_authenticated or not user.is_active:
-        return Patient.objects.none()
-    patients = Patient.objects.select_related("organization")
-    if user.is_superuser:
-        return patients
-    return patients.filter(
-        organization__in=Organization.objects.filter(memberships__user=user)
+    return _visible_to(
+        user, Patient.objects.select_related("organization"), "organization__"
     )
 
 
@@ -34,9 +39,11 @@ def patient_get_for_user(user, pk) -> Patient:
 
 
 def encounter_list_for_user(user) -> QuerySet[Encounter]:
-    return Encounter.objects.select_related(
-        "patient__organization", "clinician"
-    ).filter(patient__in=patient_list_for_user(user))
+    return _visible_to(
+        user,
+        Encounter.objects.select_related("patient__organization"),
+        "patient__organization__",
+    )
 
 
 def encounter_get_for_user(user, pk) -> Encounter:
@@ -44,9 +51,13 @@ def encounter_get_for_user(user, pk) -> Encounter:
 
 
 def assessment_list_for_user(user) -> QuerySet[Assessment]:
-    return Assessment.objects.select_related(
-        "encounter__patient__organization", "created_by"
-    ).filter(encounter__patient__in=patient_list_for_user(user))
+    return _visible_to(
+        user,
+        Assessment.objects.select_related(
+            "encounter__patient__organization", "created_by"
+        ),
+        "encounter__patient__organization__",
+    )
 
 
 def assessment_get_for_user(user, pk) -> Assessment:

@@ -11,7 +11,12 @@ from guidelines.services import guideline_evaluate
 from guidelines.validation import FieldError, InputError
 
 from .models import Assessment, Encounter, Organization, Patient
-from .records import PATH_BY_COLUMN, assessment_from_input, assessment_to_input
+from .records import (
+    PATH_BY_COLUMN,
+    assessment_from_input,
+    assessment_to_input,
+    prior_echos_loaded,
+)
 
 
 def _field_errors(
@@ -66,7 +71,6 @@ def encounter_create(
     return encounter
 
 
-@transaction.atomic
 def assessment_create(
     *, encounter: Encounter, data: dict[str, Any], author
 ) -> Assessment:
@@ -100,8 +104,10 @@ def assessment_create(
     outcome = guideline_evaluate(data=assessment_to_input(assessment, studies=studies))
     assessment.result = outcome.result
     assessment.rule_set_version_id = outcome.version_id
-    assessment.save()
-    for study in studies:
-        study.assessment = assessment
-        study.save()
+    with transaction.atomic():  # the record and its prior echos, all or nothing
+        assessment.save()
+        for study in studies:
+            study.assessment = assessment
+            study.save()
+    prior_echos_loaded(assessment, studies)
     return assessment

@@ -5,12 +5,14 @@ import json
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from assessments.api.errors import NOT_AUTHENTICATED, NOT_FOUND
 from assessments.models import Assessment, AuditEvent, Encounter, Patient
 from guidelines.loaders import DATA_DIR, document_read
 from guidelines.models import RuleSetVersion, VersionStatus
-from guidelines.services import version_create_from_document
+from guidelines.services import active_rule_set, version_create_from_document
 from tests.factories import EncounterFactory, MembershipFactory, PatientFactory
 
 VIGNETTE = json.loads((DATA_DIR / "vignettes.json").read_text())[3]  # MR-007, C2
@@ -502,6 +504,37 @@ def test_assessment_detail_returns_it_as_stored_after_a_new_version(
     fresh = ehr.post("/api/v1/evaluate", VIGNETTE["input"], format="json").json()
     assert fresh["guideline"]["version"] == "2020.2-api"
     assert fresh["stage"] == "C1"
+
+
+def test_assessment_create_answers_what_a_later_read_returns(
+    ehr, encounter, assessment_input
+):
+    # Prior echos given out of the stored order (most distant first).
+    assessment_input["prior_echos"] = [
+        {"months_ago": 6, "lvef_pct": 64, "lvesd_mm": 34},
+        {"months_ago": 24, "lvef_pct": 66, "lvesd_mm": 31},
+        {"months_ago": 12, "lvef_pct": 65},
+    ]
+    url = f"/api/v1/encounters/{encounter.pk}/assessments/"
+    active_rule_set("acc_aha_2020")  # compiled and cached, as in a running server
+    # token, encounter; transaction: assessment, 3 prior echos, audit entry. The
+    # response is built from what was saved, without reading it back.
+    with CaptureQueriesContext(connection) as queries:
+        created = ehr.post(url, assessment_input, format="json")
+    assert created.status_code == 201
+    statements = [
+        q["sql"].split()[0] + " " + q["sql"].split('"')[1]
+        for q in queries.captured_queries
+        if "SAVEPOINT" not in q["sql"]  # the test's own transaction nests the view's
+    ]
+    assert statements == [
+        "SELECT knox_authtoken", "SELECT assessments_encounter",
+        "INSERT assessments_assessment", *["INSERT assessments_priorecho"] * 3,
+        "INSERT assessments_auditevent",
+    ]  # fmt: skip
+    body = created.json()
+    assert [e["months_ago"] for e in body["input"]["prior_echos"]] == [24, 12, 6]
+    assert ehr.get(f"/api/v1/assessments/{body['id']}/").json() == body
 
 
 def test_another_care_sites_assessment_is_404(
