@@ -64,10 +64,15 @@ def test_repository_copy_is_in_step():
     assert json.loads((SHARED / "vignettes.json").read_text()) == VIGNETTES
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared/clinical not beside this clone")
+@pytest.mark.skipif(
+    not SHARED.exists(), reason="../shared/clinical not beside this clone"
+)
 @pytest.mark.parametrize(
     ("copy", "original"),
-    [("docs/clinical-spec.md", "clinical/SPEC.md"), ("docs/CONTRACT.md", "CONTRACT.md")],
+    [
+        ("docs/clinical-spec.md", "clinical/SPEC.md"),
+        ("docs/CONTRACT.md", "CONTRACT.md"),
+    ],
 )
 def test_documentation_copies_are_in_step(copy, original):
     root = Path(__file__).resolve().parents[2]
