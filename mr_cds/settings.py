@@ -141,6 +141,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast (healthz answers 503, not a hung worker) when PostgreSQL is unreachable.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # Server-side parameters and prepared statements: PostgreSQL parses and plans
+        # each query shape once per connection (the ~110-column assessment INSERT
+        # among them), not once per request. Turn off behind a transaction-pooling
+        # PgBouncer, which cannot keep prepared statements.
+        DATABASES["default"]["OPTIONS"].update(
+            server_side_binding=True, prepare_threshold=5
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
