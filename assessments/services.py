@@ -104,10 +104,13 @@ def assessment_create(
     outcome = guideline_evaluate(data=assessment_to_input(assessment, studies=studies))
     assessment.result = outcome.result
     assessment.rule_set_version_id = outcome.version_id
-    with transaction.atomic():  # the record and its prior echos, all or nothing
-        assessment.save()
-        for study in studies:
-            study.assessment = assessment
-            study.save()
+    if studies:
+        with transaction.atomic():  # the record and its prior echos, all or nothing
+            assessment.save()
+            for study in studies:
+                study.assessment = assessment
+                study.save()
+    else:
+        assessment.save()  # one statement, atomic by itself (no savepoint needed)
     prior_echos_loaded(assessment, studies)
     return assessment

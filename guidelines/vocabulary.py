@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 
 class Kind(enum.StrEnum):
@@ -44,20 +45,20 @@ class InputField:
     required: bool = False
     default: str | None = None
 
-    @property
+    @cached_property  # read hundreds of times per request
     def section(self) -> str:
         return self.path.split(".")[0] if "." in self.path else ""
 
-    @property
+    @cached_property
     def name(self) -> str:
         return self.path.rsplit(".", 1)[-1]
 
-    @property
+    @cached_property
     def column(self) -> str:
         """Database column / form field name: ``echo.eroa_cm2`` -> ``echo_eroa_cm2``."""
         return self.path.replace(".", "_")
 
-    @property
+    @cached_property
     def choice_values(self) -> tuple[str, ...]:
         return tuple(value for value, _ in self.choices)
 
