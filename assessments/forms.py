@@ -24,7 +24,7 @@ from guidelines.vocabulary import (
 )
 
 from .choices import Presentation, Setting, Sex
-from .models import Encounter, Patient
+from .models import Encounter, Organization, Patient
 from .records import patient_section_for_encounter
 
 # Taken from the patient record at the encounter date, never typed again.
@@ -229,9 +229,29 @@ class PatientForm(forms.ModelForm):
             "sex": forms.Select(choices=Sex.choices),
         }
 
-    def __init__(self, *args, organization, **kwargs):
+    def __init__(self, *args, organizations, **kwargs):
+        """``organizations``: the care sites the user may register a patient in. With
+        more than one, the user must choose (no default that could be the wrong one)."""
         super().__init__(*args, **kwargs)
-        self.instance.organization = organization
+        self.organizations = list(organizations)
+        if len(self.organizations) > 1:
+            self.fields["organization"] = forms.ModelChoiceField(
+                label="Care site",
+                queryset=Organization.objects.filter(
+                    pk__in=[o.pk for o in self.organizations]
+                ).order_by("name"),
+                empty_label="Choose the care site",
+            )
+            self.order_fields(["organization"])
+        else:
+            self.instance.organization = self.organizations[0]
+
+    @property
+    def organization(self) -> Organization:
+        """The care site of the new patient (after ``is_valid()``)."""
+        if len(self.organizations) > 1:
+            return self.cleaned_data["organization"]
+        return self.organizations[0]
 
 
 class PatientSearchForm(forms.Form):

@@ -107,11 +107,13 @@ def patient_list(request):
     organizations = list(organization_list_for_user(request.user))
     form = None
     if organizations:
-        form = PatientForm(request.POST or None, organization=organizations[0])
+        form = PatientForm(request.POST or None, organizations=organizations)
         if request.method == "POST" and form.is_valid():
             data = {k: form.cleaned_data[k] for k in PatientForm.Meta.fields}
             try:
-                patient = services.patient_create(organization=organizations[0], **data)
+                patient = services.patient_create(
+                    organization=form.organization, **data
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:

@@ -9,6 +9,7 @@ from assessments.choices import AuditAction, AuditChannel
 from assessments.models import Assessment, AuditEvent, Encounter, Patient, Report
 from assessments.services import assessment_create
 from guidelines.models import RuleSetTestCase
+from tests.factories import MembershipFactory, OrganizationFactory
 
 SEVERE_PRIMARY = {
     "etiology": "degenerative_prolapse",
@@ -103,6 +104,47 @@ def test_create_patient_in_own_site(logged_in, organization):
     assert patient.organization == organization
     assert response["Location"] == reverse("patient_detail", args=[patient.pk])
     assert _page_events(AuditAction.CREATE).filter(patient=patient).exists()
+
+
+NEW_PATIENT = {"mrn": "NEW-3", "given_name": "Ada", "family_name": "Byron",
+               "birth_date": "1955-12-10", "sex": "female"}  # fmt: skip
+
+
+def test_a_user_of_one_care_site_is_not_asked_which(logged_in):
+    page = logged_in.get(reverse("patient_list")).content.decode()
+    assert "Care site" not in page
+    assert 'name="organization"' not in page
+
+
+def test_a_user_of_two_care_sites_must_choose_one(
+    logged_in, clinician, organization, other_organization
+):
+    MembershipFactory(user=clinician, organization=other_organization)
+    page = logged_in.get(reverse("patient_list")).content.decode()
+    assert "Care site" in page
+    assert f">{organization.name}</option>" in page
+    assert f">{other_organization.name}</option>" in page
+    # No silent default: without a choice nothing is created.
+    response = logged_in.post(reverse("patient_list"), NEW_PATIENT)
+    assert response.status_code == 400
+    assert not Patient.objects.filter(mrn="NEW-3").exists()
+    response = logged_in.post(
+        reverse("patient_list"), {**NEW_PATIENT, "organization": other_organization.pk}
+    )
+    assert Patient.objects.get(mrn="NEW-3").organization == other_organization
+
+
+def test_a_care_site_that_is_not_the_users_is_refused(
+    logged_in, clinician, organization, other_organization
+):
+    third = OrganizationFactory(name="Elsewhere Hospital")
+    MembershipFactory(user=clinician, organization=other_organization)
+    response = logged_in.post(
+        reverse("patient_list"), {**NEW_PATIENT, "organization": third.pk}
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not Patient.objects.filter(mrn="NEW-3").exists()
 
 
 def test_create_patient_errors_are_shown(logged_in, organization):
