@@ -36,6 +36,7 @@ from .compare import condition_display, row_summary
 from .forms import (
     DraftForm,
     PublishForm,
+    RecommendationCodeForm,
     RecommendationRowForm,
     SeverityRowForm,
     StageRowForm,
@@ -137,8 +138,11 @@ class RecommendationRowInline(RowSummaryInline):
 
 
 class CodeInline(admin.TabularInline):
+    """The codes a version adds, each linking to its edit page (drafts only)."""
+
     model = RecommendationCode
     extra = 0
+    show_change_link = True
     fields = ["code", "title"]
     readonly_fields = fields
 
@@ -152,7 +156,42 @@ class CodeInline(admin.TabularInline):
         return False
 
 
-class RuleRowAdmin(SimpleHistoryAdmin):
+class DraftPartAdmin(SimpleHistoryAdmin):
+    """Base of the admins of a draft's parts (rule rows, codes): a delete the whole-draft
+    validation refuses is shown with its reasons, on the part's page, not as an error."""
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except services.GuidelineError as exc:
+            self.message_user(
+                request, " ".join([f"{exc}:", *exc.problems]), messages.ERROR
+            )
+            opts = self.opts
+            return HttpResponseRedirect(
+                reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id]
+                )
+            )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, each validated and shown
+        return actions
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.version.is_editable)
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.version.is_editable)
+
+    def revert_disabled(self, request, obj=None):
+        return True  # history is read-only; edit the part's form instead
+
+
+class RuleRowAdmin(DraftPartAdmin):
     """One rule row, read as "if <condition> then <outcome>". Editable in drafts only;
     saves go through ``services.version_rows_save`` (whole-draft validation)."""
 
@@ -191,26 +230,11 @@ class RuleRowAdmin(SimpleHistoryAdmin):
         initial.setdefault("evidence", "J")
         return initial
 
-    def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.version.is_editable)
-
-    def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or obj.version.is_editable)
-
-    def revert_disabled(self, request, obj=None):
-        return True  # history is read-only; edit the row's form instead
-
     def save_model(self, request, obj, form, change):
         services.rule_row_save(row=obj, user=request.user)
 
     def delete_model(self, request, obj):
         services.rule_row_delete(row=obj, user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for row in queryset:
-            self.delete_model(request, row)
 
     @admin.display(description="reads as")
     def reads_as(self, row):
@@ -248,6 +272,29 @@ class RecommendationRowAdmin(RuleRowAdmin):
     then_title = "Then — recommendation"
     then_fields = ["code", "title", "detail", ("cor", "loe"), ("group", "kind")]
     history_list_display = ["condition", "code", "cor", "loe"]
+
+
+@admin.register(RecommendationCode)
+class RecommendationCodeAdmin(DraftPartAdmin):
+    """A recommendation code a version adds to the contract's. Editable in drafts only;
+    saves go through ``services.version_codes_save`` (whole-draft validation)."""
+
+    form = RecommendationCodeForm
+    list_display = ["code", "title", "version"]
+    list_filter = ["version__rule_set", "version__status"]
+    list_select_related = ["version__rule_set"]
+    search_fields = ["code", "title"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["version"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        services.version_codes_save(version=obj.version, codes=[obj], user=request.user)
+
+    def delete_model(self, request, obj):
+        services.version_codes_save(
+            version=obj.version, deleted=[obj], user=request.user
+        )
 
 
 # --- versions --------------------------------------------------------------------------
@@ -311,25 +358,27 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
     # read-only fields
     @admin.display(description="actions")
     def tools(self, version):
-        links = [
+        pages = [
             ("compare", "Compare with the active version"),
             ("check", "Run checks"),
         ]
-        links += [
+        pages += [
             (t.name, t.label)
             for t in VERSION_TOOLS
             if version.is_editable or not t.drafts_only
         ]
         if version.is_editable:
-            links.append(("publish", "Publish…"))
-        links.append(("draft", "Create a draft from this version"))
+            pages.append(("publish", "Publish…"))
+        pages.append(("draft", "Create a draft from this version"))
         if version.status == VersionStatus.RETIRED:
-            links.append(("rollback", "Roll back to this version…"))
-        return format_html_join(
-            " · ",
-            '<a class="button" href="{}">{}</a>',
-            ((self._url(name, version), label) for name, label in links),
-        )
+            pages.append(("rollback", "Roll back to this version…"))
+        links = [(self._url(name, version), label) for name, label in pages]
+        if version.is_editable:
+            add_code = reverse("admin:guidelines_recommendationcode_add")
+            links.append(
+                (f"{add_code}?version={version.pk}", "Add a recommendation code")
+            )
+        return format_html_join(" · ", '<a class="button" href="{}">{}</a>', links)
 
     @admin.display(description="rules pending clinical verification")
     def pending_rules(self, version):

@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 
 from .conditions import ConditionError, condition_parse, condition_to_data
 from .models import (
+    RecommendationCode,
     RecommendationRuleRow,
     RuleSetTestCase,
     RuleSetVersion,
@@ -151,6 +152,50 @@ def problems_by_field(problems: list[str], key: str) -> list[tuple[str | None, s
     return out
 
 
+def drafts_only(fields) -> None:
+    """A new row's or code's version field offers drafts only."""
+    if "version" in fields:
+        fields["version"].queryset = RuleSetVersion.objects.filter(
+            status=VersionStatus.DRAFT
+        ).select_related("rule_set")
+        fields["version"].help_text = "Only drafts can be changed."
+
+
+class RecommendationCodeForm(forms.ModelForm):
+    """A recommendation code a draft adds; validated with the whole draft, so a code a
+    rule row still recommends cannot be renamed away."""
+
+    class Meta:
+        model = RecommendationCode
+        fields = ["version", "code", "title"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        drafts_only(self.fields)
+
+    def clean(self):
+        from .services import version_codes_problems
+
+        cleaned = super().clean()
+        version = (
+            self.instance.version
+            if self.instance.version_id
+            else cleaned.get("version")
+        )
+        if version is None or self.errors:
+            return cleaned
+        if version.status != VersionStatus.DRAFT:
+            raise forms.ValidationError(
+                f"{version} is immutable; copy it to a draft to change its codes."
+            )
+        code = construct_instance(self, copy.copy(self.instance))
+        code.version = version
+        for problem in version_codes_problems(version=version, codes=[code]):
+            field = "code" if problem.startswith(f"codes[{code.code}]") else None
+            self.add_error(field, problem)
+        return cleaned
+
+
 class RuleRowForm(forms.ModelForm):
     """Shared by the three row models: the condition, edited as a line or as JSON."""
 
@@ -183,11 +228,7 @@ class RuleRowForm(forms.ModelForm):
             self.initial.setdefault("condition_parameter", data[0])
             self.initial.setdefault("condition_operator", data[1])
             self.initial.setdefault("condition_value", value_text(data[2]))
-        if "version" in self.fields:
-            self.fields["version"].queryset = RuleSetVersion.objects.filter(
-                status=VersionStatus.DRAFT
-            ).select_related("rule_set")
-            self.fields["version"].help_text = "Only drafts can be changed."
+        drafts_only(self.fields)
 
     def _version(self):
         if self.instance.version_id:

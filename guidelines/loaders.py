@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,8 @@ def ruleset_from_document(
     for field in ("code", "title", "version"):
         if not head.get(field):
             errors.append(f"ruleset: {field} is required")
-    extra_codes = frozenset(c["code"] for c in doc.get("codes", []))
+    _check_codes(doc.get("codes", []), errors)
+    extra_codes = frozenset(c.get("code") for c in doc.get("codes", []))
     known_codes = set(CONTRACT_CODES) | set(EXTRA_CODES) | extra_codes
     keys: set[str] = set()
 
@@ -182,6 +184,32 @@ def ruleset_from_document(
         version_id=version_id,
         notes=tuple(head.get("notes", [])),
     )
+
+
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,59}")
+
+
+def _check_codes(codes: list[dict[str, Any]], errors: list[str]) -> None:
+    """Codes a rule set adds to the contract's: not one of them, unique, snake_case,
+    titled."""
+    seen: set[str] = set()
+    for i, entry in enumerate(codes):
+        code = entry.get("code") or ""
+        where = f"codes[{code or i}]"
+        if not CODE_PATTERN.fullmatch(code):
+            errors.append(
+                f"{where}: code must be 1 to 60 lowercase letters, digits and "
+                "underscores, starting with a letter"
+            )
+        elif code in CONTRACT_CODES:
+            errors.append(
+                f"{where}: {code!r} is already a contract recommendation code"
+            )
+        elif code in seen:
+            errors.append(f"{where}: duplicate code {code!r}")
+        seen.add(code)
+        if not (entry.get("title") or "").strip():
+            errors.append(f"{where}: title is required")
 
 
 def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:

@@ -215,10 +215,15 @@ class RecommendationCode(models.Model):
     version = models.ForeignKey(
         RuleSetVersion, on_delete=models.CASCADE, related_name="codes"
     )
-    code = models.SlugField(max_length=60)
+    code = models.SlugField(
+        max_length=60,
+        help_text="Lowercase letters, digits and underscores, e.g. mitral_surgery_redo",
+    )
     title = models.CharField(max_length=200)
+    history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "recommendation code"
         constraints = [
             models.UniqueConstraint(
                 fields=["version", "code"], name="guidelines_code_unique"

@@ -453,7 +453,6 @@ def version_require_draft(version: RuleSetVersion) -> None:
         )
 
 
-@transaction.atomic
 def version_rows_save(
     *, version: RuleSetVersion, rows=(), deleted=(), user=None
 ) -> None:
@@ -462,30 +461,43 @@ def version_rows_save(
     Raises ``GuidelineError`` when the version is published or retired (immutable), when
     a row belongs to another version, or listing every problem of the resulting draft.
     """
+    _draft_parts_save(
+        version=version, parts=rows, deleted=deleted, user=user,
+        problems_of=lambda v: version_rows_problems(version=v, rows=rows, deleted=deleted),
+    )  # fmt: skip
+
+
+@transaction.atomic
+def _draft_parts_save(*, version, parts, deleted, user, problems_of) -> None:
+    """Lock the draft, check that every part (rule row or code) is its own, refuse with
+    ``problems_of(version)`` if any, then delete and save, recording who in the history."""
     version = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
     version_require_draft(version)
-    for row in [*rows, *deleted]:
+    for part in [*parts, *deleted]:
         stored_version = (
-            type(row).objects.filter(pk=row.pk).values_list("version_id", flat=True)
-            if row.pk
+            type(part).objects.filter(pk=part.pk).values_list("version_id", flat=True)
+            if part.pk
             else []
         )
-        if row.version_id != version.pk or any(v != version.pk for v in stored_version):
-            raise GuidelineError(f"row {row.key} does not belong to {version}")
-    problems = version_rows_problems(version=version, rows=rows, deleted=deleted)
+        if part.version_id != version.pk or any(
+            v != version.pk for v in stored_version
+        ):
+            what = type(part)._meta.verbose_name
+            raise GuidelineError(f"{what} {part} does not belong to {version}")
+    problems = problems_of(version)
     if problems:
         raise GuidelineError(
             f"refused: the draft {version.version} would not be valid", problems
         )
-    for row in [*rows, *deleted]:
-        _history_baseline(row)
-    for row in deleted:
-        row._history_user = user
-        row.delete()
-    for row in rows:
-        row.full_clean()
-        row._history_user = user
-        row.save()
+    for part in [*parts, *deleted]:
+        _history_baseline(part)
+    for part in deleted:
+        part._history_user = user
+        part.delete()
+    for part in parts:
+        part.full_clean()
+        part._history_user = user
+        part.save()
 
 
 def rule_row_save(*, row, user=None):
@@ -496,6 +508,42 @@ def rule_row_save(*, row, user=None):
 
 def rule_row_delete(*, row, user=None) -> None:
     version_rows_save(version=row.version, deleted=[row], user=user)
+
+
+def version_codes_problems(
+    *, version: RuleSetVersion, codes=(), deleted=()
+) -> list[str]:
+    """Every problem of the whole draft with these recommendation codes saved and
+    ``deleted`` gone (e.g. a rule row still recommending a deleted code)."""
+    from .loaders import RuleSetError
+
+    doc = _document(version)
+    replaced = set(
+        RecommendationCode.objects.filter(
+            pk__in=[c.pk for c in [*codes, *deleted] if c.pk]
+        ).values_list("code", flat=True)
+    )
+    doc["codes"] = [e for e in doc["codes"] if e["code"] not in replaced] + [
+        {"code": c.code, "title": c.title} for c in codes
+    ]
+    try:
+        ruleset_from_document(doc)
+    except RuleSetError as exc:
+        return list(exc.errors)
+    return []
+
+
+def version_codes_save(
+    *, version: RuleSetVersion, codes=(), deleted=(), user=None
+) -> None:
+    """Add, change or delete recommendation codes of a draft, after validating the whole
+    draft with the change. Raises ``GuidelineError`` like ``version_rows_save``."""
+    _draft_parts_save(
+        version=version, parts=codes, deleted=deleted, user=user,
+        problems_of=lambda v: version_codes_problems(
+            version=v, codes=codes, deleted=deleted
+        ),
+    )  # fmt: skip
 
 
 @transaction.atomic
