@@ -378,4 +378,5 @@ def test_editors_group_has_the_guideline_permissions(db):
     group = Group.objects.get(name="guideline editors")
     codenames = set(group.permissions.values_list("codename", flat=True))
     assert {"change_rulesetversion", "change_severitycriterionrow",
-            "add_rulesettestcase", "view_historicalseveritycriterionrow"} <= codenames  # fmt: skip
+            "add_rulesettestcase", "view_historicalseveritycriterionrow",
+            "add_recommendationcode", "view_historicalrecommendationcode"} <= codenames  # fmt: skip
