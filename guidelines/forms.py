@@ -152,16 +152,34 @@ def problems_by_field(problems: list[str], key: str) -> list[tuple[str | None, s
     return out
 
 
-def drafts_only(fields) -> None:
-    """A new row's or code's version field offers drafts only."""
-    if "version" in fields:
-        fields["version"].queryset = RuleSetVersion.objects.filter(
-            status=VersionStatus.DRAFT
-        ).select_related("rule_set")
-        fields["version"].help_text = "Only drafts can be changed."
+class DraftPartForm(forms.ModelForm):
+    """Base of the forms of a draft's parts (rule rows, codes): a new part's version
+    field offers drafts only, and a part of a published version is refused."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "version" in self.fields:
+            self.fields["version"].queryset = RuleSetVersion.objects.filter(
+                status=VersionStatus.DRAFT
+            ).select_related("rule_set")
+            self.fields["version"].help_text = "Only drafts can be changed."
+
+    def _version(self):
+        if self.instance.version_id:
+            return self.instance.version
+        return self.cleaned_data.get("version")
+
+    def _draft_version(self, what: str):
+        """The part's version (None before one is chosen); refused unless a draft."""
+        version = self._version()
+        if version is not None and version.status != VersionStatus.DRAFT:
+            raise forms.ValidationError(
+                f"{version} is immutable; copy it to a draft to change {what}."
+            )
+        return version
 
 
-class RecommendationCodeForm(forms.ModelForm):
+class RecommendationCodeForm(DraftPartForm):
     """A recommendation code a draft adds; validated with the whole draft, so a code a
     rule row still recommends cannot be renamed away."""
 
@@ -169,25 +187,13 @@ class RecommendationCodeForm(forms.ModelForm):
         model = RecommendationCode
         fields = ["version", "code", "title"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        drafts_only(self.fields)
-
     def clean(self):
         from .services import version_codes_problems
 
         cleaned = super().clean()
-        version = (
-            self.instance.version
-            if self.instance.version_id
-            else cleaned.get("version")
-        )
+        version = self._draft_version("its codes")
         if version is None or self.errors:
             return cleaned
-        if version.status != VersionStatus.DRAFT:
-            raise forms.ValidationError(
-                f"{version} is immutable; copy it to a draft to change its codes."
-            )
         code = construct_instance(self, copy.copy(self.instance))
         code.version = version
         for problem in version_codes_problems(version=version, codes=[code]):
@@ -196,7 +202,7 @@ class RecommendationCodeForm(forms.ModelForm):
         return cleaned
 
 
-class RuleRowForm(forms.ModelForm):
+class RuleRowForm(DraftPartForm):
     """Shared by the three row models: the condition, edited as a line or as JSON."""
 
     condition_parameter = forms.ChoiceField(
@@ -228,21 +234,11 @@ class RuleRowForm(forms.ModelForm):
             self.initial.setdefault("condition_parameter", data[0])
             self.initial.setdefault("condition_operator", data[1])
             self.initial.setdefault("condition_value", value_text(data[2]))
-        drafts_only(self.fields)
-
-    def _version(self):
-        if self.instance.version_id:
-            return self.instance.version
-        return self.cleaned_data.get("version")
 
     def clean(self):
         cleaned = super().clean()
         key = cleaned.get("key") or self.instance.key or "(new row)"
-        version = self._version()
-        if version is not None and version.status != VersionStatus.DRAFT:
-            raise forms.ValidationError(
-                f"{version} is immutable; copy it to a draft to change rule {key}."
-            )
+        version = self._draft_version(f"rule {key}")
         condition = self._condition(cleaned, key)
         if condition is None or self.errors or version is None:
             return cleaned
