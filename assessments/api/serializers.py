@@ -174,7 +174,7 @@ class FindingSerializer(serializers.Serializer):
     tests_for = serializers.CharField(allow_null=True)
     met = serializers.BooleanField(allow_null=True, help_text="null: not measured")
     criterion = serializers.CharField()
-    source = SourceSerializer()
+    source = SourceSerializer(allow_null=True, help_text="null: a derived check")
 
 
 RecommendationSerializer = _serializer(
@@ -184,9 +184,15 @@ RecommendationSerializer = _serializer(
         "title": serializers.CharField(),
         "detail": serializers.CharField(allow_blank=True),
         "class": serializers.CharField(
-            allow_blank=True, help_text="Class of recommendation"
+            allow_blank=True,
+            allow_null=True,
+            help_text="Class of recommendation; null when the guideline gives none",
         ),
-        "level": serializers.CharField(allow_blank=True, help_text="Level of evidence"),
+        "level": serializers.CharField(
+            allow_blank=True,
+            allow_null=True,
+            help_text="Level of evidence; null when the guideline gives none",
+        ),
         "source": SourceSerializer(),
         "rule": serializers.CharField(),
         "condition": serializers.CharField(),
