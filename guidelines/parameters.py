@@ -36,7 +36,7 @@ CONTRACT_CODES = (
     "coronary_revascularization", "prosthesis_shared_decision", "af_ablation_laao",
     "anticoagulation_doac", "advanced_hf_evaluation", "endocarditis_management",
     "rheumatic_secondary_prophylaxis", "preconception_counseling",
-    "tv_repair_concomitant", "palliative_care", "tmvi_evaluation",
+    "tv_repair_concomitant", "palliative_care", "tmvi_evaluation", "tte_baseline",
 )  # fmt: skip
 # Codes MR-CDS adds (CONTRACT allows additions).
 EXTRA_CODES = (

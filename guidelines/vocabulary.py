@@ -252,6 +252,10 @@ INPUT_FIELDS: tuple[InputField, ...] = (
             help="Severe: flail, ruptured papillary muscle, severe retraction, "
                  "large perforation."),
     _bool("echo.flail_leaflet", "Flail leaflet"),
+    _choice("echo.leaflet_calcification", "Leaflet or annular calcification",
+            SEVERITY_WORDS,
+            help="Severe calcification in the grasping zone excludes TEER "
+                 "(SPEC 0.14 e)."),
     _bool("echo.elliptical_orifice", "Elliptical regurgitant orifice",
           help="Secondary MR: lower EROA / RVol may still be severe."),
     # --- echo: ventricle, atrium, pressures, other valves
@@ -299,6 +303,11 @@ INPUT_FIELDS: tuple[InputField, ...] = (
     _choice("management.frailty", "Frailty", SEVERITY_WORDS),
     _choice("management.repair_likelihood", "Likelihood of durable repair",
             (("high", "High (>95%)"), ("uncertain", "Uncertain"), ("low", "Low"))),
+    _choice("management.cardiomyopathy", "Cardiomyopathy",
+            (("none", "None"), ("hypertrophic", "Hypertrophic"),
+             ("restrictive", "Restrictive"), ("infiltrative", "Infiltrative")),
+            help="Hypertrophic, restrictive or infiltrative cardiomyopathy excludes "
+                 "TEER for secondary MR (ESC 2025 Rec. Table 7)."),
     _choice("management.teer_anatomy", "Anatomy for TEER",
             (("suitable", "Suitable"), ("unsuitable", "Unsuitable"),
              ("unknown", "Unknown"))),
