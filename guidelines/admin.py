@@ -218,7 +218,7 @@ class RuleRowAdmin(DraftPartAdmin):
                                  "description": vocabulary_html() if editable else ""}),
             (self.then_title, {"fields": self.then_fields}),
             ("Provenance", {"fields": ["guideline", "section", "citation", "url",
-                                       "evidence", "evidence_flag"]}),
+                                       "evidence", "evidence_flag", "verified_from"]}),
         ]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):

@@ -298,7 +298,7 @@ class SeverityRowForm(RuleRowForm):
         model = SeverityCriterionRow
         fields = [
             "version", "key", "position", "condition", "role", "band", "scope",
-            "guideline", "section", "citation", "url", "evidence",
+            "guideline", "section", "citation", "url", "evidence", "verified_from",
         ]  # fmt: skip
 
 
@@ -307,7 +307,7 @@ class StageRowForm(RuleRowForm):
         model = StageCriterionRow
         fields = [
             "version", "key", "position", "condition",
-            "guideline", "section", "citation", "url", "evidence",
+            "guideline", "section", "citation", "url", "evidence", "verified_from",
         ]  # fmt: skip
 
 
@@ -317,7 +317,7 @@ class RecommendationRowForm(RuleRowForm):
         fields = [
             "version", "key", "position", "condition", "code", "title", "detail",
             "cor", "loe", "group", "kind",
-            "guideline", "section", "citation", "url", "evidence",
+            "guideline", "section", "citation", "url", "evidence", "verified_from",
         ]  # fmt: skip
 
 

@@ -8,7 +8,9 @@ A document is a plain dict::
     severity  [{key, role, band?, scope?, when, section, evidence, citation?, url?}]
     stage     [{key, when, section, evidence, ...}]
     rule      [{key, code, title, detail, class, level, when, section, evidence,
-                group?, kind?, citation?, url?}]
+                group?, kind?, citation?, url?, verified_from?}]
+    (``url`` is the guideline's DOI; ``verified_from`` names the text or reproduction
+    the row was read against, when that is not the guideline itself.)
 
 Every row is validated when loaded (``document_validate``); errors name the table, the
 row key and the field.
@@ -78,6 +80,7 @@ def _source(row: dict[str, Any], head: dict[str, Any]) -> Source:
         citation=row.get("citation", head.get("citation", "")),
         url=row.get("url", head.get("url", "")),
         evidence=row.get("evidence", ""),
+        verified_from=row.get("verified_from", ""),
     )
 
 
@@ -246,7 +249,7 @@ def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> RuleSet:
 
 # --- canonical documents: the same shape from a TOML file and from database rows -------
 
-SOURCE_FIELDS = ("guideline", "section", "citation", "url", "evidence")
+SOURCE_FIELDS = ("guideline", "section", "citation", "url", "evidence", "verified_from")
 
 
 def document_canonical(doc: dict[str, Any]) -> dict[str, Any]:

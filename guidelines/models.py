@@ -138,6 +138,12 @@ class SourcedRow(models.Model):
     citation = models.TextField(blank=True)
     url = models.URLField(max_length=500, blank=True)
     evidence = models.CharField(max_length=1, choices=EvidenceTag.choices)
+    verified_from = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The text or reproduction the row was read against, when it is not "
+        "the guideline itself (the URL is the guideline's DOI)",
+    )
 
     class Meta:
         abstract = True

@@ -184,7 +184,8 @@ def version_create_from_document(
 
     def source(row):
         return {f: row[f] for f in ("key", "position", "guideline", "section",
-                                    "citation", "url", "evidence")}  # fmt: skip
+                                    "citation", "url", "evidence",
+                                    "verified_from")}  # fmt: skip
 
     SeverityCriterionRow.objects.bulk_create(
         SeverityCriterionRow(version=version, condition=r["when"], role=r["role"],
@@ -390,7 +391,9 @@ ROW_TABLES = {
     StageCriterionRow: "stage",
     RecommendationRuleRow: "rule",
 }
-ROW_SOURCE_FIELDS = ("guideline", "section", "citation", "url", "evidence")
+ROW_SOURCE_FIELDS = (
+    "guideline", "section", "citation", "url", "evidence", "verified_from",
+)  # fmt: skip
 
 
 def row_document_entry(row) -> dict[str, Any]:

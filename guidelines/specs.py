@@ -157,6 +157,7 @@ class Source:
     citation: str
     url: str
     evidence: str  # V, S, M or J (SPEC.md evidence tags)
+    verified_from: str = ""  # the text the row was read against, when not ``url``
 
     @property
     def pending_verification(self) -> bool:
@@ -169,6 +170,7 @@ class Source:
             "citation": self.citation,
             "url": self.url,
             "evidence": self.evidence,
+            "verified_from": self.verified_from,
             "pending_clinical_verification": self.pending_verification,
         }
 

@@ -154,6 +154,9 @@ class SourceSerializer(serializers.Serializer):
     citation = serializers.CharField(allow_blank=True)
     url = serializers.CharField(allow_blank=True)
     evidence = serializers.CharField(allow_blank=True)
+    verified_from = serializers.CharField(
+        allow_blank=True, required=False, help_text="Where the row was verified"
+    )
     pending_clinical_verification = serializers.BooleanField()
 
 
