@@ -471,6 +471,11 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
             "severe_specific_count": grading.severe_specific,
             "mild_specific_count": grading.mild_specific,
             "lv_progression_serial": lv_progression(data, facts),
+            "echo_recorded": any(
+                value is not None
+                for path, value in facts.items()
+                if path.startswith("echo.")
+            ),
         }
     )
     recommendations, cautions = apply_rules(facts, rule_set, missing, warnings)
@@ -490,6 +495,7 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
         "findings": findings,
         "recommendations": recommendations,
         "cautions": cautions,
+        "conditional": [],
         "missing": _merge_missing(missing, facts),
         "warnings": list(dict.fromkeys(warnings)),
     }

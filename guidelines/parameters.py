@@ -100,6 +100,8 @@ DERIVED_PARAMETERS: tuple[Parameter, ...] = (
              "Criteria specific for mild MR met", lo=0, hi=10),
     _derived("lv_progression_serial", Kind.BOOLEAN,
              "Progressive LV dilation or EF decline on ≥3 serial studies"),
+    _derived("echo_recorded", Kind.BOOLEAN,
+             "Any echocardiographic measurement or sign recorded"),
     _derived("derived.bsa_m2", Kind.DECIMAL, "BSA (Mosteller)", "m²", lo=0, hi=5),
     _derived("derived.bmi_kg_m2", Kind.DECIMAL, "BMI", "kg/m²", lo=0, hi=200),
     _derived("derived.lvesd_index_mm_m2", Kind.DECIMAL, "LVESD index", "mm/m²",

@@ -204,6 +204,26 @@ RecommendationSerializer = _serializer(
 )
 
 
+ConditionalSerializer = _serializer(
+    "ConditionalRecommendation",
+    {
+        "code": serializers.CharField(),
+        "title": serializers.CharField(),
+        "class": serializers.CharField(allow_blank=True, allow_null=True),
+        "level": serializers.CharField(allow_blank=True, allow_null=True),
+        "source": SourceSerializer(),
+        "depends_on": serializers.ListField(
+            child=serializers.CharField(),
+            help_text="The missing inputs it depends on",
+        ),
+        "condition": serializers.CharField(
+            help_text="Would apply if: the values of those inputs that make it apply"
+        ),
+    },
+    "A recommendation that would apply if a missing value were recorded (SPEC 0.14 c).",
+)
+
+
 class MissingSerializer(serializers.Serializer):
     parameter = serializers.CharField()
     reason = serializers.CharField()
@@ -235,6 +255,7 @@ class ResultSerializer(serializers.Serializer):
     findings = FindingSerializer(many=True)
     recommendations = RecommendationSerializer(many=True)
     cautions = RecommendationSerializer(many=True)
+    conditional = ConditionalSerializer(many=True, required=False)
     missing = MissingSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())
 
