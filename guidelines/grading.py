@@ -4,7 +4,11 @@ The thresholds are rule rows (``SeverityCriterion``); the procedure is this modu
 
 1. Poor image quality → ``indeterminate`` (ASE algorithm footnote).
 2. Trace: no measurable vena contracta, no quantitative value above zero, no more than
-   small flow convergence, and a tiny or brief jet → ``none_trivial``.
+   small flow convergence, a tiny or brief jet, and no criterion specific for severe MR
+   → ``none_trivial``. A severe-specific sign (flail leaflet, ruptured papillary muscle,
+   severe lesion, wall-impinging jet, pulmonary-vein systolic reversal, large flow
+   convergence) rules out trace and mild (SPEC 0.14 a): with nothing quantified the
+   grade is then ``indeterminate`` at least.
 3. Count the criteria specific for mild (M) and for severe (S) MR among the parameters
    actually supplied. S ≥ 4 with M = 0 → severe; M ≥ 4 with S = 0 → mild.
 4. Otherwise put each available quantitative parameter (EROA, RVol, RF; measured, or
@@ -12,8 +16,9 @@ The thresholds are rule rows (``SeverityCriterion``); the procedure is this modu
    severe. Lower bounds are inclusive (EROA 0.40 is severe, 0.39 moderate-to-severe).
 5. Two or more parameters agreeing on a grade (moderate covers both subgrades), none two
    grades away → that grade; the subgrade is the majority band among them.
-6. Secondary MR with an elliptical orifice: the ``secondary_elliptical`` rows lower the
-   severe cut-offs (EROA 0.30, RVol 45) when RF ≥ 50 % (its severe band).
+6. Secondary MR with an elliptical orifice: the ``secondary_elliptical`` rows of the rule
+   set lower the severe cut-offs. Their conditions carry any further gate: ACC/AHA keeps
+   the RF ≥ 50 % of SPEC 1.3 step 6 [J]; ESC 2025 Fig. 10 has none (SPEC 0.14 d).
 7. Discordance → ``indeterminate``: quantitative grades two apart (mild against severe);
    on the four-band scale, a sign specific for severe MR against a mild or
    mild-to-moderate grade (the SPEC's example: VC ≥ 0.7 cm with EROA < 0.30 cm²), or a
@@ -181,13 +186,6 @@ def grade_severity(
             Finding(parameter, facts[parameter], _unit(parameter), band, True,
                     criterion_text, source)
         )  # fmt: skip
-    # Step 6 needs RF ≥ 50 %: without a severe RF the lowered cut-offs do not count.
-    if elliptical and bands.get("echo.regurgitant_fraction_pct") != "severe":
-        for parameter in ("echo.eroa_cm2", "echo.regurgitant_volume_ml"):
-            if parameter in bands and bands[parameter] == "severe":
-                rows = _band_rows(criteria, parameter)
-                normal_band, _ = _band(parameter, facts[parameter], rows, facts)
-                bands[parameter] = normal_band
 
     grading = Grading(
         severity="indeterminate",
@@ -204,7 +202,8 @@ def grade_severity(
     vc = facts.get("echo.vena_contracta_cm")
     quant_values = [facts.get(p) for p in QUANTITATIVE]
     if (
-        (vc is None or vc == 0)
+        severe_n == 0
+        and (vc is None or vc == 0)
         and all(v is None or v == 0 for v in quant_values)
         and facts.get("echo.flow_convergence") in (None, "none_or_small")
         and (

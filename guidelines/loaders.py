@@ -28,6 +28,7 @@ from typing import Any
 from .conditions import ConditionError, condition_parse
 from .parameters import BANDS, CONTRACT_CODES, EXTRA_CODES
 from .specs import (
+    Node,
     RecommendationRule,
     RuleSet,
     SeverityCriterion,
@@ -216,16 +217,28 @@ def _check_codes(codes: list[dict[str, Any]], errors: list[str]) -> None:
 
 
 def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:
-    """Band cut-offs per parameter and scope: '>=' only, strictly rising with the band."""
+    """Band cut-offs per parameter and scope: '>=' only, strictly rising with the band.
+
+    A band of a narrower scope (``secondary_elliptical``) may add gates:
+    ``{all = [[parameter, '>=', lower bound], gate, ...]}`` (ACC/AHA's RF ≥ 50 %).
+    """
     by_param: dict[tuple[str, str], list[SeverityCriterion]] = {}
     for c in criteria:
         if c.role != "band":
             continue
         leaf = next(c.condition.leaves())
-        if leaf.operator != ">=" or c.condition is not leaf:
+        gated = (
+            c.scope != "all"
+            and isinstance(c.condition, Node)
+            and c.condition.match == "all"
+            and c.condition.children[0] is leaf
+        )
+        if leaf.operator != ">=" or not (c.condition is leaf or gated):
             errors.append(
                 f"severity[{c.key}]: a band is one [parameter, '>=', lower bound]"
-            )
+                + (" (a narrower scope may add gates: {all = [band, gate, ...]})"
+                   if c.scope != "all" else "")
+            )  # fmt: skip
             continue
         by_param.setdefault((leaf.parameter, c.scope), []).append(c)
     for (parameter, scope), rows in by_param.items():
