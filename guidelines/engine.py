@@ -17,6 +17,9 @@ result of CONTRACT section 2 as JSON-ready data. The steps, in order:
    Within a ``group`` the first firing rule wins; a code is listed once, from its first
    firing rule; a rule may test the codes recommended before it (``recommendations``).
    ``no_treatment`` is dropped, with a warning, if any intervention fires.
+6. Recommendations that survive missing data (SPEC 0.14 c, ``completion.py``): a code
+   that some rule gives whatever value the missing inputs take is given, naming the
+   unknown; one that depends on the missing values is listed under ``conditional``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from .grading import QUANTITATIVE, grade_severity
+from . import completion
+from .grading import GRADING_INPUTS, QUANTITATIVE, grade_severity
 from .parameters import INTERVENTION_CODES
 from .specs import Leaf, RuleSet, format_value
 from .vocabulary import (
@@ -456,9 +460,11 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
         finding["value"] = _jsonable(finding["value"])
         if origin.get(finding["parameter"]) == "derived":
             finding["derived"] = True
+    stage_missing: list[tuple[str, str]] = []
     stage = stage_of(
-        facts, rule_set, mr_type, grading.severity, symptoms, missing, findings
+        facts, rule_set, mr_type, grading.severity, symptoms, stage_missing, findings
     )
+    missing.extend(stage_missing)
 
     facts.update(
         {
@@ -478,7 +484,13 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
             ),
         }
     )
-    recommendations, cautions = apply_rules(facts, rule_set, missing, warnings)
+    recommendations, cautions, unknown_rules, group_fired = apply_rules(
+        facts, rule_set, missing, warnings
+    )
+    conditional = complete_recommendations(
+        facts, rule_set, recommendations, unknown_rules, group_fired,
+        [p for p, _ in stage_missing], missing, warnings,
+    )  # fmt: skip
 
     return {
         "guideline": rule_set.header(),
@@ -495,17 +507,19 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
         "findings": findings,
         "recommendations": recommendations,
         "cautions": cautions,
-        "conditional": [],
+        "conditional": conditional,
         "missing": _merge_missing(missing, facts),
         "warnings": list(dict.fromkeys(warnings)),
     }
 
 
 def apply_rules(facts, rule_set: RuleSet, missing, warnings):
+    """Run the rules in order; also return the unknown ones and where groups fired."""
     recommendations: list[dict[str, Any]] = []
     cautions: list[dict[str, Any]] = []
     codes: list[str] = []
-    groups_done: set[str] = set()
+    groups_done: dict[str, int] = {}
+    unknown: list[tuple[Any, frozenset[str]]] = []
     for rule in rule_set.rules:
         if rule.group and rule.group in groups_done:
             continue
@@ -515,6 +529,8 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
         if result is None:
             for parameter in needed:
                 missing.append((parameter, f"needed to decide: {rule.title}"))
+            if rule.kind != "caution":
+                unknown.append((rule, frozenset(needed)))
             continue
         if not result:
             continue
@@ -530,17 +546,8 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
                      f"not recorded; assumed not {excluded} for: {rule.title}")
                 )  # fmt: skip
         if rule.group:
-            groups_done.add(rule.group)
-        entry = {
-            "code": rule.code,
-            "title": rule.title,
-            "detail": rule.detail,
-            "class": rule.cor,
-            "level": rule.loe,
-            "source": rule.source.as_dict(),
-            "rule": rule.key,
-            "condition": str(rule.condition),
-        }
+            groups_done[rule.group] = rule.position
+        entry = rule_entry(rule)
         if rule.kind == "caution":
             cautions.append(entry)
             continue
@@ -548,12 +555,148 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
             continue
         codes.append(rule.code)
         recommendations.append(entry)
+    facts["recommendations"] = tuple(codes)
+    recommendations = _without_no_treatment(recommendations, warnings)
+    return recommendations, cautions, unknown, groups_done
+
+
+def rule_entry(rule) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "title": rule.title,
+        "detail": rule.detail,
+        "class": rule.cor,
+        "level": rule.loe,
+        "source": rule.source.as_dict(),
+        "rule": rule.key,
+        "condition": str(rule.condition),
+    }
+
+
+def _without_no_treatment(recommendations, warnings):
+    codes = {r["code"] for r in recommendations}
     if "no_treatment" in codes and INTERVENTION_CODES.intersection(codes):
-        recommendations = [r for r in recommendations if r["code"] != "no_treatment"]
         warnings.append(
             "'No treatment' withdrawn: an intervention was also recommended"
         )
-    return recommendations, cautions
+        return [r for r in recommendations if r["code"] != "no_treatment"]
+    return recommendations
+
+
+# Never completed (SPEC 0.14 c): severity is not re-graded, and the context is given.
+CONTEXT_FACTS = frozenset({
+    "etiology", "presentation", "guideline", "mr_type", "severity", "severity_subgrade",
+    "severe_specific_count", "mild_specific_count", "echo_recorded", "recommendations",
+    "patient.age_years", "patient.sex", "patient.height_cm", "patient.weight_kg",
+    "derived.bsa_m2", "derived.bmi_kg_m2",
+})  # fmt: skip
+# Facts read under an "unknown" overlay: rules reading them may become undecided.
+UNCERTAIN_DERIVED = ("stage", "symptom_status")
+
+
+def complete_recommendations(
+    facts, rule_set, recommendations, unknown_rules, group_fired, stage_missing,
+    missing, warnings,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """SPEC 0.14 c: give what holds whatever the missing values are; list the rest."""
+    not_completable = CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
+    unknowns = completion.unknowns_of(facts, rule_set, stage_missing, not_completable)
+    codes = [r["code"] for r in recommendations]
+    candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
+    hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
+    if hidden:
+        overlay = dict(facts)
+        for name in hidden:
+            overlay[name] = None
+        for rule in rule_set.rules:
+            if rule.kind == "caution" or rule.code in codes:
+                continue
+            if not rule.reads.intersection(hidden):
+                continue
+            needed: set[str] = set()
+            if rule.condition.evaluate(overlay, needed) is None:
+                candidates[rule.key] = (rule, frozenset(needed))
+    open_rules = [
+        (rule, needed)
+        for rule, needed in candidates.values()
+        if not (rule.group and group_fired.get(rule.group, 1 << 30) < rule.position)
+    ]
+    open_rules.sort(key=lambda item: item[0].position)
+    if unknowns.stage_drivers:
+        stages = completion.stage_candidates(
+            facts, unknowns, _recompute(rule_set, unknowns)
+        )
+        if stages:
+            warnings.append(
+                f"Stage {' or '.join(stages)}: "
+                + completion.names_text(unknowns.stage_drivers)
+                + " not recorded"
+            )
+    if not open_rules:
+        return []
+    given, conditional = completion.resolve(
+        facts, rule_set, open_rules, codes, unknowns, not_completable,
+        _recompute(rule_set, unknowns), rule_entry,
+    )  # fmt: skip
+    for item in given:
+        for name in item["unknowns"]:
+            missing.append(
+                (name, f"not recorded; '{item['title']}' holds whatever its value")
+            )
+    if given:
+        recommendations.extend(given)
+        recommendations.extend(
+            _consequences(facts, rule_set, recommendations, group_fired)
+        )
+        recommendations[:] = _without_no_treatment(recommendations, warnings)
+    return conditional
+
+
+def _consequences(facts, rule_set, recommendations, group_fired):
+    """Rules that test what was recommended ("repair over replacement" once surgery
+    is given) run again with the codes the missing-data step gave."""
+    codes = [r["code"] for r in recommendations]
+    added = []
+    for rule in rule_set.rules:
+        if rule.kind == "caution" or rule.code in codes:
+            continue
+        if "recommendations" not in rule.reads or rule.group in group_fired:
+            continue
+        facts["recommendations"] = tuple(codes)
+        if rule.condition.evaluate(facts, set()) is True:
+            codes.append(rule.code)
+            added.append(rule_entry(rule))
+            if rule.group:
+                group_fired[rule.group] = rule.position
+    facts["recommendations"] = tuple(codes)
+    return added
+
+
+def _is_uncertain(name: str, unknowns) -> bool:
+    if name == "stage":
+        return bool(unknowns.stage_drivers)
+    return (
+        completion.NYHA in unknowns.variables
+        or completion.SYMPTOM_STATUS in unknowns.variables
+    )
+
+
+def _recompute(rule_set, unknowns):
+    drivers = frozenset(unknowns.stage_drivers)
+
+    def recompute(facts, assignment):
+        view = dict(facts)
+        view.update(assignment)
+        if completion.NYHA in assignment:
+            view["symptom_status"] = symptom_status(view, [])
+        if drivers.intersection(assignment):
+            view["stage"] = stage_of(
+                view, rule_set, view["mr_type"], view["severity"],
+                view["symptom_status"], [], [],
+            )  # fmt: skip
+        return view
+
+    return recompute
 
 
 def _merge_missing(missing, facts) -> list[dict[str, str]]:

@@ -50,6 +50,14 @@ BAND_GRADE = {
     "severe": "severe",
 }
 GRADE_RANK = {"mild": 1, "moderate": 2, "severe": 3}
+# Everything the grading procedure reads besides its rows (and the derivation inputs).
+GRADING_INPUTS = frozenset({
+    *QUANTITATIVE, "echo.image_quality", "echo.vena_contracta_cm",
+    "echo.flow_convergence", "echo.jet_timing", "echo.jet_area_pct_la",
+    "echo.elliptical_orifice", "echo.pisa_radius_cm", "echo.aliasing_velocity_cm_s",
+    "echo.mr_peak_velocity_cm_s", "echo.mr_vti_cm", "echo.lvot_diameter_cm",
+    "echo.lvot_vti_cm",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import operator as op
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from decimal import Decimal
+from functools import cache, cached_property
 from typing import Any
 
 # The operators a condition may use. "not_recorded_as" is for exclusion criteria only:
@@ -78,16 +79,40 @@ class Leaf:
         return f"{name} {SYMBOLS.get(self.operator, self.operator)} {format_value(self.value)}"
 
     def evaluate(self, facts: Mapping[str, Any], missing: set[str]) -> bool | None:
-        actual = facts.get(self.parameter)
-        if actual is None:
-            if self.operator == "not_recorded_as":
-                missing.add(self.parameter)
-                return True
-            if self.operator == "recorded_as":
-                return False
-            missing.add(self.parameter)
-            return None
-        return bool(OPERATORS[self.operator](actual, self.value))
+        """True, False, or None (unknown: the value is absent; it is added to
+        ``missing``). ``not_recorded_as`` holds when absent, still adding it."""
+        return self.test(facts, missing)
+
+    @cached_property
+    def test(self) -> Callable[[Mapping[str, Any], set[str]], bool | None]:
+        """``evaluate`` as one closure, built once per leaf (the engine's hot path)."""
+        name, value, operator = self.parameter, self.value, self.operator
+        if operator == "not_recorded_as":
+
+            def test(facts, missing):
+                actual = facts.get(name)
+                if actual is None:
+                    missing.add(name)
+                    return True
+                return actual not in value
+
+        elif operator == "recorded_as":
+
+            def test(facts, missing):
+                actual = facts.get(name)
+                return actual is not None and actual in value
+
+        else:
+            compare = OPERATORS[operator]
+
+            def test(facts, missing):
+                actual = facts.get(name)
+                if actual is None:
+                    missing.add(name)
+                    return None
+                return bool(compare(actual, value))
+
+        return test
 
     def leaves(self):
         yield self
@@ -113,28 +138,48 @@ class Node:
         return f"at least {self.n} of: " + "; ".join(parts)
 
     def evaluate(self, facts: Mapping[str, Any], missing: set[str]) -> bool | None:
+        """Three-valued (Kleene) all / any / at-least-N of the children."""
+        return self.test(facts, missing)
+
+    @cached_property
+    def test(self) -> Callable[[Mapping[str, Any], set[str]], bool | None]:
         # Short-circuits: ``missing`` is only read by callers when the result is None.
+        tests = tuple(child.test for child in self.children)
+        n = self.n
         if self.match == "all":
-            unknown = False
-            for child in self.children:
-                result = child.evaluate(facts, missing)
-                if result is False:
-                    return False
-                unknown = unknown or result is None
-            return None if unknown else True
-        if self.match == "any":
-            unknown = False
-            for child in self.children:
-                result = child.evaluate(facts, missing)
-                if result is True:
+
+            def test(facts, missing):
+                unknown = False
+                for child in tests:
+                    result = child(facts, missing)
+                    if result is False:
+                        return False
+                    if result is None:
+                        unknown = True
+                return None if unknown else True
+
+        elif self.match == "any":
+
+            def test(facts, missing):
+                unknown = False
+                for child in tests:
+                    result = child(facts, missing)
+                    if result is True:
+                        return True
+                    if result is None:
+                        unknown = True
+                return None if unknown else False
+
+        else:
+
+            def test(facts, missing):
+                results = [child(facts, missing) for child in tests]
+                true = results.count(True)
+                if true >= n:
                     return True
-                unknown = unknown or result is None
-            return None if unknown else False
-        results = [child.evaluate(facts, missing) for child in self.children]
-        true, unknown = results.count(True), results.count(None)
-        if true >= self.n:
-            return True
-        return None if true + unknown >= self.n else False
+                return None if true + results.count(None) >= n else False
+
+        return test
 
     def leaves(self):
         for child in self.children:
@@ -246,6 +291,11 @@ class RecommendationRule:
     def __str__(self) -> str:
         return _text(self)
 
+    @cached_property
+    def reads(self) -> frozenset[str]:
+        """Every parameter the condition reads (computed once per compiled rule)."""
+        return frozenset(leaf.parameter for leaf in self.condition.leaves())
+
     def describe(self) -> str:
         grade = f" (class {self.cor}, level {self.loe})" if self.cor else ""
         return f"if {self.condition} then {self.code}{grade}"
@@ -262,6 +312,27 @@ class RuleSet:
     rules: tuple[RecommendationRule, ...]
     version_id: int | None = None
     notes: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def numeric_thresholds(self) -> dict[str, tuple[Any, ...]]:
+        """Each number parameter's thresholds in the rules and stage criteria."""
+        found: dict[str, set[Any]] = {}
+        for item in (*self.rules, *self.stage_criteria):
+            for leaf in item.condition.leaves():
+                values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+                for value in values:
+                    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+                        found.setdefault(leaf.parameter, set()).add(Decimal(value))
+        return {name: tuple(sorted(values)) for name, values in found.items()}
+
+    @cached_property
+    def grading_parameters(self) -> frozenset[str]:
+        """The parameters the severity criteria read (never completed, SPEC 0.14 c)."""
+        return frozenset(
+            leaf.parameter
+            for criterion in self.severity_criteria
+            for leaf in criterion.condition.leaves()
+        )
 
     def header(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,424 @@
+"""Recommendations that survive missing data (SPEC 0.14 c): one mechanism for every code.
+
+Nothing is guessed (SPEC 0.5): a rule that needs an absent value does not fire. But when
+*every* value the absent inputs could take leads to the same recommendation, it is given,
+and the unknown is named beside it; when only *some* values do, the recommendation is
+listed under ``conditional`` with the values that would make it apply.
+
+How, per recommendation code that no rule gave:
+
+1. The rules of that code that are *unknown* (three-valued ``None``) are found: those that
+   needed an absent input, and those that read a derived fact which is itself unknown
+   (the stage when symptom status or the C1/C2 measurements are missing; the symptom
+   status when NYHA class is missing or symptoms are equivocal).
+2. The unknowns they read become *completion variables*, each with its possible values:
+   each value of a choice, yes and no, and for a number one value in each interval
+   between the rule set's own thresholds for it (and each threshold itself, so that
+   ``<`` and ``≤`` are told apart). Grading inputs (echo quantitation and signs, cause,
+   presentation) are never completed: severity is not re-graded.
+3. Every combination is evaluated, recomputing the facts derived from the completed ones
+   (symptom status, stage). If some rule of the code fires in all of them, the code is
+   given with the weakest class among the rules that fired; if in some, it is
+   conditional.
+
+The work is bounded: only inputs that unknown rules read are completed, and a code whose
+combinations exceed ``MAX_COMBINATIONS`` is listed as conditional without enumeration.
+Pure: no Django, no I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .parameters import PARAMETERS, RISK_CATEGORIES
+from .specs import RecommendationRule, RuleSet, format_value
+from .vocabulary import FIELDS_BY_PATH, Kind
+
+MAX_COMBINATIONS = 256
+SMALL_INTEGER_RANGE = 10  # integers with a range this small take every value (NYHA)
+
+# Facts that are derived from others and completed through their own variable.
+SYMPTOM_STATUS = "symptom_status"
+NYHA = "symptoms.nyha_class"
+STAGE = "stage"
+DERIVED_DOMAINS: dict[str, tuple[Any, ...]] = {
+    SYMPTOM_STATUS: ("asymptomatic", "symptomatic"),
+    "surgical_risk": RISK_CATEGORIES,
+    "lv_progression_serial": (True, False),
+}
+# Where each completion variable is recorded, to name it to the clinician.
+RECORDED_AS = {
+    SYMPTOM_STATUS: NYHA,
+    "surgical_risk": "management.surgical_risk",
+    "lv_progression_serial": "prior_echos",
+}
+LABELS = {
+    SYMPTOM_STATUS: "symptom status",
+    "surgical_risk": "surgical risk",
+    "lv_progression_serial": "progressive LV change on ≥ 3 serial studies",
+}
+# Weakest first; class 3 statements are cautions and never completed.
+CLASS_STRENGTH = {
+    None: 0, "": 0, "2b": 1, "IIb": 1, "2a": 2, "IIa": 2, "1": 3, "I": 3,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Region:
+    """One piece of a number line cut at a parameter's thresholds."""
+
+    value: Decimal
+    low: Decimal | None  # None: unbounded
+    low_inclusive: bool
+    high: Decimal | None
+    high_inclusive: bool
+
+
+@dataclass
+class Unknowns:
+    """What the baseline evaluation could not decide, and how to complete it."""
+
+    variables: dict[str, tuple[Any, ...]]  # completion variable → its possible values
+    regions: dict[str, tuple[Region, ...]]  # numeric variables: the piece of each value
+    stage_drivers: tuple[str, ...]  # variables that decide the undetermined stage
+
+
+def numeric_regions(name: str, rule_set: RuleSet) -> tuple[Region, ...]:
+    """One representative value per interval between the rule set's thresholds."""
+    param = PARAMETERS[name]
+    lo, hi = param.minimum, param.maximum
+    cuts = sorted(t for t in rule_set.numeric_thresholds.get(name, ()) if lo <= t <= hi)
+    integer = param.kind is Kind.INTEGER
+    if integer and hi - lo <= SMALL_INTEGER_RANGE:
+        return tuple(
+            Region(Decimal(v), Decimal(v), True, Decimal(v), True)
+            for v in range(int(lo), int(hi) + 1)
+        )
+    regions: list[Region] = []
+    bounds = [lo, *cuts, hi]
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        if i > 0:  # the threshold itself
+            regions.append(Region(a, a, True, a, True))
+        inside = _inside(a, b, integer, first=i == 0, last=i == len(bounds) - 2)
+        if inside is not None:
+            regions.append(
+                Region(inside, None if i == 0 else a, i == 0,
+                       None if i == len(bounds) - 2 else b, i == len(bounds) - 2)
+            )  # fmt: skip
+    return tuple(regions)
+
+
+def _inside(a: Decimal, b: Decimal, integer: bool, *, first: bool, last: bool):
+    """A value strictly between two cuts (or at the range end when the end is open)."""
+    if integer:
+        candidates = [v for v in (a + 1, b - 1) if a < v < b]
+        if first and a < b:
+            candidates.insert(0, a)
+        if last and a < b:
+            candidates.append(b)
+        return candidates[0] if candidates else None
+    if a < b:
+        return (a + b) / 2
+    return None
+
+
+def unknowns_of(
+    facts: Mapping[str, Any],
+    rule_set: RuleSet,
+    stage_missing: Sequence[str],
+    not_completable: frozenset[str],
+) -> Unknowns:
+    """The completion variables of this evaluation (see the module docstring)."""
+    variables: dict[str, tuple[Any, ...]] = {}
+    regions: dict[str, tuple[Region, ...]] = {}
+    drivers: list[str] = []
+    status = facts.get(SYMPTOM_STATUS)
+    symptom_variable = None
+    if status == "unknown":
+        symptom_variable = NYHA
+    elif status == "equivocal":
+        symptom_variable = SYMPTOM_STATUS
+    if facts.get(STAGE) == "undetermined":
+        for parameter in stage_missing:
+            variable = symptom_variable if parameter == NYHA else parameter
+            if variable is None or variable in not_completable:
+                drivers = []
+                break
+            drivers.append(variable)
+    for name in {*drivers, *([symptom_variable] if symptom_variable else [])}:
+        _add_variable(name, rule_set, variables, regions)
+    return Unknowns(variables, regions, tuple(dict.fromkeys(drivers)))
+
+
+def _add_variable(name, rule_set, variables, regions) -> bool:
+    if name in variables:
+        return True
+    if name in DERIVED_DOMAINS:
+        variables[name] = DERIVED_DOMAINS[name]
+        return True
+    param = PARAMETERS.get(name)
+    if param is None:
+        return False
+    if param.kind is Kind.BOOLEAN:
+        variables[name] = (True, False)
+    elif param.kind is Kind.CHOICE:
+        variables[name] = param.choices
+    else:
+        pieces = numeric_regions(name, rule_set)
+        regions[name] = pieces
+        variables[name] = tuple(
+            int(r.value) if param.kind is Kind.INTEGER else r.value for r in pieces
+        )
+    return True
+
+
+def resolve(
+    facts: Mapping[str, Any],
+    rule_set: RuleSet,
+    unknown_rules: Sequence[tuple[RecommendationRule, frozenset[str]]],
+    given_codes: Sequence[str],
+    unknowns: Unknowns,
+    not_completable: frozenset[str],
+    recompute: Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]],
+    entry: Callable[[RecommendationRule], dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Given and conditional recommendations for the codes no rule gave.
+
+    ``unknown_rules`` are the recommendation rules that were unknown (or read an unknown
+    derived fact), each with the parameters it needed; ``recompute`` returns the facts
+    with a completion applied and the derived facts recomputed; ``entry`` builds a
+    recommendation entry from a rule.
+    """
+    by_code: dict[str, list[tuple[RecommendationRule, list[str]]]] = {}
+    for rule, needed in unknown_rules:
+        if rule.code in given_codes:
+            continue
+        names = _variables_for(needed, unknowns, rule_set, not_completable)
+        if names is None:
+            continue  # needs a grading input: stays unknown, listed under missing
+        by_code.setdefault(rule.code, []).append((rule, names))
+
+    given: list[dict[str, Any]] = []
+    conditional: list[dict[str, Any]] = []
+    codes = list(given_codes)
+    views: dict[tuple, dict[str, Any]] = {}
+    for code, candidates in by_code.items():
+        # Widen the completed unknowns one rule at a time: the first set under which
+        # the code holds in every combination is the one named (and the cheapest).
+        names: list[str] = []
+        outcome = None
+        for _, rule_names in candidates:
+            wider = sorted({*names, *rule_names})
+            if outcome is not None and wider == names:
+                continue
+            if _size(wider, unknowns) > MAX_COMBINATIONS:
+                break
+            names = wider
+            outcome = _enumerate(
+                facts, names, candidates, codes, unknowns, views, recompute
+            )
+            if outcome[0] and len(outcome[0]) == outcome[1]:
+                break
+        if outcome is None:
+            names = sorted({n for _, rule_names in candidates for n in rule_names})
+            text = "depends on " + _names_text(names) + " (not recorded)"
+            conditional.append(
+                _conditional(candidates[0][0], entry, names, unknowns, text)
+            )
+            continue
+        applying, size = outcome
+        if not applying:
+            continue
+        weakest = min(
+            (rule for _, rule in applying), key=lambda r: CLASS_STRENGTH.get(r.cor, 0)
+        )
+        if len(applying) == size:
+            item = entry(weakest)
+            item["unknowns"] = [RECORDED_AS.get(n, n) for n in names]
+            item["detail"] = (
+                item["detail"] + " " if item["detail"] else ""
+            ) + f"Holds whatever the unrecorded {_names_text(names)} turns out to be."
+            given.append(item)
+            codes.append(code)
+        else:
+            text = _applying_text(names, [c for c, _ in applying], size, unknowns)
+            conditional.append(_conditional(weakest, entry, names, unknowns, text))
+            for combination, _ in applying:
+                view = views[tuple(zip(names, combination, strict=True))]
+                view["fired"] = (*view.get("fired", ()), code)
+    return given, conditional
+
+
+def _size(names, unknowns) -> int:
+    size = 1
+    for name in names:
+        size *= len(unknowns.variables[name])
+    return size
+
+
+def _enumerate(facts, names, candidates, codes, unknowns, views, recompute):
+    """Evaluate the code's rules in every combination of ``names``' values."""
+    applying: list[tuple[tuple, RecommendationRule]] = []
+    domains = [unknowns.variables[n] for n in names]
+    size = 0
+    for combination in itertools.product(*domains):
+        size += 1
+        key = tuple(zip(names, combination, strict=True))
+        view = views.get(key)
+        if view is None:
+            view = views[key] = recompute(facts, dict(key))
+        view["recommendations"] = (*codes, *view.get("fired", ()))
+        for rule, _ in candidates:
+            if rule.condition.evaluate(view, set()) is True:
+                applying.append((combination, rule))
+                break
+    return applying, size
+
+
+def _variables_for(needed, unknowns, rule_set, not_completable) -> list[str] | None:
+    names: list[str] = []
+    for parameter in needed:
+        if parameter == STAGE:
+            if not unknowns.stage_drivers:
+                return None
+            names.extend(unknowns.stage_drivers)
+            continue
+        if parameter == SYMPTOM_STATUS:
+            variable = NYHA if NYHA in unknowns.variables else SYMPTOM_STATUS
+            if variable not in unknowns.variables:
+                return None
+            names.append(variable)
+            continue
+        if parameter in not_completable:
+            return None
+        if not _add_variable(parameter, rule_set, unknowns.variables, unknowns.regions):
+            return None
+        names.append(parameter)
+    return list(dict.fromkeys(names))
+
+
+def stage_candidates(
+    facts: Mapping[str, Any],
+    unknowns: Unknowns,
+    recompute: Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]],
+) -> list[str]:
+    """The stages an undetermined stage could be, over its drivers' values."""
+    names = list(unknowns.stage_drivers)
+    domains = [unknowns.variables[n] for n in names]
+    stages: list[str] = []
+    for combination in itertools.product(*domains):
+        stage = recompute(facts, dict(zip(names, combination, strict=True)))[STAGE]
+        if stage not in stages and stage != "undetermined":
+            stages.append(stage)
+    return sorted(stages)
+
+
+def names_text(names: Sequence[str]) -> str:
+    return _names_text(names)
+
+
+def _label(name: str) -> str:
+    if name in LABELS:
+        return LABELS[name]
+    field = FIELDS_BY_PATH.get(name)
+    if field is not None:
+        return field.label
+    param = PARAMETERS.get(name)
+    return param.label if param else name
+
+
+def _names_text(names: Sequence[str]) -> str:
+    labels = [_label(n) for n in names]
+    if len(labels) <= 1:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _conditional(rule, entry, names, unknowns, condition: str) -> dict[str, Any]:
+    item = entry(rule)
+    return {
+        "code": item["code"],
+        "title": item["title"],
+        "class": item["class"],
+        "level": item["level"],
+        "source": item["source"],
+        "depends_on": [RECORDED_AS.get(n, n) for n in names],
+        "condition": condition,
+    }
+
+
+def _applying_text(names, combinations, size, unknowns) -> str:
+    parts = []
+    product = 1
+    for i, name in enumerate(names):
+        values = [c[i] for c in combinations]
+        domain = unknowns.variables[name]
+        chosen = [v for v in domain if v in values]
+        product *= len(chosen)
+        if len(chosen) == len(domain):
+            continue
+        parts.append(_value_text(name, chosen, unknowns))
+    text = "would apply if " + " and ".join(parts) if parts else "would apply"
+    if product != len(combinations):
+        text += " (in some combinations of these values only)"
+    return text
+
+
+def _value_text(name: str, chosen: list, unknowns: Unknowns) -> str:
+    label = _label(name)
+    if name in unknowns.regions:
+        pieces = [r for r in unknowns.regions[name] if _number(r.value, name) in chosen]
+        unit = PARAMETERS[name].unit
+        ranges = " or ".join(_ranges_text(pieces, unknowns.regions[name]))
+        return f"{label} {ranges}" + (f" {unit}" if unit else "")
+    field = FIELDS_BY_PATH.get(name)
+    names = dict(field.choices) if field is not None and field.choices else {}
+    words = [names.get(v, format_value(v).replace("_", " ")) for v in chosen]
+    if len(words) == 1:
+        return f"{label} is {words[0]}"
+    return f"{label} is {' or '.join(words)}"
+
+
+def _number(value: Decimal, name: str):
+    return int(value) if PARAMETERS[name].kind is Kind.INTEGER else value
+
+
+def _ranges_text(pieces: list[Region], all_pieces: tuple[Region, ...]) -> list[str]:
+    """Merge adjacent applying pieces into ranges: '≤ 60', '≥ 40', '30 to 49'."""
+    order = {id(r): i for i, r in enumerate(all_pieces)}
+    runs: list[list[Region]] = []
+    for piece in sorted(pieces, key=lambda r: order[id(r)]):
+        if runs and order[id(runs[-1][-1])] + 1 == order[id(piece)]:
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    texts = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        low, low_in = first.low, first.low_inclusive
+        high, high_in = last.high, last.high_inclusive
+        at_start = order[id(first)] == 0
+        at_end = order[id(last)] == len(all_pieces) - 1
+        if low == high and low is not None:
+            texts.append(f"= {_fmt(low)}")
+        elif (at_start or low is None) and not at_end:
+            texts.append(f"{'≤' if high_in else '<'} {_fmt(high)}")
+        elif (at_end or high is None) and not at_start:
+            texts.append(f"{'≥' if low_in else '>'} {_fmt(low)}")
+        else:
+            texts.append(
+                f"{'≥' if low_in else '>'} {_fmt(low)} and "
+                f"{'≤' if high_in else '<'} {_fmt(high)}"
+            )
+    return texts
+
+
+def _fmt(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f")
+    return text
