@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +38,7 @@ from .parameters import PARAMETERS, RISK_CATEGORIES
 from .specs import RecommendationRule, RuleSet, format_value
 from .vocabulary import FIELDS_BY_PATH, Kind
 
-MAX_COMBINATIONS = 256
+MAX_COMBINATIONS = 64
 SMALL_INTEGER_RANGE = 10  # integers with a range this small take every value (NYHA)
 
 # Facts that are derived from others and completed through their own variable.
@@ -157,23 +157,34 @@ def unknowns_of(
 def _add_variable(name, rule_set, variables, regions) -> bool:
     if name in variables:
         return True
+    key = ("completion domain", name)
+    if key not in rule_set.memo:
+        rule_set.memo[key] = _domain(name, rule_set)
+    domain = rule_set.memo[key]
+    if domain is None:
+        return False
+    variables[name], pieces = domain
+    if pieces:
+        regions[name] = pieces
+    return True
+
+
+def _domain(name, rule_set):
+    """A completion variable's possible values (and a number's regions)."""
     if name in DERIVED_DOMAINS:
-        variables[name] = DERIVED_DOMAINS[name]
-        return True
+        return DERIVED_DOMAINS[name], ()
     param = PARAMETERS.get(name)
     if param is None:
-        return False
+        return None
     if param.kind is Kind.BOOLEAN:
-        variables[name] = (True, False)
-    elif param.kind is Kind.CHOICE:
-        variables[name] = param.choices
-    else:
-        pieces = numeric_regions(name, rule_set)
-        regions[name] = pieces
-        variables[name] = tuple(
-            int(r.value) if param.kind is Kind.INTEGER else r.value for r in pieces
-        )
-    return True
+        return (True, False), ()
+    if param.kind is Kind.CHOICE:
+        return param.choices, ()
+    pieces = numeric_regions(name, rule_set)
+    values = tuple(
+        int(r.value) if param.kind is Kind.INTEGER else r.value for r in pieces
+    )
+    return values, pieces
 
 
 def resolve(
@@ -205,52 +216,123 @@ def resolve(
     given: list[dict[str, Any]] = []
     conditional: list[dict[str, Any]] = []
     codes = list(given_codes)
-    views: dict[tuple, dict[str, Any]] = {}
     for code, candidates in by_code.items():
-        # Widen the completed unknowns one rule at a time: the first set under which
-        # the code holds in every combination is the one named (and the cheapest).
-        names: list[str] = []
-        outcome = None
-        for _, rule_names in candidates:
-            wider = sorted({*names, *rule_names})
-            if outcome is not None and wider == names:
-                continue
-            if _size(wider, unknowns) > MAX_COMBINATIONS:
-                break
-            names = wider
-            outcome = _enumerate(
-                facts, names, candidates, codes, unknowns, views, recompute
-            )
-            if outcome[0] and len(outcome[0]) == outcome[1]:
-                break
-        if outcome is None:
-            names = sorted({n for _, rule_names in candidates for n in rule_names})
-            text = "depends on " + _names_text(names) + " (not recorded)"
-            conditional.append(
-                _conditional(candidates[0][0], entry, names, unknowns, text)
-            )
-            continue
-        applying, size = outcome
-        if not applying:
-            continue
-        weakest = min(
-            (rule for _, rule in applying), key=lambda r: CLASS_STRENGTH.get(r.cor, 0)
-        )
-        if len(applying) == size:
-            item = entry(weakest)
+        outcome = _cover(facts, candidates, codes, unknowns, recompute)
+        if outcome.given is not None:
+            names, covered = outcome.given
+            item = entry(_weakest(covered))
             item["unknowns"] = [RECORDED_AS.get(n, n) for n in names]
             item["detail"] = (
                 item["detail"] + " " if item["detail"] else ""
             ) + f"Holds whatever the unrecorded {_names_text(names)} turns out to be."
             given.append(item)
             codes.append(code)
-        else:
-            text = _applying_text(names, [c for c, _ in applying], size, unknowns)
-            conditional.append(_conditional(weakest, entry, names, unknowns, text))
-            for combination, _ in applying:
-                view = views[tuple(zip(names, combination, strict=True))]
-                view["fired"] = (*view.get("fired", ()), code)
+        elif outcome.partial:
+            names = sorted(
+                {n for group_names, _ in outcome.partial for n in group_names}
+            )
+            texts = [
+                _applying_text(group_names, covered, unknowns)
+                for group_names, covered in outcome.partial
+            ]
+            weakest = min(
+                (_weakest(covered) for _, covered in outcome.partial), key=_strength
+            )
+            conditional.append(
+                _conditional(weakest, entry, names, unknowns, " or ".join(texts))
+            )
+        elif outcome.too_many:
+            names = list(dict.fromkeys(outcome.too_many))
+            text = "depends on " + _names_text(names) + " (not recorded)"
+            conditional.append(
+                _conditional(candidates[0][0], entry, names, unknowns, text)
+            )
     return given, conditional
+
+
+@dataclass
+class _Coverage:
+    given: tuple[list[str], list] | None = None
+    partial: list[tuple[list[str], list]] = field(default_factory=list)
+    too_many: list[str] = field(default_factory=list)
+
+
+def _cover(facts, candidates, codes, unknowns, recompute) -> _Coverage:
+    """Which completions some candidate rule of one code fires in.
+
+    Rules that share no unknown are independent: the code holds in every completion
+    exactly when it does within one group of rules that share them. Within a group the
+    completed unknowns widen one rule at a time, and only the completions not yet
+    covered are extended: three-valued logic is monotone, so a rule that fired with an
+    unknown left open still fires whatever value it takes. The first set of unknowns
+    under which nothing is left uncovered is the one named.
+    """
+    outcome = _Coverage()
+    recommended = tuple(codes)
+    for group in _sharing_groups(candidates):
+        names: list[str] = []
+        uncovered: list[dict[str, Any]] = [{}]
+        covered: list[tuple[dict[str, Any], RecommendationRule]] = []
+        narrowest = None
+        for _, rule_names in group:
+            new = [n for n in rule_names if n not in names]
+            if not new and names:
+                continue
+            domains = [unknowns.variables[n] for n in new]
+            widened = _size(new, unknowns) * len(uncovered)
+            if widened > MAX_COMBINATIONS:
+                if narrowest is None:
+                    outcome.too_many.extend([*names, *new])
+                break
+            names = [*names, *new]
+            uncovered = [
+                {**base, **dict(zip(new, values, strict=True))}
+                for base in uncovered
+                for values in itertools.product(*domains)
+            ]
+            still: list[dict[str, Any]] = []
+            for assignment in uncovered:
+                view = recompute(facts, assignment)
+                view["recommendations"] = recommended
+                for rule, _ in group:
+                    if rule.condition.evaluate(view, set()) is True:
+                        covered.append((assignment, rule))
+                        break
+                else:
+                    still.append(assignment)
+            uncovered = still
+            if not uncovered:
+                outcome.given = (names, covered)
+                return outcome
+            if covered and narrowest is None:
+                narrowest = (list(names), list(covered))
+        if narrowest is not None:
+            outcome.partial.append(narrowest)
+    return outcome
+
+
+def _strength(rule: RecommendationRule) -> int:
+    return CLASS_STRENGTH.get(rule.cor, 0)
+
+
+def _weakest(covered) -> RecommendationRule:
+    return min((rule for _, rule in covered), key=_strength)
+
+
+def _sharing_groups(candidates):
+    """Split a code's candidate rules into groups connected by shared unknowns."""
+    groups: list[tuple[set[str], list]] = []
+    for rule, names in candidates:
+        joined = [g for g in groups if g[0].intersection(names)]
+        merged_names, merged_rules = set(names), [(rule, names)]
+        for g in joined:
+            merged_names |= g[0]
+            merged_rules = g[1] + merged_rules
+            groups.remove(g)
+        merged_rules.sort(key=lambda item: item[0].position)
+        groups.append((merged_names, merged_rules))
+    groups.sort(key=lambda g: g[1][0][0].position)
+    return [rules for _, rules in groups]
 
 
 def _size(names, unknowns) -> int:
@@ -258,25 +340,6 @@ def _size(names, unknowns) -> int:
     for name in names:
         size *= len(unknowns.variables[name])
     return size
-
-
-def _enumerate(facts, names, candidates, codes, unknowns, views, recompute):
-    """Evaluate the code's rules in every combination of ``names``' values."""
-    applying: list[tuple[tuple, RecommendationRule]] = []
-    domains = [unknowns.variables[n] for n in names]
-    size = 0
-    for combination in itertools.product(*domains):
-        size += 1
-        key = tuple(zip(names, combination, strict=True))
-        view = views.get(key)
-        if view is None:
-            view = views[key] = recompute(facts, dict(key))
-        view["recommendations"] = (*codes, *view.get("fired", ()))
-        for rule, _ in candidates:
-            if rule.condition.evaluate(view, set()) is True:
-                applying.append((combination, rule))
-                break
-    return applying, size
 
 
 def _variables_for(needed, unknowns, rule_set, not_completable) -> list[str] | None:
@@ -351,19 +414,24 @@ def _conditional(rule, entry, names, unknowns, condition: str) -> dict[str, Any]
     }
 
 
-def _applying_text(names, combinations, size, unknowns) -> str:
+def _applying_text(names, covered, unknowns) -> str:
+    """'would apply if …': the values of each unknown under which a rule fired (an
+    unknown a completion left open stands for all its values)."""
     parts = []
     product = 1
-    for i, name in enumerate(names):
-        values = [c[i] for c in combinations]
+    for name in names:
         domain = unknowns.variables[name]
+        values = set()
+        for assignment, _ in covered:
+            values.update((assignment[name],) if name in assignment else domain)
         chosen = [v for v in domain if v in values]
         product *= len(chosen)
         if len(chosen) == len(domain):
             continue
         parts.append(_value_text(name, chosen, unknowns))
     text = "would apply if " + " and ".join(parts) if parts else "would apply"
-    if product != len(combinations):
+    if product != sum(_size([n for n in names if n not in a], unknowns)
+                      for a, _ in covered):  # fmt: skip
         text += " (in some combinations of these values only)"
     return text
 

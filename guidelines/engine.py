@@ -340,7 +340,7 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
             needed: set[str] = set()
             met = criterion.condition.evaluate(facts, needed)
             results.append(met)
-            leaf = next(criterion.condition.leaves())
+            leaf = criterion.condition.all_leaves[0]
             findings.append({
                 "parameter": leaf.parameter, "value": _jsonable(facts.get(leaf.parameter)),
                 "unit": leaf.label.rsplit("(", 1)[-1].rstrip(")") if "(" in leaf.label else "",

@@ -97,7 +97,7 @@ class Grading:
 
 
 def _first_leaf(criterion: SeverityCriterion, facts: Mapping[str, Any]) -> Leaf:
-    leaves = list(criterion.condition.leaves())
+    leaves = criterion.condition.all_leaves
     for leaf in leaves:
         if facts.get(leaf.parameter) is not None:
             return leaf

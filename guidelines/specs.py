@@ -17,7 +17,7 @@ import operator as op
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 # The operators a condition may use. "not_recorded_as" is for exclusion criteria only:
@@ -62,7 +62,12 @@ class Leaf:
     label: str = ""  # human name of the parameter, with unit
 
     def __str__(self) -> str:
-        return _text(self)
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The string form, built once per (immutable) object."""
+        return self.describe()
 
     def describe(self) -> str:
         name = self.label or self.parameter
@@ -115,7 +120,11 @@ class Leaf:
         return test
 
     def leaves(self):
-        yield self
+        return iter(self.all_leaves)
+
+    @cached_property
+    def all_leaves(self) -> tuple[Leaf, ...]:
+        return (self,)
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,12 @@ class Node:
     n: int = 0
 
     def __str__(self) -> str:
-        return _text(self)
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The string form, built once per (immutable) object."""
+        return self.describe()
 
     def describe(self) -> str:
         parts = [str(c) if isinstance(c, Leaf) else f"({c})" for c in self.children]
@@ -182,17 +196,14 @@ class Node:
         return test
 
     def leaves(self):
-        for child in self.children:
-            yield from child.leaves()
+        return iter(self.all_leaves)
+
+    @cached_property
+    def all_leaves(self) -> tuple[Leaf, ...]:
+        return tuple(leaf for child in self.children for leaf in child.leaves())
 
 
 Condition = Leaf | Node
-
-
-@cache
-def _text(item) -> str:
-    """String forms are built once per (immutable) rule object."""
-    return item.describe()
 
 
 @dataclass(frozen=True)
@@ -239,7 +250,12 @@ class SeverityCriterion:
     source: Source | None = None
 
     def __str__(self) -> str:
-        return _text(self)
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The string form, built once per (immutable) object."""
+        return self.describe()
 
     def describe(self) -> str:
         target = {
@@ -261,7 +277,12 @@ class StageCriterion:
     source: Source | None = None
 
     def __str__(self) -> str:
-        return _text(self)
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The string form, built once per (immutable) object."""
+        return self.describe()
 
     def describe(self) -> str:
         return f"{self.condition} → stage C2"
@@ -289,7 +310,12 @@ class RecommendationRule:
     kind: str = "recommendation"
 
     def __str__(self) -> str:
-        return _text(self)
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The string form, built once per (immutable) object."""
+        return self.describe()
 
     @cached_property
     def reads(self) -> frozenset[str]:
@@ -312,6 +338,10 @@ class RuleSet:
     rules: tuple[RecommendationRule, ...]
     version_id: int | None = None
     notes: tuple[str, ...] = field(default=())
+    # Structures derived once per compiled rule set (e.g. completion domains).
+    memo: dict[Any, Any] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     @cached_property
     def numeric_thresholds(self) -> dict[str, tuple[Any, ...]]:
