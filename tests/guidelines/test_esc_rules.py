@@ -197,6 +197,18 @@ CASES = [
      build(PMR_HIGH_RISK, etiology="secondary_atrial",
            echo={"mitral_valve_area_cm2": 2.9}),
      [], ["teer"], ["teer_excluded_small_mva"]),
+    (
+        "acute chordal rupture at high risk with MVA 2.9: surgery, no TEER",
+        "§9.1.4 TEER in high-risk patients; SPEC 0.14 e exclusions on every TEER row",
+        build(
+            ACUTE,
+            echo={"flail_leaflet": True, "mitral_valve_area_cm2": 2.9},
+            management={"surgical_risk": "high", "teer_anatomy": "suitable"},
+        ),
+        ["surgery_mv", "repair_preferred"],
+        ["teer"],
+        ["teer_excluded_small_mva"],
+    ),
     # --- f. CRT before TEER -----------------------------------------------------------
     ("CRT indicated, not implanted: CRT, no TEER",
      "Rec. Table 7: TEER 'despite optimized GDMT and CRT (if indicated)'",
@@ -269,6 +281,13 @@ def test_unrecorded_mva_leaves_teer_but_asks_for_the_area():
     assert "teer" in codes(result)
     assert "echo.mitral_valve_area_cm2" in missing(result)
     assert "echo.mitral_mean_gradient_mmhg" in missing(result)
+
+
+def test_papillary_muscle_rupture_does_not_ask_for_teer_measurements():
+    # §9.1.4: replacement is generally required; no TEER row applies, so its exclusions
+    # (MVA, gradient) are not asked for in the emergency.
+    result = run(build(ACUTE, etiology="papillary_muscle_rupture"))
+    assert "echo.mitral_valve_area_cm2" not in missing(result)
 
 
 def test_acute_hypotension_means_no_vasodilator_and_oedema_alone_allows_one():
