@@ -82,7 +82,8 @@ def audit_record(
 
 
 def _append(event: AuditEvent) -> None:
-    with transaction.atomic():
+    # No savepoint of its own: inside a caller's transaction the event commits with it.
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])

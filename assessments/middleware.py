@@ -120,9 +120,10 @@ class SessionIdleTimeoutMiddleware:
             now = timezone.now()
             last_seen = request.session.get(SESSION_LAST_SEEN)
             idle = dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES)
-            if last_seen is not None and now - dt.datetime.fromtimestamp(
-                last_seen, tz=dt.UTC
-            ) > idle:
+            if (
+                last_seen is not None
+                and now - dt.datetime.fromtimestamp(last_seen, tz=dt.UTC) > idle
+            ):
                 logout(request)
             elif last_seen is None or now.timestamp() - last_seen > 60:
                 request.session[SESSION_LAST_SEEN] = now.timestamp()

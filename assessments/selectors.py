@@ -77,8 +77,11 @@ def user_is_integration(user) -> bool:
         .objects.filter(pk=user.pk)
         .filter(
             Q(groups__name=INTEGRATIONS_GROUP)
-            | Q(Exists(Membership.objects.filter(user=OuterRef("pk"),
-                                                 role=Role.API_CLIENT)))
+            | Q(
+                Exists(
+                    Membership.objects.filter(user=OuterRef("pk"), role=Role.API_CLIENT)
+                )
+            )
         )  # fmt: skip
         .exists()
     )

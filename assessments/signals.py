@@ -71,8 +71,10 @@ def revoke_tokens_on_leaving_integrations(sender, instance, action, reverse, pk_
         return
     tokens = get_token_model().objects
     if not reverse:  # instance is a user, pk_set the groups it leaves
-        groups = instance.groups.all() if action == "pre_clear" else Group.objects.filter(
-            pk__in=pk_set
+        groups = (
+            instance.groups.all()
+            if action == "pre_clear"
+            else Group.objects.filter(pk__in=pk_set)
         )
         if groups.filter(name=INTEGRATIONS_GROUP).exists():
             tokens.filter(user=instance).delete()
