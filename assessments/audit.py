@@ -81,6 +81,24 @@ def audit_record(
     return event
 
 
+def field_changes(before: models.Model, after: models.Model, names) -> str:
+    """``"given_name: 'Ada' -> 'Adah'; weight_kg: '68.5' -> '70.0'"``: the old and new
+    value of each named field that differs (related objects by their name)."""
+    changes = []
+    for name in names:
+        field = {f.name: f for f in after._meta.concrete_fields}.get(name)
+        if field is None:  # a form-only field: not a column
+            continue
+        old, new = getattr(before, field.name), getattr(after, field.name)
+        if old != new:
+            changes.append(f"{field.name}: {_shown(old)} -> {_shown(new)}")
+    return "; ".join(changes)
+
+
+def _shown(value) -> str:
+    return "empty" if value in (None, "") else repr(str(value))
+
+
 def _append(event: AuditEvent) -> None:
     # No savepoint of its own: inside a caller's transaction the event commits with it.
     with transaction.atomic(savepoint=False):
