@@ -10,6 +10,10 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
@@ -29,6 +33,7 @@ from .models import (
 )
 from .selectors import (
     assessment_list_for_user,
+    audit_events_for_patient,
     encounter_list_for_user,
     organization_list_for_user,
     patient_list_for_user,
@@ -205,6 +210,33 @@ class PatientAdmin(AuditedAdmin):
         ("Body", {"fields": ["height_cm", "weight_kg"]}),
         ("Provenance", {"fields": ["created_at"]}),
     ]
+
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.access_report_view)
+        return [
+            path("<int:pk>/access-report/", report,
+                 name="assessments_patient_access_report"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    def access_report_view(self, request, pk):
+        """Who saw or changed this patient's record, when (privacy officers and
+        superusers only, for any care site's patient; the reading is audited too)."""
+        if not user_is_privacy_officer(request.user):
+            raise PermissionDenied
+        patient = get_object_or_404(
+            Patient.objects.select_related("organization"), pk=pk
+        )
+        events = list(audit_events_for_patient(patient))
+        audit_record(
+            user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
+            obj=patient, detail="access report",
+        )  # fmt: skip
+        context = {**self.admin_site.each_context(request), "patient": patient,
+                   "events": events, "title": f"Access report: {patient}"}  # fmt: skip
+        return TemplateResponse(
+            request, "admin/assessments/patient/access_report.html", context
+        )
 
 
 @admin.register(Encounter)

@@ -94,6 +94,14 @@ def user_is_privacy_officer(user) -> bool:
     return user.is_superuser or user.groups.filter(name=PRIVACY_OFFICERS_GROUP).exists()
 
 
+def audit_events_for_patient(patient) -> QuerySet:
+    """Everything the trail holds about one patient's record, newest first: who saw or
+    changed it (or tried), when, from where, through what (the access report)."""
+    from .models import AuditEvent
+
+    return AuditEvent.objects.filter(patient=patient).select_related("user")
+
+
 def integrations_group() -> Group:
     return Group.objects.get_or_create(name=INTEGRATIONS_GROUP)[0]
 
