@@ -248,14 +248,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "assessments.api.errors.api_exception_handler",
-    # Per API client (token or session user); anonymous callers per address.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "assessments.api.throttles.ApiClientRateThrottle",
-        "assessments.api.throttles.AnonymousRateThrottle",
-    ],
+    # Per API client (token or session user); wrong Bearer tokens per address.
+    "DEFAULT_THROTTLE_CLASSES": ["assessments.api.throttles.ApiClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("API_THROTTLE_RATE") or "3000/min",
-        "anon": os.environ.get("API_ANON_THROTTLE_RATE") or "120/min",
+        "failed_token": os.environ.get("API_FAILED_TOKEN_RATE") or "30/min",
     },
 }
 SPECTACULAR_SETTINGS = {

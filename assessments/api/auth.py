@@ -20,11 +20,21 @@ from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
 from ..choices import INTEGRATIONS_GROUP, Role
+from .throttles import FailedTokenThrottle
 
 INVALID = "Invalid token."
 
 
 class ApiTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            throttle = FailedTokenThrottle()
+            if not throttle.allow_request(request, None):
+                raise exceptions.Throttled(throttle.wait()) from None
+            raise
+
     def authenticate_credentials(self, token: bytes):
         try:
             token = token.decode("utf-8")

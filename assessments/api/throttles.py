@@ -1,7 +1,8 @@
 """Request rates per API client (DRF throttles, counted in the cache).
 
 Each authenticated caller (an EHR integration's token or a clinician's session) has its
-own budget, ``API_THROTTLE_RATE``; anonymous callers share one per address. The rates
+own budget, ``API_THROTTLE_RATE``; requests with a wrong Bearer token have one budget
+per address, ``API_FAILED_TOKEN_RATE`` (then 429 until it refills), against guessing. The rates
 are read from the settings on every check (so a test can change them), and a cache
 outage lets requests through: throttling protects the service, it must not stop
 decision support when Redis is down.
@@ -33,5 +34,13 @@ class ApiClientRateThrottle(_CurrentRates, UserRateThrottle):
     """One budget per authenticated user (per address when anonymous)."""
 
 
-class AnonymousRateThrottle(_CurrentRates, AnonRateThrottle):
-    """Anonymous callers (they only ever get 401): one budget per address."""
+class FailedTokenThrottle(_CurrentRates, AnonRateThrottle):
+    """Counts only refused Bearer tokens, per address (see ``auth``)."""
+
+    scope = "failed_token"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": self.get_ident(request),
+        }

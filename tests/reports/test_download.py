@@ -53,3 +53,10 @@ def test_no_pdf_before_it_is_ready(
     client.force_login(clinician)
     response = client.get(reverse("assessment_report_pdf", args=[assessment.pk]))
     assert response.status_code == 404
+
+
+def test_the_pdf_is_never_cached(client, clinician, assessment, ready_report):
+    client.force_login(clinician)
+    response = client.get(reverse("assessment_report_pdf", args=[assessment.pk]))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
