@@ -15,7 +15,7 @@ from .choices import AuditAction, AuditChannel, AuditOutcome
 from .models import Assessment, Encounter, Patient
 from .selectors import user_is_integration
 
-REFUSALS = {401, 403, 404}
+REFUSALS = {401, 403, 404, 429}
 ACTIONS = {"GET": AuditAction.READ, "HEAD": AuditAction.READ, "POST": AuditAction.CREATE,
            "PUT": AuditAction.UPDATE, "PATCH": AuditAction.UPDATE,
            "DELETE": AuditAction.DELETE}  # fmt: skip
@@ -38,9 +38,10 @@ def channel_of(request) -> AuditChannel:
 
 
 class AuditMiddleware:
-    """Makes the request known to ``audit_record`` and audits every refusal: 401, 403
-    and 404 (another site's object looks missing), and anonymous visits sent to log in,
-    with the object (and its patient) the URL names. Views audit what they allow."""
+    """Makes the request known to ``audit_record`` and audits every refusal: 401, 403,
+    404 (another site's object looks missing), 429 (throttled, locked out) and anonymous
+    visits sent to log in, with the object (and its patient) the URL names. Views audit
+    what they allow."""
 
     def __init__(self, get_response):
         self.get_response = get_response

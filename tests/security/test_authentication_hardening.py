@@ -97,6 +97,7 @@ def test_each_api_client_has_its_own_request_rate(settings, ehr, organization):
     assert throttled.json()["errors"][0]["field"] == ""
     assert "Retry-After" in throttled
     assert other.get("/api/v1/guidelines/").status_code == 200  # its own budget
+    assert AuditEvent.objects.filter(outcome="refused", status_code=429).count() == 2
 
 
 def test_wrong_bearer_tokens_are_throttled_by_address(settings, anon, ehr):
