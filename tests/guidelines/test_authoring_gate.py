@@ -1,0 +1,173 @@
+"""The publication gate (SPEC 0.14 p) and four eyes, at the service level: a moved
+threshold is caught by the boundary cases of the published version and of the shipped
+data file, each changed outcome needs a reason, and a second editor publishes."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from guidelines import services
+from guidelines.models import RuleSetVersion, VersionStatus
+from tests.factories import UserFactory
+
+CODE = "acc_aha_2020"
+# ACC/AHA 2020 Table 17: stage C2 (asymptomatic severe primary MR) is LVEF ≤ 60 % or
+# LVESD ≥ 40 mm; mitral surgery is class 1 in C2 (§7.3.3). The shipped threshold is 40.
+LVESD_40_CHANGE = "LVESD 40 mm, asymptomatic severe primary MR: stage C2 → C1"
+
+
+def active():
+    return RuleSetVersion.objects.get(
+        rule_set__code=CODE, status=VersionStatus.PUBLISHED
+    )
+
+
+@pytest.fixture
+def draft(editor, rule_sets):
+    return services.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+
+
+def move_c2_lvesd(version, user, mm):
+    row = version.stagecriterionrow_set.get(key="c2_lvesd")
+    row.condition = ["echo.lvesd_mm", ">=", mm]
+    services.rule_row_save(row=row, user=user)
+
+
+def acknowledge_all(version, reason="Intended: reviewed."):
+    return {c.id: reason for c in services.version_outcome_changes(version)}
+
+
+def publish(version, user, **kwargs):
+    kwargs.setdefault("acknowledgements", acknowledge_all(version))
+    return services.version_publish(
+        version=version, user=user, reason="Reviewed.", acknowledge_pending=True,
+        **kwargs,
+    )  # fmt: skip
+
+
+def test_an_unchanged_draft_changes_no_outcome(draft):
+    assert services.version_outcome_changes(draft) == []
+
+
+def test_a_moved_c2_threshold_is_listed_in_clinical_words(draft, editor):
+    move_c2_lvesd(draft, editor, 45)
+    assert services.version_check(draft) == []  # the draft's own cases move with it
+    changes = services.version_outcome_changes(draft)
+    texts = [c.text for c in changes]
+    assert len(changes) == 1, texts
+    change = changes[0]
+    assert change.text.startswith(LVESD_40_CHANGE)
+    assert (
+        change.reference == "published version 2020.1 (same as the shipped data file)"
+    )
+    assert any(
+        c.startswith("Mitral valve surgery") and "(Class 1" in c
+        and c.endswith("no longer recommended")
+        for c in change.changes
+    ), change.changes  # fmt: skip
+    # one step below the published cut-off nothing changes (C1 either way)
+    assert not any("LVESD 39 mm" in t for t in texts)
+
+
+def test_a_changed_outcome_blocks_publication_until_acknowledged_with_a_reason(
+    draft, editor, second_editor
+):
+    move_c2_lvesd(draft, editor, 45)
+    [change] = services.version_outcome_changes(draft)
+    for acknowledgements in ({}, {change.id: "   "}):
+        with pytest.raises(services.GuidelineError) as refused:
+            publish(draft, second_editor, acknowledgements=acknowledgements)
+        assert "must each be acknowledged with a reason" in str(refused.value)
+        assert refused.value.problems == [change.text]
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT
+
+    publish(draft, second_editor, acknowledgements={change.id: "Trial data X."})
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.PUBLISHED
+    assert draft.outcome_changes == [change.as_record("Trial data X.")]
+    assert draft.published_by == second_editor
+    assert list(draft.edited_by.all()) == [editor]
+
+
+def test_the_shipped_data_file_is_a_reference_of_its_own(draft, editor, second_editor):
+    """Once an editor's version with LVESD 45 mm is active, a later draft still shows
+    the change against the shipped data file (40 mm), not only against the active."""
+    move_c2_lvesd(draft, editor, 45)
+    publish(draft, second_editor)
+    later = services.version_copy_to_draft(version=draft, user=editor, label="2020.3")
+    changes = services.version_outcome_changes(later)
+    assert [c.reference for c in changes] == [
+        "shipped data file acc_aha_2020.toml (2020.1)"
+    ]
+    assert changes[0].text.startswith(LVESD_40_CHANGE)
+
+
+def test_vignettes_are_run_through_the_draft(draft, editor):
+    row = draft.severitycriterionrow_set.get(key="eroa_severe")
+    row.condition = ["echo.eroa_cm2", ">=", "0.50"]
+    services.rule_row_save(row=row, user=editor)
+    cases = [c.case for c in services.version_outcome_changes(draft)]
+    # MR-023: EROA 0.45 cm², severe under 0.40, no longer under 0.50
+    assert any(case.startswith("vignette MR-023") for case in cases), cases
+    assert any(case.startswith("EROA 0.4 cm²") for case in cases), cases
+
+
+def test_the_editor_of_a_draft_cannot_publish_it(draft, editor, second_editor):
+    with pytest.raises(services.GuidelineError, match="charlie edited this draft"):
+        publish(draft, editor)
+    # whoever changed a row is an editor too, by the row history
+    move_c2_lvesd(draft, second_editor, 41)
+    with pytest.raises(services.GuidelineError, match="erin edited this draft"):
+        publish(draft, second_editor)
+    third = UserFactory(username="frank", is_staff=True)
+    third.groups.add(Group.objects.get(name="guideline editors"))
+    publish(draft, third)
+    draft.refresh_from_db()
+    assert draft.published_by == third
+    assert {u.username for u in draft.edited_by.all()} == {"charlie", "erin"}
+
+
+def test_a_header_edit_makes_an_editor(draft, second_editor):
+    draft.title = "Edited title"
+    services.version_header_save(version=draft, user=second_editor)
+    with pytest.raises(services.GuidelineError, match="erin edited this draft"):
+        publish(draft, second_editor)
+
+
+def test_only_a_guideline_editor_publishes(draft, organization):
+    staff = UserFactory(username="dana", is_staff=True)
+    with pytest.raises(services.GuidelineError, match="only a guideline editor"):
+        publish(draft, staff)
+
+
+def test_a_reason_for_publication_is_required(draft, second_editor):
+    with pytest.raises(services.GuidelineError, match="reason"):
+        services.version_publish(
+            version=draft, user=second_editor, reason=" ", acknowledge_pending=True
+        )
+
+
+def test_a_rollback_goes_through_the_same_gate(draft, editor, second_editor):
+    original = active()
+    move_c2_lvesd(draft, editor, 45)
+    publish(draft, second_editor)
+    rollback = services.version_rollback(to=original, user=editor, label="2020.3")
+    assert (rollback.status, rollback.is_rollback) == (VersionStatus.DRAFT, True)
+    assert active() == draft
+    [change] = services.version_outcome_changes(rollback)
+    assert change.reference == "published version 2020.2"
+    assert change.text.startswith(
+        "LVESD 44 mm, asymptomatic severe primary MR: stage C1 → C2"
+    )
+    with pytest.raises(services.GuidelineError, match="charlie edited this draft"):
+        publish(rollback, editor)
+    with pytest.raises(services.GuidelineError, match="acknowledged with a reason"):
+        publish(rollback, second_editor, acknowledgements={})
+    publish(rollback, second_editor)
+    assert active() == rollback
+    assert rollback.content_hash == original.content_hash
+
+
+def test_a_draft_cannot_be_rolled_back_to(draft, editor):
+    with pytest.raises(services.GuidelineError, match="is a draft"):
+        services.version_rollback(to=draft, user=editor, label="x")
