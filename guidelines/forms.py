@@ -451,6 +451,4 @@ class PublishForm(forms.Form):
         return [(c, self[f"ack_{c.id}"]) for c in self.changes]
 
     def acknowledgements(self) -> dict[str, str]:
-        return {
-            c.id: self.cleaned_data.get(f"ack_{c.id}") or "" for c in self.changes
-        }
+        return {c.id: self.cleaned_data.get(f"ack_{c.id}") or "" for c in self.changes}
