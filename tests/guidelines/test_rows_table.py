@@ -62,6 +62,7 @@ def test_the_command_writes_between_the_markers_and_check_refuses_a_stale_table(
     call_command("guideline_rows_table", doc=str(doc))
     text = doc.read_text()
     assert "old" not in text
-    assert text.startswith("# Title") and text.endswith("after\n")
+    assert text.startswith("# Title")
+    assert text.endswith("after\n")
     assert "| `c2_lvesd` | stage C2 |" in text
     call_command("guideline_rows_table", "--check", doc=str(doc))
