@@ -707,3 +707,32 @@ def _history_baseline(row) -> None:
             model.history.bulk_history_create(
                 [stored], default_change_reason="state before the first edit"
             )
+
+
+# --- what clinicians are shown about the rule sets --------------------------------------
+
+
+def version_changelog() -> list[RuleSetVersion]:
+    """Every version ever published, newest first, with its publication record."""
+    return list(
+        RuleSetVersion.objects.filter(published_at__isnull=False)
+        .select_related("rule_set", "published_by", "based_on")
+        .prefetch_related("edited_by")
+        .order_by("-published_at", "-pk")
+    )
+
+
+def active_versions_provenance() -> list[dict[str, Any]]:
+    """Per active version: its rows by evidence tag, how many name what they were
+    verified from, the rows still unverified, and who approved it when."""
+    from .provenance import document_rows, verification_counts
+
+    out = []
+    for version in (
+        RuleSetVersion.objects.filter(status=VersionStatus.PUBLISHED)
+        .select_related("rule_set", "published_by")
+        .order_by("rule_set__code")
+    ):
+        rows = document_rows(_document(version))
+        out.append({"version": version, **verification_counts(rows)})
+    return out
