@@ -443,7 +443,7 @@ class PublishForm(forms.Form):
         for change in self.changes:
             self.fields[f"ack_{change.id}"] = forms.CharField(
                 required=False, max_length=1000, label=change.text,
-                widget=forms.TextInput(attrs={"size": 80}),
+                widget=forms.TextInput(attrs={"style": "width: 95%"}),
             )  # fmt: skip
 
     def change_rows(self):
