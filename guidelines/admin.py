@@ -543,9 +543,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         except RuleSetError as exc:
             invalid = exc.errors
         failures = [] if invalid else services.version_check(version)
+        changes = (
+            services.version_outcome_changes(version)
+            if version.is_editable and not invalid
+            else []
+        )
         return self.render_tool_page(
             request, "check.html", version, f"Checks of {version}", invalid=invalid,
-            failures=failures,
+            failures=failures, changes=changes,
             case_count=version.rule_set.test_cases.filter(active=True).count(),
             pending=services.pending_verification_rules(version),
         )  # fmt: skip

@@ -171,3 +171,17 @@ def test_a_rollback_goes_through_the_same_gate(draft, editor, second_editor):
 def test_a_draft_cannot_be_rolled_back_to(draft, editor):
     with pytest.raises(services.GuidelineError, match="is a draft"):
         services.version_rollback(to=draft, user=editor, label="x")
+
+
+def test_the_check_page_lists_the_changed_outcomes_before_publication(
+    client, draft, editor
+):
+    from django.urls import reverse
+
+    move_c2_lvesd(draft, editor, 45)
+    client.force_login(editor)
+    page = client.get(
+        reverse("admin:guidelines_rulesetversion_check", args=[draft.pk])
+    ).content.decode()
+    assert 'id="checks-passed"' in page  # its own cases pass ...
+    assert LVESD_40_CHANGE in page  # ... and the moved threshold is still shown
