@@ -8,11 +8,16 @@ severe primary MR"), a change like a clinician would say it ("stage C2 → C1; M
 surgery (Class 1, Level B-NR) no longer recommended").
 
 Boundary cases come from the reference's own thresholds, so a threshold the draft moved
-shows up as a changed outcome at the reference's cut-off.
+shows up as a changed outcome at the reference's cut-off. Besides the generated
+severity-band and stage boundary cases, every numeric threshold of the reference's
+recommendation rows is probed on each vignette: the value placed on the cut-off and one
+step beyond it (``threshold_gate_cases``). Cases with the same cut-off value, the same
+reading and the same changes are listed once, naming the vignettes they came from.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterable
@@ -21,10 +26,10 @@ from decimal import Decimal
 from typing import Any
 
 from .engine import evaluate
-from .specs import RuleSet
+from .specs import Leaf, RuleSet
 from .testing import boundary_case_list
 from .validation import InputError, input_parse
-from .vocabulary import FIELDS_BY_PATH
+from .vocabulary import FIELDS_BY_PATH, Kind
 
 SHORT_LABELS = {
     "echo.eroa_cm2": "EROA",
@@ -43,6 +48,7 @@ class GateCase:
     label: str
     input: dict[str, Any]
     focus: dict[str, Decimal]
+    base: str = ""  # the vignette a threshold probe was placed on
 
 
 @dataclass(frozen=True)
@@ -167,34 +173,151 @@ def boundary_gate_cases(rule_set: RuleSet) -> list[GateCase]:
     ]  # fmt: skip
 
 
-def change_id(reference: str, data: dict[str, Any], changes: Iterable[str]) -> str:
-    blob = json.dumps([reference, data, list(changes)], sort_keys=True, default=str)
+def _step(parameter: str, value: Decimal) -> Decimal:
+    """One step beside a cut-off: 1 for whole numbers, else the cut-off's last digit
+    (1.35 → 0.01)."""
+    if FIELDS_BY_PATH[parameter].kind is Kind.INTEGER:
+        return Decimal(1)
+    exponent = value.normalize().as_tuple().exponent
+    return Decimal(1).scaleb(min(int(exponent), 0))
+
+
+def _with_value(data: dict[str, Any], parameter: str, value: Decimal) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    section, name = parameter.split(".", 1)
+    kind = FIELDS_BY_PATH[parameter].kind
+    out.setdefault(section, {})[name] = (
+        int(value) if kind is Kind.INTEGER else float(value)
+    )
+    return out
+
+
+def rule_thresholds(rule_set: RuleSet) -> list[tuple[str, str, Decimal]]:
+    """Every numeric cut-off on an input field in the rule set's recommendation rows."""
+    found = set()
+    for rule in rule_set.rules:
+        for leaf in rule.condition.leaves():
+            if not isinstance(leaf, Leaf) or leaf.operator not in (
+                "<",
+                "<=",
+                ">",
+                ">=",
+            ):
+                continue
+            field = FIELDS_BY_PATH.get(leaf.parameter)
+            if field is None or field.kind not in (Kind.DECIMAL, Kind.INTEGER):
+                continue
+            found.add((leaf.parameter, leaf.operator, Decimal(leaf.value)))
+    return sorted(found)
+
+
+def threshold_gate_cases(
+    rule_set: RuleSet, bases: Iterable[GateCase]
+) -> list[GateCase]:
+    """Each vignette with each rule cut-off's value placed on it and one step beyond
+    (outside the condition), the values within the field's plausible range."""
+    bases = list(bases)
+    cases = []
+    for parameter, operator, value in rule_thresholds(rule_set):
+        field = FIELDS_BY_PATH[parameter]
+        step = _step(parameter, value)
+        inside = value if operator in ("<=", ">=") else (
+            value - step if operator == "<" else value + step
+        )  # fmt: skip
+        outside = inside + step if operator in ("<=", "<") else inside - step
+        for probe in (inside, outside):
+            if (field.minimum is not None and probe < field.minimum) or (
+                field.maximum is not None and probe > field.maximum
+            ):
+                continue
+            for base in bases:
+                cases.append(
+                    GateCase(
+                        value_text(parameter, probe),
+                        _with_value(base.input, parameter, probe),
+                        {parameter: probe},
+                        base=base.label.removeprefix("vignette "),
+                    )
+                )
+    return cases
+
+
+def change_id(reference: str, key: Any) -> str:
+    blob = json.dumps([reference, key], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+# Outcome summaries by (rule-set content hash, input): a rule set with a given content
+# gives the same outcome for the same input, so the publish page and the publication
+# that follows it evaluate each case once per process.
+_SUMMARIES: dict[tuple[str, str], dict[str, Any] | None] = {}
+_SUMMARIES_MAX = 50_000
+
+
+def outcome_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a result the gate compares (and ``patient_words`` reads)."""
+
+    def recs(items):
+        return [
+            {k: r.get(k) for k in ("code", "title", "class", "level")} for r in items
+        ]
+
+    return {
+        **{k: result.get(k) for k in ("severity", "severity_subgrade", "stage",
+                                      "mr_type", "symptom_status")},
+        "recommendations": recs(result.get("recommendations", [])),
+        "cautions": recs(result.get("cautions", [])),
+    }  # fmt: skip
+
+
+def _summary(rule_set: RuleSet, key: str, data: dict[str, Any], data_key: str):
+    cache_key = (key, data_key)
+    if key and cache_key in _SUMMARIES:
+        return _SUMMARIES[cache_key]
+    try:
+        summary = outcome_summary(evaluate(input_parse(data), rule_set))
+    except InputError:
+        summary = None
+    if key:
+        if len(_SUMMARIES) >= _SUMMARIES_MAX:
+            _SUMMARIES.clear()
+        _SUMMARIES[cache_key] = summary
+    return summary
+
+
 def outcome_changes(
-    *, cases: Iterable[GateCase], draft: RuleSet, reference: RuleSet, label: str
-) -> list[OutcomeChange]:
+    *, cases: Iterable[GateCase], draft: RuleSet, reference: RuleSet, label: str,
+    draft_key: str = "", reference_key: str = "",
+) -> list[OutcomeChange]:  # fmt: skip
     """Every case whose outcome under ``draft`` differs from that under ``reference``
-    (an input that either refuses is skipped: the checks report invalid inputs)."""
-    found: list[OutcomeChange] = []
-    seen: set[str] = set()
+    (an input that either refuses is skipped: the checks report invalid inputs).
+    ``draft_key`` / ``reference_key``: the rule sets' content hashes, to reuse
+    outcomes already computed in this process (empty: no reuse).
+
+    Probes with the same label, reading and changes are one change naming their
+    vignettes ("LVESD 40 mm (on MR-005, MR-027), asymptomatic severe primary MR: ...").
+    """
+    merged: dict[tuple[str, str, tuple[str, ...], bool], list[str]] = {}
     for case in cases:
-        try:
-            clean = input_parse(case.input)
-        except InputError:
+        data_key = json.dumps(case.input, sort_keys=True, default=str)
+        old = _summary(reference, reference_key, case.input, data_key)
+        new = _summary(draft, draft_key, case.input, data_key)
+        if old is None or new is None:
             continue
-        old = evaluate(clean, reference)
-        changes = outcome_differences(old, evaluate(clean, draft))
+        changes = tuple(outcome_differences(old, new))
         if not changes:
             continue
-        ident = change_id(label, case.input, changes)
-        if ident in seen:
-            continue
-        seen.add(ident)
+        key = (case.label, patient_words(old), changes, bool(case.base))
+        bases = merged.setdefault(key, [])
+        if case.base and case.base not in bases:
+            bases.append(case.base)
+    found = []
+    for (case_label, words, changes, _), bases in merged.items():
+        where = f" (on {', '.join(bases)})" if bases else ""
         found.append(
             OutcomeChange(
-                ident, label, f"{case.label}, {patient_words(old)}", tuple(changes)
+                change_id(label, [case_label, words, changes, bases]),
+                label, f"{case_label}{where}, {words}", changes,
             )
-        )
+        )  # fmt: skip
     return found

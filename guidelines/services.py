@@ -39,7 +39,13 @@ from .models import (
     VersionOrigin,
     VersionStatus,
 )
-from .outcomes import GateCase, OutcomeChange, boundary_gate_cases, outcome_changes
+from .outcomes import (
+    GateCase,
+    OutcomeChange,
+    boundary_gate_cases,
+    outcome_changes,
+    threshold_gate_cases,
+)
 from .specs import RuleSet as CompiledRuleSet
 from .testing import boundary_cases, case_problems, expectation_for_profile
 from .validation import input_parse
@@ -363,35 +369,38 @@ def publication_refusal_for_user(version: RuleSetVersion, user) -> str:
 
 def version_outcome_changes(version: RuleSetVersion) -> list[OutcomeChange]:
     """Every outcome the draft changes (SPEC 0.14 p): the boundary cases of the
-    published version and of the shipped data file, and the active test cases
-    (vignettes), run through the draft and through that reference."""
+    published version and of the shipped data file, the active test cases (vignettes),
+    and the vignettes with each of that reference's rule cut-offs placed on them, run
+    through the draft and through that reference."""
     draft = ruleset_from_version(version)
     code = version.rule_set.code
     vignettes = [
         GateCase(f"vignette {case.name}", case.input, {})
         for case in version.rule_set.test_cases.filter(active=True)
     ]
-    references: list[tuple[str, CompiledRuleSet]] = []
+    references: list[tuple[str, CompiledRuleSet, str]] = []
     active = active_version(version.rule_set)
     file_doc = document_read(code) if code in SHIPPED_RULE_SETS else None
-    same_as_file = (
-        active is not None
-        and file_doc is not None
-        and active.content_hash == clinical_hash(file_doc)
-    )
+    file_hash = clinical_hash(file_doc) if file_doc is not None else ""
+    same_as_file = active is not None and active.content_hash == file_hash
     if active is not None and active.pk != version.pk:
         label = f"published version {active.version}"
         if same_as_file:
             label += " (same as the shipped data file)"
-        references.append((label, compiled_version(active.pk)))
+        references.append((label, compiled_version(active.pk), active.content_hash))
     if file_doc is not None and not same_as_file:
         label = f"shipped data file {code}.toml ({file_doc['ruleset']['version']})"
-        references.append((label, ruleset_from_document(file_doc)))
+        references.append((label, ruleset_from_document(file_doc), file_hash))
+    draft_key = clinical_hash(_document(version))
     changes: list[OutcomeChange] = []
-    for label, reference in references:
+    for label, reference, reference_key in references:
         changes += outcome_changes(
-            cases=[*boundary_gate_cases(reference), *vignettes],
+            cases=[
+                *boundary_gate_cases(reference), *vignettes,
+                *threshold_gate_cases(reference, vignettes),
+            ],
             draft=draft, reference=reference, label=label,
+            draft_key=draft_key, reference_key=reference_key,
         )  # fmt: skip
     return changes
 

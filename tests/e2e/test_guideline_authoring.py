@@ -182,8 +182,10 @@ def test_a_moved_threshold_needs_a_reason_per_changed_outcome_and_a_second_edito
     sign_in(reviewer, base, browser_second_editor)
     reviewer.goto(draft_url)
     reviewer.get_by_role("link", name="Publish…").click()
-    outcome = reviewer.locator("#changed-outcomes tr.changed-outcome")
-    expect(outcome).to_have_count(1)
+    outcome = reviewer.locator(
+        "#changed-outcomes tr.changed-outcome", has_text="LVESD 40 mm, asymptomatic"
+    )
+    expect(outcome).to_have_count(1)  # the published version's boundary case
     expect(outcome).to_contain_text(
         "LVESD 40 mm, asymptomatic severe primary MR: stage C2 → C1"
     )
@@ -204,9 +206,8 @@ def test_a_moved_threshold_needs_a_reason_per_changed_outcome_and_a_second_edito
 
     reviewer.goto(draft_url)
     reviewer.get_by_role("link", name="Publish…").click()
-    reviewer.locator("#changed-outcomes input[type=text]").fill(
-        "Accepted: LVESD 45 mm under local protocol review."
-    )
+    for field in reviewer.locator("#changed-outcomes input[type=text]").all():
+        field.fill("Accepted: LVESD 45 mm under local protocol review.")
     reviewer.locator("#id_reason").fill("C2 LVESD threshold moved to 45 mm.")
     reviewer.locator("#id_acknowledge_pending").check()
     reviewer.get_by_role("button", name=re.compile("^Publish ")).click()
@@ -214,8 +215,12 @@ def test_a_moved_threshold_needs_a_reason_per_changed_outcome_and_a_second_edito
     draft.refresh_from_db()
     assert draft.status == VersionStatus.PUBLISHED
     assert draft.published_by == browser_second_editor
-    assert draft.outcome_changes[0]["reason"] == (
+    assert {c["reason"] for c in draft.outcome_changes} == {
         "Accepted: LVESD 45 mm under local protocol review."
+    }
+    assert any(
+        c["text"].startswith("LVESD 40 mm, asymptomatic severe primary MR: stage C2")
+        for c in draft.outcome_changes
     )
 
     # the version page and the clinicians' changelog show the recorded approval

@@ -2,6 +2,8 @@
 threshold is caught by the boundary cases of the published version and of the shipped
 data file, each changed outcome needs a reason, and a second editor publishes."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -53,38 +55,72 @@ def test_a_moved_c2_threshold_is_listed_in_clinical_words(draft, editor):
     assert services.version_check(draft) == []  # the draft's own cases move with it
     changes = services.version_outcome_changes(draft)
     texts = [c.text for c in changes]
-    assert len(changes) == 1, texts
-    change = changes[0]
-    assert change.text.startswith(LVESD_40_CHANGE)
-    assert (
-        change.reference == "published version 2020.1 (same as the shipped data file)"
+    # the published version's boundary case at its own cut-off, 40 mm
+    [boundary] = [c for c in changes if c.case.startswith("LVESD 40 mm,")]
+    assert boundary.text.startswith(LVESD_40_CHANGE)
+    assert boundary.reference == (
+        "published version 2020.1 (same as the shipped data file)"
     )
     assert any(
         c.startswith("Mitral valve surgery") and "(Class 1" in c
         and c.endswith("no longer recommended")
-        for c in change.changes
-    ), change.changes  # fmt: skip
+        for c in boundary.changes
+    ), boundary.changes  # fmt: skip
+    # the same cut-off placed on vignettes, listed once per distinct change
+    assert all(t.startswith("LVESD 40 mm") for t in texts), texts
+    assert any(t.startswith("LVESD 40 mm (on MR-") for t in texts), texts
     # one step below the published cut-off nothing changes (C1 either way)
     assert not any("LVESD 39 mm" in t for t in texts)
+
+
+def test_a_moved_rule_threshold_is_caught_on_the_vignettes(editor, rule_sets):
+    """ESC 2025 Rec. Table 6: surgery IIa B for asymptomatic severe primary MR with
+    SPAP > 50 mmHg. Moved to > 60 mmHg, no band or stage boundary case sees it; the
+    rule's cut-off placed on the vignettes does."""
+    esc = RuleSetVersion.objects.get(
+        rule_set__code="esc_eacts_2025", status=VersionStatus.PUBLISHED
+    )
+    draft = services.version_copy_to_draft(version=esc, user=editor, label="2025.2")
+    row = draft.recommendationrulerow_set.get(key="esc_af_or_ph")
+    text = json.dumps(row.condition).replace(
+        '["echo.pasp_mmhg", ">", "50"]', '["echo.pasp_mmhg", ">", "60"]'
+    )
+    assert text != json.dumps(row.condition)
+    row.condition = json.loads(text)
+    services.rule_row_save(row=row, user=editor)
+    changes = services.version_outcome_changes(draft)
+    assert changes
+    assert all(
+        c.case.startswith("Pulmonary artery systolic pressure 51 mmHg (on MR-")
+        for c in changes
+    ), [c.text for c in changes]
+    assert any(
+        "should be considered: AF secondary to MR or SPAP > 50 mmHg (Class IIa, "
+        "Level B) no longer recommended" in c.text
+        for c in changes
+    ), [c.text for c in changes]
 
 
 def test_a_changed_outcome_blocks_publication_until_acknowledged_with_a_reason(
     draft, editor, second_editor
 ):
     move_c2_lvesd(draft, editor, 45)
-    [change] = services.version_outcome_changes(draft)
-    for acknowledgements in ({}, {change.id: "   "}):
+    changes = services.version_outcome_changes(draft)
+    all_but_one = {c.id: "Intended." for c in changes[1:]}
+    for acknowledgements in ({}, {**all_but_one, changes[0].id: "   "}, all_but_one):
         with pytest.raises(services.GuidelineError) as refused:
             publish(draft, second_editor, acknowledgements=acknowledgements)
         assert "must each be acknowledged with a reason" in str(refused.value)
-        assert refused.value.problems == [change.text]
+        expected = [c.text for c in (changes if not acknowledgements else changes[:1])]
+        assert refused.value.problems == expected
     draft.refresh_from_db()
     assert draft.status == VersionStatus.DRAFT
 
-    publish(draft, second_editor, acknowledgements={change.id: "Trial data X."})
+    reasons = {c.id: f"Trial data {i}." for i, c in enumerate(changes)}
+    publish(draft, second_editor, acknowledgements=reasons)
     draft.refresh_from_db()
     assert draft.status == VersionStatus.PUBLISHED
-    assert draft.outcome_changes == [change.as_record("Trial data X.")]
+    assert draft.outcome_changes == [c.as_record(reasons[c.id]) for c in changes]
     assert draft.published_by == second_editor
     assert list(draft.edited_by.all()) == [editor]
 
@@ -96,10 +132,10 @@ def test_the_shipped_data_file_is_a_reference_of_its_own(draft, editor, second_e
     publish(draft, second_editor)
     later = services.version_copy_to_draft(version=draft, user=editor, label="2020.3")
     changes = services.version_outcome_changes(later)
-    assert [c.reference for c in changes] == [
+    assert {c.reference for c in changes} == {
         "shipped data file acc_aha_2020.toml (2020.1)"
-    ]
-    assert changes[0].text.startswith(LVESD_40_CHANGE)
+    }
+    assert any(c.text.startswith(LVESD_40_CHANGE) for c in changes)
 
 
 def test_vignettes_are_run_through_the_draft(draft, editor):
@@ -154,10 +190,11 @@ def test_a_rollback_goes_through_the_same_gate(draft, editor, second_editor):
     rollback = services.version_rollback(to=original, user=editor, label="2020.3")
     assert (rollback.status, rollback.is_rollback) == (VersionStatus.DRAFT, True)
     assert active() == draft
-    [change] = services.version_outcome_changes(rollback)
-    assert change.reference == "published version 2020.2"
-    assert change.text.startswith(
-        "LVESD 44 mm, asymptomatic severe primary MR: stage C1 → C2"
+    changes = services.version_outcome_changes(rollback)
+    assert {c.reference for c in changes} == {"published version 2020.2"}
+    assert any(
+        c.text.startswith("LVESD 44 mm, asymptomatic severe primary MR: stage C1 → C2")
+        for c in changes
     )
     with pytest.raises(services.GuidelineError, match="charlie edited this draft"):
         publish(rollback, editor)

@@ -20,10 +20,10 @@ def published(editor, second_editor, rule_sets):
     row = draft.stagecriterionrow_set.get(key="c2_lvesd")
     row.condition = ["echo.lvesd_mm", ">=", 45]
     services.rule_row_save(row=row, user=editor)
-    [change] = services.version_outcome_changes(draft)
+    changes = services.version_outcome_changes(draft)
     return services.version_publish(
         version=draft, user=second_editor, reason="Threshold under review (test).",
-        acknowledgements={change.id: "Accepted for the LVESD study."},
+        acknowledgements={c.id: "Accepted for the LVESD study." for c in changes},
         acknowledge_pending=True,
     )  # fmt: skip
 
