@@ -130,13 +130,18 @@ def _recommendation_changes(
             changes.append(f"now {what}: {rec.get('title') or code}{_class_text(rec)}")
             continue
         was = before[code]
-        title = rec.get("title") or code
-        for key, label in (("class", "Class"), ("level", "Level")):
-            if (was.get(key) or "") != (rec.get(key) or ""):
-                changes.append(
-                    f"{title}: {label} {was.get(key) or 'none'} → "
-                    f"{rec.get(key) or 'none'}"
-                )
+        title, old_title = rec.get("title") or code, was.get("title") or code
+        grades = [
+            f"{label} {was.get(key) or 'none'} → {rec.get(key) or 'none'}"
+            for key, label in (("class", "Class"), ("level", "Level"))
+            if (was.get(key) or "") != (rec.get(key) or "")
+        ]
+        if not grades:
+            continue
+        if old_title != title:  # another rule of the same code now applies
+            changes.append(f"{old_title}{_class_text(was)} → {title}{_class_text(rec)}")
+        else:
+            changes.append(f"{title}: {', '.join(grades)}")
     return changes
 
 
