@@ -2,8 +2,8 @@
 
 The publication gate runs the same inputs through a draft and through a reference (the
 published version, the shipped data file) and lists every case whose outcome differs:
-severity, stage, MR type, each recommendation or caution added or removed, and each
-class or level that changed. A case reads like a patient ("LVESD 40 mm, asymptomatic
+severity, stage, MR type, each recommendation, conditional recommendation or caution
+added or removed, and each class or level that changed. A case reads like a patient ("LVESD 40 mm, asymptomatic
 severe primary MR"), a change like a clinician would say it ("stage C2 → C1; Mitral valve
 surgery (Class 1, Level B-NR) no longer recommended").
 
@@ -164,6 +164,10 @@ def outcome_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         old.get("recommendations", []), new.get("recommendations", []), "recommended"
     )
     changes += _recommendation_changes(
+        old.get("conditional", []), new.get("conditional", []),
+        "conditional (would apply if a missing value were recorded)",
+    )  # fmt: skip
+    changes += _recommendation_changes(
         old.get("cautions", []), new.get("cautions", []), "cautioned against"
     )
     return changes
@@ -271,6 +275,7 @@ def outcome_summary(result: dict[str, Any]) -> dict[str, Any]:
         **{k: result.get(k) for k in ("severity", "severity_subgrade", "stage",
                                       "mr_type", "symptom_status")},
         "recommendations": recs(result.get("recommendations", [])),
+        "conditional": recs(result.get("conditional", [])),
         "cautions": recs(result.get("cautions", [])),
     }  # fmt: skip
 

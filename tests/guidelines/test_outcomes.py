@@ -46,6 +46,13 @@ BASE = {"severity": "severe", "severity_subgrade": None, "stage": "C2",
             id="another rule of the same code",
         ),
         pytest.param(
+            {"recommendations": [], "conditional": [SURGERY]},
+            ["Mitral valve surgery (Class 1, Level B-NR) no longer recommended",
+             "now conditional (would apply if a missing value were recorded): "
+             "Mitral valve surgery (Class 1, Level B-NR)"],
+            id="recommendation becomes conditional",
+        ),
+        pytest.param(
             {"cautions": [{"code": "vasodilator", "title": "No vasodilator",
                            "class": "3: No Benefit", "level": "B"}]},
             ["now cautioned against: No vasodilator (Class 3: No Benefit, Level B)"],
