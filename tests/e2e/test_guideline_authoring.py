@@ -168,7 +168,7 @@ def test_a_moved_threshold_needs_a_reason_per_changed_outcome_and_a_second_edito
     )
     ARTIFACTS.mkdir(exist_ok=True)
     sign_in(page, base, browser_editor)
-    draft_url = create_draft(page, base, original, "2020.2")
+    draft_url = create_draft(page, base, original, "gate-lvesd")
     set_row_value(page, draft_url, "c2_lvesd", "45")
     page.goto(draft_url)
     page.get_by_role("link", name="Run checks").click()
@@ -190,7 +190,7 @@ def test_a_moved_threshold_needs_a_reason_per_changed_outcome_and_a_second_edito
         "LVESD 40 mm, asymptomatic severe primary MR: stage C2 → C1"
     )
     expect(outcome).to_contain_text("no longer recommended")
-    expect(outcome).to_contain_text("published version 2020.1")
+    expect(outcome).to_contain_text(f"published version {original.version}")
     reviewer.screenshot(
         path=str(ARTIFACTS / "guideline-gate-changed-outcomes.png"), full_page=True
     )
@@ -201,7 +201,7 @@ def test_a_moved_threshold_needs_a_reason_per_changed_outcome_and_a_second_edito
         "must each be acknowledged with a reason"
     )
     expect(reviewer.locator("#problems")).to_contain_text("LVESD 40 mm")
-    draft = RuleSetVersion.objects.get(rule_set__code=CODE, version="2020.2")
+    draft = RuleSetVersion.objects.get(rule_set__code=CODE, version="gate-lvesd")
     assert draft.status == VersionStatus.DRAFT
 
     reviewer.goto(draft_url)
@@ -211,7 +211,7 @@ def test_a_moved_threshold_needs_a_reason_per_changed_outcome_and_a_second_edito
     reviewer.locator("#id_reason").fill("C2 LVESD threshold moved to 45 mm.")
     reviewer.locator("#id_acknowledge_pending").check()
     reviewer.get_by_role("button", name=re.compile("^Publish ")).click()
-    expect(reviewer.locator(".messagelist")).to_contain_text("Published 2020.2")
+    expect(reviewer.locator(".messagelist")).to_contain_text("Published gate-lvesd")
     draft.refresh_from_db()
     assert draft.status == VersionStatus.PUBLISHED
     assert draft.published_by == browser_second_editor
@@ -249,7 +249,7 @@ def test_a_rollback_goes_through_the_same_gate(
     from guidelines import services
 
     moved = services.version_copy_to_draft(
-        version=original, user=browser_editor, label="2020.2"
+        version=original, user=browser_editor, label="gate-moved"
     )
     row = moved.stagecriterionrow_set.get(key="c2_lvesd")
     row.condition = ["echo.lvesd_mm", ">=", 45]
@@ -264,13 +264,13 @@ def test_a_rollback_goes_through_the_same_gate(
     sign_in(page, base, browser_editor)
     page.goto(f"{base}/admin/guidelines/rulesetversion/{original.pk}/change/")
     page.get_by_role("link", name="Roll back to this version…").click()
-    page.locator("#id_label").fill("2020.3")
+    page.locator("#id_label").fill("gate-rollback")
     page.get_by_role("button", name="Roll back").click()
-    expect(page.locator(".messagelist")).to_contain_text("Rollback draft 2020.3")
+    expect(page.locator(".messagelist")).to_contain_text("Rollback draft gate-rollback")
     expect(page.locator("#changed-outcomes")).to_contain_text(
         "LVESD 44 mm, asymptomatic severe primary MR: stage C1 → C2"
     )
-    rollback = RuleSetVersion.objects.get(rule_set__code=CODE, version="2020.3")
+    rollback = RuleSetVersion.objects.get(rule_set__code=CODE, version="gate-rollback")
     assert rollback.status == VersionStatus.DRAFT
     rollback_url = f"{base}/admin/guidelines/rulesetversion/{rollback.pk}/change/"
     publish(page, rollback_url)
@@ -283,12 +283,12 @@ def test_a_rollback_goes_through_the_same_gate(
     publish(reviewer, rollback_url, reasons=False)
     expect(reviewer.locator("#refusal")).to_contain_text("acknowledged with a reason")
     publish(reviewer, rollback_url)
-    expect(reviewer.locator(".messagelist")).to_contain_text("Published 2020.3")
+    expect(reviewer.locator(".messagelist")).to_contain_text("Published gate-rollback")
     rollback.refresh_from_db()
     assert rollback.status == VersionStatus.PUBLISHED
     assert rollback.content_hash == original.content_hash
     reviewer.goto(f"{base}/guidelines/changelog/")
     expect(reviewer.locator(f"#changelog-{rollback.pk} h2")).to_contain_text(
-        "rollback to 2020.1"
+        f"rollback to {original.version}"
     )
     reviewer.context.close()

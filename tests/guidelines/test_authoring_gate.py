@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from guidelines import services
+from guidelines.loaders import document_read
 from guidelines.models import RuleSetVersion, VersionStatus
 from tests.factories import UserFactory
 
@@ -15,6 +16,7 @@ CODE = "acc_aha_2020"
 # ACC/AHA 2020 Table 17: stage C2 (asymptomatic severe primary MR) is LVEF ≤ 60 % or
 # LVESD ≥ 40 mm; mitral surgery is class 1 in C2 (§7.3.3). The shipped threshold is 40.
 LVESD_40_CHANGE = "LVESD 40 mm, asymptomatic severe primary MR: stage C2 → C1"
+SHIPPED_LABEL = document_read(CODE)["ruleset"]["version"]
 
 
 def active():
@@ -25,7 +27,7 @@ def active():
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return services.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+    return services.version_copy_to_draft(version=active(), user=editor, label="gate-1")
 
 
 def move_c2_lvesd(version, user, mm):
@@ -59,7 +61,7 @@ def test_a_moved_c2_threshold_is_listed_in_clinical_words(draft, editor):
     [boundary] = [c for c in changes if c.case.startswith("LVESD 40 mm,")]
     assert boundary.text.startswith(LVESD_40_CHANGE)
     assert boundary.reference == (
-        "published version 2020.1 (same as the shipped data file)"
+        f"published version {SHIPPED_LABEL} (same as the shipped data file)"
     )
     assert any(
         c.startswith("Mitral valve surgery") and "(Class 1" in c
@@ -80,7 +82,7 @@ def test_a_moved_rule_threshold_is_caught_on_the_vignettes(editor, rule_sets):
     esc = RuleSetVersion.objects.get(
         rule_set__code="esc_eacts_2025", status=VersionStatus.PUBLISHED
     )
-    draft = services.version_copy_to_draft(version=esc, user=editor, label="2025.2")
+    draft = services.version_copy_to_draft(version=esc, user=editor, label="esc-gate")
     row = draft.recommendationrulerow_set.get(key="esc_af_or_ph")
     text = json.dumps(row.condition).replace(
         '["echo.pasp_mmhg", ">", "50"]', '["echo.pasp_mmhg", ">", "60"]'
@@ -130,10 +132,10 @@ def test_the_shipped_data_file_is_a_reference_of_its_own(draft, editor, second_e
     the change against the shipped data file (40 mm), not only against the active."""
     move_c2_lvesd(draft, editor, 45)
     publish(draft, second_editor)
-    later = services.version_copy_to_draft(version=draft, user=editor, label="2020.3")
+    later = services.version_copy_to_draft(version=draft, user=editor, label="gate-2")
     changes = services.version_outcome_changes(later)
     assert {c.reference for c in changes} == {
-        "shipped data file acc_aha_2020.toml (2020.1)"
+        f"shipped data file acc_aha_2020.toml ({SHIPPED_LABEL})"
     }
     assert any(c.text.startswith(LVESD_40_CHANGE) for c in changes)
 
@@ -187,11 +189,11 @@ def test_a_rollback_goes_through_the_same_gate(draft, editor, second_editor):
     original = active()
     move_c2_lvesd(draft, editor, 45)
     publish(draft, second_editor)
-    rollback = services.version_rollback(to=original, user=editor, label="2020.3")
+    rollback = services.version_rollback(to=original, user=editor, label="gate-2")
     assert (rollback.status, rollback.is_rollback) == (VersionStatus.DRAFT, True)
     assert active() == draft
     changes = services.version_outcome_changes(rollback)
-    assert {c.reference for c in changes} == {"published version 2020.2"}
+    assert {c.reference for c in changes} == {"published version gate-1"}
     assert any(
         c.text.startswith("LVESD 44 mm, asymptomatic severe primary MR: stage C1 → C2")
         for c in changes

@@ -16,7 +16,7 @@ def published(editor, second_editor, rule_sets):
     active = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
-    draft = services.version_copy_to_draft(version=active, user=editor, label="2020.2")
+    draft = services.version_copy_to_draft(version=active, user=editor, label="gate-1")
     row = draft.stagecriterionrow_set.get(key="c2_lvesd")
     row.condition = ["echo.lvesd_mm", ">=", 45]
     services.rule_row_save(row=row, user=editor)
@@ -39,7 +39,7 @@ def test_the_changelog_shows_the_recorded_approval(client, clinician, published)
     body = client.get(reverse("guideline_changelog")).content.decode()
     entry = body[body.index(f'id="changelog-{published.pk}"') :]
     entry = entry[: entry.index("</section>")]
-    assert "version 2020.2" in entry
+    assert "version gate-1" in entry
     assert '<dd class="editors">charlie</dd>' in entry
     assert '<dd class="approver">erin</dd>' in entry
     assert "Threshold under review (test)." in entry

@@ -56,12 +56,12 @@ def test_the_command_writes_between_the_markers_and_check_refuses_a_stale_table(
     tmp_path,
 ):
     doc = tmp_path / "guideline.md"
-    doc.write_text(f"# Title\n\n{ROWS_BEGIN}\nold\n{ROWS_END}\n\nafter\n")
+    doc.write_text(f"# Title\n\n{ROWS_BEGIN}\nSTALE TABLE\n{ROWS_END}\n\nafter\n")
     with pytest.raises(CommandError, match="run manage.py guideline_rows_table"):
         call_command("guideline_rows_table", "--check", doc=str(doc))
     call_command("guideline_rows_table", doc=str(doc))
     text = doc.read_text()
-    assert "old" not in text
+    assert "STALE TABLE" not in text
     assert text.startswith("# Title")
     assert text.endswith("after\n")
     assert "| `c2_lvesd` | stage C2 |" in text
