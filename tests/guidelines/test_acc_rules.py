@@ -517,6 +517,20 @@ CASES = [
         rule={"surgery_mv": ("P2", "1", "B-NR")},
     ),
     case(
+        "P10 (2014 I, B): C1 with CABG planned -> concomitant surgery, no echo interval",
+        merge(
+            C2_CANDIDATE,
+            {
+                "echo": {"lvef_pct": 63, "lvesd_mm": 35},
+                "management": {"cabg_planned": True},
+            },
+        ),
+        ["surgery_mv"],
+        ["surveillance_echo_6_12m", "teer"],
+        rule={"surgery_mv": ("P10", "I", "B")},
+        cautions=["surveillance_at_planned_surgery"],
+    ),
+    case(
         "P2: LVEF 61 % and LVESD 39 mm is C1 -> no P2, echo every 6-12 months",
         merge(C2_CANDIDATE, {"echo": {"lvef_pct": 61, "lvesd_mm": 39}}),
         ["surveillance_echo_6_12m"],
@@ -549,6 +563,23 @@ CASES = [
             AF_MODERATE,
             {"etiology": "rheumatic", "risk_factors": {"prior_mitral_stenosis": False}},
         ),
+        ["anticoagulation_doac"],
+    ),
+    case(
+        "2.4.2 rheumatic MR, mean gradient 4.0 mmHg (no MS by ASE 2023) -> DOAC",
+        merge(
+            AF_MODERATE,
+            {"etiology": "rheumatic", "echo": {"mitral_mean_gradient_mmhg": 4.0}},
+        ),
+        ["anticoagulation_doac"],
+    ),
+    case(
+        "2.4.2 rheumatic MR, mean gradient 4.1 mmHg, stenosis not excluded -> no DOAC",
+        merge(
+            AF_MODERATE,
+            {"etiology": "rheumatic", "echo": {"mitral_mean_gradient_mmhg": 4.1}},
+        ),
+        [],
         ["anticoagulation_doac"],
     ),
     case(
