@@ -566,18 +566,18 @@ CASES = [
         ["anticoagulation_doac"],
     ),
     case(
-        "2.4.2 rheumatic MR, mean gradient 4.0 mmHg (no MS by ASE 2023) -> DOAC",
+        "2.4.2 rheumatic MR, mean gradient 3.9 mmHg (no MS) -> DOAC",
         merge(
             AF_MODERATE,
-            {"etiology": "rheumatic", "echo": {"mitral_mean_gradient_mmhg": 4.0}},
+            {"etiology": "rheumatic", "echo": {"mitral_mean_gradient_mmhg": 3.9}},
         ),
         ["anticoagulation_doac"],
     ),
     case(
-        "2.4.2 rheumatic MR, mean gradient 4.1 mmHg, stenosis not excluded -> no DOAC",
+        "2.4.2 rheumatic MR, mean gradient 4.0 mmHg (MS by WHF criteria) -> no DOAC",
         merge(
             AF_MODERATE,
-            {"etiology": "rheumatic", "echo": {"mitral_mean_gradient_mmhg": 4.1}},
+            {"etiology": "rheumatic", "echo": {"mitral_mean_gradient_mmhg": 4.0}},
         ),
         [],
         ["anticoagulation_doac"],
