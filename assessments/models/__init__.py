@@ -9,6 +9,9 @@ from .audit import AuditEvent
 from .records import Encounter, Membership, Organization, Patient
 from .report import IdempotencyRecord, Report
 
+# CDS Hooks cards, feedback and used JWT ids (the interop package keeps its own models).
+from ..interop.models import CdsCard, CdsFeedback, UsedJwtId  # noqa: E402, F401
+
 __all__ = [
     "Assessment",
     "AuditEvent",
