@@ -322,9 +322,9 @@ def _converted(spec, quantity, where, issues, mapping) -> Decimal | None:
                             f"got {quantity.system}"))  # fmt: skip
         return None
     unit = quantity.code or quantity.unit
-    if not spec.unit:  # a count or a class (NYHA): UCUM "1", an annotation, or none
-        if unit in (None, "", "1") or (unit.startswith("{") and unit.endswith("}")):
-            return Decimal(str(quantity.value))
+    unitless = unit in (None, "", "1") or (unit.startswith("{") and unit.endswith("}"))
+    if not spec.unit and unitless:  # a count or a class (NYHA): UCUM "1" or {annotation}
+        return Decimal(str(quantity.value))
     factors = codes.UNIT_FACTORS.get(target, {})
     if unit not in factors:
         hint = codes.NOT_UCUM.get(unit or "")
