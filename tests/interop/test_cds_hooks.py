@@ -63,7 +63,8 @@ def test_discovery_lists_the_service_with_its_prefetch_templates(
         assert f"http://loinc.org|{code}" in prefetch["echoObservations"]
     assert "_sort=-date" in prefetch["echoObservations"]
     assert "http://snomed.info/sct|48724000" in prefetch["conditions"]
-    assert "8302-2" in prefetch["height"] and "_count=1" in prefetch["height"]
+    assert "8302-2" in prefetch["height"]
+    assert "_count=1" in prefetch["height"]
     assert "29463-7" in prefetch["weight"]
 
 
@@ -77,7 +78,8 @@ def test_a_prefetch_complete_call_gives_one_conformant_card(call_hook, patient):
     # ACC/AHA 2020 7.3 (1): symptomatic severe primary MR (stage D): MV intervention,
     # Class 1, LOE B-NR.
     assert card["summary"].startswith("Severe primary MR, stage D: ")
-    assert "(Class 1)" in card["summary"] and len(card["summary"]) < 140
+    assert "(Class 1)" in card["summary"]
+    assert len(card["summary"]) < 140
     assert "Class 1, Level B-NR" in card["detail"]
     assert card["indicator"] == "warning"
     assert card["source"]["label"].startswith("2020 ACC/AHA Guideline")
@@ -112,7 +114,8 @@ def test_a_null_key_means_no_data_an_omitted_key_without_fhir_server_is_412(call
     prefetch = full_prefetch()
     prefetch["echoObservations"] = None  # the EHR has no echo data for this patient
     response = call_hook(hook_body(prefetch))
-    assert response.status_code == 200 and response.json() == {"cards": []}
+    assert response.status_code == 200
+    assert response.json() == {"cards": []}
     del prefetch["echoObservations"]  # not fetched by the EHR, and no fhirServer
     assert call_hook(hook_body(prefetch)).status_code == 412
 
@@ -129,7 +132,8 @@ def test_an_implausible_value_gives_a_warning_card_not_a_grade(call_hook):
     prefetch["echoObservations"] = searchset(observation("80071-4", 4.5, "cm2"))
     card = call_hook(hook_body(prefetch)).json()["cards"][0]
     assert card["indicator"] == "warning"
-    assert "EROA" in card["detail"] and "between 0 and 2" in card["detail"]
+    assert "EROA" in card["detail"]
+    assert "between 0 and 2" in card["detail"]
 
 
 class FhirServer:
@@ -249,14 +253,17 @@ def test_feedback_is_stored_per_card_and_shown_as_override_rates(
     assert_feedback_conforms(feedback)
     response = call_hook(feedback, token=sign(aud=FEEDBACK_URL),
                          url="/cds-services/mr-cds-patient-view/feedback")  # fmt: skip
-    assert response.status_code == 200 and response.json()["stored"] == 1
+    assert response.status_code == 200
+    assert response.json()["stored"] == 1
     stored = CdsFeedback.objects.get()
     assert stored.card.uuid.hex == card["uuid"].replace("-", "")
     assert stored.override_reason_code == "data-outdated"
     client.force_login(editor)
     page = client.get("/admin/assessments/cdsfeedback/")
     assert page.status_code == 200
-    assert "P1" in page.text and "surgery_mv" in page.text and "100%" in page.text
+    assert "P1" in page.text
+    assert "surgery_mv" in page.text
+    assert "100%" in page.text
     assert "Echo repeated last week" not in page.text  # aggregates only
 
 
