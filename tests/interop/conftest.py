@@ -40,10 +40,13 @@ def patient_resource(*, birth="1958-06-15", gender="female", mrn="MRN-0001"):
     }  # fmt: skip
 
 
-def condition(code, display="", *, system=SNOMED):
+def condition(code, display=None, *, system=SNOMED):
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
     return {
         "resourceType": "Condition",
-        "code": {"coding": [{"system": system, "code": code, "display": display}]},
+        "code": {"coding": [coding]},
         "subject": {"reference": "Patient/p1"},
     }
 
