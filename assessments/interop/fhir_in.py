@@ -323,7 +323,9 @@ def _converted(spec, quantity, where, issues, mapping) -> Decimal | None:
         return None
     unit = quantity.code or quantity.unit
     unitless = unit in (None, "", "1") or (unit.startswith("{") and unit.endswith("}"))
-    if not spec.unit and unitless:  # a count or a class (NYHA): UCUM "1" or {annotation}
+    if (
+        not spec.unit and unitless
+    ):  # a count or a class (NYHA): UCUM "1" or {annotation}
         return Decimal(str(quantity.value))
     factors = codes.UNIT_FACTORS.get(target, {})
     if unit not in factors:

@@ -24,12 +24,12 @@ cds_urlpatterns = [
 api_v1_urlpatterns = [
     path("fhir/evaluate", views.FhirEvaluateApi.as_view(), name="fhir-evaluate"),
     path(
-        "encounters/<int:pk>/assessments/fhir",
+        "encounters/<str:pk>/assessments/fhir",
         views.FhirAssessmentCreateApi.as_view(),
         name="fhir-encounter-assessments",
     ),
     path(
-        "assessments/<int:pk>/fhir",
+        "assessments/<str:pk>/fhir",
         views.FhirAssessmentApi.as_view(),
         name="fhir-assessment",
     ),

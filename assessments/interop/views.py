@@ -40,7 +40,6 @@ class FhirJsonParser(JSONParser):
 
 class FhirJsonRenderer(JSONRenderer):
     media_type = FHIR_JSON
-    format = "fhir"
 
 
 def operation_outcome(issues: list[Issue]) -> dict:
@@ -91,7 +90,11 @@ class FhirApi(Api):
     """Base of the FHIR endpoints: FHIR JSON in and out, errors as OperationOutcome."""
 
     parser_classes = [FhirJsonParser, JSONParser]
-    renderer_classes = [FhirJsonRenderer, JSONRenderer]
+    renderer_classes = [FhirJsonRenderer]
+
+    def perform_content_negotiation(self, request, force=False):
+        # FHIR JSON whatever the client accepts (application/json clients included).
+        return super().perform_content_negotiation(request, force=True)
 
     def handle_exception(self, exc):
         if isinstance(exc, FhirBundleError):
@@ -109,7 +112,9 @@ class FhirApi(Api):
         return response
 
 
-BUNDLE_SCHEMA = {"type": "object", "description": "A FHIR R4 Bundle"}
+def outcomes(*codes: int) -> dict:
+    """Error statuses, each answered with an OperationOutcome."""
+    return {code: OpenApiTypes.OBJECT for code in sorted({401, 403, *codes})}
 
 
 class FhirEvaluateApi(FhirApi):
@@ -120,7 +125,7 @@ class FhirEvaluateApi(FhirApi):
             FHIR_JSON: OpenApiTypes.OBJECT,
             "application/json": OpenApiTypes.OBJECT,
         },
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **outcomes(400, 415)},
         tags=["fhir"],
     )
     def post(self, request):
@@ -148,7 +153,7 @@ class FhirAssessmentCreateApi(FhirApi):
             FHIR_JSON: OpenApiTypes.OBJECT,
             "application/json": OpenApiTypes.OBJECT,
         },
-        responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        responses={201: OpenApiTypes.OBJECT, **outcomes(400, 404, 415)},
         tags=["fhir"],
     )
     def post(self, request, pk):
@@ -170,7 +175,7 @@ class FhirAssessmentApi(FhirApi):
     @extend_schema(
         operation_id="fhir_assessments_retrieve",
         summary="A stored assessment as a FHIR R4 Bundle",
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **outcomes(404)},
         tags=["fhir"],
     )
     def get(self, request, pk):
