@@ -39,7 +39,7 @@ from guidelines.vocabulary import FIELDS_BY_PATH
 
 from ..models import Organization, Patient
 from . import codes
-from .fhir_in import FhirMapping, bundle_map
+from .fhir_in import FhirBundleError, FhirMapping, bundle_map
 from .models import CdsCard, CdsFeedback, FeedbackOutcome
 
 SERVICE_ID = "mr-cds-patient-view"
@@ -254,10 +254,11 @@ def _get(url: str, headers: dict[str, str], deadline: float):
     return resource
 
 
-def bundle_from_prefetch(data: dict[str, Any]) -> dict[str, Any]:
+def bundle_from_prefetch(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """One collection Bundle of the patient and the resources of the searchsets
-    (OperationOutcome entries of a searchset are left out)."""
-    entries = []
+    (OperationOutcome entries of a searchset are left out), and where each entry came
+    from (e.g. ``prefetch.echoObservations.entry[2].resource``)."""
+    entries, origins = [], []
     patient = data.get("patient")
     if patient is not None:
         if patient.get("resourceType") != "Patient":
@@ -265,22 +266,40 @@ def bundle_from_prefetch(data: dict[str, Any]) -> dict[str, Any]:
         entries.append(
             {"fullUrl": f"Patient/{patient.get('id', '')}", "resource": patient}
         )
+        origins.append("prefetch.patient")
     for key in ("echoObservations", "conditions", "height", "weight"):
         found = data.get(key)
         if found is None:
             continue
         if found.get("resourceType") != "Bundle":
             raise HookRequestError(f"prefetch.{key} must be a searchset Bundle")
-        for entry in found.get("entry") or []:
-            if not isinstance(entry, dict) or not isinstance(
-                entry.get("resource"), dict
-            ):
+        for number, entry in enumerate(found.get("entry") or []):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(resource, dict):
                 continue
-            resource = entry["resource"]
             if resource.get("resourceType") == "OperationOutcome":
                 continue
             entries.append({"resource": resource})
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+            origins.append(f"prefetch.{key}.entry[{number}].resource")
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}, origins
+
+
+def _restated(exc: FhirBundleError, origins: list[str]) -> FhirBundleError:
+    """Issues of the assembled Bundle re-stated against the prefetch keys."""
+    pattern = re.compile(r"^Bundle\.entry\[(\d+)\](?:\.resource)?")
+
+    def where(expression: str) -> str:
+        match = pattern.match(expression)
+        if match and int(match.group(1)) < len(origins):
+            return origins[int(match.group(1))] + expression[match.end() :]
+        return expression
+
+    return FhirBundleError(
+        [
+            type(i)(where(i.expression), i.diagnostics, i.severity, i.code)
+            for i in exc.issues
+        ]
+    )
 
 
 # --- the card --------------------------------------------------------------------------
@@ -469,9 +488,12 @@ def patient_view(
     data, fetched = prefetch_resolve(request)
     if data.get("patient") is None or data.get("echoObservations") is None:
         return HookOutcome([], None, None, fetched)  # the EHR says: no such data
-    bundle = bundle_from_prefetch(data)
+    bundle, origins = bundle_from_prefetch(data)
     patient = _matching_patient(organization, data["patient"])
-    mapping = bundle_map(bundle, on=timezone.localdate())
+    try:
+        mapping = bundle_map(bundle, on=timezone.localdate())
+    except FhirBundleError as exc:
+        raise _restated(exc, origins) from None
     if not any(path.startswith("echo.") for path in mapping.used):
         return HookOutcome([], None, patient, fetched)  # nothing about the mitral valve
     try:

@@ -294,3 +294,11 @@ def test_a_clinician_without_the_permission_cannot_see_override_rates(
 def test_the_hook_needs_the_ehrs_token_for_the_service_url(call_hook, ec_key):
     wrong_aud = make_token(ec_key, aud=DISCOVERY_URL)
     assert call_hook(hook_body(full_prefetch()), token=wrong_aud).status_code == 401
+
+
+def test_a_malformed_prefetched_resource_is_named_by_its_prefetch_key(call_hook):
+    prefetch = full_prefetch()
+    del prefetch["conditions"]["entry"][0]["resource"]["subject"]  # required in R4
+    response = call_hook(hook_body(prefetch))
+    assert response.status_code == 400
+    assert "prefetch.conditions.entry[0].resource.subject" in response.json()["error"]
