@@ -221,8 +221,10 @@ def _authenticated(request):
         return client, jwt_auth.client_organization(client)
     except jwt_auth.CdsAuthError as exc:
         jwt_auth.log_refusal(exc, authorization)
-        audit_record(user=None, action=AuditAction.READ, channel=API,
-                     detail=f"CDS Hooks call to {request.path} refused (401)")  # fmt: skip
+        if authorization:  # a credential was presented and refused (as the API: no
+            # audit row for a request without any credential)
+            audit_record(user=None, action=AuditAction.READ, channel=API,
+                         detail=f"CDS Hooks call to {request.path} refused (401)")  # fmt: skip
         return None
 
 
