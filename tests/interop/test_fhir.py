@@ -326,3 +326,32 @@ def test_an_ungradable_study_asks_for_tee_as_a_draft_referral(api):
 )
 def test_documentation_copy_of_codes_is_in_step():
     assert (ROOT / "docs" / "CODES.md").read_text() == (SHARED / "CODES.md").read_text()
+
+
+def test_qualitative_signs_are_read_from_the_mr_cds_input_field_codesystem():
+    system = "https://mr-cds.org/fhir/CodeSystem/input-field"
+    jet = {"resourceType": "Observation", "status": "final",
+           "code": {"coding": [{"system": system, "code": "echo.jet_type"}]},
+           "valueCodeableConcept": {"coding": [{"system": system,
+                                                "code": "eccentric_wall_impinging"}]}}  # fmt: skip
+    flail = {"resourceType": "Observation", "status": "final",
+             "code": {"coding": [{"system": system, "code": "echo.flail_leaflet"}]},
+             "valueBoolean": True}  # fmt: skip
+    mapping = _map(jet, flail)
+    assert mapping.data["echo"] == {"jet_type": "eccentric_wall_impinging",
+                                    "flail_leaflet": True}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_qualitative_sign_outside_the_contract_is_refused_with_the_allowed_values(
+    api,
+):
+    system = "https://mr-cds.org/fhir/CodeSystem/input-field"
+    jet = {"resourceType": "Observation", "status": "final",
+           "code": {"coding": [{"system": system, "code": "echo.jet_type"}]},
+           "valueCodeableConcept": {"coding": [{"system": system, "code": "swirly"}]}}  # fmt: skip
+    response = post(api, "/api/v1/fhir/evaluate", bundle(patient_resource(), jet))
+    assert response.status_code == 400
+    issue = response.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[1].resource.valueCodeableConcept"]
+    assert '"eccentric_wall_impinging"' in issue["diagnostics"]
