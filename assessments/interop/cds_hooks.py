@@ -95,10 +95,6 @@ def discovery() -> dict[str, Any]:
                     "and what is missing."
                 ),
                 "prefetch": PREFETCH,
-                "usageRequirements": (
-                    "Echo measurements as Observations coded with LOINC and UCUM units "
-                    "(see MR-CDS docs/CODES.md)."
-                ),
             }
         ]
     }
