@@ -268,6 +268,11 @@ def test_a_bundle_is_stored_and_read_back_as_fhir(api, encounter, other_clinicia
         result["guideline"]["content_hash"]
         in provenance["entity"][0]["what"]["display"]
     )
+    assert AuditEvent.objects.filter(
+        action="create", object_id=str(assessment.pk)
+    ).exists()
+    assert AuditEvent.objects.filter(action="export", detail="as a FHIR Bundle",
+                                     patient=encounter.patient).exists()  # fmt: skip
     # The same assessment always gives the same Bundle.
     assert api.get(f"/api/v1/assessments/{assessment.pk}/fhir").json() == bundle_out
     api.force_authenticate(other_clinician)
