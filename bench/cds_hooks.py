@@ -55,7 +55,9 @@ def call(port: int, body: bytes, token: str) -> tuple[int, float, bytes]:
                "Authorization": f"Bearer {token}"}  # fmt: skip
     started = time.perf_counter()
     try:
-        conn.request("POST", "/cds-services/mr-cds-patient-view", body=body, headers=headers)
+        conn.request(
+            "POST", "/cds-services/mr-cds-patient-view", body=body, headers=headers
+        )
         response = conn.getresponse()
         data = response.read()
         return response.status, time.perf_counter() - started, data
@@ -150,7 +152,9 @@ def main() -> None:
         print(f"p50 {p50:.1f} ms   p95 {p95:.1f} ms   p99 {p99:.1f} ms   "
               f"mean {statistics.mean(latencies) * 1000:.1f} ms   "
               f"{len(latencies) / elapsed:.1f} calls/s   errors {errors}")  # fmt: skip
-        print(f"target p95 <= 300 ms: {'met' if p95 <= 300 and not errors else 'MISSED'}")
+        print(
+            f"target p95 <= 300 ms: {'met' if p95 <= 300 and not errors else 'MISSED'}"
+        )
         print(json.dumps({"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "errors": errors,
                           "clients": args.clients, "requests": args.requests}))  # fmt: skip
     finally:
