@@ -23,7 +23,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assessments", "0005_cds_hooks_cards_feedback_and_jwt_ids"),
+        ("assessments", "0006_cds_hooks_cards_feedback_and_jwt_ids"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
