@@ -400,3 +400,6 @@ class SuperuserOnlyUserAdmin(SuperuserOnlyAdmin, UserAdmin):
 @admin.register(Group)
 class SuperuserOnlyGroupAdmin(SuperuserOnlyAdmin, GroupAdmin):
     """Groups (integrations, privacy officers, guideline editors): the superuser's."""
+
+
+from .interop import admin as _interop_admin  # noqa: E402, F401  (CDS Hooks override rates)

@@ -313,6 +313,15 @@ CELERY_BEAT_SCHEDULE = {
 MR_CDS_DEMO_PASSWORD = os.environ.get("MR_CDS_DEMO_PASSWORD", "")
 MR_CDS_DEFAULT_GUIDELINE = os.environ.get("MR_CDS_DEFAULT_GUIDELINE", "acc_aha_2020")
 
+# --- CDS Hooks: the registered EHRs (CONTRACT section 6), a JSON list of {"iss",
+# "jwks_url" | "jwks_file", "organization"[, "tenant", "origins"]}; unset: every call 401.
+try:
+    CDS_HOOKS_CLIENTS = __import__("json").loads(
+        os.environ.get("CDS_HOOKS_CLIENTS") or "[]"
+    )
+except ValueError:
+    raise ImproperlyConfigured("CDS_HOOKS_CLIENTS must be a JSON list") from None
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

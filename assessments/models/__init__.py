@@ -4,6 +4,8 @@ Split by concept: ``records`` (who and where), ``assessment`` (what was measured
 column per vocabulary field) and ``audit`` (who read or changed what).
 """
 
+# CDS Hooks cards, feedback and used JWT ids (the interop package keeps its own models).
+from ..interop.models import CdsCard, CdsFeedback, UsedJwtId  # noqa: E402, F401
 from .assessment import Assessment, PriorEcho
 from .audit import AuditEvent
 from .records import Encounter, Membership, Organization, Patient
