@@ -31,7 +31,9 @@ class FileTooLarge(exceptions.APIException):
 
 
 def size_limit_message() -> str:
-    return f"The file is larger than the limit of {settings.ECHO_IMPORT_MAX_BYTES} bytes."
+    return (
+        f"The file is larger than the limit of {settings.ECHO_IMPORT_MAX_BYTES} bytes."
+    )
 
 
 def read_bounded(stream) -> bytes:
@@ -87,7 +89,9 @@ class EchoImportSerializer(serializers.Serializer):
     unmapped = UnmappedSerializer(many=True)
     conflicts = ConflictSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())
-    sources = serializers.DictField(help_text="Input path -> where each value came from")
+    sources = serializers.DictField(
+        help_text="Input path -> where each value came from"
+    )
     report = serializers.DictField()
 
 

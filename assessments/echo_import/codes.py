@@ -114,7 +114,8 @@ PRE_COORDINATED: dict[Code, Mapping] = {
     (LN, "79993-2"): Mapping("echo.lvef_pct", "single plane (A2C)"),
     **{
         (LN, code): Mapping(
-            "echo.lvef_pct", "Teichholz",
+            "echo.lvef_pct",
+            "Teichholz",
             "LVEF by Teichholz (M-mode) is a poor estimate in MR; prefer biplane.",
         )  # fmt: skip
         for code in ("77891-0", "18049-7")
@@ -134,7 +135,8 @@ PRE_COORDINATED: dict[Code, Mapping] = {
     # pressures
     **{
         code: Mapping(
-            "echo.pasp_mmhg", "RVSP",
+            "echo.pasp_mmhg",
+            "RVSP",
             "The report gives RV systolic pressure: it equals PASP only without "
             "RVOT or pulmonic obstruction.",
         )  # fmt: skip

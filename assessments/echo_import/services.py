@@ -189,8 +189,7 @@ def _identity_mismatches(dataset, patient) -> tuple[list[str], list[str]]:
             given and given != patient.given_name.strip().casefold()
         ):
             mismatches.append(
-                f"name {str(name)!r} is not "
-                f"{patient.family_name}^{patient.given_name}"
+                f"name {str(name)!r} is not {patient.family_name}^{patient.given_name}"
             )
     birth = str(dataset.get("PatientBirthDate", "") or "").strip()
     if not birth:
@@ -232,7 +231,9 @@ def echo_import(
                 + ", ".join(unchecked) + "."
             )  # fmt: skip
     else:
-        warnings.append("No patient record given: the report's patient was not checked.")
+        warnings.append(
+            "No patient record given: the report's patient was not checked."
+        )
     unmapped: list[dict] = []
     readings = _readings(numeric_items(dataset), warnings, unmapped)
     by_field: dict[str, list[Reading]] = defaultdict(list)

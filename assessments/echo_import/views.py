@@ -6,12 +6,14 @@ stored, the clinician reviews and saves. The upload is kept in memory (an upload
 that refuses files over ``ECHO_IMPORT_MAX_BYTES`` and never spills to a temporary file).
 """
 
+import io
+
 from django.conf import settings
+from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import (
     FileUploadHandler,
     StopUpload,
 )
-from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -42,8 +44,6 @@ class BoundedMemoryUploadHandler(FileUploadHandler):
         return None
 
     def file_complete(self, file_size):
-        import io
-
         data = b"".join(self.chunks)
         return InMemoryUploadedFile(
             io.BytesIO(data), self.field_name, self.file_name, self.content_type,
@@ -71,10 +71,10 @@ def _encounter_echo_import(request, pk):
         audit_record(user=request.user, action=AuditAction.READ,
                      channel=AuditChannel.PAGE, obj=encounter, detail=detail)  # fmt: skip
 
+    upload = request.FILES.get("file")  # parses the upload (if CSRF has not)
     if getattr(request, "echo_import_too_large", False):
         audit(f"echo SR import refused: {size_limit_message()}")
         return _error(size_limit_message(), 413)
-    upload = request.FILES.get("file")
     if upload is None:
         audit("echo SR import refused: no file")
         return _error("Choose an echo report file (DICOM SR) to import.", 400)
