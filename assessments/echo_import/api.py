@@ -1,6 +1,7 @@
 """``POST /api/v1/echo-imports`` (CONTRACT section 6): an echo SR in, a partial input out.
 
-The body is the DICOM file itself (``application/dicom``), read from the request stream
+The body is the DICOM file itself (``application/dicom``, or
+``application/octet-stream``), read from the request stream
 into memory up to ``ECHO_IMPORT_MAX_BYTES``; nothing is written to disk and nothing is
 stored but the audit entry. ``?encounter=ID`` compares the report's patient with that
 encounter's patient record (refused on mismatch unless ``confirm_patient_mismatch=true``).
@@ -58,6 +59,12 @@ class DicomParser(BaseParser):
         return read_bounded(stream)
 
 
+class OctetStreamParser(DicomParser):
+    """The same body sent as generic bytes (``application/octet-stream``)."""
+
+    media_type = "application/octet-stream"
+
+
 class CodedSerializer(serializers.Serializer):
     scheme = serializers.CharField()
     code = serializers.CharField()
@@ -100,12 +107,15 @@ def flag(value) -> bool:
 
 
 class EchoImportApi(Api):
-    parser_classes = [DicomParser]
+    parser_classes = [DicomParser, OctetStreamParser]
 
     @extend_schema(
         operation_id="echo_imports_create",
         summary="Read an echo DICOM SR into a partial assessment input (nothing stored)",
-        request={"application/dicom": OpenApiTypes.BINARY},
+        request={
+            "application/dicom": OpenApiTypes.BINARY,
+            "application/octet-stream": OpenApiTypes.BINARY,
+        },
         parameters=[
             OpenApiParameter("encounter", int, description=(
                 "Optional: compare the report's patient with this encounter's patient")),

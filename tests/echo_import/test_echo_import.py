@@ -306,6 +306,13 @@ def test_the_api_maps_a_report_and_audits_it(ehr, api_client_user):
     assert Assessment.objects.count() == 0  # nothing stored
 
 
+def test_the_api_takes_octet_stream_too(ehr):
+    response = ehr.generic(
+        "POST", URL, tid5300_report(), content_type="application/octet-stream"
+    )
+    assert response.status_code == 200
+
+
 def test_the_api_needs_authentication(anon):
     assert post_dicom(anon, tid5300_report()).status_code == 401
 
