@@ -166,5 +166,5 @@ def import_audit_detail(result: dict) -> str:
     return (
         f"echo SR import {report['sop_instance_uid']} ({report['template'] or 'no TID'}):"
         f" {len(result['sources'])} fields, {len(result['conflicts'])} conflicts, "
-        f"{len(result['unmapped'])} unmapped"
+        f"{len(result['unmapped'])} unmapped; patient {result['patient_check']}"
     )

@@ -216,10 +216,12 @@ def echo_import(
     """
     dataset = read_report(data)
     warnings: list[str] = []
+    patient_check = "not_checked"
     if patient is not None:
         mismatches, unchecked = _identity_mismatches(dataset, patient)
         if mismatches and not confirm_patient_mismatch:
             raise PatientMismatch(mismatches)
+        patient_check = "mismatch_confirmed" if mismatches else "matched"
         if mismatches:
             warnings.append(
                 "Imported although the report's patient does not match the record "
@@ -270,6 +272,7 @@ def echo_import(
         "conflicts": conflicts,
         "warnings": warnings,
         "sources": sources,
+        "patient_check": patient_check,
         "report": _report_summary(dataset),
     }
 

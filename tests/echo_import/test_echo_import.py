@@ -348,6 +348,10 @@ def test_the_api_compares_the_patient_of_an_encounter(ehr, encounter, api_client
     response = post_dicom(ehr, tid5300_report(patient_id="OTHER"),
                           query + "&confirm_patient_mismatch=true")  # fmt: skip
     assert response.status_code == 200
+    assert response.json()["patient_check"] == "mismatch_confirmed"
+    assert AuditEvent.objects.filter(
+        patient=encounter.patient, detail__endswith="patient mismatch_confirmed"
+    ).exists()
 
 
 def test_the_api_hides_other_care_sites_encounters(as_other, encounter):
