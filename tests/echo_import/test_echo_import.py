@@ -313,7 +313,7 @@ def test_the_api_takes_octet_stream_too(ehr):
     assert response.status_code == 200
 
 
-def test_the_api_needs_authentication(anon):
+def test_the_api_needs_authentication(anon, db):
     assert post_dicom(anon, tid5300_report()).status_code == 401
 
 
