@@ -21,9 +21,15 @@ from tests.echo_import.builders import (
 )
 from tests.factories import EncounterFactory, PatientFactory
 
-from .test_clinician import sign_in
-
 pytestmark = pytest.mark.e2e
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("password")  # tests.factories.UserFactory
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
 
 
 def test_clinician_imports_an_echo_report_reviews_and_saves(
