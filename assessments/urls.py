@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .echo_import import views as echo_import_views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -40,5 +41,10 @@ urlpatterns = [
         "assessments/<int:pk>/report.pdf",
         views.assessment_report_pdf,
         name="assessment_report_pdf",
+    ),
+    path(
+        "encounters/<int:pk>/echo-import/",
+        echo_import_views.encounter_echo_import,
+        name="encounter_echo_import",
     ),
 ]

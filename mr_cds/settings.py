@@ -312,6 +312,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- MR-CDS
 MR_CDS_DEMO_PASSWORD = os.environ.get("MR_CDS_DEMO_PASSWORD", "")
 MR_CDS_DEFAULT_GUIDELINE = os.environ.get("MR_CDS_DEFAULT_GUIDELINE", "acc_aha_2020")
+# Largest echo DICOM SR accepted by the import (bytes; SRs are kilobytes).
+ECHO_IMPORT_MAX_BYTES = env_int("ECHO_IMPORT_MAX_BYTES", 2 * 1024 * 1024)
 
 # --- CDS Hooks: the registered EHRs (CONTRACT section 6), a JSON list of {"iss",
 # "jwks_url" | "jwks_file", "organization"[, "tenant", "origins"]}; unset: every call 401.

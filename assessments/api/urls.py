@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
+from ..echo_import.api import EchoImportApi
 from . import views
 
 app_name = "api"
@@ -40,6 +41,7 @@ v1 = [
         name="assessment-report-pdf",
     ),
     path("guidelines/", views.GuidelineListApi.as_view(), name="guidelines"),
+    path("echo-imports", EchoImportApi.as_view(), name="echo-imports"),
 ]
 
 
