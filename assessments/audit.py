@@ -3,15 +3,25 @@ the audit trail).
 
 ``audit_record`` takes what the caller knows (user, action, object); what the HTTP
 request knows (source address, API token, method and path) comes from the request in
-progress, which ``AuditRequestMiddleware`` keeps in a context variable. Each event is
-chained to the previous one by its hash: appends are serialized (a transaction-scoped
-advisory lock on PostgreSQL; SQLite serializes writers itself).
+progress, which ``AuditRequestMiddleware`` keeps in a context variable. An append is a
+plain INSERT that waits for no other request: the event is stored unsealed.
+
+``audit_seal`` chains the unsealed events later (Celery beat every few seconds, the start
+of ``audit_verify``, ``manage.py audit_seal``): under an advisory lock, so two sealers
+never interleave, it gives each committed unsealed event, in id order, the next chain
+position and the SHA-256 of the previous position's hash and its own content. The chain
+follows sealing order, not id order, so an event whose transaction commits after events
+with higher ids (ids are drawn at INSERT, visibility comes at COMMIT) is simply sealed at
+the next run, at the end of the chain: none is skipped, none is sealed twice (the
+trigger allows the NULL-to-sealed transition only once), and no grace period is guessed.
 """
 
 import contextvars
+import dataclasses
 import ipaddress
 
 from django.db import connection, models, transaction
+from django.db.models import Q
 
 from .choices import AuditAction, AuditChannel, AuditOutcome
 from .models import AuditEvent, Patient
@@ -100,29 +110,105 @@ def _shown(value) -> str:
 
 
 def _append(event: AuditEvent) -> None:
-    # No savepoint of its own: inside a caller's transaction the event commits with it.
-    with transaction.atomic(savepoint=False):
+    # Unsealed (no hash, no chain position): nothing to wait for. No transaction of its
+    # own: inside a caller's transaction the event commits with it.
+    event.save()
+
+
+# pg_advisory_xact_lock key of the sealer ("MRCDSaud" as a 64-bit integer).
+SEAL_LOCK_KEY = 0x4D524344_53617564 - (1 << 63)
+SEAL_BATCH = 2000
+
+
+def audit_seal(*, batch_size: int = SEAL_BATCH) -> int:
+    """Chain every committed unsealed event, oldest id first; the number sealed.
+    Each batch is one transaction under the sealer's lock."""
+    sealed = 0
+    while True:
+        count = _seal_batch(batch_size)
+        sealed += count
+        if count < batch_size:
+            return sealed
+
+
+def _seal_batch(limit: int) -> int:
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with transaction.atomic():
         if connection.vendor == "postgresql":
+            # Taken before any read: each statement after it (READ COMMITTED) sees the
+            # previous sealer's committed work.
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-        previous = (
-            AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
+        tip = (
+            AuditEvent.objects.filter(chain_position__isnull=False)
+            .order_by("-chain_position")
+            .values_list("chain_position", "hash")
+            .first()
         )
-        event.hash = event.content_hash(previous or GENESIS_HASH)
-        event.save()
+        position, previous = tip or (0, GENESIS_HASH)
+        unsealed = AuditEvent.objects.filter(hash__isnull=True).order_by("id")[:limit]
+        seals = []
+        for event in unsealed:
+            position += 1
+            previous = event.content_hash(previous)
+            seals.append((previous, position, event.pk))
+        if seals:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {table} SET hash = %s, chain_position = %s "  # noqa: S608
+                    "WHERE id = %s AND hash IS NULL AND chain_position IS NULL",
+                    seals,
+                )
+        return len(seals)
 
 
-def audit_chain_verify() -> tuple[int, AuditEvent | None]:
-    """Walk the trail in order: (events checked, first event whose hash does not
-    follow from its predecessor and its own content, or None when the chain holds)."""
-    previous = GENESIS_HASH
-    count = 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+@dataclasses.dataclass
+class ChainCheck:
+    """What ``audit_chain_verify`` found."""
+
+    sealed: int  # sealed events checked (up to and including the broken one)
+    unsealed: int  # events not sealed yet (committed after the seal that preceded)
+    last_hash: str | None  # hash of the last sealed event, when the chain holds
+    broken: AuditEvent | None = None  # the first event that does not follow
+    reason: str = ""
+
+
+def audit_chain_verify(*, seal: bool = True) -> ChainCheck:
+    """Seal what is pending (unless ``seal=False``), then walk the chain in order: the
+    first sealed event whose position or hash does not follow from its predecessor."""
+    if seal:
+        audit_seal()
+    half_sealed = (
+        AuditEvent.objects.filter(
+            Q(hash__isnull=True, chain_position__isnull=False)
+            | Q(hash__isnull=False, chain_position__isnull=True)
+        )
+        .order_by("id")
+        .first()
+    )
+    if half_sealed is not None:
+        reason = "it has a hash or a chain position but not both (the sealer sets both)"
+        return ChainCheck(0, _unsealed_count(), None, half_sealed, reason)
+    previous, count = GENESIS_HASH, 0
+    sealed = AuditEvent.objects.filter(chain_position__isnull=False)
+    for event in sealed.order_by("chain_position").iterator(chunk_size=2000):
         count += 1
-        if event.hash != event.content_hash(previous):
-            return count, event
+        reason = ""
+        if event.chain_position != count:
+            reason = (
+                f"chain position {event.chain_position} where {count} was due "
+                "(events before it are missing)"
+            )
+        elif event.hash != event.content_hash(previous):
+            reason = "its hash does not follow from the event before it and its content"
+        if reason:
+            return ChainCheck(count, _unsealed_count(), None, event, reason)
         previous = event.hash
-    return count, None
+    return ChainCheck(count, _unsealed_count(), previous if count else None)
+
+
+def _unsealed_count() -> int:
+    return AuditEvent.objects.filter(hash__isnull=True).count()
 
 
 def audit_request_context(request):

@@ -11,7 +11,7 @@ import logging
 
 from celery import Task, shared_task
 
-from . import reports
+from . import audit, reports
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +43,8 @@ def report_generate_task(report_id: int) -> None:
 @shared_task
 def report_sweep_stale_task() -> list[int]:
     return reports.report_sweep_stale()
+
+
+@shared_task(ignore_result=True)
+def audit_seal_task() -> int:
+    return audit.audit_seal()

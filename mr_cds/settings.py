@@ -307,6 +307,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.report_sweep_stale_task",
         "schedule": 60.0,
     },
+    # Hash-chains the audit events appended since the last run (appends never wait).
+    "audit-seal": {
+        "task": "assessments.tasks.audit_seal_task",
+        "schedule": 5.0,
+    },
 }
 
 # --- MR-CDS

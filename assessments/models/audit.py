@@ -1,11 +1,16 @@
 """The audit trail: who read or changed which patient's data, or tried to, when, from
 where and through what.
 
-Append-only three times over: the model refuses changes and deletions, a PostgreSQL
-trigger refuses UPDATE, DELETE and TRUNCATE of the table (migration
-``audit_append_only_hash_chain``), and each row carries a SHA-256 hash chained to the
-previous row's, so a row changed or removed behind the database's back is found by
+Append-only three times over: the model refuses changes and deletions; a PostgreSQL
+trigger refuses DELETE and TRUNCATE of the table, and every UPDATE but sealing (migration
+``audit_seal_after_commit``); and each sealed row carries a SHA-256 hash chained to the
+previous sealed row's, so a row changed or removed behind the database's back is found by
 ``manage.py audit_verify``.
+
+Rows are inserted unsealed (no hash, no chain position), so appends never wait for each
+other; the sealer (``assessments.audit.audit_seal``) chains them in order a few seconds
+later. Sealing is the only change a row ever undergoes: it sets ``hash`` and
+``chain_position`` once, from NULL, and nothing else.
 """
 
 import datetime as dt
@@ -66,15 +71,26 @@ class AuditEvent(models.Model):
     )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     hash = models.CharField(
-        max_length=64, editable=False,
-        help_text="SHA-256 of the previous row's hash and this row's content.",
+        max_length=64, editable=False, null=True,
+        help_text="SHA-256 of the previous sealed row's hash and this row's content "
+        "(empty until sealed).",
+    )  # fmt: skip
+    chain_position = models.BigIntegerField(
+        null=True, unique=True, editable=False,
+        help_text="Place in the hash chain: 1, 2, 3... in sealing order (empty until "
+        "sealed).",
     )  # fmt: skip
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["patient", "-at"], name="audit_patient_at")]
+        indexes = [
+            models.Index(fields=["patient", "-at"], name="audit_patient_at"),
+            models.Index(
+                fields=["id"], condition=Q(hash__isnull=True), name="audit_unsealed"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(action__in=AuditAction.values), name="audit_action_valid"
