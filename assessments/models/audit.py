@@ -70,7 +70,7 @@ class AuditEvent(models.Model):
         max_length=300, blank=True, help_text="Method and path of the HTTP request."
     )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    hash = models.CharField(
+    hash = models.CharField(  # noqa: DJ001 - NULL is "not sealed yet", not ""
         max_length=64, editable=False, null=True,
         help_text="SHA-256 of the previous sealed row's hash and this row's content "
         "(empty until sealed).",

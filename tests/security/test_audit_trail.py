@@ -31,7 +31,9 @@ def _raw(sql, params=()):
 
 
 def _read(clinician, patient, **kwargs):
-    return audit_record(user=clinician, action="read", channel="page", obj=patient, **kwargs)
+    return audit_record(
+        user=clinician, action="read", channel="page", obj=patient, **kwargs
+    )
 
 
 def _chain():
@@ -62,7 +64,9 @@ def test_each_sealed_event_is_chained_to_the_previous_one(clinician, patient):
     third = _read(clinician, patient)
     audit_seal()
 
-    first, second, third = (AuditEvent.objects.get(pk=e.pk) for e in (first, second, third))
+    first, second, third = (
+        AuditEvent.objects.get(pk=e.pk) for e in (first, second, third)
+    )
     assert [e.chain_position for e in (first, second, third)] == [1, 2, 3]
     assert len({first.hash, second.hash, third.hash}) == 3
     assert first.hash == first.content_hash(GENESIS_HASH)
@@ -194,7 +198,9 @@ def test_the_database_refuses_to_change_or_remove_a_sealed_row(
         " 'read', 'page', 'success', '', '', '', '', '', '', repeat('a', 64), 2)",
     ],
 )
-def test_the_database_allows_an_unsealed_row_only_its_seal(statement, clinician, patient):
+def test_the_database_allows_an_unsealed_row_only_its_seal(
+    statement, clinician, patient
+):
     _read(clinician, patient)
 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -294,7 +300,9 @@ def test_concurrent_writers_and_sealers_chain_every_event_exactly_once(
 
     expected = writers * (appends + (appends + 2) // 3)
     assert AuditEvent.objects.count() == expected
-    assert sum(sealed_counts) + late == expected  # each event sealed by one sealer, once
+    assert (
+        sum(sealed_counts) + late == expected
+    )  # each event sealed by one sealer, once
     chain = _chain()
     assert [position for _, position, _ in chain] == list(range(1, expected + 1))
     assert len({pk for pk, _, _ in chain}) == expected

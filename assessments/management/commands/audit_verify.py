@@ -14,7 +14,9 @@ from assessments.audit import audit_chain_verify
 
 
 class Command(BaseCommand):
-    help = "Seal pending audit events, verify the hash chain; name the first broken one."
+    help = (
+        "Seal pending audit events, verify the hash chain; name the first broken one."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
