@@ -85,7 +85,7 @@ def number_chained_events(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assessments', '0005_audit_append_only_hash_chain'),
+        ('assessments', '0007_guideline_editors_see_cds_override_rates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
