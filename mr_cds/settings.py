@@ -245,7 +245,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a body size and nesting limit (413/400, never 500).
+    "DEFAULT_PARSER_CLASSES": ["assessments.api.parsers.LimitedJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "assessments.api.errors.api_exception_handler",
     # Per API client (token or session user); wrong Bearer tokens per address.
@@ -323,6 +324,8 @@ try:
     )
 except ValueError:
     raise ImproperlyConfigured("CDS_HOOKS_CLIENTS must be a JSON list") from None
+# Largest JSON body the API reads (bytes); larger ones answer 413 unread.
+MR_CDS_API_MAX_BODY_BYTES = env_int("MR_CDS_API_MAX_BODY_BYTES", 1024 * 1024)
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ twin then rolls back everything it did and answers from the winner's record.
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
@@ -27,6 +28,8 @@ from .errors import ApiConflict, ApiInputError
 HEADER = "Idempotency-Key"
 WINDOW = dt.timedelta(hours=24)
 KEY_MAX_LENGTH = 200
+# Printable ASCII (a UUID, a hash, ...), not blank: no NUL or control character.
+KEY_PATTERN = r"^[ -~]*[!-~][ -~]*$"
 REUSED_KEY = (
     "This Idempotency-Key was already used with a different request body or path "
     "within 24 hours."
@@ -60,9 +63,15 @@ def idempotent_create(request, create: Callable[[], Response]) -> Response:
     if key is None:
         with transaction.atomic():  # the object and its audit entry commit together
             return create()
-    if not key.strip() or len(key) > KEY_MAX_LENGTH:
+    if len(key) > KEY_MAX_LENGTH or not re.fullmatch(KEY_PATTERN, key):
         raise ApiInputError(
-            [FieldError(HEADER, f"must be 1 to {KEY_MAX_LENGTH} characters")]
+            [
+                FieldError(
+                    HEADER,
+                    f"must be 1 to {KEY_MAX_LENGTH} printable ASCII characters, "
+                    "not all spaces",
+                )
+            ]
         )
     user, path = request.user, request.path
     digest = request_hash(method=request.method, path=path, body=request.data)

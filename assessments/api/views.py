@@ -132,6 +132,11 @@ class EvaluateApi(Api):
 # --- patients ---------------------------------------------------------------------------
 
 
+class PatientFilterSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    mrn = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
 class PatientListApi(Api):
     @extend_schema(
         operation_id="patients_list",
@@ -142,20 +147,22 @@ class PatientListApi(Api):
             *PAGE_PARAMETERS,
         ],
         responses={200: page_serializer(PatientOutputSerializer, "PatientPage"),
-                   **errors(404)},
+                   **errors(400, 404)},
         tags=["patients"],
     )  # fmt: skip
     def get(self, request):
+        filters = PatientFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)  # e.g. a NUL byte: 400, not a 500
         patients = patient_list_for_user(request.user).order_by(
             "family_name", "given_name", "id"
         )
-        if q := request.query_params.get("q", "").strip():
+        if q := filters.validated_data.get("q", "").strip():
             patients = patients.filter(
                 Q(mrn__iexact=q)
                 | Q(given_name__icontains=q)
                 | Q(family_name__icontains=q)
             )
-        if mrn := request.query_params.get("mrn", "").strip():
+        if mrn := filters.validated_data.get("mrn", "").strip():
             patients = patients.filter(mrn=mrn)
         response = paginated(self, patients, PatientOutputSerializer)
         shown = [str(p["id"]) for p in response.data["results"]]
