@@ -281,7 +281,10 @@ REST_KNOX = {
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-         "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "mr_cds"}
+         "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "mr_cds",
+         # Short timeouts: the cache is an optimisation, and a Redis outage must not
+         # hold a request (callers fall back to the database).
+         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -302,11 +305,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged job (its worker was killed) goes back to the queue after this
+    # many seconds, checked every 10 s; a job running longer may run twice (harmless:
+    # every job is idempotent). A killed worker's report is done ~70 s after.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+    # A request that enqueues a job (a PDF report) never waits for a broker that is
+    # down: one attempt with a short timeout; the report sweep (beat) sends it later.
+    "max_retries": 0,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BEAT_SCHEDULE = {
     "report-sweep-stale": {
         "task": "assessments.tasks.report_sweep_stale_task",
-        "schedule": 60.0,
+        "schedule": float(env_int("MR_CDS_REPORT_SWEEP_SECONDS", 60)),
     },
 }
 
