@@ -324,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.report_sweep_stale_task",
         "schedule": float(env_int("MR_CDS_REPORT_SWEEP_SECONDS", 60)),
     },
+    "idempotency-purge": {
+        "task": "assessments.tasks.idempotency_purge_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- MR-CDS
@@ -342,6 +346,8 @@ except ValueError:
     raise ImproperlyConfigured("CDS_HOOKS_CLIENTS must be a JSON list") from None
 # Largest JSON body the API reads (bytes); larger ones answer 413 unread.
 MR_CDS_API_MAX_BODY_BYTES = env_int("MR_CDS_API_MAX_BODY_BYTES", 1024 * 1024)
+# Hours an Idempotency-Key's first response (patient data) is kept and replayed.
+MR_CDS_IDEMPOTENCY_HOURS = env_int("MR_CDS_IDEMPOTENCY_HOURS", 24)
 
 LOGGING = {
     "version": 1,

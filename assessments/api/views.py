@@ -79,8 +79,10 @@ IDEMPOTENCY = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description=(
-        "Optional. The same key and body within 24 hours returns the first response "
-        "and creates nothing; the same key with another body gets 409."
+        "Optional. The same key and body within 24 hours (MR_CDS_IDEMPOTENCY_HOURS) "
+        "returns the first response and creates nothing, while the caller may still "
+        "see the object; the same key with another body gets 409. 1 to 200 printable "
+        "ASCII characters."
     ),
 )
 PAGE_PARAMETERS = [
@@ -197,7 +199,10 @@ class PatientCreateApi(Api):
                 PatientOutputSerializer(patient).data, status=status.HTTP_201_CREATED
             )
 
-        return idempotent_create(request, create)
+        return idempotent_create(
+            request, create,
+            visible=lambda body: patient_get_for_user(request.user, body["id"]),
+        )  # fmt: skip
 
 
 class PatientCollectionApi(PatientListApi, PatientCreateApi):
@@ -311,7 +316,10 @@ class EncounterCreateApi(Api):
                 status=status.HTTP_201_CREATED,
             )
 
-        return idempotent_create(request, create)
+        return idempotent_create(
+            request, create,
+            visible=lambda body: encounter_get_for_user(request.user, body["id"]),
+        )  # fmt: skip
 
 
 class EncounterCollectionApi(EncounterListApi, EncounterCreateApi):
@@ -371,7 +379,10 @@ class AssessmentCreateApi(Api):
             )  # fmt: skip
             return Response(assessment_body(assessment), status=status.HTTP_201_CREATED)
 
-        return idempotent_create(request, create)
+        return idempotent_create(
+            request, create,
+            visible=lambda body: assessment_get_for_user(request.user, body["id"]),
+        )  # fmt: skip
 
 
 class AssessmentDetailApi(Api):
