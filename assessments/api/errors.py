@@ -8,6 +8,7 @@ whole. 401, 403 and 404 say nothing about the resource asked for.
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, serializers, status
@@ -21,6 +22,11 @@ NOT_FOUND = "Not found."
 NOT_AUTHENTICATED = "Authentication credentials were not provided or are not valid."
 FORBIDDEN = "You do not have permission to perform this action."
 SERVER_ERROR = "Internal server error; the request was not completed."
+DATABASE_UNAVAILABLE = (
+    "The database is unavailable; nothing was stored. Try again shortly."
+)
+# Errors of a database that cannot be reached (not of a query): answered 503.
+DatabaseUnavailable = (OperationalError, InterfaceError)
 BAD_REQUEST = "Bad request."
 
 
@@ -101,6 +107,13 @@ def api_exception_handler(exc, context):
         return Response(
             error_body([FieldError("guideline", str(exc))]),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    if isinstance(exc, DatabaseUnavailable):
+        # e.g. PostgreSQL restarting: nothing was stored (one transaction); retryable.
+        return Response(
+            error_body([FieldError("", DATABASE_UNAVAILABLE)]),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

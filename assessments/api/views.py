@@ -36,7 +36,7 @@ from ..selectors import (
 from ..services import assessment_create, encounter_create, patient_create
 from .errors import ErrorSerializer
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import idempotent_create
+from .idempotency import KEY_MAX_LENGTH, KEY_PATTERN, idempotent_create
 from .serializers import (
     AssessmentCreateInputSerializer,
     AssessmentOutputSerializer,
@@ -76,7 +76,12 @@ def errors(*codes: int) -> dict:
 
 IDEMPOTENCY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    str,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": KEY_MAX_LENGTH,
+        "pattern": KEY_PATTERN,
+    },  # fmt: skip
     OpenApiParameter.HEADER,
     description=(
         "Optional. The same key and body within 24 hours (MR_CDS_IDEMPOTENCY_HOURS) "

@@ -159,3 +159,18 @@ def test_a_disallowed_host_under_the_api_answers_400_as_json(ehr):
     response = ehr.get("/api/v1/guidelines/", HTTP_HOST="evil.example")
     assert response.status_code == 400
     _errors(response)
+
+
+def test_a_database_outage_answers_503_retryable_in_the_error_shape(ehr, monkeypatch):
+    from django.db import OperationalError
+
+    def unreachable(**kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed")
+
+    monkeypatch.setattr("assessments.api.views.guideline_list", unreachable)
+    response = ehr.get("/api/v1/guidelines/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    (error,) = _errors(response)
+    assert "nothing was stored" in error["message"]
+    assert "127.0.0.1" not in error["message"]
