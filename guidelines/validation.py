@@ -95,13 +95,17 @@ def _number(spec: InputField, raw: Any, fail) -> Decimal:
         if raw.bit_length() > 64 or not spec.minimum <= raw <= spec.maximum:
             _out_of_range(spec, raw, fail)
         return Decimal(raw)
-    if isinstance(raw, float) and not math.isfinite(raw):
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            fail(f"must be a finite number in {spec.range_text}")
+        # The number as written (0.3, not the binary 0.29999...): a repr has at most
+        # 17 digits and a bounded exponent, so this costs the same for any float.
+        raw = Decimal(repr(raw))
+    elif not raw.is_finite():
         fail(f"must be a finite number in {spec.range_text}")
-    if isinstance(raw, Decimal) and not raw.is_finite():
-        fail(f"must be a finite number in {spec.range_text}")
-    if not spec.minimum <= raw <= spec.maximum:  # float or Decimal: cheap to compare
+    if not spec.minimum <= raw <= spec.maximum:  # Decimals: cheap to compare
         _out_of_range(spec, raw, fail)
-    return Decimal(repr(raw)) if isinstance(raw, float) else raw
+    return raw
 
 
 def _number_from_text(spec: InputField, text: str, fail) -> Decimal:

