@@ -37,7 +37,9 @@ from .records import assessment_to_input, input_display_groups
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "reports/assessment.html"
-STALE_AFTER_MINUTES = 10  # overridable with settings.MR_CDS_REPORT_STALE_MINUTES
+# A render takes seconds; a job lost after this long is sent again (a second run is
+# harmless). Overridable with settings.MR_CDS_REPORT_STALE_MINUTES.
+STALE_AFTER_MINUTES = 3
 # Errors worth retrying (database or storage briefly away); anything else is a bug or
 # bad data and marks the report failed at once.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, OSError)
@@ -120,7 +122,8 @@ def _trend_charts(patient) -> list[dict[str, Any]]:
 def report_request(*, assessment: Assessment, user, regenerate: bool = False) -> Report:
     """Get or create the assessment's report and make sure a job will produce it.
 
-    Pending: nothing new is enqueued (one job at a time). Ready: returned as is, unless
+    Pending: nothing new is enqueued (one job at a time), unless its job is stale
+    (never sent, the broker being down, or sent longer ago than the stale time). Ready: returned as is, unless
     ``regenerate`` (a new generation is then rendered). Failed: tried again. The job is
     enqueued after the transaction commits; if the broker is down the request still
     succeeds (the report stays pending, ``enqueued_at`` empty) and the sweep enqueues it.
@@ -132,6 +135,9 @@ def report_request(*, assessment: Assessment, user, regenerate: bool = False) ->
         )
         if not created:
             if report.status == ReportStatus.PENDING:
+                if report_is_stale(report):  # its job was never sent, or got lost
+                    report_id = report.pk
+                    transaction.on_commit(lambda: report_enqueue(report_id=report_id))
                 return report
             if report.status == ReportStatus.READY and not regenerate:
                 return report
@@ -246,13 +252,23 @@ def report_mark_failed(*, report_id: int, reason: str) -> Report | None:
     return report
 
 
+def _stale_after() -> dt.timedelta:
+    minutes = getattr(settings, "MR_CDS_REPORT_STALE_MINUTES", STALE_AFTER_MINUTES)
+    return dt.timedelta(minutes=minutes)
+
+
+def report_is_stale(report: Report) -> bool:
+    """A pending report whose job was never sent or was sent too long ago."""
+    return report.status == ReportStatus.PENDING and (
+        report.enqueued_at is None
+        or report.enqueued_at <= timezone.now() - _stale_after()
+    )
+
+
 def report_sweep_stale(*, older_than: dt.timedelta | None = None) -> list[int]:
     """Re-enqueue pending reports never enqueued or enqueued longer ago than
     ``older_than`` (default ``MR_CDS_REPORT_STALE_MINUTES``); return their ids."""
-    if older_than is None:
-        minutes = getattr(settings, "MR_CDS_REPORT_STALE_MINUTES", STALE_AFTER_MINUTES)
-        older_than = dt.timedelta(minutes=minutes)
-    cutoff = timezone.now() - older_than
+    cutoff = timezone.now() - (older_than or _stale_after())
     stale = list(
         Report.objects.filter(status=ReportStatus.PENDING)
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=cutoff))

@@ -4,7 +4,8 @@
 gives it back if its worker dies (``reject_on_worker_lost``), so a killed worker never
 loses a report; the service is idempotent, so a second delivery is harmless.
 ``report_sweep_stale_task`` (Celery beat, every minute) re-enqueues reports whose job
-was never sent (broker down at request time) or got lost.
+was never sent (broker down at request time) or got lost. ``idempotency_purge_task``
+(hourly) deletes expired idempotency records, which hold patient data.
 """
 
 import logging
@@ -48,3 +49,11 @@ def report_sweep_stale_task() -> list[int]:
 @shared_task(ignore_result=True)
 def audit_seal_task() -> int:
     return audit.audit_seal()
+
+
+@shared_task
+def idempotency_purge_task() -> int:
+    """Celery beat, hourly: delete expired idempotency records (patient data)."""
+    from .api.idempotency import idempotency_records_purge
+
+    return idempotency_records_purge()

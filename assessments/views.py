@@ -106,7 +106,8 @@ def _page_audit(request, action, **kwargs):
 def patient_list(request):
     """Patients of the user's care sites, searchable by name or MRN; new patient form."""
     search = PatientSearchForm(request.GET or None)
-    query = search.data.get("q", "").strip() if search.is_bound else ""
+    # Validated (a NUL byte or an overlong query is refused, not sent to the database).
+    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
     organizations = list(organization_list_for_user(request.user))
     form = None
     if organizations:

@@ -10,6 +10,8 @@ worker processes see a publication at their next evaluation) and refreshed on pu
 from __future__ import annotations
 
 import json
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +52,19 @@ from .specs import RuleSet as CompiledRuleSet
 from .testing import boundary_cases, case_problems, expectation_for_profile
 from .validation import input_parse
 
+try:  # the errors of the Redis cache backend (absent: only the in-memory cache)
+    from redis.exceptions import RedisError
+
+    CACHE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError)
+except ImportError:  # pragma: no cover
+    CACHE_ERRORS = (OSError,)
+
+logger = logging.getLogger(__name__)
 _compiled: dict[int, CompiledRuleSet] = {}
 ACTIVE_KEY = "guidelines:active:{code}"
+ACTIVE_CACHE_SECONDS = 60  # a cached active-version id is re-read at least this often
+CACHE_RETRY_SECONDS = 5  # after a cache error, this process skips the cache so long
+_cache_down_until = 0.0
 
 
 class GuidelineError(Exception):
@@ -74,8 +87,14 @@ def default_rule_set_code() -> str:
 
 
 def active_version_id(code: str) -> int:
+    """The id of the published version of ``code``: from the cache, else the database.
+
+    The cache is an optimisation: when it fails (Redis down) the database answers, and
+    a cached id lives ``ACTIVE_CACHE_SECONDS`` at most, so one that a publication could
+    not clear (Redis down at that moment) is soon read again.
+    """
     key = ACTIVE_KEY.format(code=code)
-    version_id = cache.get(key)
+    version_id = _cache_call(cache.get, key)
     if version_id is None:
         version_id = (
             RuleSetVersion.objects.filter(
@@ -86,8 +105,23 @@ def active_version_id(code: str) -> int:
         )
         if version_id is None:
             raise GuidelineError(f"no published version of rule set {code!r}")
-        cache.set(key, version_id, timeout=None)
+        _cache_call(cache.set, key, version_id, timeout=ACTIVE_CACHE_SECONDS)
     return version_id
+
+
+def _cache_call(method, *args, **kwargs):
+    """``method(*args, **kwargs)`` on the cache, or None when the cache fails (logged;
+    the cache is then skipped for ``CACHE_RETRY_SECONDS`` so an outage costs each
+    request nothing)."""
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return None
+    try:
+        return method(*args, **kwargs)
+    except CACHE_ERRORS:
+        logger.warning("cache unavailable; using the database", exc_info=True)
+        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+        return None
 
 
 def compiled_version(version_id: int) -> CompiledRuleSet:
@@ -128,7 +162,7 @@ def active_rule_set(code: str) -> CompiledRuleSet:
     except RuleSetVersion.DoesNotExist:
         rule_set = None
     if rule_set is None or rule_set.code != code:
-        cache.delete(ACTIVE_KEY.format(code=code))
+        _cache_call(cache.delete, ACTIVE_KEY.format(code=code))
         rule_set = compiled_version(active_version_id(code))
     return rule_set
 
@@ -227,9 +261,14 @@ def _activate(version: RuleSetVersion, *, user) -> None:
     code = version.rule_set.code
     # Forget the old id now (this transaction re-reads it), and set the new one for every
     # process once committed (overwriting anything cached meanwhile).
-    cache.delete(ACTIVE_KEY.format(code=code))
+    _cache_call(cache.delete, ACTIVE_KEY.format(code=code))
     transaction.on_commit(
-        lambda: cache.set(ACTIVE_KEY.format(code=code), version.pk, timeout=None)
+        lambda: _cache_call(
+            cache.set,
+            ACTIVE_KEY.format(code=code),
+            version.pk,
+            timeout=ACTIVE_CACHE_SECONDS,
+        )
     )
 
 

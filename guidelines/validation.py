@@ -8,8 +8,10 @@ Errors name the dotted field path and the allowed range. Pure Python, no Django.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from .vocabulary import (
@@ -40,6 +42,16 @@ class InputError(Exception):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
 
 
+# A number given as a string: an optional sign, digits and at most one decimal point
+# (CONTRACT section 6). No exponent, no NaN or Infinity, no spaces inside.
+PLAIN_DECIMAL = re.compile(r"([+-]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))")
+NOT_PLAIN = re.compile(r"\d[eE]|nan|inf", re.IGNORECASE)  # for a precise message
+# Longer number strings are refused unread: no field needs more than a few digits.
+NUMBER_TEXT_MAX = 40
+# Refused values are echoed in the message up to this many characters.
+ECHO_MAX = 24
+
+
 def parse_value(spec: InputField, raw: Any, path: str | None = None) -> Any:
     """Return the typed value of one field, or raise ``InputError`` naming it."""
     path = path or spec.path
@@ -57,25 +69,81 @@ def parse_value(spec: InputField, raw: Any, path: str | None = None) -> Any:
         if not isinstance(raw, str) or raw not in spec.choice_values:
             fail(f"must be {spec.range_text}")
         return raw
-    # numbers
-    if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal | str):
-        fail(f"must be a number in {spec.range_text}")
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        fail(f"must be a number in {spec.range_text}")
-    if not value.is_finite():
-        fail(f"must be a number in {spec.range_text}")
+    value = _number(spec, raw, fail)
     if spec.kind is Kind.INTEGER:
         if value != value.to_integral_value():
             fail(f"must be a whole number in {spec.range_text}")
-        value = int(value)
-    elif value.as_tuple().exponent < -DECIMAL_PLACES:
+        return int(value)  # small: within the field's range
+    if value.as_tuple().exponent < -DECIMAL_PLACES:
         fail(f"must have at most {DECIMAL_PLACES} decimal places (not rounded)")
-    if not (spec.minimum <= value <= spec.maximum):
-        fail(f"must be between {spec.minimum} and {spec.maximum}"
-             + (f" {spec.unit}" if spec.unit else "") + f", got {raw}")  # fmt: skip
     return value
+
+
+def _number(spec: InputField, raw: Any, fail) -> Decimal:
+    """The ``Decimal`` of a number field's raw value, checked against the field's range
+    before any conversion whose cost grows with the value (``int`` of ``1e1000000``,
+    a string of a million digits): every refusal costs about what a valid value does."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal | str):
+        fail(f"must be a number in {spec.range_text}")
+    if isinstance(raw, str):
+        if len(raw) > NUMBER_TEXT_MAX:
+            fail(f"must be a number in {spec.range_text} (at most "
+                 f"{NUMBER_TEXT_MAX} characters)")  # fmt: skip
+        return _number_from_text(spec, raw.strip(), fail)
+    if isinstance(raw, int):
+        # Bounds are small: a huge integer is out of range by its size alone.
+        if raw.bit_length() > 64 or not spec.minimum <= raw <= spec.maximum:
+            _out_of_range(spec, raw, fail)
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            fail(f"must be a finite number in {spec.range_text}")
+        # The number as written (0.3, not the binary 0.29999...): a repr has at most
+        # 17 digits and a bounded exponent, so this costs the same for any float.
+        raw = Decimal(repr(raw))
+    elif not raw.is_finite():
+        fail(f"must be a finite number in {spec.range_text}")
+    if not spec.minimum <= raw <= spec.maximum:  # Decimals: cheap to compare
+        _out_of_range(spec, raw, fail)
+    return raw
+
+
+def _number_from_text(spec: InputField, text: str, fail) -> Decimal:
+    match = PLAIN_DECIMAL.fullmatch(text)
+    if match is None:
+        if NOT_PLAIN.search(text):
+            fail(
+                f"must be a number in {spec.range_text} written as plain digits "
+                "(with an optional sign and decimal point): no exponent, NaN or Infinity"
+            )
+        fail(f"must be a number in {spec.range_text}")
+    sign, whole, fraction, bare_fraction = match.groups()
+    whole = (whole or "").lstrip("0") or "0"
+    fraction = (fraction if bare_fraction is None else bare_fraction) or ""
+    # More whole digits than the bounds have: out of range, without converting.
+    if len(whole) > len(str(int(max(abs(spec.minimum), abs(spec.maximum))))):
+        _out_of_range(spec, text, fail)
+    if spec.kind is Kind.INTEGER:
+        if fraction.rstrip("0"):
+            fail(f"must be a whole number in {spec.range_text}")
+        fraction = ""  # an integer written "5.000"
+    elif len(fraction) > DECIMAL_PLACES:  # trailing zeros too: precision claimed
+        fail(f"must have at most {DECIMAL_PLACES} decimal places (not rounded)")
+    value = Decimal(f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}")
+    if not spec.minimum <= value <= spec.maximum:
+        _out_of_range(spec, text, fail)
+    return value
+
+
+def _out_of_range(spec: InputField, raw: Any, fail) -> None:
+    if isinstance(raw, int) and raw.bit_length() > 64:
+        shown = "a number far out of range"  # never written out in full
+    else:
+        shown = raw if isinstance(raw, str) else str(raw)
+    if len(shown) > ECHO_MAX:
+        shown = shown[:ECHO_MAX] + "…"
+    fail(f"must be between {spec.minimum} and {spec.maximum}"
+         + (f" {spec.unit}" if spec.unit else "") + f", got {shown}")  # fmt: skip
 
 
 def _collect(errors: list[FieldError], fn, *args):

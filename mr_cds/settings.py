@@ -243,9 +243,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "assessments.api.schema.ApiSchema",  # strictness, 3 places
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a body size and nesting limit (413/400, never 500).
+    "DEFAULT_PARSER_CLASSES": ["assessments.api.parsers.LimitedJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "assessments.api.errors.api_exception_handler",
     # Per API client (token or session user); wrong Bearer tokens per address.
@@ -280,7 +281,10 @@ REST_KNOX = {
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-         "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "mr_cds"}
+         "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "mr_cds",
+         # Short timeouts: the cache is an optimisation, and a Redis outage must not
+         # hold a request (callers fall back to the database).
+         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -301,11 +305,28 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged job (its worker was killed) goes back to the queue after this
+    # many seconds, checked every 10 s; a job running longer may run twice (harmless:
+    # every job is idempotent). A killed worker's report is done ~70 s after.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+    # A request that enqueues a job (a PDF report) never waits for a broker that is
+    # down: one attempt with a short timeout; the report sweep (beat) sends it later.
+    "max_retries": 0,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BEAT_SCHEDULE = {
     "report-sweep-stale": {
         "task": "assessments.tasks.report_sweep_stale_task",
-        "schedule": 60.0,
+        "schedule": float(env_int("MR_CDS_REPORT_SWEEP_SECONDS", 60)),
+    },
+    "idempotency-purge": {
+        "task": "assessments.tasks.idempotency_purge_task",
+        "schedule": 3600.0,
     },
     # Hash-chains the audit events appended since the last run (appends never wait).
     "audit-seal": {
@@ -328,6 +349,10 @@ try:
     )
 except ValueError:
     raise ImproperlyConfigured("CDS_HOOKS_CLIENTS must be a JSON list") from None
+# Largest JSON body the API reads (bytes); larger ones answer 413 unread.
+MR_CDS_API_MAX_BODY_BYTES = env_int("MR_CDS_API_MAX_BODY_BYTES", 1024 * 1024)
+# Hours an Idempotency-Key's first response (patient data) is kept and replayed.
+MR_CDS_IDEMPOTENCY_HOURS = env_int("MR_CDS_IDEMPOTENCY_HOURS", 24)
 
 LOGGING = {
     "version": 1,

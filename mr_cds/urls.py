@@ -14,3 +14,7 @@ urlpatterns = [
     path("", include("guidelines.urls")),
     path("", include(cds_urlpatterns)),  # CDS Hooks 2.0.1 at {baseUrl}/cds-services
 ]
+
+# Errors under /api/ in the API's error shape (JSON), elsewhere Django's pages.
+handler400 = "assessments.api.errors.bad_request"
+handler500 = "assessments.api.errors.server_error"

@@ -8,7 +8,9 @@ whole. 401, 403 and 404 say nothing about the resource asked for.
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -19,6 +21,13 @@ from guidelines.validation import FieldError, InputError
 NOT_FOUND = "Not found."
 NOT_AUTHENTICATED = "Authentication credentials were not provided or are not valid."
 FORBIDDEN = "You do not have permission to perform this action."
+SERVER_ERROR = "Internal server error; the request was not completed."
+DATABASE_UNAVAILABLE = (
+    "The database is unavailable; nothing was stored. Try again shortly."
+)
+# Errors of a database that cannot be reached (not of a query): answered 503.
+DatabaseUnavailable = (OperationalError, InterfaceError)
+BAD_REQUEST = "Bad request."
 
 
 class ApiConflict(exceptions.APIException):
@@ -99,6 +108,13 @@ def api_exception_handler(exc, context):
             error_body([FieldError("guideline", str(exc))]),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+    if isinstance(exc, DatabaseUnavailable):
+        # e.g. PostgreSQL restarting: nothing was stored (one transaction); retryable.
+        return Response(
+            error_body([FieldError("", DATABASE_UNAVAILABLE)]),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -118,3 +134,25 @@ def api_exception_handler(exc, context):
         errors = _flatten(exc.detail)
     response.data = error_body(errors)
     return response
+
+
+# --- Django's error views (mr_cds/urls.py handler400/handler500): JSON under /api/ ---
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def server_error(request, template_name="500.html"):
+    """A 500 under /api/ answers in the API's error shape, elsewhere Django's page."""
+    if _is_api(request):
+        return JsonResponse(error_body([FieldError("", SERVER_ERROR)]), status=500)
+    return defaults.server_error(request, template_name=template_name)
+
+
+def bad_request(request, exception, template_name="400.html"):
+    """A 400 raised outside the API views (e.g. a disallowed host, a body over Django's
+    limits) under /api/ answers in the API's error shape."""
+    if _is_api(request):
+        return JsonResponse(error_body([FieldError("", BAD_REQUEST)]), status=400)
+    return defaults.bad_request(request, exception, template_name=template_name)

@@ -10,6 +10,7 @@ their fields explicitly.
 from rest_framework import serializers
 
 from guidelines.vocabulary import (
+    DECIMAL_PLACES,
     INPUT_FIELDS,
     PRIOR_ECHO_FIELDS,
     PRIOR_ECHOS_MAX,
@@ -36,6 +37,12 @@ def _description(spec: InputField) -> str:
     return " ".join(parts)
 
 
+class InputDecimalField(serializers.FloatField):
+    """A decimal input field: a number with at most 3 places (the schema's multipleOf)."""
+
+    decimal_places = DECIMAL_PLACES
+
+
 def vocabulary_field(spec: InputField, *, required: bool) -> serializers.Field:
     """The serializer field of one vocabulary field (for the schema)."""
     common = {
@@ -52,11 +59,15 @@ def vocabulary_field(spec: InputField, *, required: bool) -> serializers.Field:
         return serializers.IntegerField(
             **{k: int(v) for k, v in bounds.items()}, **common
         )
-    return serializers.FloatField(**{k: float(v) for k, v in bounds.items()}, **common)
+    return InputDecimalField(**{k: float(v) for k, v in bounds.items()}, **common)
 
 
-def _serializer(name: str, fields: dict, doc: str) -> type[serializers.Serializer]:
-    attrs = {**fields, "__doc__": doc, "__module__": __name__}
+def _serializer(
+    name: str, fields: dict, doc: str, *, strict: bool = False
+) -> type[serializers.Serializer]:
+    """A serializer class; ``strict``: an input refusing unknown fields (the schema
+    then says ``additionalProperties: false``)."""
+    attrs = {**fields, "__doc__": doc, "__module__": __name__, "strict_input": strict}
     return type(name, (serializers.Serializer,), attrs)
 
 
@@ -68,6 +79,7 @@ def _section_serializer(section: str, specs: list[InputField], *, required: bool
         f"{camel}InputSection",
         {s.name: vocabulary_field(s, required=required and s.required) for s in specs},
         f"{SECTION_TITLES.get(section, section)} (assessment input).",
+        strict=True,
     )
 
 
@@ -102,6 +114,7 @@ PriorEchoInputSerializer = _serializer(
     "PriorEchoInput",
     {s.path: vocabulary_field(s, required=s.required) for s in PRIOR_ECHO_FIELDS},
     "One earlier echocardiographic LV study (serial comparison).",
+    strict=True,
 )
 
 
@@ -119,7 +132,7 @@ def _input_serializer(name: str, *, require_patient: bool, doc: str):
         allow_null=True,
         help_text=f"Serial LV studies (at most {PRIOR_ECHOS_MAX}).",
     )
-    return _serializer(name, fields, doc)
+    return _serializer(name, fields, doc, strict=True)
 
 
 EvaluateInputSerializer = _input_serializer(
@@ -265,6 +278,8 @@ class ResultSerializer(serializers.Serializer):
 
 class StrictSerializer(serializers.Serializer):
     """Refuses unknown fields, as the contract does for assessment input."""
+
+    strict_input = True
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

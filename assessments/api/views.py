@@ -36,7 +36,7 @@ from ..selectors import (
 from ..services import assessment_create, encounter_create, patient_create
 from .errors import ErrorSerializer
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import idempotent_create
+from .idempotency import KEY_MAX_LENGTH, KEY_PATTERN, idempotent_create
 from .serializers import (
     AssessmentCreateInputSerializer,
     AssessmentOutputSerializer,
@@ -76,11 +76,18 @@ def errors(*codes: int) -> dict:
 
 IDEMPOTENCY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    str,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": KEY_MAX_LENGTH,
+        "pattern": KEY_PATTERN,
+    },  # fmt: skip
     OpenApiParameter.HEADER,
     description=(
-        "Optional. The same key and body within 24 hours returns the first response "
-        "and creates nothing; the same key with another body gets 409."
+        "Optional. The same key and body within 24 hours (MR_CDS_IDEMPOTENCY_HOURS) "
+        "returns the first response and creates nothing, while the caller may still "
+        "see the object; the same key with another body gets 409. 1 to 200 printable "
+        "ASCII characters."
     ),
 )
 PAGE_PARAMETERS = [
@@ -132,6 +139,11 @@ class EvaluateApi(Api):
 # --- patients ---------------------------------------------------------------------------
 
 
+class PatientFilterSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    mrn = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
 class PatientListApi(Api):
     @extend_schema(
         operation_id="patients_list",
@@ -142,20 +154,22 @@ class PatientListApi(Api):
             *PAGE_PARAMETERS,
         ],
         responses={200: page_serializer(PatientOutputSerializer, "PatientPage"),
-                   **errors(404)},
+                   **errors(400, 404)},
         tags=["patients"],
     )  # fmt: skip
     def get(self, request):
+        filters = PatientFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)  # e.g. a NUL byte: 400, not a 500
         patients = patient_list_for_user(request.user).order_by(
             "family_name", "given_name", "id"
         )
-        if q := request.query_params.get("q", "").strip():
+        if q := filters.validated_data.get("q", "").strip():
             patients = patients.filter(
                 Q(mrn__iexact=q)
                 | Q(given_name__icontains=q)
                 | Q(family_name__icontains=q)
             )
-        if mrn := request.query_params.get("mrn", "").strip():
+        if mrn := filters.validated_data.get("mrn", "").strip():
             patients = patients.filter(mrn=mrn)
         response = paginated(self, patients, PatientOutputSerializer)
         shown = [str(p["id"]) for p in response.data["results"]]
@@ -190,7 +204,10 @@ class PatientCreateApi(Api):
                 PatientOutputSerializer(patient).data, status=status.HTTP_201_CREATED
             )
 
-        return idempotent_create(request, create)
+        return idempotent_create(
+            request, create,
+            visible=lambda body: patient_get_for_user(request.user, body["id"]),
+        )  # fmt: skip
 
 
 class PatientCollectionApi(PatientListApi, PatientCreateApi):
@@ -304,7 +321,10 @@ class EncounterCreateApi(Api):
                 status=status.HTTP_201_CREATED,
             )
 
-        return idempotent_create(request, create)
+        return idempotent_create(
+            request, create,
+            visible=lambda body: encounter_get_for_user(request.user, body["id"]),
+        )  # fmt: skip
 
 
 class EncounterCollectionApi(EncounterListApi, EncounterCreateApi):
@@ -364,7 +384,10 @@ class AssessmentCreateApi(Api):
             )  # fmt: skip
             return Response(assessment_body(assessment), status=status.HTTP_201_CREATED)
 
-        return idempotent_create(request, create)
+        return idempotent_create(
+            request, create,
+            visible=lambda body: assessment_get_for_user(request.user, body["id"]),
+        )  # fmt: skip
 
 
 class AssessmentDetailApi(Api):

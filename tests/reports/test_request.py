@@ -46,6 +46,7 @@ def test_asking_again_while_pending_schedules_no_second_job(
     assessment, clinician, django_capture_on_commit_callbacks
 ):
     first, _ = _request(assessment, clinician, django_capture_on_commit_callbacks)
+    Report.objects.filter(pk=first.pk).update(enqueued_at=timezone.now())  # job sent
     again, jobs = _request(assessment, clinician, django_capture_on_commit_callbacks)
     forced, forced_jobs = _request(
         assessment, clinician, django_capture_on_commit_callbacks, regenerate=True
@@ -54,6 +55,22 @@ def test_asking_again_while_pending_schedules_no_second_job(
     assert again.pk == forced.pk == first.pk
     assert Report.objects.filter(assessment=assessment).count() == 1
     assert Report.objects.get().generation == 1
+
+
+@pytest.mark.parametrize(
+    "sent", [None, dt.timedelta(minutes=4)], ids=["never sent", "sent 4 min ago"]
+)
+def test_asking_again_for_a_stale_pending_report_sends_its_job_again(
+    assessment, clinician, django_capture_on_commit_callbacks, sent
+):
+    first, _ = _request(assessment, clinician, django_capture_on_commit_callbacks)
+    enqueued_at = None if sent is None else timezone.now() - sent
+    Report.objects.filter(pk=first.pk).update(enqueued_at=enqueued_at)
+    again, jobs = _request(assessment, clinician, django_capture_on_commit_callbacks)
+    assert jobs == 1
+    assert (again.pk, again.status, again.generation) == (
+        first.pk, ReportStatus.PENDING, 1,
+    )  # fmt: skip
 
 
 def test_a_ready_report_is_returned_as_is(

@@ -42,13 +42,15 @@ def _env(media_root: Path, **extra: str) -> dict[str, str]:
 class Worker:
     """``celery -A mr_cds worker -c 1`` in its own process group."""
 
-    def __init__(self, tmp_path: Path, name: str, env: dict[str, str]):
+    def __init__(
+        self, tmp_path: Path, name: str, env: dict[str, str], extra: tuple = ()
+    ):
         self.log = tmp_path / f"{name}.log"
         self.pidfile = tmp_path / f"{name}.pid"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "mr_cds", "worker", "-c", "1",
              "-n", f"{name}@%h", "--pidfile", str(self.pidfile), "-l", "info",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", *extra],
             cwd=BASE_DIR, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

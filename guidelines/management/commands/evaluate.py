@@ -34,8 +34,10 @@ class Command(BaseCommand):
         try:
             text = sys.stdin.read() if source == "-" else Path(source).read_text()
             payload = json.loads(text)
-        except (OSError, json.JSONDecodeError) as exc:
-            self._fail(f"cannot read JSON input: {exc}")
+        except (OSError, ValueError, RecursionError) as exc:
+            # ValueError: bad JSON, or an integer of more than 4300 digits;
+            # RecursionError: nesting deeper than the parser goes.
+            self._fail(f"cannot read JSON input: {type(exc).__name__}: {exc}"[:500])
         inputs = payload if isinstance(payload, list) else [payload]
         results = []
         evaluate = guideline_evaluate
