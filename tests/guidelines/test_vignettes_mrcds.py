@@ -41,7 +41,8 @@ PROFILE_KEYS = {"required", "required_any_of", "acceptable", "must_not", "notes"
                 "conditional_required", "classes", *PROFILE_OVERRIDES}  # fmt: skip
 
 # Each guideline's own class and level labels (SPEC 0.1, 0.14 l). A row whose only source
-# is a 2014/2017 statement may carry that statement's labels if its source says so.
+# is a 2014/2017 statement may carry that statement's labels only if its source's
+# guideline names that year.
 VOCABULARY = {
     "acc_aha_2020": {
         "class": {"1", "2a", "2b", "3: No Benefit", "3: Harm"},
@@ -95,10 +96,10 @@ def vocabulary_problems(result: dict, profile: str) -> list[str]:
     for row in rows:
         cls, level = row.get("class"), row.get("level")
         source = row.get("source") or {}
-        said = " ".join(
-            str(source.get(k, "")) for k in ("guideline", "section", "citation")
-        )
+        said = str(source.get("guideline", ""))
         vocab = VOCABULARY[profile]
+        # SPEC 0.14 l: a 2014/2017 label only where the source names that guideline and
+        # year ("AHA/ACC 2014: I, B"), never under a 2020 source.
         if profile == "acc_aha_2020" and re.search(r"\b(2014|2017)\b", said):
             vocab = {k: vocab[k] | OLDER_ACC_AHA[k] for k in vocab}
         if level is not None and cls is None:
