@@ -649,6 +649,8 @@ def complete_recommendations(
             _consequences(facts, rule_set, recommendations, group_fired)
         )
         recommendations[:] = _without_no_treatment(recommendations, warnings)
+        codes = [r["code"] for r in recommendations]
+        conditional = [c for c in conditional if c["code"] not in codes]
     return conditional
 
 
