@@ -196,13 +196,17 @@ def resolve(
     not_completable: frozenset[str],
     recompute: Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]],
     entry: Callable[[RecommendationRule], dict[str, Any]],
+    earlier: Callable[[RecommendationRule], Sequence[RecommendationRule]] = (
+        lambda rule: ()
+    ),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Given and conditional recommendations for the codes no rule gave.
 
     ``unknown_rules`` are the recommendation rules that were unknown (or read an unknown
     derived fact), each with the parameters it needed; ``recompute`` returns the facts
     with a completion applied and the derived facts recomputed; ``entry`` builds a
-    recommendation entry from a rule.
+    recommendation entry from a rule; ``earlier`` gives the rules of the same group
+    before a rule (one that fires in a completion, a caution included, blocks it).
     """
     by_code: dict[str, list[tuple[RecommendationRule, list[str]]]] = {}
     for rule, needed in unknown_rules:
@@ -217,7 +221,7 @@ def resolve(
     conditional: list[dict[str, Any]] = []
     codes = list(given_codes)
     for code, candidates in by_code.items():
-        outcome = _cover(facts, candidates, codes, unknowns, recompute)
+        outcome = _cover(facts, candidates, codes, unknowns, recompute, earlier)
         if outcome.given is not None:
             names, covered = outcome.given
             item = entry(_weakest(covered))
@@ -257,7 +261,7 @@ class _Coverage:
     too_many: list[str] = field(default_factory=list)
 
 
-def _cover(facts, candidates, codes, unknowns, recompute) -> _Coverage:
+def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
     """Which completions some candidate rule of one code fires in.
 
     Rules that share no unknown are independent: the code holds in every completion
@@ -295,7 +299,10 @@ def _cover(facts, candidates, codes, unknowns, recompute) -> _Coverage:
                 view = recompute(facts, assignment)
                 view["recommendations"] = recommended
                 for rule, _ in group:
-                    if rule.condition.evaluate(view, set()) is True:
+                    if rule.condition.evaluate(view, set()) is True and not any(
+                        first.condition.evaluate(view, set()) is True
+                        for first in earlier(rule)
+                    ):
                         covered.append((assignment, rule))
                         break
                 else:

@@ -520,10 +520,10 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
     codes: list[str] = []
     groups_done: dict[str, int] = {}
     unknown: list[tuple[Any, frozenset[str]]] = []
+    facts["recommendations"] = ()
     for rule in rule_set.rules:
         if rule.group and rule.group in groups_done:
             continue
-        facts["recommendations"] = tuple(codes)
         needed: set[str] = set()
         result = rule.condition.evaluate(facts, needed)
         if result is None:
@@ -554,6 +554,7 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
         if rule.code in codes:
             continue
         codes.append(rule.code)
+        facts["recommendations"] = tuple(codes)
         recommendations.append(entry)
     facts["recommendations"] = tuple(codes)
     recommendations = _without_no_treatment(recommendations, warnings)
@@ -608,10 +609,8 @@ def complete_recommendations(
         overlay = dict(facts)
         for name in hidden:
             overlay[name] = None
-        for rule in rule_set.rules:
-            if rule.kind == "caution" or rule.code in codes:
-                continue
-            if not rule.reads.intersection(hidden):
+        for rule in _rules_reading(rule_set, UNCERTAIN_DERIVED):
+            if rule.code in codes or not rule.reads.intersection(hidden):
                 continue
             needed: set[str] = set()
             if rule.condition.evaluate(overlay, needed) is None:
@@ -636,7 +635,7 @@ def complete_recommendations(
         return []
     given, conditional = completion.resolve(
         facts, rule_set, open_rules, codes, unknowns, not_completable,
-        _recompute(rule_set, unknowns), rule_entry,
+        _recompute(rule_set, unknowns), rule_entry, _earlier_in_group(rule_set),
     )  # fmt: skip
     for item in given:
         for name in item["unknowns"]:
@@ -672,6 +671,33 @@ def _consequences(facts, rule_set, recommendations, group_fired):
                 group_fired[rule.group] = rule.position
     facts["recommendations"] = tuple(codes)
     return added
+
+
+def _earlier_in_group(rule_set):
+    """A rule → the rules of its group before it (any of which, firing, blocks it)."""
+    key = "earlier in group"
+    if key not in rule_set.memo:
+        before: dict[str, tuple] = {}
+        seen: dict[str, list] = {}
+        for rule in rule_set.rules:
+            if rule.group:
+                before[rule.key] = tuple(seen.setdefault(rule.group, []))
+                seen[rule.group].append(rule)
+        rule_set.memo[key] = before
+    before = rule_set.memo[key]
+    return lambda rule: before.get(rule.key, ())
+
+
+def _rules_reading(rule_set, names):
+    """The recommendation rules that read any of ``names`` (once per rule set)."""
+    key = ("rules reading", names)
+    if key not in rule_set.memo:
+        rule_set.memo[key] = tuple(
+            rule
+            for rule in rule_set.rules
+            if rule.kind != "caution" and rule.reads.intersection(names)
+        )
+    return rule_set.memo[key]
 
 
 def _is_uncertain(name: str, unknowns) -> bool:

@@ -107,6 +107,24 @@ class Leaf:
                 actual = facts.get(name)
                 return actual is not None and actual in value
 
+        elif operator == "==":
+
+            def test(facts, missing):
+                actual = facts.get(name)
+                if actual is None:
+                    missing.add(name)
+                    return None
+                return actual == value
+
+        elif operator == "in":
+
+            def test(facts, missing):
+                actual = facts.get(name)
+                if actual is None:
+                    missing.add(name)
+                    return None
+                return actual in value
+
         else:
             compare = OPERATORS[operator]
 
