@@ -487,10 +487,13 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
     recommendations, cautions, unknown_rules, group_fired = apply_rules(
         facts, rule_set, missing, warnings
     )
-    conditional = complete_recommendations(
+    conditional = facts.pop("deferred")
+    completed = complete_recommendations(
         facts, rule_set, recommendations, unknown_rules, group_fired,
         [p for p, _ in stage_missing], missing, warnings,
     )  # fmt: skip
+    deferred_codes = {c["code"] for c in conditional}
+    conditional.extend(c for c in completed if c["code"] not in deferred_codes)
 
     return {
         "guideline": rule_set.header(),
@@ -517,6 +520,7 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
     """Run the rules in order; also return the unknown ones and where groups fired."""
     recommendations: list[dict[str, Any]] = []
     cautions: list[dict[str, Any]] = []
+    deferred: list[dict[str, Any]] = []
     codes: list[str] = []
     groups_done: dict[str, int] = {}
     unknown: list[tuple[Any, frozenset[str]]] = []
@@ -529,7 +533,7 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
         if result is None:
             for parameter in needed:
                 missing.append((parameter, f"needed to decide: {rule.title}"))
-            if rule.kind != "caution":
+            if rule.kind == "recommendation":
                 unknown.append((rule, frozenset(needed)))
             continue
         if not result:
@@ -551,6 +555,9 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
         if rule.kind == "caution":
             cautions.append(entry)
             continue
+        if rule.kind == "conditional":
+            deferred.append(_deferred_entry(rule, entry))
+            continue
         if rule.code in codes:
             continue
         codes.append(rule.code)
@@ -558,7 +565,30 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
         recommendations.append(entry)
     facts["recommendations"] = tuple(codes)
     recommendations = _without_no_treatment(recommendations, warnings)
+    facts["deferred"] = deferred
     return recommendations, cautions, unknown, groups_done
+
+
+def _deferred_entry(rule, entry) -> dict[str, Any]:
+    """A ``conditional`` row that fired: advice that would apply once something is done
+    (TEER after CRT, SPEC 0.14 f), listed under ``conditional``, never recommended."""
+    inputs = [
+        leaf.parameter
+        for leaf in rule.condition.leaves()
+        if leaf.parameter in FIELDS_BY_PATH and leaf.parameter not in CONTEXT_INPUTS
+    ]
+    return {
+        "code": entry["code"],
+        "title": entry["title"],
+        "class": entry["class"],
+        "level": entry["level"],
+        "source": entry["source"],
+        "depends_on": list(dict.fromkeys(inputs)),
+        "condition": entry["detail"] or entry["title"],
+    }
+
+
+CONTEXT_INPUTS = frozenset({"presentation", "etiology", "guideline"})
 
 
 def rule_entry(rule) -> dict[str, Any]:
@@ -659,7 +689,7 @@ def _consequences(facts, rule_set, recommendations, group_fired):
     codes = [r["code"] for r in recommendations]
     added = []
     for rule in rule_set.rules:
-        if rule.kind == "caution" or rule.code in codes:
+        if rule.kind != "recommendation" or rule.code in codes:
             continue
         if "recommendations" not in rule.reads or rule.group in group_fired:
             continue
@@ -695,7 +725,7 @@ def _rules_reading(rule_set, names):
         rule_set.memo[key] = tuple(
             rule
             for rule in rule_set.rules
-            if rule.kind != "caution" and rule.reads.intersection(names)
+            if rule.kind == "recommendation" and rule.reads.intersection(names)
         )
     return rule_set.memo[key]
 
