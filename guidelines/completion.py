@@ -274,6 +274,19 @@ def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
     outcome = _Coverage()
     recommended = tuple(codes)
     for group in _sharing_groups(candidates):
+
+        def fires(assignment, group=group):
+            """The first rule of the group that fires in this completion, if any."""
+            view = recompute(facts, assignment)
+            view["recommendations"] = recommended
+            for rule, _ in group:
+                if rule.condition.evaluate(view, set()) is True and not any(
+                    first.condition.evaluate(view, set()) is True
+                    for first in earlier(rule)
+                ):
+                    return rule
+            return None
+
         names: list[str] = []
         uncovered: list[dict[str, Any]] = [{}]
         covered: list[tuple[dict[str, Any], RecommendationRule]] = []
@@ -296,26 +309,36 @@ def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
             ]
             still: list[dict[str, Any]] = []
             for assignment in uncovered:
-                view = recompute(facts, assignment)
-                view["recommendations"] = recommended
-                for rule, _ in group:
-                    if rule.condition.evaluate(view, set()) is True and not any(
-                        first.condition.evaluate(view, set()) is True
-                        for first in earlier(rule)
-                    ):
-                        covered.append((assignment, rule))
-                        break
-                else:
+                rule = fires(assignment)
+                if rule is None:
                     still.append(assignment)
+                else:
+                    covered.append((assignment, rule))
             uncovered = still
             if not uncovered:
                 outcome.given = (names, covered)
                 return outcome
             if covered and narrowest is None:
                 narrowest = (list(names), list(covered))
+            if _refuted(uncovered[0], group, names, unknowns, fires):
+                break  # one completion no rule of the code reaches: it is not given
         if narrowest is not None:
             outcome.partial.append(narrowest)
     return outcome
+
+
+def _refuted(base, group, names, unknowns, fires) -> bool:
+    """Whether one uncovered completion stays uncovered whatever the group's other
+    unknowns are: then the code cannot hold in every completion, and widening further
+    would only cost time."""
+    rest = sorted({n for _, rule_names in group for n in rule_names} - set(names))
+    if not rest or _size(rest, unknowns) > MAX_COMBINATIONS:
+        return not rest
+    domains = [unknowns.variables[n] for n in rest]
+    return any(
+        fires({**base, **dict(zip(rest, values, strict=True))}) is None
+        for values in itertools.product(*domains)
+    )
 
 
 def _strength(rule: RecommendationRule) -> int:

@@ -525,7 +525,7 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
     groups_done: dict[str, int] = {}
     unknown: list[tuple[Any, frozenset[str]]] = []
     facts["recommendations"] = ()
-    for rule in rule_set.rules:
+    for rule in rules_admitted(rule_set, facts):
         if rule.group and rule.group in groups_done:
             continue
         needed: set[str] = set()
@@ -589,6 +589,36 @@ def _deferred_entry(rule, entry) -> dict[str, Any]:
 
 
 CONTEXT_INPUTS = frozenset({"presentation", "etiology", "guideline"})
+
+
+# Facts every evaluation knows before the rules run; a rule whose top-level "all" tests
+# one of them against values it does not have is false, whatever else is recorded.
+GUARD_FACTS = ("presentation", "mr_type", "severity")
+
+
+def rules_admitted(rule_set, facts) -> tuple:
+    """The rules, in order, that the presentation, MR type and severity do not already
+    rule out (the others could only evaluate to false). Built once per combination."""
+    key = ("admitted", *(facts[name] for name in GUARD_FACTS))
+    admitted = rule_set.memo.get(key)
+    if admitted is None:
+        known = dict(zip(GUARD_FACTS, key[1:], strict=True))
+        admitted = rule_set.memo[key] = tuple(
+            rule for rule in rule_set.rules if _guards_hold(rule.condition, known)
+        )
+    return admitted
+
+
+def _guards_hold(condition, known) -> bool:
+    conjuncts = condition.children if getattr(condition, "match", "") == "all" else ()
+    if not conjuncts and isinstance(condition, Leaf):
+        conjuncts = (condition,)
+    for leaf in conjuncts:
+        if not isinstance(leaf, Leaf) or leaf.parameter not in known:
+            continue
+        if leaf.operator in ("==", "in") and leaf.evaluate(known, set()) is False:
+            return False
+    return True
 
 
 def rule_entry(rule) -> dict[str, Any]:

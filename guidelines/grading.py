@@ -104,9 +104,11 @@ def _first_leaf(criterion: SeverityCriterion, facts: Mapping[str, Any]) -> Leaf:
     return leaves[0]
 
 
+UNITS = {name: param.unit for name, param in PARAMETERS.items()}
+
+
 def _unit(parameter: str) -> str:
-    param = PARAMETERS.get(parameter)
-    return param.unit if param else ""
+    return UNITS.get(parameter, "")
 
 
 def _finding(criterion, facts, tests_for, met) -> Finding:

@@ -238,6 +238,10 @@ class Source:
         return self.evidence in ("M", "S")
 
     def as_dict(self) -> dict[str, Any]:
+        return dict(self._as_dict)
+
+    @cached_property
+    def _as_dict(self) -> dict[str, Any]:
         return {
             "guideline": self.guideline,
             "section": self.section,
