@@ -1,15 +1,27 @@
-"""The Django admin: a curated tool for support staff. Every view of patient data is audited,
-and staff who are not superusers see only the patients of their own care sites."""
+"""The Django admin: a curated tool for support staff. Every view of patient data is
+audited (changes with their old and new values), and staff who are not superusers see and
+choose only the patients, encounters, assessments, clinicians and API tokens of their own
+care sites (the selectors decide, as for the pages and the API). Care sites, memberships,
+users and groups are the superuser's. Stored assessments are read-only: a correction is an
+amendment (CONTRACT section 6), never an edit.
+"""
 
-from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
+from knox.admin import AuthTokenAdmin
+from knox.models import AuthToken
 
-from guidelines.validation import InputError
 from guidelines.vocabulary import sections
 
 from . import admin_replay  # noqa: F401  (the replay page of rule-set versions)
-from .audit import audit_record
-from .choices import AuditAction, AuditChannel
+from .audit import audit_record, field_changes
+from .choices import AuditAction, AuditChannel, AuditOutcome, Role
 from .models import (
     Assessment,
     AuditEvent,
@@ -19,27 +31,57 @@ from .models import (
     Patient,
     PriorEcho,
 )
-from .records import patient_section_for_encounter
-from .selectors import patient_list_for_user
+from .selectors import (
+    assessment_list_for_user,
+    audit_events_for_patient,
+    encounter_list_for_user,
+    organization_list_for_user,
+    patient_list_for_user,
+    user_is_privacy_officer,
+)
 
-PATIENT_COLUMNS = ("age_years", "sex", "height_cm", "weight_kg")
+User = get_user_model()
 
 
-class AuditedAdmin(admin.ModelAdmin):
+def colleagues_of(user):
+    """The users who share a care site with ``user`` (all users for a superuser)."""
+    if user.is_superuser:
+        return User.objects.all()
+    return User.objects.filter(
+        memberships__organization__in=organization_list_for_user(user)
+    ).distinct()
+
+
+class ScopedChoicesMixin:
+    """Foreign-key choices limited to what the staff member may see: a patient of
+    another site can be neither shown nor chosen (a forged id fails validation)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        choices = {
+            Organization: organization_list_for_user,
+            Patient: patient_list_for_user,
+            Encounter: encounter_list_for_user,
+            Assessment: assessment_list_for_user,
+            User: colleagues_of,
+        }.get(db_field.related_model)
+        if choices is not None:
+            kwargs["queryset"] = choices(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class AuditedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     """Records an audit event for every list, read, change and deletion of patient data.
 
-    ``patient_path`` is the lookup from the model to its patient, used to scope
-    the changelist to the user's care sites.
+    ``scope`` is the selector of the objects the user may see (one per object type).
     """
 
-    patient_path = ""
+    scope = staticmethod(patient_list_for_user)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        key = f"{self.patient_path}__in" if self.patient_path else "pk__in"
-        return queryset.filter(**{key: patient_list_for_user(request.user)})
+        return queryset.filter(pk__in=self.scope(request.user).values("pk"))
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
@@ -51,6 +93,8 @@ class AuditedAdmin(admin.ModelAdmin):
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.get_object(request, object_id) is None:
+            self._audit_refusal(request, object_id)
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, object_id)
@@ -61,14 +105,28 @@ class AuditedAdmin(admin.ModelAdmin):
                 )  # fmt: skip
         return response
 
+    def _audit_refusal(self, request, object_id):
+        """Another site's object (or none): the admin answers "does not exist"; the
+        trail records whose record was tried."""
+        try:
+            tried = self.model.objects.filter(pk=int(object_id)).first()
+        except (TypeError, ValueError):
+            tried = None
+        audit_record(
+            user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
+            obj=tried, outcome=AuditOutcome.REFUSED,
+            detail="" if tried else f"no {self.model._meta.verbose_name} {object_id}",
+        )  # fmt: skip
+
     def save_model(self, request, obj, form, change):
+        before = type(obj).objects.get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
-        changed = ", ".join(form.changed_data) if change else ""
+        changes = field_changes(before, obj, form.changed_data) if change else ""
         audit_record(
             user=request.user,
             action=AuditAction.UPDATE if change else AuditAction.CREATE,
             channel=AuditChannel.ADMIN, obj=obj,
-            detail=f"changed: {changed}" if changed else "",
+            detail=f"changed: {changes}" if changes else "",
         )  # fmt: skip
 
     def delete_model(self, request, obj):
@@ -83,6 +141,26 @@ class AuditedAdmin(admin.ModelAdmin):
             self.delete_model(request, obj)
 
 
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Care sites, memberships, users and groups decide who sees which patients: only a
+    superuser changes them (a staff member cannot grant themself another site)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request, *args):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
@@ -91,7 +169,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(SuperuserOnlyAdmin):
     list_display = ["name", "member_count", "created_at"]
     search_fields = ["name"]
     readonly_fields = ["created_at"]
@@ -103,7 +181,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SuperuserOnlyAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     list_select_related = ["user", "organization"]
@@ -133,26 +211,62 @@ class PatientAdmin(AuditedAdmin):
         ("Provenance", {"fields": ["created_at"]}),
     ]
 
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.access_report_view)
+        return [
+            path("<int:pk>/access-report/", report,
+                 name="assessments_patient_access_report"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    def access_report_view(self, request, pk):
+        """Who saw or changed this patient's record, when (privacy officers and
+        superusers only, for any care site's patient; the reading is audited too)."""
+        if not user_is_privacy_officer(request.user):
+            raise PermissionDenied
+        patient = get_object_or_404(
+            Patient.objects.select_related("organization"), pk=pk
+        )
+        events = list(audit_events_for_patient(patient))
+        audit_record(
+            user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
+            obj=patient, detail="access report",
+        )  # fmt: skip
+        context = {**self.admin_site.each_context(request), "patient": patient,
+                   "events": events, "title": f"Access report: {patient}"}  # fmt: skip
+        return TemplateResponse(
+            request, "admin/assessments/patient/access_report.html", context
+        )
+
 
 @admin.register(Encounter)
 class EncounterAdmin(AuditedAdmin):
-    patient_path = "patient"
     list_display = ["occurred_at", "patient", "setting", "presentation", "clinician"]
     list_filter = ["setting", "presentation", "patient__organization"]
     list_select_related = ["patient", "clinician"]
     search_fields = ["patient__mrn", "patient__family_name"]
     date_hierarchy = "occurred_at"
-    autocomplete_fields = ["patient", "clinician"]
+    autocomplete_fields = ["patient"]  # clinicians: a plain list of colleagues
     readonly_fields = ["created_at"]
+    scope = staticmethod(encounter_list_for_user)
 
 
 class PriorEchoInline(admin.TabularInline):
     model = PriorEcho
     extra = 0
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 def _assessment_fieldsets():
-    fieldsets = [(None, {"fields": ["encounter"]})]
+    fieldsets = [(None, {"fields": ["encounter", "result"]})]
     for section in sections():
         fieldsets.append(
             (section.title, {"fields": [spec.column for spec in section.fields]})
@@ -161,46 +275,13 @@ def _assessment_fieldsets():
     return fieldsets
 
 
-class AssessmentAdminForm(forms.ModelForm):
-    """Patient values come from the patient record when left empty; contradictions are
-    refused, as in ``assessment_create``."""
-
-    class Meta:
-        model = Assessment
-        exclude = []  # noqa: DJ006 - every vocabulary column is editable here
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in PATIENT_COLUMNS:
-            self.fields[f"patient_{name}"].required = False
-            self.fields[f"patient_{name}"].help_text = "Empty: from the patient record."
-
-    def clean(self):
-        cleaned = super().clean()
-        encounter = cleaned.get("encounter")
-        if encounter is None:
-            return cleaned
-        given = {
-            name: cleaned[f"patient_{name}"]
-            for name in PATIENT_COLUMNS
-            if cleaned.get(f"patient_{name}") not in (None, "")
-        }
-        try:
-            merged = patient_section_for_encounter(encounter, given)
-        except InputError as exc:
-            for error in exc.errors:
-                self.add_error(error.field.replace(".", "_"), error.message)
-            return cleaned
-        for name in PATIENT_COLUMNS:
-            cleaned[f"patient_{name}"] = merged.get(name)
-            setattr(self.instance, f"patient_{name}", merged.get(name))
-        return cleaned
-
-
 @admin.register(Assessment)
 class AssessmentAdmin(AuditedAdmin):
-    form = AssessmentAdminForm
-    patient_path = "encounter__patient"
+    """Read-only: a stored assessment's input and result are never edited (nor added or
+    deleted here); it is created through the pages or the API, which evaluate it, and
+    corrected by amending or voiding it there."""
+
+    scope = staticmethod(assessment_list_for_user)
     list_display = [
         "id", "patient", "encounter", "etiology", "echo_eroa_cm2",
         "echo_regurgitant_volume_ml", "echo_lvef_pct", "created_by", "created_at",
@@ -208,8 +289,6 @@ class AssessmentAdmin(AuditedAdmin):
     list_filter = ["encounter__patient__organization", "etiology", "presentation"]
     list_select_related = ["encounter__patient", "created_by"]
     search_fields = ["encounter__patient__mrn", "encounter__patient__family_name"]
-    autocomplete_fields = ["encounter"]
-    readonly_fields = ["created_by", "created_at"]
     fieldsets = _assessment_fieldsets()
     inlines = [PriorEchoInline]
 
@@ -217,10 +296,17 @@ class AssessmentAdmin(AuditedAdmin):
     def patient(self, obj):
         return obj.encounter.patient
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditEvent)
@@ -242,6 +328,20 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "patient__mrn", "object_repr", "detail"]
     date_hierarchy = "at"
 
+    def has_module_permission(self, request):
+        return request.user.is_active and (
+            request.user.is_superuser
+            or request.user.has_perm("assessments.view_auditevent")
+        )
+
+    def get_queryset(self, request):
+        """Superusers and privacy officers see the whole trail; other staff with the
+        view permission only the events of their sites' patients."""
+        queryset = super().get_queryset(request)
+        if user_is_privacy_officer(request.user):
+            return queryset
+        return queryset.filter(patient__in=patient_list_for_user(request.user))
+
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
@@ -253,3 +353,50 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- who may use the API, and as whom: scoped like the rest ----------------------------
+
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ScopedAuthTokenAdmin(AuthTokenAdmin):
+    """API tokens of the EHR integrations: a staff member sees (and may revoke) only the
+    tokens of their own sites' API clients; tokens are issued by ``issue_api_token``."""
+
+    list_display = ("token_key", "user", "created", "expiry")
+    search_fields = ["token_key", "user__username"]
+    readonly_fields = ("token_key", "user", "created", "expiry")
+    fields = ("token_key", "user", "created", "expiry")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("user")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(
+            user__memberships__role=Role.API_CLIENT,
+            user__memberships__organization__in=organization_list_for_user(
+                request.user
+            ),
+        ).distinct()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class SuperuserOnlyUserAdmin(SuperuserOnlyAdmin, UserAdmin):
+    """Users (their staff flag, groups and permissions): the superuser's alone."""
+
+
+@admin.register(Group)
+class SuperuserOnlyGroupAdmin(SuperuserOnlyAdmin, GroupAdmin):
+    """Groups (integrations, privacy officers, guideline editors): the superuser's."""

@@ -2,6 +2,13 @@
 
 from django.db import models
 
+# The auth group of EHR integrations: only its members hold API tokens (leaving it
+# revokes them), and its members are kept off the pages and the admin.
+INTEGRATIONS_GROUP = "integrations"
+# The auth group of privacy officers: they (and superusers) read the access report of
+# any patient's record.
+PRIVACY_OFFICERS_GROUP = "privacy officers"
+
 
 class Role(models.TextChoices):
     CLINICIAN = "clinician", "Clinician"
@@ -31,6 +38,17 @@ class AuditAction(models.TextChoices):
     DELETE = "delete", "Delete"
     EVALUATE = "evaluate", "Evaluate"
     EXPORT = "export", "Export"
+    LOGIN = "login", "Sign-in"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    LOCKOUT = "lockout", "Locked out"
+    LOGOUT = "logout", "Sign-out"
+
+
+class AuditOutcome(models.TextChoices):
+    """Whether the access was granted: HIPAA 164.312(b) asks for refusals as well."""
+
+    SUCCESS = "success", "Allowed"
+    REFUSED = "refused", "Refused"
 
 
 class AuditChannel(models.TextChoices):

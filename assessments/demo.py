@@ -11,14 +11,13 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from .audit import audit_record
-from .choices import AuditAction, AuditChannel, Role
+from .choices import INTEGRATIONS_GROUP, AuditAction, AuditChannel, Role
 from .models import Encounter, Membership, Organization, Patient
 from .services import assessment_create
 
 DEFAULT_PASSWORD = "mr-cds-demo"  # noqa: S105 - documented demo password (CONTRACT §3)
 ORGANIZATIONS = ("Riverside Heart Clinic", "Northgate Cardiology")
 EDITORS_GROUP = "guideline editors"
-INTEGRATIONS_GROUP = "integrations"
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,13 @@ at most one membership per organization (``membership_unique_user_org``), so the
 never repeats a row.
 """
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from .models import Assessment, Encounter, Organization, Patient
+from .choices import INTEGRATIONS_GROUP, PRIVACY_OFFICERS_GROUP, Role
+from .models import Assessment, Encounter, Membership, Organization, Patient
 
 
 def _visible_to(user, queryset: QuerySet, organization: str = "") -> QuerySet:
@@ -64,6 +67,43 @@ def assessment_get_for_user(user, pk) -> Assessment:
     return _get_or_404(
         assessment_list_for_user(user).prefetch_related("prior_echos"), pk
     )
+
+
+def user_is_integration(user) -> bool:
+    """An EHR integration: in the integrations group or an API client of a care site
+    (one query). Integrations use the API only."""
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .filter(
+            Q(groups__name=INTEGRATIONS_GROUP)
+            | Q(
+                Exists(
+                    Membership.objects.filter(user=OuterRef("pk"), role=Role.API_CLIENT)
+                )
+            )
+        )  # fmt: skip
+        .exists()
+    )
+
+
+def user_is_privacy_officer(user) -> bool:
+    """Privacy officers (and superusers) read every patient's access report."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.groups.filter(name=PRIVACY_OFFICERS_GROUP).exists()
+
+
+def audit_events_for_patient(patient) -> QuerySet:
+    """Everything the trail holds about one patient's record, newest first: who saw or
+    changed it (or tried), when, from where, through what (the access report)."""
+    from .models import AuditEvent
+
+    return AuditEvent.objects.filter(patient=patient).select_related("user")
+
+
+def integrations_group() -> Group:
+    return Group.objects.get_or_create(name=INTEGRATIONS_GROUP)[0]
 
 
 def _get_or_404(queryset: QuerySet, pk):

@@ -296,6 +296,9 @@ def main() -> None:
         "MR_CDS_DEMO_PASSWORD": secrets.token_urlsafe(12),
         "MEDIA_ROOT": str(tmp / "media"),
         "DJANGO_SETTINGS_MODULE": "mr_cds.settings",
+        # Plain HTTP on loopback, one API client: no HTTPS redirect, no rate limit.
+        "SECURE_SSL_REDIRECT": "false",
+        "API_THROTTLE_RATE": "1000000/min",
     }
     port = free_port()
     pidfile = tmp / "gunicorn.pid"

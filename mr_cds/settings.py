@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "simple_history",
     "guidelines",
     "assessments",
+    "axes",  # lockout after repeated failed sign-ins
+    "csp",  # Content-Security-Policy header
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "assessments.middleware.NoStoreMiddleware",
+    "assessments.middleware.AuditMiddleware",
+    "assessments.middleware.SessionIdleTimeoutMiddleware",
+    "assessments.middleware.ApiClientsOffPagesMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "mr_cds.urls"
@@ -155,6 +163,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out users first
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -185,6 +197,44 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS only when DEBUG is off (/healthz stays reachable over plain HTTP for probes).
+SECURE_SSL_REDIRECT = not DEBUG and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# HSTS: a year by default when DEBUG is off; 0 turns it off.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Sessions end after SESSION_IDLE_MINUTES without a request (CONTRACT section 6), at
+# the latest after SESSION_MAX_HOURS, and when the browser closes.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_HOURS", 12) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Content-Security-Policy (django-csp): no inline script or style, nothing from other
+# origins, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Lockout (django-axes): AXES_FAILURE_LIMIT failed sign-ins of one username from one
+# address lock that pair out for AXES_COOLOFF_MINUTES (429), on /login/ and /admin/login/.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = __import__("datetime").timedelta(
+    minutes=env_int("AXES_COOLOFF_MINUTES", 15)
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "assessments.audit.client_address"
+AXES_HTTP_RESPONSE_CODE = 429
 
 # --- REST API
 REST_FRAMEWORK = {
@@ -198,6 +248,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "assessments.api.errors.api_exception_handler",
+    # Per API client (token or session user); wrong Bearer tokens per address.
+    "DEFAULT_THROTTLE_CLASSES": ["assessments.api.throttles.ApiClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("API_THROTTLE_RATE") or "3000/min",
+        "failed_token": os.environ.get("API_FAILED_TOKEN_RATE") or "30/min",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MR-CDS API",

@@ -11,3 +11,6 @@ MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
     "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
+# API throttles out of the way of the suite (test_authentication_hardening sets its own).
+RATES = {"user": "100000/min", "failed_token": "100000/min"}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = RATES  # noqa: F405

@@ -2,8 +2,8 @@
 revocable in the admin).
 
 Knox's own ``TokenAuthentication`` with two changes: a token authenticates only while
-its user still holds an API-client membership (revoking the membership revokes the
-tokens), and the lookup is one query (token joined to its user and the user's
+its user is still in the integrations group and holds an API-client membership (leaving
+either revokes the tokens; leaving the group also deletes them, see ``signals``), and the lookup is one query (token joined to its user and the user's
 API-client membership) instead of knox's two (it also scans the user's other tokens to delete expired ones; an expired
 token never authenticates either way). A header that is not valid UTF-8 is a 401.
 """
@@ -19,12 +19,22 @@ from knox.models import get_token_model
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
-from ..choices import Role
+from ..choices import INTEGRATIONS_GROUP, Role
+from .throttles import FailedTokenThrottle
 
 INVALID = "Invalid token."
 
 
 class ApiTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            throttle = FailedTokenThrottle()
+            if not throttle.allow_request(request, None):
+                raise exceptions.Throttled(throttle.wait()) from None
+            raise
+
     def authenticate_credentials(self, token: bytes):
         try:
             token = token.decode("utf-8")
@@ -37,6 +47,7 @@ class ApiTokenAuthentication(TokenAuthentication):
             .objects.filter(
                 token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH],
                 user__memberships__role=Role.API_CLIENT,
+                user__groups__name=INTEGRATIONS_GROUP,
             )
             .select_related("user")
         )

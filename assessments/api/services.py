@@ -12,7 +12,7 @@ from guidelines.models import RuleSet, RuleSetVersion, VersionStatus
 from guidelines.services import default_rule_set_code
 from guidelines.validation import FieldError
 
-from ..choices import Role
+from ..choices import INTEGRATIONS_GROUP, Role
 from ..models import Membership, Organization, Patient
 from .errors import ApiInputError
 
@@ -58,8 +58,10 @@ def patient_update(*, patient: Patient, data: dict[str, Any]) -> Patient:
 
 
 def user_is_api_client(user) -> bool:
+    """May hold API tokens: active, in the integrations group, an API client of a site."""
     return (
         user.is_active
+        and user.groups.filter(name=INTEGRATIONS_GROUP).exists()
         and Membership.objects.filter(user=user, role=Role.API_CLIENT).exists()
     )
 
@@ -69,8 +71,8 @@ def api_token_issue(*, user) -> str:
     if not user_is_api_client(user):
         raise NotAnApiClient(
             f"{user.get_username()} is not an active API client: API tokens are only "
-            "issued to users with an API-client membership of a care site "
-            "(the 'integrations' group)."
+            "issued to members of the 'integrations' group with an API-client "
+            "membership of a care site."
         )
     _, token = AuthToken.objects.create(user=user)
     return token

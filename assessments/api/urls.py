@@ -4,7 +4,7 @@ Everything here needs authentication (session or Bearer token), the docs include
 """
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
 from . import views
@@ -49,7 +49,7 @@ class SchemaApi(views.Api, SpectacularAPIView):
 
 # A browser page: unlike the API views (DRF marks them login-not-required), it is left
 # to LoginRequiredMiddleware, which sends anonymous visitors to the login page.
-docs_view = SpectacularSwaggerView.as_view(
+docs_view = SpectacularSwaggerSplitView.as_view(  # init script a file: CSP
     url_name="api:schema", permission_classes=[IsAuthenticated]
 )
 docs_view.login_required = True

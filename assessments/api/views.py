@@ -6,6 +6,8 @@ Where two operations share a path (``GET`` list / ``POST`` create), the URL poin
 class combining the two operation views.
 """
 
+import copy
+
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
@@ -19,7 +21,7 @@ from rest_framework.views import APIView
 
 from guidelines.services import guideline_evaluate
 
-from ..audit import audit_record
+from ..audit import audit_record, field_changes
 from ..choices import AuditAction, AuditChannel, ReportStatus
 from ..models import Report
 from ..records import assessment_to_input
@@ -222,10 +224,11 @@ class PatientUpdateApi(Api):
         patient = patient_get_for_user(request.user, pk)
         data = PatientInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        before = copy.copy(patient)
         patient = patient_update(patient=patient, data=data.validated_data)
         audit_record(
             user=request.user, action=AuditAction.UPDATE, channel=API, obj=patient,
-            detail="changed: " + ", ".join(sorted(data.validated_data)),
+            detail="changed: " + field_changes(before, patient, sorted(data.validated_data)),
         )  # fmt: skip
         return Response(PatientOutputSerializer(patient).data)
 

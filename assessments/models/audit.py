@@ -1,11 +1,25 @@
-"""The audit trail: who read or changed which patient's data, when, and through what."""
+"""The audit trail: who read or changed which patient's data, or tried to, when, from
+where and through what.
+
+Append-only three times over: the model refuses changes and deletions, a PostgreSQL
+trigger refuses UPDATE, DELETE and TRUNCATE of the table (migration
+``audit_append_only_hash_chain``), and each row carries a SHA-256 hash chained to the
+previous row's, so a row changed or removed behind the database's back is found by
+``manage.py audit_verify``.
+"""
+
+import datetime as dt
+import hashlib
+import json
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from ..choices import AuditAction, AuditChannel
+from ..choices import AuditAction, AuditChannel, AuditOutcome
+
+GENESIS_HASH = "0" * 64
 
 
 class AppendOnlyError(Exception):
@@ -21,16 +35,20 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """One access to clinical data: a user read, created, changed, evaluated or exported
-    something, through a page, the API, the admin, a task or a command. Append-only."""
+    """One access to clinical data, or one attempt: a user (or an API token) read,
+    created, changed, evaluated or exported something, or signed in or out, through a
+    page, the API, the admin, a task or a command; allowed or refused. Append-only."""
 
     at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="audit_events",
     )  # fmt: skip
-    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
     channel = models.CharField(max_length=10, choices=AuditChannel.choices)
+    outcome = models.CharField(
+        max_length=10, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS
+    )
     patient = models.ForeignKey(
         "assessments.Patient", on_delete=models.PROTECT, null=True, blank=True,
         related_name="audit_events",
@@ -38,7 +56,19 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
-    detail = models.CharField(max_length=500, blank=True)
+    detail = models.CharField(max_length=2000, blank=True)
+    source_address = models.GenericIPAddressField(null=True, blank=True)
+    token_id = models.CharField(
+        max_length=16, blank=True, help_text="Key prefix of the API token used, if any."
+    )
+    request = models.CharField(
+        max_length=300, blank=True, help_text="Method and path of the HTTP request."
+    )
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    hash = models.CharField(
+        max_length=64, editable=False,
+        help_text="SHA-256 of the previous row's hash and this row's content.",
+    )  # fmt: skip
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -52,11 +82,16 @@ class AuditEvent(models.Model):
             models.CheckConstraint(
                 condition=Q(channel__in=AuditChannel.values), name="audit_channel_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=AuditOutcome.values),
+                name="audit_outcome_valid",
+            ),
         ]
 
     def __str__(self):
         who = self.user or "system"
-        return f"{who} {self.action} {self.object_repr or self.object_type} via {self.channel}"
+        what = self.object_repr or self.object_type
+        return f"{who} {self.action} {what} via {self.channel} ({self.outcome})"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -65,3 +100,20 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events cannot be deleted.")
+
+    def content_hash(self, previous_hash: str) -> str:
+        """The chain link: SHA-256 over the previous row's hash and this row's fields."""
+        return chain_hash(previous_hash, self.chained_content())
+
+    def chained_content(self) -> list:
+        return [
+            self.at.astimezone(dt.UTC).isoformat(), self.user_id, self.action,
+            self.channel, self.outcome, self.patient_id, self.object_type,
+            self.object_id, self.object_repr, self.detail, self.source_address,
+            self.token_id, self.request, self.status_code,
+        ]  # fmt: skip
+
+
+def chain_hash(previous_hash: str, content: list) -> str:
+    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{previous_hash}{text}".encode()).hexdigest()

@@ -55,7 +55,7 @@ def schema(ehr):
     return yaml.safe_load(response.content)
 
 
-def test_the_schema_needs_authentication(anon):
+def test_the_schema_needs_authentication(anon, db):
     assert anon.get("/api/schema/").status_code == 401
 
 

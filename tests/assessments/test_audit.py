@@ -100,7 +100,9 @@ def test_admin_shows_the_trail_read_only(client, superuser, clinician, patient):
     assert post.status_code == 403
     assert delete.status_code == 403
     assert add.status_code == 403
-    assert AuditEvent.objects.get().detail == ""
+    assert AuditEvent.objects.get(pk=event.pk).detail == ""
+    refused = AuditEvent.objects.filter(outcome="refused", user=superuser)
+    assert sorted(e.status_code for e in refused) == [403, 403, 403]
 
 
 def test_admin_filters_the_trail_by_patient_and_user(

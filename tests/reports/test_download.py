@@ -39,7 +39,10 @@ def test_a_clinician_of_another_site_gets_404(
     client.force_login(other_clinician)
     response = client.get(reverse("assessment_report_pdf", args=[assessment.pk]))
     assert response.status_code == 404
-    assert not AuditEvent.objects.filter(user=other_clinician).exists()
+    # Only the refusal is recorded, against the patient whose report was asked for.
+    refusal = AuditEvent.objects.get(user=other_clinician)
+    assert (refusal.outcome, refusal.status_code) == ("refused", 404)
+    assert refusal.patient == assessment.encounter.patient
 
 
 def test_no_pdf_before_it_is_ready(
@@ -50,3 +53,10 @@ def test_no_pdf_before_it_is_ready(
     client.force_login(clinician)
     response = client.get(reverse("assessment_report_pdf", args=[assessment.pk]))
     assert response.status_code == 404
+
+
+def test_the_pdf_is_never_cached(client, clinician, assessment, ready_report):
+    client.force_login(clinician)
+    response = client.get(reverse("assessment_report_pdf", args=[assessment.pk]))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]

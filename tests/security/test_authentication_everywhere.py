@@ -34,13 +34,24 @@ PATHS = sorted({_concrete(p) for p in _patterns() if not p.startswith("static")}
 
 
 @pytest.mark.parametrize("path", [p for p in PATHS if p not in PUBLIC])
-def test_anonymous_requests_are_refused(client, path):
+def test_anonymous_requests_are_refused(client, path, db):
+    from assessments.models import AuditEvent
+
     for method in (client.get, client.post):
+        before = AuditEvent.objects.count()
         response = method(path)
         assert response.status_code in (301, 302, 401, 403, 404, 405), (
             path,
             response.status_code,
         )
+        if response.status_code in (302, 401, 403, 404):  # a refusal, audited
+            refusal = AuditEvent.objects.order_by("-id")[:1].get()
+            assert AuditEvent.objects.count() == before + 1
+            assert (refusal.outcome, refusal.status_code, refusal.user) == (
+                "refused",
+                response.status_code,
+                None,
+            )
         if response.status_code == 302:
             assert (
                 "/login/" in response["Location"]
