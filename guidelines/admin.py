@@ -315,16 +315,20 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         (None, {"fields": ["rule_set", "version", "status", "origin", "based_on",
                            "tools", "pending_rules"]}),
         ("Guideline", {"fields": ["title", "guideline", "citation", "url", "notes"]}),
-        ("Provenance", {"fields": ["created_at", "created_by", "published_at",
-                                   "published_by", "retired_at",
+        ("Provenance", {"fields": ["created_at", "created_by", "last_edited_by",
+                                   "last_edited_at", "published_at", "retired_at",
                                    "pending_rules_acknowledged_by",
                                    "pending_rules_acknowledged_at", "content_hash"]}),
+        ("Publication record (four eyes, SPEC 0.14 p)",
+         {"fields": ["is_rollback", "editors", "published_by", "publication_reason",
+                     "acknowledged_changes"]}),
     ]  # fmt: skip
     readonly_fields = [
         "rule_set", "status", "origin", "based_on", "tools", "pending_rules",
         "created_at", "created_by", "published_at", "published_by", "retired_at",
         "pending_rules_acknowledged_by", "pending_rules_acknowledged_at",
-        "content_hash",
+        "content_hash", "last_edited_by", "last_edited_at", "is_rollback", "editors",
+        "publication_reason", "acknowledged_changes",
     ]  # fmt: skip
 
     # permissions: drafts only are changed or deleted; new versions come from a copy
@@ -345,8 +349,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     def save_model(self, request, obj, form, change):
-        services.version_require_draft(obj)
-        super().save_model(request, obj, form, change)
+        services.version_header_save(version=obj, user=request.user)
 
     def delete_model(self, request, obj):
         services.version_delete(version=obj)
@@ -379,6 +382,27 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 (f"{add_code}?version={version.pk}", "Add a recommendation code")
             )
         return format_html_join(" · ", '<a class="button" href="{}">{}</a>', links)
+
+    @admin.display(description="edited by")
+    def editors(self, version):
+        if version.status == VersionStatus.DRAFT:
+            people = services.version_editors(version)
+        else:
+            people = list(version.edited_by.order_by("username"))
+        return ", ".join(u.get_username() for u in people) or "nobody (data file)"
+
+    @admin.display(description="changed outcomes acknowledged")
+    def acknowledged_changes(self, version):
+        if not version.outcome_changes:
+            return "none" if version.published_at else "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li>{} (against the {}). Reason: {}</li>",
+                ((c["text"], c["reference"], c["reason"])
+                 for c in version.outcome_changes),
+            ),
+        )  # fmt: skip
 
     @admin.display(description="rules pending clinical verification")
     def pending_rules(self, version):
@@ -489,7 +513,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         )
         if request.method == "POST" and form.is_valid():
             try:
-                new = services.version_rollback(
+                draft = services.version_rollback(
                     to=version, user=request.user, label=form.cleaned_data["label"]
                 )
             except services.GuidelineError as exc:
@@ -497,15 +521,18 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                     request, "label_form.html", version, f"Roll back to {version}",
                     form=form, action="Roll back", error=str(exc), problems=exc.problems,
                 )  # fmt: skip
-            self.message_user(request, f"Rolled back: {new} is now active.")
-            return HttpResponseRedirect(
-                reverse("admin:guidelines_rulesetversion_change", args=[new.pk])
+            self.message_user(
+                request,
+                f"Rollback draft {draft.version} created from {version}. A second "
+                "guideline editor must review its changed outcomes and publish it.",
             )
+            return HttpResponseRedirect(self._url("publish", draft))
         return self.render_tool_page(
             request, "label_form.html", version, f"Roll back to {version}", form=form,
             action="Roll back",
-            explanation="Publishes a copy of this version in one step; the active "
-            "version is retired in the same transaction.",
+            explanation="Creates a draft copying this version. Like any draft, it is "
+            "published through the gate: a second guideline editor acknowledges every "
+            "outcome that changes against the active version, with a reason.",
         )  # fmt: skip
 
     def check_view(self, request, pk):
@@ -516,9 +543,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         except RuleSetError as exc:
             invalid = exc.errors
         failures = [] if invalid else services.version_check(version)
+        changes = (
+            services.version_outcome_changes(version)
+            if version.is_editable and not invalid
+            else []
+        )
         return self.render_tool_page(
             request, "check.html", version, f"Checks of {version}", invalid=invalid,
-            failures=failures,
+            failures=failures, changes=changes,
             case_count=version.rule_set.test_cases.filter(active=True).count(),
             pending=services.pending_verification_rules(version),
         )  # fmt: skip
@@ -546,14 +578,24 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         version = self._version(request, pk)
         self._require_author(request)
         pending = services.pending_verification_rules(version)
-        form = PublishForm(request.POST if request.method == "POST" else None)
-        error, problems = "", []
+        error, problems, changes, refusal = "", [], [], ""
         if not version.is_editable:
             error = f"{version} is not a draft; only drafts can be published."
-        elif request.method == "POST" and form.is_valid():
+        else:
+            refusal = services.publication_refusal_for_user(version, request.user)
+            try:
+                changes = services.version_outcome_changes(version)
+            except RuleSetError as exc:
+                error, problems = "the draft is invalid", exc.errors
+        form = PublishForm(
+            request.POST if request.method == "POST" else None, changes=changes
+        )
+        if version.is_editable and request.method == "POST" and form.is_valid():
             try:
                 services.version_publish(
                     version=version, user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    acknowledgements=form.acknowledgements(),
                     acknowledge_pending=form.cleaned_data["acknowledge_pending"],
                 )  # fmt: skip
             except services.GuidelineError as exc:
@@ -573,7 +615,8 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 )
         return self.render_tool_page(
             request, "publish.html", version, f"Publish {version}", form=form,
-            pending=pending, error=error, problems=problems,
+            pending=pending, error=error, problems=problems, changes=changes,
+            refusal=refusal, editors=services.version_editors(version),
             status=409 if error and request.method == "POST" else 200,
         )  # fmt: skip
 

@@ -421,8 +421,34 @@ class DraftForm(forms.Form):
 
 
 class PublishForm(forms.Form):
+    """The approver's publication: a reason, one reason per changed outcome (each
+    field ``ack_<change id>``), and the acknowledgement of [M]/[S] rules. Blank reasons
+    are not refused here: the service lists every unacknowledged change at once."""
+
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        label="Why this version is published",
+        help_text="Shown to clinicians in the guideline changelog.",
+    )
     acknowledge_pending = forms.BooleanField(
         required=False,
         label="I acknowledge that the rules marked “pending clinical verification” "
         "([M]/[S]) will be applied to patients as they are.",
     )
+
+    def __init__(self, *args, changes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.changes = list(changes)
+        for change in self.changes:
+            self.fields[f"ack_{change.id}"] = forms.CharField(
+                required=False, max_length=1000, label=change.text,
+                widget=forms.TextInput(attrs={"style": "width: 95%"}),
+            )  # fmt: skip
+
+    def change_rows(self):
+        """(change, its reason field) pairs, for the template."""
+        return [(c, self[f"ack_{c.id}"]) for c in self.changes]
+
+    def acknowledgements(self) -> dict[str, str]:
+        return {c.id: self.cleaned_data.get(f"ack_{c.id}") or "" for c in self.changes}

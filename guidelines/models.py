@@ -100,6 +100,27 @@ class RuleSetVersion(models.Model):
         help_text="Who acknowledged publishing rules tagged [M]/[S] (SPEC 0.9)",
     )  # fmt: skip
     pending_rules_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", help_text="Who last changed the draft (a row, a code or "
+        "its header); cannot be the one who publishes it",
+    )  # fmt: skip
+    last_edited_at = models.DateTimeField(null=True, blank=True)
+    is_rollback = models.BooleanField(
+        default=False, help_text="A copy of an earlier version, to roll back to it"
+    )
+    edited_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+",
+        help_text="Everyone who created or changed the draft, recorded at publication",
+    )  # fmt: skip
+    publication_reason = models.TextField(
+        blank=True, help_text="Why this version was published (the approver's words)"
+    )
+    outcome_changes = models.JSONField(
+        default=list, blank=True,
+        help_text="Every outcome that changed against the published version and the "
+        "shipped data file, each with the reason it was accepted (SPEC 0.14 p)",
+    )  # fmt: skip
 
     class Meta:
         ordering = ("rule_set__code", "-created_at")

@@ -39,6 +39,13 @@ from .models import (
     VersionOrigin,
     VersionStatus,
 )
+from .outcomes import (
+    GateCase,
+    OutcomeChange,
+    boundary_gate_cases,
+    outcome_changes,
+    threshold_gate_cases,
+)
 from .specs import RuleSet as CompiledRuleSet
 from .testing import boundary_cases, case_problems, expectation_for_profile
 from .validation import input_parse
@@ -332,14 +339,93 @@ def pending_verification_rules(version: RuleSetVersion) -> list[str]:
     return [f"{r.key} [{r.evidence}]" for r in rows if r.evidence in ("M", "S")]
 
 
+def version_editors(version: RuleSetVersion) -> list:
+    """Everyone who created or changed the draft: its creator, its last editor, and
+    every user in the history of its rows and codes (deleted ones included)."""
+    from django.contrib.auth import get_user_model
+
+    ids = {version.created_by_id, version.last_edited_by_id}
+    for model in (*ROW_TABLES, RecommendationCode):
+        ids.update(
+            model.history.filter(version_id=version.pk)
+            .exclude(history_user=None)
+            .values_list("history_user_id", flat=True)
+        )
+    ids.discard(None)
+    return list(get_user_model().objects.filter(pk__in=ids).order_by("username"))
+
+
+def publication_refusal_for_user(version: RuleSetVersion, user) -> str:
+    """Why ``user`` may not publish ``version`` (four eyes), or "" when they may."""
+    if user is None or not user.has_perm("guidelines.change_rulesetversion"):
+        return "publication refused: only a guideline editor can publish"
+    if any(editor.pk == user.pk for editor in version_editors(version)):
+        return (
+            f"publication refused: {user.get_username()} edited this draft; a second "
+            "guideline editor, who did not edit it, must review and publish it"
+        )
+    return ""
+
+
+def version_outcome_changes(version: RuleSetVersion) -> list[OutcomeChange]:
+    """Every outcome the draft changes (SPEC 0.14 p): the boundary cases of the
+    published version and of the shipped data file, the active test cases (vignettes),
+    and the vignettes with each of that reference's rule cut-offs placed on them, run
+    through the draft and through that reference."""
+    draft = ruleset_from_version(version)
+    code = version.rule_set.code
+    vignettes = [
+        GateCase(f"vignette {case.name}", case.input, {})
+        for case in version.rule_set.test_cases.filter(active=True)
+    ]
+    references: list[tuple[str, CompiledRuleSet, str]] = []
+    active = active_version(version.rule_set)
+    file_doc = document_read(code) if code in SHIPPED_RULE_SETS else None
+    file_hash = clinical_hash(file_doc) if file_doc is not None else ""
+    same_as_file = active is not None and active.content_hash == file_hash
+    if active is not None and active.pk != version.pk:
+        label = f"published version {active.version}"
+        if same_as_file:
+            label += " (same as the shipped data file)"
+        references.append((label, compiled_version(active.pk), active.content_hash))
+    if file_doc is not None and not same_as_file:
+        label = f"shipped data file {code}.toml ({file_doc['ruleset']['version']})"
+        references.append((label, ruleset_from_document(file_doc), file_hash))
+    draft_key = clinical_hash(_document(version))
+    changes: list[OutcomeChange] = []
+    for label, reference, reference_key in references:
+        changes += outcome_changes(
+            cases=[
+                *boundary_gate_cases(reference), *vignettes,
+                *threshold_gate_cases(reference, vignettes),
+            ],
+            draft=draft, reference=reference, label=label,
+            draft_key=draft_key, reference_key=reference_key,
+        )  # fmt: skip
+    return changes
+
+
 @transaction.atomic
 def version_publish(
-    *, version: RuleSetVersion, user, acknowledge_pending: bool = False
-) -> RuleSetVersion:
-    """Publish a draft: validated, all test cases passing, [M]/[S] rules acknowledged.
+    *, version: RuleSetVersion, user, reason: str = "",
+    acknowledgements: dict[str, str] | None = None, acknowledge_pending: bool = False,
+) -> RuleSetVersion:  # fmt: skip
+    """Publish a draft through the gate, retiring the active version in the same
+    transaction. Refused (``GuidelineError`` listing why) unless:
 
-    Retires the previously active version in the same transaction.
+    - the draft is valid and every active test case and generated boundary case passes;
+    - ``user`` is a guideline editor who neither created nor edited the draft (four
+      eyes: the row history names every editor);
+    - every outcome the draft changes against the published version and the shipped
+      data file (``version_outcome_changes``) is acknowledged with a reason
+      (``acknowledgements``: change id → reason);
+    - rules pending clinical verification ([M]/[S]) are acknowledged;
+    - ``reason`` says why the version is published.
+
+    The editors, the approver (``published_by``), the reasons and the acknowledged
+    changes are recorded with the version.
     """
+    acknowledgements = acknowledgements or {}
     version = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != VersionStatus.DRAFT:
         raise GuidelineError(f"{version} is not a draft; only drafts can be published")
@@ -349,6 +435,20 @@ def version_publish(
         raise GuidelineError(
             f"publication refused: {len(failures)} failing test case(s)", failures
         )
+    refusal = publication_refusal_for_user(version, user)
+    if refusal:
+        editors = ", ".join(u.get_username() for u in version_editors(version))
+        raise GuidelineError(refusal, [f"edited by: {editors or 'nobody'}"])
+    changes = version_outcome_changes(version)
+    unacknowledged = [
+        c.text for c in changes if not (acknowledgements.get(c.id) or "").strip()
+    ]
+    if unacknowledged:
+        raise GuidelineError(
+            f"publication refused: {len(unacknowledged)} changed outcome(s) must each "
+            "be acknowledged with a reason",
+            unacknowledged,
+        )
     pending = pending_verification_rules(version)
     if pending and not acknowledge_pending:
         raise GuidelineError(
@@ -356,17 +456,26 @@ def version_publish(
             "the editor's explicit acknowledgement",
             pending,
         )
+    if not reason.strip():
+        raise GuidelineError(
+            "publication refused: say why this version is published (reason)",
+            ["reason: required, the changelog shows it to clinicians"],
+        )
     if pending:
         version.pending_rules_acknowledged_by = user
         version.pending_rules_acknowledged_at = timezone.now()
-        version.save(
-            update_fields=[
-                "pending_rules_acknowledged_by",
-                "pending_rules_acknowledged_at",
-            ]
-        )
+    version.edited_by.set(version_editors(version))
+    version.publication_reason = reason.strip()
+    version.outcome_changes = [
+        c.as_record(acknowledgements[c.id].strip()) for c in changes
+    ]
     version.content_hash = clinical_hash(_document(version))
-    version.save(update_fields=["content_hash"])
+    version.save(
+        update_fields=[
+            "pending_rules_acknowledged_by", "pending_rules_acknowledged_at",
+            "publication_reason", "outcome_changes", "content_hash",
+        ]
+    )  # fmt: skip
     _activate(version, user=user)
     return version
 
@@ -379,9 +488,25 @@ def _document(version):
 
 @transaction.atomic
 def version_rollback(*, to: RuleSetVersion, user, label: str) -> RuleSetVersion:
-    """Publish a copy of an earlier version in one action."""
+    """A draft copying an earlier version, marked as a rollback. It is published
+    through the same gate as any draft (``version_publish``): a second editor, and a
+    reason for every outcome that changes against the active version."""
+    if to.status == VersionStatus.DRAFT:
+        raise GuidelineError(f"{to} is a draft; roll back to a published version")
     draft = version_copy_to_draft(version=to, user=user, label=label)
-    return version_publish(version=draft, user=user, acknowledge_pending=True)
+    draft.is_rollback = True
+    draft.save(update_fields=["is_rollback"])
+    return draft
+
+
+def version_header_save(*, version: RuleSetVersion, user) -> RuleSetVersion:
+    """Save a draft's header (title, citation, URL, notes), recording who edited it."""
+    version_require_draft(version)
+    version.last_edited_by = user
+    version.last_edited_at = timezone.now()
+    version.full_clean()
+    version.save()
+    return version
 
 
 # --- editing the rows of a draft (the only write path for rule rows) ------------------
@@ -501,6 +626,9 @@ def _draft_parts_save(*, version, parts, deleted, user, problems_of) -> None:
         part.full_clean()
         part._history_user = user
         part.save()
+    version.last_edited_by = user
+    version.last_edited_at = timezone.now()
+    version.save(update_fields=["last_edited_by", "last_edited_at"])
 
 
 def rule_row_save(*, row, user=None):
@@ -588,3 +716,32 @@ def _history_baseline(row) -> None:
             model.history.bulk_history_create(
                 [stored], default_change_reason="state before the first edit"
             )
+
+
+# --- what clinicians are shown about the rule sets --------------------------------------
+
+
+def version_changelog() -> list[RuleSetVersion]:
+    """Every version ever published, newest first, with its publication record."""
+    return list(
+        RuleSetVersion.objects.filter(published_at__isnull=False)
+        .select_related("rule_set", "published_by", "based_on")
+        .prefetch_related("edited_by")
+        .order_by("-published_at", "-pk")
+    )
+
+
+def active_versions_provenance() -> list[dict[str, Any]]:
+    """Per active version: its rows by evidence tag, how many name what they were
+    verified from, the rows still unverified, and who approved it when."""
+    from .provenance import document_rows, verification_counts
+
+    out = []
+    for version in (
+        RuleSetVersion.objects.filter(status=VersionStatus.PUBLISHED)
+        .select_related("rule_set", "published_by")
+        .order_by("rule_set__code")
+    ):
+        rows = document_rows(_document(version))
+        out.append({"version": version, **verification_counts(rows)})
+    return out

@@ -9,6 +9,7 @@ An expectation (a vignette's ``expected`` narrowed to one profile) may hold:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -120,6 +121,21 @@ def boundary_cases(
     that band's grade; one step below both they agree on the band beneath. Stage rows:
     the C2 criterion at its threshold gives C2, one step on the other side C1.
     """
+    return [(c.name, c.input, c.expected) for c in boundary_case_list(rule_set)]
+
+
+@dataclass(frozen=True)
+class BoundaryCase:
+    """One generated case; ``focus`` holds the values placed on or beside a cut-off."""
+
+    name: str
+    input: dict[str, Any]
+    expected: dict[str, Any]
+    focus: dict[str, Decimal]
+
+
+def boundary_case_list(rule_set: RuleSet) -> list[BoundaryCase]:
+    """``boundary_cases`` with the values each case is about (for clinical wording)."""
     cases = []
     thresholds = _band_thresholds(rule_set)
     params = [p for p in QUANTITATIVE if p in thresholds]
@@ -137,18 +153,16 @@ def boundary_cases(
                 if BAND_SEVERITY[lower] == "moderate":
                     below["severity_subgrade"] = lower
                 name = f"{first.split('.')[1]} {t1} + {second.split('.')[1]} {t2}"
-                cases.append(
-                    (f"{name} → {band} (at)", _with_echo(**{first: t1, second: t2}), at)
-                )
-                cases.append(
-                    (f"{name} minus one step → {lower} (just below)",
-                     _with_echo(**{first: t1 - STEP[first], second: t2 - STEP[second]}), below)
-                )  # fmt: skip
-                above = dict(at)
-                cases.append(
-                    (f"{name} plus one step → {band} (just above)",
-                     _with_echo(**{first: t1 + STEP[first], second: t2 + STEP[second]}), above)
-                )  # fmt: skip
+                for label, delta, expected in (
+                    (f"{name} → {band} (at)", 0, at),
+                    (f"{name} minus one step → {lower} (just below)", -1, below),
+                    (f"{name} plus one step → {band} (just above)", 1, dict(at)),
+                ):
+                    focus = {first: t1 + delta * STEP[first],
+                             second: t2 + delta * STEP[second]}  # fmt: skip
+                    cases.append(
+                        BoundaryCase(label, _with_echo(**focus), expected, focus)
+                    )
     severe = {
         p: thresholds[p]["severe"] + STEP[p] * 5
         for p in params
@@ -169,7 +183,9 @@ def boundary_cases(
         ):
             data = _with_echo(**severe, **{leaf.parameter: value})
             cases.append(
-                (f"{leaf.parameter} {value} → stage {stage} ({where})", data,
-                 {"severity": "severe", "stage": stage})
+                BoundaryCase(
+                    f"{leaf.parameter} {value} → stage {stage} ({where})", data,
+                    {"severity": "severe", "stage": stage}, {leaf.parameter: value},
+                )
             )  # fmt: skip
     return cases

@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("assessments.urls")),
     path("api/", include("assessments.api.urls")),
+    path("", include("guidelines.urls")),
 ]

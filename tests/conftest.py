@@ -57,6 +57,16 @@ def editor(db):
 
 
 @pytest.fixture
+def second_editor(db):
+    """A second guideline editor: reviews and publishes what ``editor`` drafted."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="erin", is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name="guideline editors")[0])
+    return user
+
+
+@pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_staff=True, is_superuser=True)
 

@@ -61,6 +61,7 @@ def test_the_pages_have_no_accessibility_violations(
         "result": reverse("assessment_detail", args=[stored_assessment.pk]),
         "comparison": reverse("assessment_compare", args=[stored_assessment.pk]),
         "about": reverse("about"),
+        "guideline changelog": reverse("guideline_changelog"),
     }
     for name, url in pages.items():
         page.goto(base + url)

@@ -134,7 +134,7 @@ def test_clinician_enters_an_assessment_and_reads_the_result(
     shot(page, "07-assessment-form-tablet")
 
     page.goto(f"{base}/about/")
-    expect(page.locator("#validation")).to_contain_text(" of ")
+    expect(page.locator("#validation")).to_contain_text("approved by")
     shot(page, "08-about")
 
     # a clinician of another care site: 404 for that patient

@@ -1,6 +1,9 @@
-"""An editor changes the guideline in the admin, in a real browser: a breaking change is
-refused at publication with the failing test case named; fixed, it is published, new
-evaluations use it, and an assessment stored before keeps the version that produced it."""
+"""Editors change the guideline in the admin, in a real browser: a breaking change is
+refused at publication with the failing test case named; a moved threshold (C2 LVESD
+40 → 45 mm) is refused until each changed outcome is acknowledged with a reason; the
+editor alone cannot publish, a second editor can; a rollback goes through the same gate;
+the changelog shows the recorded approval. New evaluations use the published version,
+and an assessment stored before keeps the version that produced it."""
 
 import re
 from pathlib import Path
@@ -29,28 +32,62 @@ def browser_editor(editor):
     return editor
 
 
-def set_eroa_severe(page: Page, draft_url: str, value: str) -> None:
+@pytest.fixture
+def browser_second_editor(browser_editor, second_editor):
+    return second_editor
+
+
+def sign_in(page: Page, base: str, user) -> None:
+    page.goto(f"{base}/admin/login/")
+    page.locator("#id_username").fill(user.username)
+    page.locator("#id_password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#user-tools")).to_contain_text(user.username)
+
+
+def set_row_value(page: Page, draft_url: str, key: str, value: str) -> None:
     page.goto(draft_url)
-    key_cell = page.locator("td.field-key", has_text=re.compile(r"^\s*eroa_severe\s*$"))
+    key_cell = page.locator("td.field-key", has_text=re.compile(rf"^\s*{key}\s*$"))
     page.locator("tr", has=key_cell).get_by_role(
         "link", name=re.compile("^(View|Change)$")
     ).click()
-    expect(page.locator("h1")).to_contain_text("Change severity criterion row")
+    expect(page.locator("h1")).to_contain_text("criterion row")
     page.locator("#id_condition_value").fill(value)
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
 
 
-def publish(page: Page, draft_url: str) -> None:
+def set_eroa_severe(page: Page, draft_url: str, value: str) -> None:
+    set_row_value(page, draft_url, "eroa_severe", value)
+
+
+def publish(page: Page, draft_url: str, *, reasons: bool = True) -> None:
+    """Open the publish page, give a reason for every changed outcome (unless
+    ``reasons`` is False) and for the publication, and press Publish."""
     page.goto(draft_url)
     page.get_by_role("link", name="Publish…").click()
+    if reasons:
+        for field in page.locator("#changed-outcomes input[type=text]").all():
+            field.fill("Reviewed: intended.")
+    page.locator("#id_reason").fill("Reviewed by a second editor.")
     page.locator("#id_acknowledge_pending").check()
     page.get_by_role("button", name=re.compile("^Publish ")).click()
 
 
+def create_draft(page: Page, base: str, version, label: str) -> str:
+    page.goto(f"{base}/admin/guidelines/rulesetversion/{version.pk}/change/")
+    page.get_by_role("link", name="Create a draft from this version").click()
+    page.locator("#id_label").fill(label)
+    page.get_by_role("button", name="Create draft").click()
+    expect(page.locator(".messagelist")).to_contain_text(f"Draft {label} created")
+    draft = RuleSetVersion.objects.get(rule_set__code=CODE, version=label)
+    return f"{base}/admin/guidelines/rulesetversion/{draft.pk}/change/"
+
+
 def test_editor_breaks_fixes_and_publishes_a_guideline_change(
-    page: Page, live_server, browser_editor, encounter, clinician
-):
+    page: Page, browser, live_server, browser_editor, browser_second_editor,
+    encounter, clinician,
+):  # fmt: skip
     original = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
@@ -60,11 +97,7 @@ def test_editor_breaks_fixes_and_publishes_a_guideline_change(
     assert old.rule_set_version == original
 
     ARTIFACTS.mkdir(exist_ok=True)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill(browser_editor.username)
-    page.locator("#id_password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#user-tools")).to_contain_text(browser_editor.username)
+    sign_in(page, live_server.url, browser_editor)
 
     page.goto(
         f"{live_server.url}/admin/guidelines/rulesetversion/{original.pk}/change/"
@@ -96,17 +129,23 @@ def test_editor_breaks_fixes_and_publishes_a_guideline_change(
     expect(page.locator("#compare-summary")).to_contain_text("1 changed")
     expect(page.locator("table.comparison")).to_contain_text("0.50")
 
-    # Fixed, then published.
+    # Fixed; the editor cannot publish alone, a second editor does.
     set_eroa_severe(page, draft_url, "0.40")
     publish(page, draft_url)
-    expect(page.locator(".messagelist")).to_contain_text("Published 2020.2")
-    page.screenshot(path=str(ARTIFACTS / "guideline-published.png"), full_page=True)
+    expect(page.locator("#refusal")).to_contain_text("a second guideline editor")
+    reviewer = browser.new_context().new_page()
+    sign_in(reviewer, live_server.url, browser_second_editor)
+    publish(reviewer, draft_url)
+    expect(reviewer.locator(".messagelist")).to_contain_text("Published 2020.2")
+    reviewer.screenshot(path=str(ARTIFACTS / "guideline-published.png"), full_page=True)
+    reviewer.context.close()
 
     draft.refresh_from_db()
     original.refresh_from_db()
     assert (draft.status, original.status) == ("published", "retired")
-    assert draft.published_by == browser_editor
-    assert draft.pending_rules_acknowledged_by == browser_editor
+    assert draft.published_by == browser_second_editor
+    assert list(draft.edited_by.all()) == [browser_editor]
+    assert draft.pending_rules_acknowledged_by == browser_second_editor
 
     # A new evaluation uses the new version; the old assessment keeps the old one.
     assert guideline_evaluate(data=vignette, guideline=CODE).version_id == draft.pk
@@ -115,3 +154,141 @@ def test_editor_breaks_fixes_and_publishes_a_guideline_change(
     old.refresh_from_db()
     assert old.rule_set_version == original
     assert old.result["severity"] == "severe"
+
+
+def test_a_moved_threshold_needs_a_reason_per_changed_outcome_and_a_second_editor(
+    page: Page, browser, live_server, browser_editor, browser_second_editor
+):
+    """ACC/AHA 2020 Table 17: LVESD ≥ 40 mm makes asymptomatic severe primary MR
+    stage C2 (surgery class 1). An editor moves it to 45 mm: the draft's own checks
+    pass, but the gate shows LVESD 40 mm going from C2 to C1."""
+    base = live_server.url
+    original = RuleSetVersion.objects.get(
+        rule_set__code=CODE, status=VersionStatus.PUBLISHED
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    sign_in(page, base, browser_editor)
+    draft_url = create_draft(page, base, original, "gate-lvesd")
+    set_row_value(page, draft_url, "c2_lvesd", "45")
+    page.goto(draft_url)
+    page.get_by_role("link", name="Run checks").click()
+    expect(page.locator("#checks-passed")).to_be_visible()  # own cases move with it
+
+    # the editor alone: the page says who edited it, and publishing is refused
+    publish(page, draft_url)
+    expect(page.locator("#refusal")).to_contain_text("charlie edited this draft")
+
+    reviewer = browser.new_context().new_page()
+    sign_in(reviewer, base, browser_second_editor)
+    reviewer.goto(draft_url)
+    reviewer.get_by_role("link", name="Publish…").click()
+    outcome = reviewer.locator(
+        "#changed-outcomes tr.changed-outcome", has_text="LVESD 40 mm, asymptomatic"
+    )
+    expect(outcome).to_have_count(1)  # the published version's boundary case
+    expect(outcome).to_contain_text(
+        "LVESD 40 mm, asymptomatic severe primary MR: stage C2 → C1"
+    )
+    expect(outcome).to_contain_text("no longer recommended")
+    expect(outcome).to_contain_text(f"published version {original.version}")
+    reviewer.screenshot(
+        path=str(ARTIFACTS / "guideline-gate-changed-outcomes.png"), full_page=True
+    )
+
+    # without a reason for the changed outcome: refused, nothing published
+    publish(reviewer, draft_url, reasons=False)
+    expect(reviewer.locator("#refusal")).to_contain_text(
+        "must each be acknowledged with a reason"
+    )
+    expect(reviewer.locator("#problems")).to_contain_text("LVESD 40 mm")
+    draft = RuleSetVersion.objects.get(rule_set__code=CODE, version="gate-lvesd")
+    assert draft.status == VersionStatus.DRAFT
+
+    reviewer.goto(draft_url)
+    reviewer.get_by_role("link", name="Publish…").click()
+    for field in reviewer.locator("#changed-outcomes input[type=text]").all():
+        field.fill("Accepted: LVESD 45 mm under local protocol review.")
+    reviewer.locator("#id_reason").fill("C2 LVESD threshold moved to 45 mm.")
+    reviewer.locator("#id_acknowledge_pending").check()
+    reviewer.get_by_role("button", name=re.compile("^Publish ")).click()
+    expect(reviewer.locator(".messagelist")).to_contain_text("Published gate-lvesd")
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.PUBLISHED
+    assert draft.published_by == browser_second_editor
+    assert {c["reason"] for c in draft.outcome_changes} == {
+        "Accepted: LVESD 45 mm under local protocol review."
+    }
+    assert any(
+        c["text"].startswith("LVESD 40 mm, asymptomatic severe primary MR: stage C2")
+        for c in draft.outcome_changes
+    )
+
+    # the version page and the clinicians' changelog show the recorded approval
+    reviewer.goto(draft_url)
+    expect(reviewer.locator("fieldset", has_text="Publication record")).to_contain_text(
+        "Accepted: LVESD 45 mm under local protocol review."
+    )
+    reviewer.goto(f"{base}/guidelines/changelog/")
+    entry = reviewer.locator(f"#changelog-{draft.pk}")
+    expect(entry.locator(".editors")).to_have_text("charlie")
+    expect(entry.locator(".approver")).to_have_text("erin")
+    expect(entry.locator(".reason")).to_have_text("C2 LVESD threshold moved to 45 mm.")
+    expect(entry).to_contain_text("stage C2 → C1")
+    expect(entry).to_contain_text("Accepted: LVESD 45 mm under local protocol review.")
+    reviewer.screenshot(path=str(ARTIFACTS / "guideline-changelog.png"), full_page=True)
+    reviewer.context.close()
+
+
+def test_a_rollback_goes_through_the_same_gate(
+    page: Page, browser, live_server, browser_editor, browser_second_editor
+):
+    base = live_server.url
+    original = RuleSetVersion.objects.get(
+        rule_set__code=CODE, status=VersionStatus.PUBLISHED
+    )
+    from guidelines import services
+
+    moved = services.version_copy_to_draft(
+        version=original, user=browser_editor, label="gate-moved"
+    )
+    row = moved.stagecriterionrow_set.get(key="c2_lvesd")
+    row.condition = ["echo.lvesd_mm", ">=", 45]
+    services.rule_row_save(row=row, user=browser_editor)
+    services.version_publish(
+        version=moved, user=browser_second_editor, reason="moved",
+        acknowledgements={c.id: "r" for c in services.version_outcome_changes(moved)},
+        acknowledge_pending=True,
+    )  # fmt: skip
+
+    # the editor asks for the rollback: a draft, shown with its changed outcomes
+    sign_in(page, base, browser_editor)
+    page.goto(f"{base}/admin/guidelines/rulesetversion/{original.pk}/change/")
+    page.get_by_role("link", name="Roll back to this version…").click()
+    page.locator("#id_label").fill("gate-rollback")
+    page.get_by_role("button", name="Roll back").click()
+    expect(page.locator(".messagelist")).to_contain_text("Rollback draft gate-rollback")
+    expect(page.locator("#changed-outcomes")).to_contain_text(
+        "LVESD 44 mm, asymptomatic severe primary MR: stage C1 → C2"
+    )
+    rollback = RuleSetVersion.objects.get(rule_set__code=CODE, version="gate-rollback")
+    assert rollback.status == VersionStatus.DRAFT
+    rollback_url = f"{base}/admin/guidelines/rulesetversion/{rollback.pk}/change/"
+    publish(page, rollback_url)
+    expect(page.locator("#refusal")).to_contain_text("a second guideline editor")
+    moved.refresh_from_db()
+    assert moved.status == VersionStatus.PUBLISHED
+
+    reviewer = browser.new_context().new_page()
+    sign_in(reviewer, base, browser_second_editor)
+    publish(reviewer, rollback_url, reasons=False)
+    expect(reviewer.locator("#refusal")).to_contain_text("acknowledged with a reason")
+    publish(reviewer, rollback_url)
+    expect(reviewer.locator(".messagelist")).to_contain_text("Published gate-rollback")
+    rollback.refresh_from_db()
+    assert rollback.status == VersionStatus.PUBLISHED
+    assert rollback.content_hash == original.content_hash
+    reviewer.goto(f"{base}/guidelines/changelog/")
+    expect(reviewer.locator(f"#changelog-{rollback.pk} h2")).to_contain_text(
+        f"rollback to {original.version}"
+    )
+    reviewer.context.close()

@@ -1,10 +1,11 @@
 """Guideline authoring in the admin, read as a spec: an editor drafts, edits, checks,
-compares, publishes and rolls back rule-set versions through the real admin URLs; a
-clinician cannot; a published version never changes."""
+compares and rolls back rule-set versions through the real admin URLs, and a second
+editor publishes them; a clinician cannot; a published version never changes."""
 
 import json
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from guidelines import services
@@ -58,6 +59,22 @@ def editor_client(client, editor, rule_sets):
 
 
 @pytest.fixture
+def approver_client(second_editor, rule_sets):
+    client = Client()
+    client.force_login(second_editor)
+    return client
+
+
+def publish_data(version, **extra):
+    """The publish form with a reason for the publication and for every changed
+    outcome (what a careful second editor posts)."""
+    data = {"reason": "Reviewed against the guideline text.", **extra}
+    for change in services.version_outcome_changes(version):
+        data[f"ack_{change.id}"] = "Intended: reviewed."
+    return data
+
+
+@pytest.fixture
 def staff_clinician(organization):
     return UserFactory(username="dana", is_staff=True)
 
@@ -72,7 +89,9 @@ def edit_row(client, row, **changes):
     return client.post(url(f"{model}_change", row.pk), row_post_data(row, **changes))
 
 
-def test_editor_drafts_edits_and_publishes_through_the_admin(editor_client, editor):
+def test_editor_drafts_edits_and_publishes_through_the_admin(
+    editor_client, editor, approver_client, second_editor
+):
     original = active()
     assert editor_client.get(url("rulesetversion_changelist")).status_code == 200
     page = editor_client.get(url("rulesetversion_change", original.pk))
@@ -98,14 +117,17 @@ def test_editor_drafts_edits_and_publishes_through_the_admin(editor_client, edit
     rule.refresh_from_db()
     assert rule.detail == "Reworded by the editor."
 
-    response = editor_client.post(
-        url("rulesetversion_publish", draft.pk), {"acknowledge_pending": "on"}
+    response = approver_client.post(
+        url("rulesetversion_publish", draft.pk),
+        publish_data(draft, acknowledge_pending="on"),
     )
-    assert response.status_code == 302
+    assert response.status_code == 302, response.content.decode()[:3000]
     draft.refresh_from_db()
     original.refresh_from_db()
     assert (draft.status, original.status) == ("published", "retired")
-    assert draft.published_by == editor
+    assert draft.published_by == second_editor
+    assert list(draft.edited_by.all()) == [editor]
+    assert draft.publication_reason == "Reviewed against the guideline text."
     assert original.retired_at is not None
 
 
@@ -237,8 +259,12 @@ def test_a_breaking_change_is_refused_at_publication_naming_the_case(
     assert active() == before
 
 
-def test_acknowledgement_is_required_and_recorded(editor_client, editor, draft):
-    response = editor_client.post(url("rulesetversion_publish", draft.pk), {})
+def test_acknowledgement_is_required_and_recorded(
+    approver_client, second_editor, draft
+):
+    response = approver_client.post(
+        url("rulesetversion_publish", draft.pk), publish_data(draft)
+    )
     assert response.status_code == 409
     assert "acknowledgement" in response.content.decode()
     assert "jet_small_central [M]" in response.content.decode()  # the pending rules
@@ -246,22 +272,25 @@ def test_acknowledgement_is_required_and_recorded(editor_client, editor, draft):
     assert draft.status == "draft"
     assert draft.pending_rules_acknowledged_by is None
 
-    editor_client.post(
-        url("rulesetversion_publish", draft.pk), {"acknowledge_pending": "on"}
+    approver_client.post(
+        url("rulesetversion_publish", draft.pk),
+        publish_data(draft, acknowledge_pending="on"),
     )
     draft.refresh_from_db()
     assert draft.status == "published"
-    assert draft.pending_rules_acknowledged_by == editor
+    assert draft.pending_rules_acknowledged_by == second_editor
     assert draft.pending_rules_acknowledged_at is not None
 
 
 def test_publication_switches_evaluation_to_the_new_version(
-    editor, draft, django_capture_on_commit_callbacks
+    second_editor, draft, django_capture_on_commit_callbacks
 ):
     vignette = RuleSetTestCase.objects.get(rule_set__code=CODE, name="MR-011")
     before = services.guideline_evaluate(data=vignette.input, guideline=CODE)
     with django_capture_on_commit_callbacks(execute=True):  # the cache moves on commit
-        services.version_publish(version=draft, user=editor, acknowledge_pending=True)
+        services.version_publish(
+            version=draft, user=second_editor, reason="r", acknowledge_pending=True
+        )
     after = services.guideline_evaluate(data=vignette.input, guideline=CODE)
     assert before.version_id != after.version_id == draft.pk
     assert (
@@ -270,11 +299,16 @@ def test_publication_switches_evaluation_to_the_new_version(
     )
 
 
-def test_rollback_publishes_a_copy_of_an_earlier_version(editor_client, editor, draft):
+def test_rollback_is_a_draft_published_through_the_same_gate(
+    editor_client, editor, approver_client, second_editor, draft
+):
     original = active()
     row = draft.severitycriterionrow_set.get(key="eroa_severe")
     assert edit_row(editor_client, row, condition_value="0.41").status_code == 302
-    services.version_publish(version=draft, user=editor, acknowledge_pending=True)
+    approver_client.post(
+        url("rulesetversion_publish", draft.pk),
+        publish_data(draft, acknowledge_pending="on"),
+    )
     assert active() == draft
 
     page = editor_client.get(url("rulesetversion_change", original.pk)).content.decode()
@@ -282,11 +316,34 @@ def test_rollback_publishes_a_copy_of_an_earlier_version(editor_client, editor, 
     response = editor_client.post(
         url("rulesetversion_rollback", original.pk), {"label": "2020.3"}
     )
+    rollback = RuleSetVersion.objects.get(rule_set__code=CODE, version="2020.3")
+    assert response.status_code == 302
+    assert response.url == url("rulesetversion_publish", rollback.pk)
+    assert (rollback.status, rollback.is_rollback, rollback.based_on) == (
+        "draft", True, original,
+    )  # fmt: skip
+    assert active() == draft  # nothing is published yet
+
+    # the editor who asked for the rollback cannot publish it alone
+    response = editor_client.post(
+        url("rulesetversion_publish", rollback.pk),
+        publish_data(rollback, acknowledge_pending="on"),
+    )
+    assert response.status_code == 409
+    assert "a second guideline editor" in response.content.decode()
+    # the second editor sees what changes back (EROA 0.40 cm² is severe again)
+    page = approver_client.get(url("rulesetversion_publish", rollback.pk))
+    assert "EROA 0.4 cm²" in page.content.decode()
+    response = approver_client.post(
+        url("rulesetversion_publish", rollback.pk),
+        publish_data(rollback, acknowledge_pending="on"),
+    )
     assert response.status_code == 302
     restored = active()
-    assert restored.version == "2020.3"
-    assert restored.based_on == original
+    assert restored == rollback
     assert restored.content_hash == original.content_hash
+    assert restored.published_by == second_editor
+    assert restored.outcome_changes
     draft.refresh_from_db()
     assert draft.status == "retired"
     assert services.guideline_evaluate(data={"patient": {"age_years": 60, "sex": "male"}},

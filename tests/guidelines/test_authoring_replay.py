@@ -114,10 +114,18 @@ def test_a_version_an_assessment_used_is_never_deleted(stored):
         version.delete()  # the database protects it too
 
 
-def test_an_old_assessment_keeps_its_version_after_publication(stored, draft, editor):
+def test_an_old_assessment_keeps_its_version_after_publication(
+    stored, draft, editor, second_editor
+):
     old_version = stored[0].rule_set_version
     raise_eroa_severe(draft, editor, "0.41")
-    services.version_publish(version=draft, user=editor, acknowledge_pending=True)
+    services.version_publish(
+        version=draft, user=second_editor, reason="r",
+        acknowledgements={
+            c.id: "intended" for c in services.version_outcome_changes(draft)
+        },
+        acknowledge_pending=True,
+    )  # fmt: skip
     stored[0].refresh_from_db()
     assert stored[0].rule_set_version == old_version
     assert stored[0].rule_set_version.status == "retired"
