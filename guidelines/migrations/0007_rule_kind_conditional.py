@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('guidelines', '0005_row_verified_from'),
+        ('guidelines', '0006_version_publication_record'),
     ]
 
     operations = [
