@@ -466,7 +466,24 @@ def _applying_text(names, covered, unknowns) -> str:
     return text
 
 
+_TEXTS: dict[tuple, tuple[Any, str]] = {}  # (name, regions id, values) → text
+
+
 def _value_text(name: str, chosen: list, unknowns: Unknowns) -> str:
+    """'LVEF ≤ 60 %', 'rhythm is atrial fibrillation' (memoised: values repeat)."""
+    regions = unknowns.regions.get(name)
+    key = (name, id(regions), tuple(chosen))
+    cached = _TEXTS.get(key)
+    if cached is not None and cached[0] is regions:
+        return cached[1]
+    if len(_TEXTS) > 10_000:
+        _TEXTS.clear()
+    text = _value_text_uncached(name, chosen, unknowns)
+    _TEXTS[key] = (regions, text)
+    return text
+
+
+def _value_text_uncached(name: str, chosen: list, unknowns: Unknowns) -> str:
     label = _label(name)
     if name in unknowns.regions:
         pieces = [r for r in unknowns.regions[name] if _number(r.value, name) in chosen]

@@ -669,7 +669,7 @@ def complete_recommendations(
         overlay = dict(facts)
         for name in hidden:
             overlay[name] = None
-        for rule in _rules_reading(rule_set, UNCERTAIN_DERIVED):
+        for rule in _rules_reading(rule_set, UNCERTAIN_DERIVED, facts):
             if rule.code in codes or not rule.reads.intersection(hidden):
                 continue
             needed: set[str] = set()
@@ -748,13 +748,14 @@ def _earlier_in_group(rule_set):
     return lambda rule: before.get(rule.key, ())
 
 
-def _rules_reading(rule_set, names):
-    """The recommendation rules that read any of ``names`` (once per rule set)."""
-    key = ("rules reading", names)
+def _rules_reading(rule_set, names, facts):
+    """The admitted recommendation rules that read any of ``names`` (once per rule set
+    and combination of the guard facts)."""
+    key = ("rules reading", names, *(facts[name] for name in GUARD_FACTS))
     if key not in rule_set.memo:
         rule_set.memo[key] = tuple(
             rule
-            for rule in rule_set.rules
+            for rule in rules_admitted(rule_set, facts)
             if rule.kind == "recommendation" and rule.reads.intersection(names)
         )
     return rule_set.memo[key]

@@ -18,8 +18,8 @@ from guidelines.engine import evaluate
 from guidelines.loaders import ruleset_load
 from guidelines.parameters import INTERVENTION_CODES
 from guidelines.validation import input_parse
-from guidelines.vocabulary import PRIMARY_ETIOLOGIES
-from tests.guidelines.test_properties import contract_inputs
+from guidelines.vocabulary import INPUT_FIELDS, PRIMARY_ETIOLOGIES
+from tests.guidelines.test_properties import value_strategy
 
 RULE_SETS = {code: ruleset_load(code) for code in ("acc_aha_2020", "esc_eacts_2025")}
 # Thousands per profile on the embedded run; the engine is pure, so the PostgreSQL run
@@ -62,6 +62,25 @@ LEVELS = {
 OLDER_ACC_AHA = ("2014", "2017")
 OLDER_CLASSES = {"I", "IIa", "IIb", "III", "1", "2a", "2b"}
 OLDER_LEVELS = {"A", "B", "C"}
+
+
+OPTIONAL_FIELDS = [f for f in INPUT_FIELDS if not f.required]
+REQUIRED_FIELDS = [f for f in INPUT_FIELDS if f.required]
+
+
+@st.composite
+def contract_inputs(draw):
+    """An input within the contract's ranges: the required fields and a random subset
+    of the others (up to 60 of them), so that missing data is common."""
+    chosen = draw(st.lists(st.sampled_from(OPTIONAL_FIELDS), max_size=60, unique=True))
+    data: dict = {}
+    for spec in (*REQUIRED_FIELDS, *chosen):
+        value = draw(value_strategy(spec))
+        if spec.section:
+            data.setdefault(spec.section, {})[spec.name] = value
+        else:
+            data[spec.path] = value
+    return without_lv_conflict(data)
 
 
 def results(data):
