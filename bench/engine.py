@@ -57,6 +57,30 @@ def main():
         print(f"engine only   {code:16s} median {statistics.median(per_eval):7.1f} µs/evaluation "
               f"(p95 {sorted(per_eval)[int(len(per_eval) * 0.95)]:.1f}; {args.rounds} rounds x {len(clean)} vignettes)")  # fmt: skip
 
+    # The missing-data step (SPEC 0.14 c): the same runs with the step switched off,
+    # interleaved, so a slow spell of a shared machine weighs on both alike.
+    from guidelines import engine
+
+    complete = engine.complete_recommendations
+    for code in ("acc_aha_2020", "esc_eacts_2025"):
+        rule_set = ruleset_load(code)
+        clean = [input_parse(data) for data in inputs]
+        runs = {"with": [], "without": []}
+        for _ in range(args.rounds):
+            for label in runs:
+                engine.complete_recommendations = (
+                    complete if label == "with" else (lambda *a, **k: [])
+                )
+                start = time.process_time()
+                for data in clean:
+                    evaluate(data, rule_set)
+                runs[label].append((time.process_time() - start) / len(clean) * 1e6)
+        engine.complete_recommendations = complete
+        with_step = statistics.median(runs["with"])
+        without = statistics.median(runs["without"])
+        print(f"missing-data  {code:16s} median CPU {with_step:7.1f} µs/evaluation with the step, "
+              f"{without:.1f} without (+{with_step - without:.1f} µs)")  # fmt: skip
+
     for code in ("acc_aha_2020", "esc_eacts_2025"):
         tagged = [{**data, "guideline": code} for data in inputs]
         for data in tagged:

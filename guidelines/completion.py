@@ -196,13 +196,17 @@ def resolve(
     not_completable: frozenset[str],
     recompute: Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]],
     entry: Callable[[RecommendationRule], dict[str, Any]],
+    earlier: Callable[[RecommendationRule], Sequence[RecommendationRule]] = (
+        lambda rule: ()
+    ),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Given and conditional recommendations for the codes no rule gave.
 
     ``unknown_rules`` are the recommendation rules that were unknown (or read an unknown
     derived fact), each with the parameters it needed; ``recompute`` returns the facts
     with a completion applied and the derived facts recomputed; ``entry`` builds a
-    recommendation entry from a rule.
+    recommendation entry from a rule; ``earlier`` gives the rules of the same group
+    before a rule (one that fires in a completion, a caution included, blocks it).
     """
     by_code: dict[str, list[tuple[RecommendationRule, list[str]]]] = {}
     for rule, needed in unknown_rules:
@@ -217,7 +221,7 @@ def resolve(
     conditional: list[dict[str, Any]] = []
     codes = list(given_codes)
     for code, candidates in by_code.items():
-        outcome = _cover(facts, candidates, codes, unknowns, recompute)
+        outcome = _cover(facts, candidates, codes, unknowns, recompute, earlier)
         if outcome.given is not None:
             names, covered = outcome.given
             item = entry(_weakest(covered))
@@ -257,7 +261,7 @@ class _Coverage:
     too_many: list[str] = field(default_factory=list)
 
 
-def _cover(facts, candidates, codes, unknowns, recompute) -> _Coverage:
+def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
     """Which completions some candidate rule of one code fires in.
 
     Rules that share no unknown are independent: the code holds in every completion
@@ -270,6 +274,19 @@ def _cover(facts, candidates, codes, unknowns, recompute) -> _Coverage:
     outcome = _Coverage()
     recommended = tuple(codes)
     for group in _sharing_groups(candidates):
+
+        def fires(assignment, group=group):
+            """The first rule of the group that fires in this completion, if any."""
+            view = recompute(facts, assignment)
+            view["recommendations"] = recommended
+            for rule, _ in group:
+                if rule.condition.evaluate(view, set()) is True and not any(
+                    first.condition.evaluate(view, set()) is True
+                    for first in earlier(rule)
+                ):
+                    return rule
+            return None
+
         names: list[str] = []
         uncovered: list[dict[str, Any]] = [{}]
         covered: list[tuple[dict[str, Any], RecommendationRule]] = []
@@ -292,23 +309,36 @@ def _cover(facts, candidates, codes, unknowns, recompute) -> _Coverage:
             ]
             still: list[dict[str, Any]] = []
             for assignment in uncovered:
-                view = recompute(facts, assignment)
-                view["recommendations"] = recommended
-                for rule, _ in group:
-                    if rule.condition.evaluate(view, set()) is True:
-                        covered.append((assignment, rule))
-                        break
-                else:
+                rule = fires(assignment)
+                if rule is None:
                     still.append(assignment)
+                else:
+                    covered.append((assignment, rule))
             uncovered = still
             if not uncovered:
                 outcome.given = (names, covered)
                 return outcome
             if covered and narrowest is None:
                 narrowest = (list(names), list(covered))
+            if _refuted(uncovered[0], group, names, unknowns, fires):
+                break  # one completion no rule of the code reaches: it is not given
         if narrowest is not None:
             outcome.partial.append(narrowest)
     return outcome
+
+
+def _refuted(base, group, names, unknowns, fires) -> bool:
+    """Whether one uncovered completion stays uncovered whatever the group's other
+    unknowns are: then the code cannot hold in every completion, and widening further
+    would only cost time."""
+    rest = sorted({n for _, rule_names in group for n in rule_names} - set(names))
+    if not rest or _size(rest, unknowns) > MAX_COMBINATIONS:
+        return not rest
+    domains = [unknowns.variables[n] for n in rest]
+    return any(
+        fires({**base, **dict(zip(rest, values, strict=True))}) is None
+        for values in itertools.product(*domains)
+    )
 
 
 def _strength(rule: RecommendationRule) -> int:
@@ -436,7 +466,24 @@ def _applying_text(names, covered, unknowns) -> str:
     return text
 
 
+_TEXTS: dict[tuple, tuple[Any, str]] = {}  # (name, regions id, values) → text
+
+
 def _value_text(name: str, chosen: list, unknowns: Unknowns) -> str:
+    """'LVEF ≤ 60 %', 'rhythm is atrial fibrillation' (memoised: values repeat)."""
+    regions = unknowns.regions.get(name)
+    key = (name, id(regions), tuple(chosen))
+    cached = _TEXTS.get(key)
+    if cached is not None and cached[0] is regions:
+        return cached[1]
+    if len(_TEXTS) > 10_000:
+        _TEXTS.clear()
+    text = _value_text_uncached(name, chosen, unknowns)
+    _TEXTS[key] = (regions, text)
+    return text
+
+
+def _value_text_uncached(name: str, chosen: list, unknowns: Unknowns) -> str:
     label = _label(name)
     if name in unknowns.regions:
         pieces = [r for r in unknowns.regions[name] if _number(r.value, name) in chosen]

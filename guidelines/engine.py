@@ -487,10 +487,13 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
     recommendations, cautions, unknown_rules, group_fired = apply_rules(
         facts, rule_set, missing, warnings
     )
-    conditional = complete_recommendations(
+    conditional = facts.pop("deferred")
+    completed = complete_recommendations(
         facts, rule_set, recommendations, unknown_rules, group_fired,
         [p for p, _ in stage_missing], missing, warnings,
     )  # fmt: skip
+    deferred_codes = {c["code"] for c in conditional}
+    conditional.extend(c for c in completed if c["code"] not in deferred_codes)
 
     return {
         "guideline": rule_set.header(),
@@ -517,19 +520,20 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
     """Run the rules in order; also return the unknown ones and where groups fired."""
     recommendations: list[dict[str, Any]] = []
     cautions: list[dict[str, Any]] = []
+    deferred: list[dict[str, Any]] = []
     codes: list[str] = []
     groups_done: dict[str, int] = {}
     unknown: list[tuple[Any, frozenset[str]]] = []
-    for rule in rule_set.rules:
+    facts["recommendations"] = ()
+    for rule in rules_admitted(rule_set, facts):
         if rule.group and rule.group in groups_done:
             continue
-        facts["recommendations"] = tuple(codes)
         needed: set[str] = set()
         result = rule.condition.evaluate(facts, needed)
         if result is None:
             for parameter in needed:
                 missing.append((parameter, f"needed to decide: {rule.title}"))
-            if rule.kind != "caution":
+            if rule.kind == "recommendation":
                 unknown.append((rule, frozenset(needed)))
             continue
         if not result:
@@ -551,13 +555,70 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
         if rule.kind == "caution":
             cautions.append(entry)
             continue
+        if rule.kind == "conditional":
+            deferred.append(_deferred_entry(rule, entry))
+            continue
         if rule.code in codes:
             continue
         codes.append(rule.code)
+        facts["recommendations"] = tuple(codes)
         recommendations.append(entry)
     facts["recommendations"] = tuple(codes)
     recommendations = _without_no_treatment(recommendations, warnings)
+    facts["deferred"] = deferred
     return recommendations, cautions, unknown, groups_done
+
+
+def _deferred_entry(rule, entry) -> dict[str, Any]:
+    """A ``conditional`` row that fired: advice that would apply once something is done
+    (TEER after CRT, SPEC 0.14 f), listed under ``conditional``, never recommended."""
+    inputs = [
+        leaf.parameter
+        for leaf in rule.condition.leaves()
+        if leaf.parameter in FIELDS_BY_PATH and leaf.parameter not in CONTEXT_INPUTS
+    ]
+    return {
+        "code": entry["code"],
+        "title": entry["title"],
+        "class": entry["class"],
+        "level": entry["level"],
+        "source": entry["source"],
+        "depends_on": list(dict.fromkeys(inputs)),
+        "condition": entry["detail"] or entry["title"],
+    }
+
+
+CONTEXT_INPUTS = frozenset({"presentation", "etiology", "guideline"})
+
+
+# Facts every evaluation knows before the rules run; a rule whose top-level "all" tests
+# one of them against values it does not have is false, whatever else is recorded.
+GUARD_FACTS = ("presentation", "mr_type", "severity")
+
+
+def rules_admitted(rule_set, facts) -> tuple:
+    """The rules, in order, that the presentation, MR type and severity do not already
+    rule out (the others could only evaluate to false). Built once per combination."""
+    key = ("admitted", *(facts[name] for name in GUARD_FACTS))
+    admitted = rule_set.memo.get(key)
+    if admitted is None:
+        known = dict(zip(GUARD_FACTS, key[1:], strict=True))
+        admitted = rule_set.memo[key] = tuple(
+            rule for rule in rule_set.rules if _guards_hold(rule.condition, known)
+        )
+    return admitted
+
+
+def _guards_hold(condition, known) -> bool:
+    conjuncts = condition.children if getattr(condition, "match", "") == "all" else ()
+    if not conjuncts and isinstance(condition, Leaf):
+        conjuncts = (condition,)
+    for leaf in conjuncts:
+        if not isinstance(leaf, Leaf) or leaf.parameter not in known:
+            continue
+        if leaf.operator in ("==", "in") and leaf.evaluate(known, set()) is False:
+            return False
+    return True
 
 
 def rule_entry(rule) -> dict[str, Any]:
@@ -608,10 +669,8 @@ def complete_recommendations(
         overlay = dict(facts)
         for name in hidden:
             overlay[name] = None
-        for rule in rule_set.rules:
-            if rule.kind == "caution" or rule.code in codes:
-                continue
-            if not rule.reads.intersection(hidden):
+        for rule in _rules_reading(rule_set, UNCERTAIN_DERIVED, facts):
+            if rule.code in codes or not rule.reads.intersection(hidden):
                 continue
             needed: set[str] = set()
             if rule.condition.evaluate(overlay, needed) is None:
@@ -636,7 +695,7 @@ def complete_recommendations(
         return []
     given, conditional = completion.resolve(
         facts, rule_set, open_rules, codes, unknowns, not_completable,
-        _recompute(rule_set, unknowns), rule_entry,
+        _recompute(rule_set, unknowns), rule_entry, _earlier_in_group(rule_set),
     )  # fmt: skip
     for item in given:
         for name in item["unknowns"]:
@@ -649,6 +708,8 @@ def complete_recommendations(
             _consequences(facts, rule_set, recommendations, group_fired)
         )
         recommendations[:] = _without_no_treatment(recommendations, warnings)
+        codes = [r["code"] for r in recommendations]
+        conditional = [c for c in conditional if c["code"] not in codes]
     return conditional
 
 
@@ -658,7 +719,7 @@ def _consequences(facts, rule_set, recommendations, group_fired):
     codes = [r["code"] for r in recommendations]
     added = []
     for rule in rule_set.rules:
-        if rule.kind == "caution" or rule.code in codes:
+        if rule.kind != "recommendation" or rule.code in codes:
             continue
         if "recommendations" not in rule.reads or rule.group in group_fired:
             continue
@@ -670,6 +731,34 @@ def _consequences(facts, rule_set, recommendations, group_fired):
                 group_fired[rule.group] = rule.position
     facts["recommendations"] = tuple(codes)
     return added
+
+
+def _earlier_in_group(rule_set):
+    """A rule → the rules of its group before it (any of which, firing, blocks it)."""
+    key = "earlier in group"
+    if key not in rule_set.memo:
+        before: dict[str, tuple] = {}
+        seen: dict[str, list] = {}
+        for rule in rule_set.rules:
+            if rule.group:
+                before[rule.key] = tuple(seen.setdefault(rule.group, []))
+                seen[rule.group].append(rule)
+        rule_set.memo[key] = before
+    before = rule_set.memo[key]
+    return lambda rule: before.get(rule.key, ())
+
+
+def _rules_reading(rule_set, names, facts):
+    """The admitted recommendation rules that read any of ``names`` (once per rule set
+    and combination of the guard facts)."""
+    key = ("rules reading", names, *(facts[name] for name in GUARD_FACTS))
+    if key not in rule_set.memo:
+        rule_set.memo[key] = tuple(
+            rule
+            for rule in rules_admitted(rule_set, facts)
+            if rule.kind == "recommendation" and rule.reads.intersection(names)
+        )
+    return rule_set.memo[key]
 
 
 def _is_uncertain(name: str, unknowns) -> bool:

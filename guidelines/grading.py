@@ -104,9 +104,11 @@ def _first_leaf(criterion: SeverityCriterion, facts: Mapping[str, Any]) -> Leaf:
     return leaves[0]
 
 
+UNITS = {name: param.unit for name, param in PARAMETERS.items()}
+
+
 def _unit(parameter: str) -> str:
-    param = PARAMETERS.get(parameter)
-    return param.unit if param else ""
+    return UNITS.get(parameter, "")
 
 
 def _finding(criterion, facts, tests_for, met) -> Finding:
@@ -122,15 +124,21 @@ def _finding(criterion, facts, tests_for, met) -> Finding:
     )
 
 
+_BAND_ROWS: dict[int, tuple[Sequence[SeverityCriterion], dict]] = {}
+
+
 def _band_rows(criteria, parameter: str, scope: str = "all") -> list[SeverityCriterion]:
-    """The quantitative cut-off rows of one parameter and scope."""
-    return [
-        c
-        for c in criteria
-        if c.role == "band"
-        and c.scope == scope
-        and _first_leaf(c, {}).parameter == parameter
-    ]
+    """The quantitative cut-off rows of one parameter and scope (indexed once per
+    compiled tuple of criteria)."""
+    cached = _BAND_ROWS.get(id(criteria))
+    if cached is None or cached[0] is not criteria:
+        index: dict[tuple[str, str], list[SeverityCriterion]] = {}
+        for c in criteria:
+            if c.role == "band":
+                leaf = c.condition.all_leaves[0]
+                index.setdefault((leaf.parameter, c.scope), []).append(c)
+        cached = _BAND_ROWS[id(criteria)] = (criteria, index)
+    return cached[1].get((parameter, scope), [])
 
 
 def _band(parameter, value, rows, facts) -> tuple[str, SeverityCriterion | None]:

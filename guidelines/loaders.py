@@ -43,7 +43,7 @@ SEVERITY_ROLES = (
     "specific_mild", "specific_severe", "supportive_mild", "supportive_severe", "band",
 )  # fmt: skip
 REQUIRED_SEVERITY_KEYS = ("vc_mild", "vc_severe")  # used by grading step 7
-RULE_KINDS = ("recommendation", "caution")
+RULE_KINDS = ("recommendation", "caution", "conditional")
 
 
 class RuleSetError(ValueError):

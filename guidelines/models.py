@@ -45,6 +45,7 @@ class SeverityRole(models.TextChoices):
 class RuleKind(models.TextChoices):
     RECOMMENDATION = "recommendation", "Recommendation"
     CAUTION = "caution", "Caution (class 3: do not)"
+    CONDITIONAL = "conditional", "Conditional (would apply once … is done)"
 
 
 class RuleSet(models.Model):

@@ -107,6 +107,24 @@ class Leaf:
                 actual = facts.get(name)
                 return actual is not None and actual in value
 
+        elif operator == "==":
+
+            def test(facts, missing):
+                actual = facts.get(name)
+                if actual is None:
+                    missing.add(name)
+                    return None
+                return actual == value
+
+        elif operator == "in":
+
+            def test(facts, missing):
+                actual = facts.get(name)
+                if actual is None:
+                    missing.add(name)
+                    return None
+                return actual in value
+
         else:
             compare = OPERATORS[operator]
 
@@ -220,6 +238,10 @@ class Source:
         return self.evidence in ("M", "S")
 
     def as_dict(self) -> dict[str, Any]:
+        return dict(self._as_dict)
+
+    @cached_property
+    def _as_dict(self) -> dict[str, Any]:
         return {
             "guideline": self.guideline,
             "section": self.section,
