@@ -18,7 +18,7 @@ from guidelines.vocabulary import (
     Kind,
 )
 
-from ..choices import Presentation, ReportStatus, Setting, Sex
+from ..choices import AssessmentStatus, Presentation, ReportStatus, Setting, Sex
 
 # --- input, from the vocabulary ------------------------------------------------------
 
@@ -327,6 +327,40 @@ class AssessmentOutputSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+    status = serializers.ChoiceField(
+        choices=AssessmentStatus.choices,
+        help_text="final; amended (a correction supersedes it); entered_in_error (void)",
+    )
+    supersedes = serializers.IntegerField(
+        allow_null=True, help_text="The assessment this one corrects"
+    )
+    superseded_by = serializers.IntegerField(
+        allow_null=True, help_text="The assessment that corrects this one"
+    )
+    reason = serializers.CharField(
+        allow_blank=True,
+        help_text="Why this assessment corrects another, or why it was amended or "
+        "voided (the latest of these)",
+    )
+
+
+REASON_HELP = (
+    "Why (kept with the assessment and in the audit trail), 1 to 500 characters"
+)
+
+
+class AssessmentAmendInputSerializer(StrictSerializer):
+    """Schema of the amend body; the input itself is checked by the one input gate."""
+
+    reason = serializers.CharField(max_length=500, help_text=REASON_HELP)
+    input = AssessmentCreateInputSerializer(
+        help_text="The corrected assessment input (CONTRACT section 1), complete: it "
+        "replaces the old input, it is not merged with it. `patient` may be left out."
+    )
+
+
+class AssessmentVoidInputSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500, help_text=REASON_HELP)
 
 
 class ReportStatusSerializer(serializers.Serializer):
