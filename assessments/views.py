@@ -2,6 +2,7 @@ import logging
 
 import redis
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -29,8 +30,16 @@ from . import services
 from .audit import audit_record
 from .charts import patient_trend_charts
 from .choices import AuditAction, AuditChannel, ReportStatus
-from .forms import AssessmentForm, EncounterForm, PatientForm, PatientSearchForm
+from .forms import (
+    AssessmentForm,
+    EncounterForm,
+    PatientForm,
+    PatientSearchForm,
+    VoidForm,
+    form_initial,
+)
 from .models import Assessment, Report
+from .presentation import note_text, result_view
 from .records import assessment_to_input, input_display_groups
 from .reports import report_request
 from .selectors import (
@@ -232,6 +241,7 @@ def assessment_preview(request, pk):
         request,
         "assessments/partials/preview.html",
         {"form": form, "result": result, "problem": problem,
+         "view": result_view(result, form.canonical) if result else None,
          "derived_fields": DERIVED_FIELDS},
     )  # fmt: skip
 
@@ -242,15 +252,113 @@ def assessment_detail(request, pk):
     assessment = assessment_get_for_user(request.user, pk)
     _page_audit(request, AuditAction.READ, obj=assessment)
     result = assessment.result or {}
+    data = assessment_to_input(assessment)
+    patient = assessment.encounter.patient
     return render(
         request,
         "assessments/assessment_detail.html",
-        {"assessment": assessment, "result": result,
-         "patient": assessment.encounter.patient,
+        {"assessment": assessment, "result": result, "view": result_view(result, data),
+         "patient": patient,
+         "age_years": patient.age_on(assessment.encounter.occurred_on),
          "other_guidelines": _other_guidelines(result),
          "report": _report_of(assessment),
-         "inputs": _input_rows(assessment_to_input(assessment))},
+         "drift": version_drift(assessment),
+         "history": _history(assessment),
+         "void_form": VoidForm(),
+         "note": note_text(
+             result=result, data=data, assessment_id=assessment.pk,
+             recorded_at=assessment.created_at,
+             encounter_at=assessment.encounter.occurred_at,
+         ),
+         "inputs": _input_rows(data)},
     )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+def assessment_amend(request, pk):
+    """The assessment form filled with the stored input and a reason; saving stores a
+    new assessment that supersedes this one (CONTRACT section 6)."""
+    assessment = assessment_get_for_user(request.user, pk)
+    encounter = assessment.encounter
+    if not assessment.is_final:
+        messages.error(request, NOT_FINAL_MESSAGE)
+        return redirect("assessment_detail", pk=assessment.pk)
+    form = AssessmentForm(
+        request.POST or None, encounter=encounter, with_reason=True,
+        initial=None if request.method == "POST" else form_initial(
+            assessment_to_input(assessment)),
+    )  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.assessment_amend(
+                assessment=assessment, data=form.canonical,
+                reason=form.cleaned_data["reason"], author=request.user,
+                channel=AuditChannel.PAGE,
+            )  # fmt: skip
+        except InputError as exc:
+            for error in exc.errors:
+                form.add_error(None, f"{error.field}: {error.message}")
+        except services.AssessmentStateError as exc:
+            messages.error(request, str(exc))
+            return redirect("assessment_detail", pk=assessment.pk)
+        else:
+            messages.success(
+                request, f"Saved assessment #{new.pk}; #{assessment.pk} is kept, "
+                "marked amended.",
+            )  # fmt: skip
+            return redirect("assessment_detail", pk=new.pk)
+    _page_audit(request, AuditAction.READ, obj=assessment, detail="amend form")
+    return render(
+        request,
+        "assessments/assessment_form.html",
+        {"encounter": encounter, "patient": encounter.patient, "form": form,
+         "amending": assessment,
+         "age_years": encounter.patient.age_on(encounter.occurred_on)},
+        status=400 if form.is_bound else 200,
+    )  # fmt: skip
+
+
+@require_POST
+def assessment_void(request, pk):
+    """Mark the assessment entered in error, with a reason (kept, shown as void)."""
+    assessment = assessment_get_for_user(request.user, pk)
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Not voided: " + " ".join(form.errors.get("reason", []))
+        )
+        return redirect("assessment_detail", pk=assessment.pk)
+    try:
+        services.assessment_void(
+            assessment=assessment, reason=form.cleaned_data["reason"],
+            author=request.user, channel=AuditChannel.PAGE,
+        )  # fmt: skip
+    except (InputError, services.AssessmentStateError) as exc:
+        messages.error(request, f"Not voided: {exc}")
+    else:
+        messages.success(
+            request, f"Assessment #{assessment.pk} marked entered in error."
+        )
+    return redirect("assessment_detail", pk=assessment.pk)
+
+
+@require_POST
+def assessment_reevaluate(request, pk):
+    """Evaluate the stored input again under the current version: a new assessment,
+    the old one kept (marked amended)."""
+    assessment = assessment_get_for_user(request.user, pk)
+    try:
+        new = services.assessment_reevaluate(
+            assessment=assessment, author=request.user, channel=AuditChannel.PAGE
+        )
+    except (InputError, services.AssessmentStateError, GuidelineError) as exc:
+        messages.error(request, f"Not evaluated again: {exc}")
+        return redirect("assessment_detail", pk=assessment.pk)
+    messages.success(
+        request, f"Evaluated again under the current version as assessment #{new.pk}; "
+        f"#{assessment.pk} is kept.",
+    )  # fmt: skip
+    return redirect("assessment_detail", pk=new.pk)
 
 
 @require_safe
@@ -329,6 +437,45 @@ def about(request):
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+NOT_FINAL_MESSAGE = (
+    "This assessment is no longer final (already amended or entered in error); "
+    "only a final assessment can be corrected."
+)
+
+
+def version_drift(assessment) -> dict | None:
+    """When the rule-set version of a result is no longer the active one: which
+    version is active now. ``None`` when it is still active (or cannot be told)."""
+    version = assessment.rule_set_version
+    if version is None or version.status == VersionStatus.PUBLISHED:
+        return None
+    current = (
+        RuleSetVersion.objects.filter(
+            rule_set_id=version.rule_set_id, status=VersionStatus.PUBLISHED
+        )
+        .only("version", "title")
+        .first()
+    )
+    return {"version": version, "current": current}
+
+
+def _history(assessment) -> list:
+    """The chain of corrections this assessment belongs to, oldest first."""
+    chain = [assessment]
+    seen = {assessment.pk}
+    older = assessment.supersedes
+    while older is not None and older.pk not in seen:
+        chain.insert(0, older)
+        seen.add(older.pk)
+        older = older.supersedes
+    newer = assessment.successor
+    while newer is not None and newer.pk not in seen:
+        chain.append(newer)
+        seen.add(newer.pk)
+        newer = newer.successor
+    return chain if len(chain) > 1 else []
+
 
 DERIVED_FIELDS = (
     ("eroa_cm2", "echo_eroa_cm2"),
