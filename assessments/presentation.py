@@ -236,6 +236,87 @@ def _guideline_short(result: dict[str, Any]) -> str:
     )
 
 
+# --- comparison of two results ---------------------------------------------------------
+
+NOT_IN_RULE_SET = "not in this rule set"
+DOES_NOT_APPLY = "does not apply to this patient"
+
+
+def rule_set_codes(rule_set) -> set[str]:
+    """Every recommendation code a compiled rule set can give (its rules' codes)."""
+    return {rule.code for rule in rule_set.rules}
+
+
+def same_class(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Same class whatever the notation (1 = I, 2a = IIa, ...) and the same level of
+    evidence letter (ACC/AHA B-NR and ESC B are both B)."""
+    level_a, level_b = (a.get("level") or "")[:1], (b.get("level") or "")[:1]
+    return (
+        class_rank(a.get("class")) == class_rank(b.get("class")) and level_a == level_b
+    )
+
+
+def result_differences(
+    stored: dict[str, Any],
+    other: dict[str, Any],
+    *,
+    left_codes: set[str] | None = None,
+    right_codes: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of a side-by-side comparison of two results; ``differs`` marks changes.
+
+    A recommendation absent on one side reads "not in this rule set" when that rule
+    set has no rule giving it (``*_codes``), else "does not apply to this patient";
+    never "not recommended", which would read as a Class 3 statement.
+    """
+
+    def absent(codes, code):
+        return (
+            NOT_IN_RULE_SET
+            if codes is not None and code not in codes
+            else DOES_NOT_APPLY
+        )
+
+    rows = []
+    for key, label in (("severity", "Severity"), ("severity_subgrade", "Subgrade"),
+                       ("mr_type", "MR type"), ("stage", "Stage"),
+                       ("symptom_status", "Symptom status")):  # fmt: skip
+        a, b = stored.get(key), other.get(key)
+        rows.append({
+            "label": label, "differs": a != b,
+            "left": value_label(key, a) if a else "–",
+            "right": value_label(key, b) if b else "–",
+        })  # fmt: skip
+    left = {r["code"]: r for r in stored.get("recommendations", [])}
+    right = {r["code"]: r for r in other.get("recommendations", [])}
+    for code in [*left, *(c for c in right if c not in left)]:
+        a, b = left.get(code), right.get(code)
+        rows.append({
+            "label": (a or b).get("title") or code, "code": code, "recommendation": True,
+            "left": class_text(a) if a else absent(left_codes, code),
+            "right": class_text(b) if b else absent(right_codes, code),
+            "differs": (a is None) != (b is None) or bool(a and b and not same_class(a, b)),
+        })  # fmt: skip
+    for side, result in (("left", stored), ("right", other)):
+        for caution in result.get("cautions") or []:
+            if isinstance(caution, dict) and caution.get("title"):
+                text = f"Class 3 (do not): {class_text(caution)}"
+                row = {
+                    "label": caution["title"],
+                    "left": "–",
+                    "right": "–",
+                    "differs": True,
+                }
+                row[side] = text
+                rows.append(row)
+    missing_a = {parameter_label(m["parameter"]) for m in stored.get("missing", [])}
+    missing_b = {parameter_label(m["parameter"]) for m in other.get("missing", [])}
+    rows.append({"label": "Missing data", "left": ", ".join(sorted(missing_a)) or "none",
+                 "right": ", ".join(sorted(missing_b)) or "none",
+                 "differs": missing_a != missing_b})  # fmt: skip
+    return rows
+
+
 # --- copy to note --------------------------------------------------------------------
 
 KEY_MEASUREMENTS = (

@@ -20,7 +20,9 @@ from django.views.decorators.http import (
 from guidelines.models import RuleSet, RuleSetVersion, VersionStatus
 from guidelines.services import (
     GuidelineError,
+    active_rule_set,
     active_versions_provenance,
+    compiled_version,
     guideline_evaluate,
 )
 from guidelines.validation import InputError
@@ -39,7 +41,7 @@ from .forms import (
     form_initial,
 )
 from .models import Assessment, Report
-from .presentation import note_text, result_view
+from .presentation import note_text, result_differences, result_view, rule_set_codes
 from .records import assessment_to_input, input_display_groups
 from .reports import report_request
 from .selectors import (
@@ -130,6 +132,7 @@ def patient_list(request):
                 form.add_error(None, exc)
             else:
                 _page_audit(request, AuditAction.CREATE, obj=patient)
+                messages.success(request, f"Patient {patient.full_name} created.")
                 return redirect("patient_detail", pk=patient.pk)
     elif request.method == "POST":
         return HttpResponseForbidden("You are not a member of any care site.")
@@ -144,6 +147,9 @@ def patient_list(request):
             )
         patients = patients.filter(terms)
     patients = list(patients[:PATIENT_LIST_LIMIT])
+    today = timezone.localdate()
+    for patient in patients:
+        patient.age_years = patient.age_on(today)
     _page_audit(
         request, AuditAction.READ,
         detail=f"patient list ({len(patients)} shown)" + (f", search {query!r}" if query else ""),
@@ -174,6 +180,7 @@ def patient_detail(request, pk):
         request,
         "assessments/patient_detail.html",
         {"patient": patient, "encounters": encounters,
+         "age_years": patient.age_on(timezone.localdate()),
          "charts": patient_trend_charts(patient), "today": timezone.localdate()},
     )  # fmt: skip
 
@@ -191,6 +198,7 @@ def encounter_new(request, pk):
             form.add_error(None, exc)
         else:
             _page_audit(request, AuditAction.CREATE, obj=encounter)
+            messages.success(request, "Encounter recorded: enter the assessment.")
             return redirect("assessment_new", pk=encounter.pk)
     status = 400 if form.is_bound else 200
     return render(
@@ -214,6 +222,7 @@ def assessment_new(request, pk):
                 form.add_error(None, f"{error.field}: {error.message}")
         else:
             _page_audit(request, AuditAction.CREATE, obj=assessment)
+            messages.success(request, f"Assessment #{assessment.pk} saved.")
             return redirect("assessment_detail", pk=assessment.pk)
     _page_audit(request, AuditAction.READ, obj=encounter, detail="assessment form")
     return render(
@@ -383,7 +392,9 @@ def assessment_compare(request, pk):
     )
     context = {"assessment": assessment, "patient": assessment.encounter.patient,
                "stored": stored, "other": other, "problem": problem,
-               "rows": result_differences(stored, other) if other else [],
+               "rows": result_differences(
+                   stored, other, left_codes=_codes_of_version(assessment.rule_set_version_id),
+                   right_codes=_codes_of_active(code)) if other else [],
                "other_guidelines": choices, "code": code}  # fmt: skip
     template = "assessments/assessment_compare.html"
     if request.htmx:
@@ -498,6 +509,23 @@ def _other_guidelines(result) -> list[tuple[str, str]]:
     ]
 
 
+def _codes_of_version(version_id) -> set[str] | None:
+    """The recommendation codes a rule-set version can give (None: not known)."""
+    if version_id is None:
+        return None
+    try:
+        return rule_set_codes(compiled_version(version_id))
+    except RuleSetVersion.DoesNotExist:
+        return None
+
+
+def _codes_of_active(code: str) -> set[str] | None:
+    try:
+        return rule_set_codes(active_rule_set(code))
+    except GuidelineError:
+        return None
+
+
 def _report_of(assessment):
     return Report.objects.filter(assessment=assessment).first()
 
@@ -519,39 +547,6 @@ def _input_rows(data):
         ]
         groups.append(("Prior echos", rows))
     return groups
-
-
-def result_differences(stored, other) -> list[dict]:
-    """Rows of a side-by-side comparison of two results; ``differs`` marks changes."""
-
-    def rec_text(rec):
-        return f"Class {rec.get('class') or '–'}, level {rec.get('level') or '–'}"
-
-    rows = []
-    for key, label in (("severity", "Severity"), ("severity_subgrade", "Subgrade"),
-                       ("mr_type", "MR type"), ("stage", "Stage"),
-                       ("symptom_status", "Symptom status")):  # fmt: skip
-        a, b = stored.get(key), other.get(key)
-        rows.append(
-            {"label": label, "left": a or "–", "right": b or "–", "differs": a != b}
-        )
-    left = {r["code"]: r for r in stored.get("recommendations", [])}
-    right = {r["code"]: r for r in other.get("recommendations", [])}
-    for code in [*left, *(c for c in right if c not in left)]:
-        a, b = left.get(code), right.get(code)
-        rows.append({
-            "label": (a or b).get("title") or code, "code": code, "recommendation": True,
-            "left": rec_text(a) if a else "not recommended",
-            "right": rec_text(b) if b else "not recommended",
-            "differs": (a is None) != (b is None)
-            or (a and b and (a.get("class"), a.get("level")) != (b.get("class"), b.get("level"))),
-        })  # fmt: skip
-    missing_a = {m["parameter"] for m in stored.get("missing", [])}
-    missing_b = {m["parameter"] for m in other.get("missing", [])}
-    rows.append({"label": "Missing data", "left": ", ".join(sorted(missing_a)) or "none",
-                 "right": ", ".join(sorted(missing_b)) or "none",
-                 "differs": missing_a != missing_b})  # fmt: skip
-    return rows
 
 
 def about_context() -> dict:

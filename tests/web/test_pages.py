@@ -163,8 +163,9 @@ def test_patient_page_shows_encounters_and_trend_charts(logged_in, assessment, p
     assert response.status_code == 200
     assert reverse("assessment_detail", args=[assessment.pk]) in body
     assert body.count("<svg") == 4
-    assert "0.40 cm²" in body
-    assert "40 mm" in body
+    # thresholds of the active rule set for this patient's MR type (primary)
+    assert "≥ 0.4 cm²: severe MR" in body
+    assert "≥ 40 mm: stage C2" in body
     assert _page_events(AuditAction.READ).filter(patient=patient).exists()
 
 
@@ -394,7 +395,7 @@ def test_compare_evaluates_the_stored_input_under_the_other_guideline(
 
 
 def test_compare_rows_highlight_differences():
-    from assessments.views import result_differences
+    from assessments.presentation import result_differences
 
     stored = {"severity": "severe", "stage": "C1",
               "recommendations": [{"code": "surgery_mv", "title": "Surgery",
@@ -404,12 +405,36 @@ def test_compare_rows_highlight_differences():
                                   "class": "I", "level": "B"},
                                  {"code": "teer", "title": "TEER", "class": "IIb",
                                   "level": "B"}]}  # fmt: skip
-    rows = {r["label"]: r for r in result_differences(stored, other)}
+    rows = {
+        r["label"]: r
+        for r in result_differences(
+            stored, other, left_codes={"surgery_mv"}, right_codes={"surgery_mv", "teer"}
+        )
+    }
     assert rows["Severity"]["differs"] is False
+    assert rows["Severity"]["left"] == "Severe MR"
     assert rows["Stage"]["differs"] is True
-    assert rows["Surgery"]["differs"] is True
-    assert rows["TEER"]["left"] == "not recommended"
+    # Class 1 (ACC/AHA) and Class I (ESC), both level B: the same, whatever the notation
+    assert rows["Surgery"]["differs"] is False
+    # the left rule set has no TEER rule at all: not a Class 3 "not recommended"
+    assert rows["TEER"]["left"] == "not in this rule set"
     assert rows["TEER"]["differs"] is True
+    assert "not recommended" not in str(rows)
+
+
+def test_compare_tells_a_rule_that_did_not_fire_from_a_missing_rule():
+    from assessments.presentation import result_differences
+
+    stored = {"recommendations": []}
+    other = {"recommendations": [{"code": "teer", "title": "TEER", "class": "2a",
+                                  "level": "B-NR"}]}  # fmt: skip
+    (teer,) = [r for r in result_differences(stored, other, left_codes={"teer"},
+                                              right_codes={"teer"}) if r.get("code")]  # fmt: skip
+    assert teer["left"] == "does not apply to this patient"
+    stronger = {"recommendations": [{"code": "teer", "title": "TEER", "class": "IIb",
+                                     "level": "B"}]}  # fmt: skip
+    (teer,) = [r for r in result_differences(other, stronger) if r.get("code")]
+    assert teer["differs"] is True  # 2a vs IIb: a real difference
 
 
 def test_pdf_button_requests_a_report(logged_in, assessment):
