@@ -300,7 +300,7 @@ def result_differences(
     for side, result in (("left", stored), ("right", other)):
         for caution in result.get("cautions") or []:
             if isinstance(caution, dict) and caution.get("title"):
-                text = f"Class 3 (do not): {class_text(caution)}"
+                text = f"caution: {class_text(caution)}"
                 row = {
                     "label": caution["title"],
                     "left": "–",

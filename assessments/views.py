@@ -26,7 +26,7 @@ from guidelines.services import (
     guideline_evaluate,
 )
 from guidelines.validation import InputError
-from guidelines.vocabulary import sections
+from guidelines.vocabulary import PRIOR_ECHO_FIELDS, sections
 
 from . import services
 from .audit import audit_record
@@ -537,10 +537,14 @@ def _input_rows(data):
         for g in input_display_groups(data)
     ]
     if data.get("prior_echos"):
+        specs = {spec.path: spec for spec in PRIOR_ECHO_FIELDS}
         rows = [
             (
                 "Prior study",
-                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.items()),
+                ", ".join(
+                    f"{specs[k].label} {v} {specs[k].unit}".strip()
+                    for k, v in s.items()
+                ),
                 "",
             )
             for s in data["prior_echos"]

@@ -199,7 +199,10 @@ def value_label(kind: str, value) -> str:
 
 
 # Values the engine derives that no rule references (shown with their formula).
-DERIVED_ONLY_LABELS = {"lvot_stroke_volume_ml": "LVOT stroke volume (mL)"}
+DERIVED_ONLY_LABELS = {
+    "lvot_stroke_volume_ml": "LVOT stroke volume (mL)",
+    "prior_echos": "Prior echocardiograms (serial LV studies)",
+}
 
 
 def parameter_label(path: str) -> str:
