@@ -9,6 +9,7 @@ their fields explicitly.
 
 from rest_framework import serializers
 
+from guidelines.parameters import MR_TYPES, SEVERITIES, STAGES, SUBGRADES, VALUE_LABELS
 from guidelines.vocabulary import (
     INPUT_FIELDS,
     PRIOR_ECHO_FIELDS,
@@ -141,6 +142,10 @@ AssessmentCreateInputSerializer = _input_serializer(
 # --- result (CONTRACT section 2) ----------------------------------------------------
 
 
+def _labelled(kind: str, codes) -> list[tuple[str, str]]:
+    return [(code, VALUE_LABELS[kind].get(code, code)) for code in codes]
+
+
 class GuidelineRefSerializer(serializers.Serializer):
     code = serializers.CharField()
     title = serializers.CharField()
@@ -220,7 +225,8 @@ ConditionalSerializer = _serializer(
             help_text="Would apply if: the values of those inputs that make it apply"
         ),
     },
-    "A recommendation that would apply if a missing value were recorded (SPEC 0.14 c).",
+    "A recommendation that would apply if a value that is not recorded were recorded "
+    "(with the value named in `condition`); never part of `recommendations`.",
 )
 
 
@@ -233,19 +239,19 @@ class ResultSerializer(serializers.Serializer):
     """Assessment result (CONTRACT section 2), as produced by the rules engine."""
 
     guideline = GuidelineRefSerializer()
-    mr_type = serializers.ChoiceField(
-        choices=["primary", "secondary_ventricular", "secondary_atrial",
-                 "not_applicable", "undetermined"]
-    )  # fmt: skip
-    severity = serializers.ChoiceField(
-        choices=["none_trivial", "mild", "moderate", "severe", "indeterminate"]
-    )
+    # The codes of CONTRACT section 2, each with the words the pages show for it.
+    mr_type = serializers.ChoiceField(choices=_labelled("mr_type", MR_TYPES))
+    severity = serializers.ChoiceField(choices=_labelled("severity", SEVERITIES))
     severity_subgrade = serializers.ChoiceField(
-        choices=["mild_to_moderate", "moderate_to_severe"], allow_null=True
+        choices=_labelled("severity_subgrade", SUBGRADES), allow_null=True,
+        help_text="Only for moderate MR; null otherwise",
+    )  # fmt: skip
+    severity_basis = serializers.CharField(
+        allow_blank=True, help_text="Why the grade, in words"
     )
-    severity_basis = serializers.CharField(allow_blank=True)
     stage = serializers.ChoiceField(
-        choices=["A", "B", "C", "C1", "C2", "D", "not_applicable", "undetermined"]
+        choices=_labelled("stage", STAGES),
+        help_text="ACC/AHA 2020 stage of MR (Tables 15 and 19)",
     )
     symptom_status = serializers.CharField()
     surgical_risk = serializers.CharField(allow_null=True)
@@ -288,6 +294,8 @@ class PatientOutputSerializer(serializers.Serializer):
 
 
 class PatientInputSerializer(StrictSerializer):
+    """A patient's recorded details; unknown fields are refused with 400."""
+
     mrn = serializers.CharField(max_length=64, help_text="Medical record number")
     given_name = serializers.CharField(max_length=100)
     family_name = serializers.CharField(max_length=100)
@@ -312,6 +320,8 @@ class EncounterOutputSerializer(serializers.Serializer):
 
 
 class EncounterInputSerializer(StrictSerializer):
+    """An encounter; unknown fields are refused with 400."""
+
     occurred_at = serializers.DateTimeField(required=False, help_text="Default: now")
     setting = serializers.ChoiceField(choices=Setting.choices, required=False)
     presentation = serializers.ChoiceField(choices=Presentation.choices, required=False)
@@ -350,7 +360,7 @@ REASON_HELP = (
 
 
 class AssessmentAmendInputSerializer(StrictSerializer):
-    """Schema of the amend body; the input itself is checked by the one input gate."""
+    """A correction: why, and the complete corrected input."""
 
     reason = serializers.CharField(max_length=500, help_text=REASON_HELP)
     input = AssessmentCreateInputSerializer(
@@ -360,6 +370,8 @@ class AssessmentAmendInputSerializer(StrictSerializer):
 
 
 class AssessmentVoidInputSerializer(StrictSerializer):
+    """Why the assessment was entered in error."""
+
     reason = serializers.CharField(max_length=500, help_text=REASON_HELP)
 
 
@@ -371,6 +383,8 @@ class ReportStatusSerializer(serializers.Serializer):
 
 
 class ReportRequestSerializer(StrictSerializer):
+    """Options of a PDF request; unknown fields are refused with 400."""
+
     regenerate = serializers.BooleanField(
         required=False, help_text="Render again even if a PDF is ready"
     )

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -102,10 +104,22 @@ PAGE_PARAMETERS = [
 ]
 
 
+class IntegratorSchema(AutoSchema):
+    """OpenAPI descriptions for integrators: an operation's ``description`` (or its
+    method's docstring), never the docstring of the view class, which is written for
+    the maintainers of this code."""
+
+    def get_description(self):
+        method = getattr(self.view, self.method.lower(), None)
+        return get_doc(method) if method is not None else ""
+
+
 class Api(APIView):
     """Base of the API views. Authentication is DRF's (session or Bearer token); DRF
     marks its views login-not-required, so LoginRequiredMiddleware, which knows only
     sessions, stands aside and unauthenticated requests get 401 here."""
+
+    schema = IntegratorSchema()
 
 
 class Page(PageNumberPagination):
@@ -127,6 +141,15 @@ class EvaluateApi(Api):
     @extend_schema(
         operation_id="evaluate",
         summary="Evaluate an assessment input without storing it",
+        description=(
+            "Grades MR and returns the recommendations of the named (or default) rule "
+            "set for the given input. Nothing is stored but the audit entry. A value "
+            "that is left out is never guessed: it is listed under `missing` when a "
+            "rule needed it, and `conditional` lists what would apply if it were "
+            "recorded. Numbers are JSON numbers or plain decimal strings with a point "
+            '(`"0.8"`, never `"0,8"`); a value outside its range is refused with '
+            "400 naming the field and the range."
+        ),
         request=EvaluateInputSerializer,
         responses={200: ResultSerializer, **errors(400, 415)},
         tags=["evaluation"],
@@ -361,6 +384,13 @@ class AssessmentCreateApi(Api):
     @extend_schema(
         operation_id="assessments_create",
         summary="Store and evaluate an assessment of an encounter",
+        description=(
+            "Stores the input as a new `final` assessment of the encounter with the "
+            "result and the rule-set version that produced it; neither is ever edited "
+            "afterwards (correct with `amend`, withdraw with `void`). `patient` may be "
+            "left out: age at the encounter date, sex, height and weight come from the "
+            "patient record, and a given value that contradicts the record is refused."
+        ),
         request=AssessmentCreateInputSerializer,
         parameters=[IDEMPOTENCY],
         responses={201: AssessmentOutputSerializer, **errors(400, 404, 409, 415)},
@@ -386,6 +416,11 @@ class AssessmentDetailApi(Api):
     @extend_schema(
         operation_id="assessments_retrieve",
         summary="One stored assessment, with the result and rule-set version it was given",
+        description=(
+            "The input and result exactly as stored. `status` tells whether it still "
+            "stands (`final`), was corrected (`amended`: see `superseded_by`) or was "
+            "withdrawn (`entered_in_error`)."
+        ),
         responses={200: AssessmentOutputSerializer, **errors(404)},
         tags=["assessments"],
     )

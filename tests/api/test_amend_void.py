@@ -201,3 +201,23 @@ def test_the_schema_documents_amend_and_void(ehr):
     assert "post" in paths["/api/v1/assessments/{id}/void"]
     assessment = schema["components"]["schemas"]["AssessmentOutput"]["properties"]
     assert {"status", "supersedes", "superseded_by", "reason"} <= set(assessment)
+
+
+def test_the_docs_speak_to_integrators_not_to_maintainers(ehr):
+    schema = ehr.get("/api/schema/?format=json").json()
+    descriptions = [
+        op.get("description", "")
+        for ops in schema["paths"].values()
+        for op in ops.values()
+    ]
+    assert not any("LoginRequiredMiddleware" in d for d in descriptions)
+    assert not any("``" in d for d in descriptions)  # no reStructuredText of the code
+    enums = schema["components"]["schemas"]
+    assert (
+        "`secondary_ventricular` - Secondary (ventricular) MR"
+        in enums["MrTypeEnum"]["description"]
+    )
+    assert (
+        "`C2` - Stage C2 (asymptomatic severe MR with LV dysfunction)"
+        in enums["StageEnum"]["description"]
+    )
