@@ -48,6 +48,27 @@ _CHOICE_WORDS = {
 }
 _CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 _ASSUMED = re.compile(r"assumed (?P<what>.+?) for: (?P<title>.+)")
+_SPEC_REFERENCE = re.compile(
+    r"\s*\((?:[^()]*; )?SPEC [^()]*\)|,?\s*SPEC \d[\d.]*(?: [a-z#]\S*)?"
+)
+
+
+def section_text(source: dict[str, Any] | None) -> str:
+    """A source's guideline section without the product's own SPEC references (those
+    stay in the expandable source detail of the pages)."""
+    section = (source or {}).get("section") or ""
+    return _SPEC_REFERENCE.sub("", section).strip(" ,;")
+
+
+def conditional_text(condition: str, depends_on: list[str]) -> str:
+    """``would apply if NYHA class ≥ 2`` (the engine's words, said once)."""
+    text = plain_words(condition or "").strip()
+    if not text:
+        names = ", ".join(parameter_label(p) for p in depends_on)
+        return f"would apply if these were recorded: {names}"
+    if text.startswith(("would apply if", "depends on")):
+        return text
+    return f"would apply if {text}"
 
 
 def plain_words(text: str) -> str:
@@ -122,6 +143,7 @@ def _recommendation(rec: dict[str, Any], assumptions) -> dict[str, Any]:
         "condition_text": plain_words(rec.get("condition", "")),
         "evidence_text": VALUE_LABELS["evidence"].get(evidence, ""),
         "guideline": source.get("guideline", ""),
+        "section_text": section_text(source),
     }
 
 
@@ -146,9 +168,7 @@ def result_view(
     conditional = [
         {
             **_recommendation(c, {}),
-            "if_text": plain_words(c.get("condition") or "")
-            or "these were recorded: "
-            + ", ".join(parameter_label(p) for p in c.get("depends_on") or []),
+            "if_text": conditional_text(c.get("condition"), c.get("depends_on") or []),
             "depends_on_labels": [
                 parameter_label(p) for p in c.get("depends_on") or []
             ],

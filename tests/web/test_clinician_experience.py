@@ -147,7 +147,7 @@ def test_conditional_recommendations_read_would_apply_if():
     }  # fmt: skip
     view = result_view(result)
     (rec,) = view["conditional"]
-    assert rec["if_text"] == "Surgical risk (Heart Team) is low"
+    assert rec["if_text"] == "would apply if Surgical risk (Heart Team) is low"
     assert rec["depends_on_labels"] == ["Surgical risk (Heart Team)"]
     assert view["strongest"] is None  # a conditional one is never the bottom line
 
@@ -331,3 +331,29 @@ def test_messages_after_creating_and_signing_out(logged_in, organization):
     assert re.search(r"\d+ years, female", response.content.decode())
     response = logged_in.post(reverse("logout"), follow=True)
     assert "You are signed out." in response.content.decode()
+
+
+def test_conditional_recommendations_of_a_sparse_record_are_shown_apart(
+    logged_in, encounter, clinician
+):
+    sparse = assessment_create(
+        encounter=encounter, author=clinician,
+        data={"etiology": "degenerative_prolapse",
+              "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 68, "lvef_pct": 62,
+                       "lvedd_mm": 55}},
+    )  # fmt: skip
+    conditional = sparse.result["conditional"]
+    assert conditional, "the engine lists what would apply if NYHA class were known"
+    body = logged_in.get(
+        reverse("assessment_detail", args=[sparse.pk])
+    ).content.decode()
+    block = body[body.index('id="conditional"') :]
+    block = block[: block.index("</div>")]
+    assert "Would apply if recorded" in block
+    for rec in conditional:
+        assert rec["title"] in block
+    assert "would apply if would apply if" not in body
+    assert "NYHA class" in block
+    # never on the bottom line: nothing applies yet
+    bottom = body[body.index('id="result-bottom-line"') :]
+    assert conditional[0]["title"] not in bottom[: bottom.index("</div>")]
