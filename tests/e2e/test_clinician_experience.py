@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from assessments.models import Assessment
 from assessments.services import assessment_create
-from guidelines.services import version_rollback
+from tests.web.test_clinician_experience import republished
 
 from .test_clinician import shot, sign_in
 
@@ -176,9 +176,12 @@ def test_copy_to_note_puts_the_summary_on_the_clipboard(
 
 
 def test_a_result_under_a_retired_version_is_evaluated_again(
-    page: Page, live_server, clinician, editor, stored
+    page: Page, live_server, clinician, editor, second_editor, stored
 ):
-    version_rollback(to=stored.rule_set_version, user=editor, label="2020.1-r2")
+    republished(
+        stored.rule_set_version, editor=editor, approver=second_editor,
+        label="2020.1-r2",
+    )  # fmt: skip
     sign_in(page, live_server.url, clinician.username)
     page.goto(url(live_server, "assessment_detail", stored.pk))
     drift = page.locator("#version-drift")

@@ -12,7 +12,11 @@ from assessments.models import Assessment, AuditEvent
 from assessments.presentation import note_text, result_view
 from assessments.services import assessment_create
 from guidelines.models import RuleSetVersion, VersionStatus
-from guidelines.services import version_rollback
+from guidelines.services import (
+    version_outcome_changes,
+    version_publish,
+    version_rollback,
+)
 
 from .test_pages import SEVERE_PRIMARY
 
@@ -22,6 +26,17 @@ FLAIL = {
     "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70, "lvef_pct": 62,
              "lvesd_mm": 36, "lvedd_mm": 55},
 }  # fmt: skip
+
+
+def republished(version, *, editor, approver, label):
+    """A copy of ``version`` published through the gate (four eyes): the old one is
+    retired."""
+    draft = version_rollback(to=version, user=editor, label=label)
+    return version_publish(
+        version=draft, user=approver, reason="Test: a new version.",
+        acknowledge_pending=True,
+        acknowledgements={c.id: "ok" for c in version_outcome_changes(draft)},
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -278,10 +293,12 @@ def test_other_care_sites_get_404_for_amend_void_and_evaluate_again(
 
 
 def test_a_result_under_a_retired_version_offers_to_evaluate_again(
-    logged_in, stored, editor
+    logged_in, stored, editor, second_editor
 ):
     old_version = stored.rule_set_version
-    current = version_rollback(to=old_version, user=editor, label="2020.1-r2")
+    current = republished(
+        old_version, editor=editor, approver=second_editor, label="2020.1-r2"
+    )
     old_version.refresh_from_db()
     assert old_version.status == VersionStatus.RETIRED
     body = logged_in.get(
