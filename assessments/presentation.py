@@ -53,11 +53,15 @@ _SPEC_REFERENCE = re.compile(
 )
 
 
+def without_spec_references(text: str) -> str:
+    """Text for clinicians: the product's own SPEC references taken out (they stay in
+    the expandable source detail of the pages)."""
+    return _SPEC_REFERENCE.sub("", text or "").strip(" ,;")
+
+
 def section_text(source: dict[str, Any] | None) -> str:
-    """A source's guideline section without the product's own SPEC references (those
-    stay in the expandable source detail of the pages)."""
-    section = (source or {}).get("section") or ""
-    return _SPEC_REFERENCE.sub("", section).strip(" ,;")
+    """A source's guideline section without SPEC references."""
+    return without_spec_references((source or {}).get("section") or "")
 
 
 def conditional_text(condition: str, depends_on: list[str]) -> str:
@@ -144,6 +148,7 @@ def _recommendation(rec: dict[str, Any], assumptions) -> dict[str, Any]:
         "evidence_text": VALUE_LABELS["evidence"].get(evidence, ""),
         "guideline": source.get("guideline", ""),
         "section_text": section_text(source),
+        "detail_text": without_spec_references(rec.get("detail") or ""),
     }
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from assessments.choices import AuditAction, AuditChannel
 from assessments.models import Assessment, AuditEvent
-from assessments.presentation import note_text, result_view
+from assessments.presentation import note_text, result_view, section_text
 from assessments.services import assessment_create
 from guidelines.models import RuleSetVersion, VersionStatus
 from guidelines.services import (
@@ -179,9 +179,13 @@ def test_the_note_text_is_plain_and_complete(stored):
     assert "EROA 0.45 cm²" in text
     assert "LVEF 62 %" in text
     assert "NYHA class II" in text
+    surgery = next(
+        r for r in stored.result["recommendations"] if r["code"] == "surgery_mv"
+    )
+    section = section_text(surgery["source"])
+    assert "SPEC" not in section
     assert (
-        "- Mitral valve intervention for symptomatic severe primary MR (Class 1, level "
-        "B-NR; ACC/AHA 2020, 7.3 Primary MR, P1)" in text
+        f"- {surgery['title']} (Class 1, level B-NR; ACC/AHA 2020, {section})" in text
     )
     assert (
         "Rule set: 2020 ACC/AHA Guideline for the Management of Valvular Heart Disease · version"
