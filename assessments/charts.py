@@ -2,8 +2,14 @@
 
 ``trend_chart_svg`` is pure (numbers in, SVG text out) and draws the guideline threshold
 as a dashed line, so the page and the PDF show the same picture. ``patient_trend_charts``
-reads the patient's stored assessments (the caller has already checked access) and
-returns one chart per parameter: LVEF, LVESD, EROA and regurgitant volume.
+reads the patient's final stored assessments (amended and voided ones are left out; the
+caller has already checked access) and returns one chart per parameter: LVEF, LVESD,
+EROA and regurgitant volume. The thresholds come from the active version of the rule
+set of the patient's latest assessment, for the patient's MR type in that assessment
+(``guidelines.thresholds``): a secondary-MR patient sees no primary-MR stage line.
+
+Sizes are chosen so that text is at least 11 px on screen at 100 % zoom down to a
+390 px wide phone (the chart is at most ~340 px wide there: 14 user units × 340/400).
 
 The SVG uses presentation attributes only (no CSS, no script), which browsers and
 WeasyPrint render alike.
@@ -17,8 +23,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-WIDTH, HEIGHT = 520, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 16, 28, 40
+WIDTH, HEIGHT = 400, 230
+LEFT, RIGHT, TOP, BOTTOM = 50, 12, 34, 44
+FONT_SIZE, TITLE_SIZE = 14, 15
+MIN_POINT_GAP = 22  # user units between two points, so same-day points stay apart
 LINE_COLOR = "#1d4f91"
 THRESHOLD_COLOR = "#b3261e"
 GRID_COLOR = "#d0d4da"
@@ -31,18 +39,18 @@ class TrendSpec:
     column: str  # Assessment column
     title: str
     unit: str
-    threshold: float
-    threshold_label: str
+
+    @property
+    def path(self) -> str:
+        return f"echo.{self.key}"
 
 
 TRENDS: tuple[TrendSpec, ...] = (
-    TrendSpec("lvef_pct", "echo_lvef_pct", "LVEF", "%", 60, "60 % (LV dysfunction below)"),
-    TrendSpec("lvesd_mm", "echo_lvesd_mm", "LV end-systolic diameter", "mm", 40,
-              "40 mm (LV dilatation at or above)"),
-    TrendSpec("eroa_cm2", "echo_eroa_cm2", "EROA", "cm²", 0.40,
-              "0.40 cm² (severe primary MR at or above)"),
+    TrendSpec("lvef_pct", "echo_lvef_pct", "LVEF", "%"),
+    TrendSpec("lvesd_mm", "echo_lvesd_mm", "LV end-systolic diameter", "mm"),
+    TrendSpec("eroa_cm2", "echo_eroa_cm2", "EROA", "cm²"),
     TrendSpec("regurgitant_volume_ml", "echo_regurgitant_volume_ml",
-              "Regurgitant volume", "mL", 60, "60 mL (severe primary MR at or above)"),
+              "Regurgitant volume", "mL"),
 )  # fmt: skip
 
 
@@ -69,6 +77,26 @@ def _as_date(when: dt.datetime | dt.date) -> dt.date:
     return when.date() if isinstance(when, dt.datetime) else when
 
 
+def _x_positions(times: list[float], left: float, width: float) -> list[float]:
+    """x of each point (times ascending): proportional to time, but at least
+    ``MIN_POINT_GAP`` apart, so points of one day never sit on top of each other."""
+    if len(times) == 1:
+        return [left + width / 2]
+    first, last = times[0], times[-1]
+    span = last - first
+    xs = [
+        left + (width * (t - first) / span if span else width * i / (len(times) - 1))
+        for i, t in enumerate(times)
+    ]
+    for i in range(1, len(xs)):
+        xs[i] = max(xs[i], xs[i - 1] + MIN_POINT_GAP)
+    overflow = xs[-1] - (left + width)
+    if overflow > 0:  # squeeze back into the plot, keeping order and proportions
+        factor = width / (xs[-1] - left)
+        xs = [left + (x - left) * factor for x in xs]
+    return xs
+
+
 def trend_chart_svg(
     *,
     title: str,
@@ -80,13 +108,11 @@ def trend_chart_svg(
     """An SVG line chart of ``points`` (time, value), oldest left, with the threshold
     drawn as a dashed line. Returns a standalone ``<svg>`` element (accessible name =
     title; a text description lists every point)."""
-    points = sorted(
-        ((when, float(value)) for when, value in points), key=lambda p: _as_date(p[0])
-    )
+    points = sorted(((when, float(value)) for when, value in points), key=_sort_key)
     values = [v for _, v in points]
     unit_text = f" {unit}" if unit else ""
     description = (
-        "; ".join(f"{_as_date(w).isoformat()}: {_fmt(v)}{unit_text}" for w, v in points)
+        "; ".join(f"{_when_text(w, points)}: {_fmt(v)}{unit_text}" for w, v in points)
         or "no measurements recorded"
     )
     if threshold is not None:
@@ -94,10 +120,10 @@ def trend_chart_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" class="trend-chart" '
-        f'font-family="sans-serif" font-size="11">',
+        f'font-family="sans-serif" font-size="{FONT_SIZE}">',
         f"<title>{escape(title)} ({escape(unit)})</title>",
         f"<desc>{escape(description)}</desc>",
-        f'<text x="{LEFT}" y="16" font-size="13" font-weight="bold" '
+        f'<text x="{LEFT}" y="18" font-size="{TITLE_SIZE}" font-weight="bold" '
         f'fill="{TEXT_COLOR}">{escape(title)}{escape(unit_text and f" ({unit})")}</text>',
     ]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -119,14 +145,13 @@ def trend_chart_svg(
     def y_of(value: float) -> float:
         return TOP + plot_h - (value - low) / (high - low) * plot_h
 
-    # grid and y ticks
     tick = low
     while tick <= high + step / 1000:
         y = y_of(tick)
         parts.append(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" '
             f'stroke="{GRID_COLOR}" stroke-width="1"/>'
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
+            f'<text x="{LEFT - 6}" y="{y + 5:.1f}" text-anchor="end" '
             f'fill="{TEXT_COLOR}">{_fmt(tick)}</text>'
         )
         tick += step
@@ -136,40 +161,41 @@ def trend_chart_svg(
     )
     if threshold is not None:
         y = y_of(float(threshold))
+        # the label sits above the line, or below it when the line is near the top
+        label_y = y - 6 if y - 6 - FONT_SIZE > TOP - 8 else y + FONT_SIZE + 2
         parts.append(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" '
             f'stroke="{THRESHOLD_COLOR}" stroke-width="1.5" stroke-dasharray="6 4" '
             f'class="threshold"/>'
-            f'<text x="{LEFT + plot_w - 4}" y="{y - 5:.1f}" text-anchor="end" '
+            f'<text x="{LEFT + plot_w - 4}" y="{label_y:.1f}" text-anchor="end" '
             f'fill="{THRESHOLD_COLOR}" class="threshold-label">'
             f"{escape(threshold_label)}</text>"
         )
     if not points:
+        # below the plot's middle, clear of a threshold label
+        y = TOP + plot_h * 0.5
+        if threshold is not None and abs(y_of(float(threshold)) - y) < 2 * FONT_SIZE:
+            y = y_of(float(threshold)) + 2.5 * FONT_SIZE
+            if y > TOP + plot_h - 4:
+                y = y_of(float(threshold)) - 2 * FONT_SIZE
         parts.append(
-            f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" '
+            f'<text x="{LEFT + plot_w / 2:.1f}" y="{y:.1f}" '
             f'text-anchor="middle" fill="{TEXT_COLOR}">No measurements recorded</text>'
         )
         parts.append("</svg>")
         return "".join(parts)
 
-    days = [_as_date(w).toordinal() for w, _ in points]
-    first, last = days[0], days[-1]
-
-    def x_of(day: int) -> float:
-        if last == first:
-            return LEFT + plot_w / 2
-        return LEFT + 12 + (day - first) / (last - first) * (plot_w - 24)
-
-    coords = [(x_of(d), y_of(v)) for d, (_, v) in zip(days, points, strict=True)]
+    xs = _x_positions([_timestamp(w) for w, _ in points], LEFT + 14, plot_w - 28)
+    coords = [(x, y_of(v)) for x, (_, v) in zip(xs, points, strict=True)]
     if len(coords) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
         parts.append(
             f'<polyline points="{path}" fill="none" stroke="{LINE_COLOR}" '
             f'stroke-width="2"/>'
         )
-    label_every = max(1, len(points) // 6)
+    label_every = max(1, len(points) // 4)
     for index, ((x, y), (when, value)) in enumerate(zip(coords, points, strict=True)):
-        label = f"{_as_date(when).isoformat()}: {_fmt(value)}{unit_text}"
+        label = f"{_when_text(when, points)}: {_fmt(value)}{unit_text}"
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{LINE_COLOR}" '
             f'class="point"><title>{escape(label)}</title></circle>'
@@ -178,11 +204,31 @@ def trend_chart_svg(
         )
         if index % label_every == 0 or index == len(points) - 1:
             parts.append(
-                f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle" '
+                f'<text x="{x:.1f}" y="{TOP + plot_h + 18}" text-anchor="middle" '
                 f'fill="{TEXT_COLOR}">{_as_date(when).isoformat()}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _sort_key(point) -> tuple:
+    when = point[0]
+    return (_as_date(when), _timestamp(when))
+
+
+def _timestamp(when: dt.datetime | dt.date) -> float:
+    if isinstance(when, dt.datetime):
+        return when.timestamp()
+    return dt.datetime(when.year, when.month, when.day, tzinfo=dt.UTC).timestamp()
+
+
+def _when_text(when, points) -> str:
+    """The date, with the time when another point falls on the same day."""
+    day = _as_date(when)
+    same_day = sum(1 for other, _ in points if _as_date(other) == day) > 1
+    if same_day and isinstance(when, dt.datetime):
+        return f"{day.isoformat()} {when:%H:%M}"
+    return day.isoformat()
 
 
 def _number(value) -> float | None:
@@ -197,12 +243,13 @@ def _number(value) -> float | None:
 
 
 def trend_points(assessments, spec: TrendSpec) -> list[tuple[dt.datetime, float]]:
-    """One point per encounter: the newest assessment's measured value, else the value
-    the engine derived (e.g. EROA from PISA) in that assessment's stored result."""
+    """One point per encounter: the newest final assessment's measured value, else the
+    value the engine derived (e.g. EROA from PISA) in that assessment's stored result.
+    Amended and voided assessments are left out (their correction, if any, counts)."""
     by_encounter: dict[int, tuple[dt.datetime, float]] = {}
     ordered = sorted(assessments, key=lambda a: (a.created_at, a.pk), reverse=True)
     for assessment in ordered:
-        if assessment.encounter_id in by_encounter:
+        if assessment.encounter_id in by_encounter or not assessment.is_final:
             continue
         value = _number(getattr(assessment, spec.column))
         if value is None:
@@ -216,6 +263,35 @@ def trend_points(assessments, spec: TrendSpec) -> list[tuple[dt.datetime, float]
     return sorted(by_encounter.values(), key=lambda p: p[0])
 
 
+def _thresholds(assessments) -> tuple[dict, str]:
+    """The thresholds for the patient's MR type (latest final assessment), from the
+    active version of its rule set; and the MR type in words."""
+    from guidelines.parameters import value_label
+    from guidelines.services import (
+        GuidelineError,
+        active_rule_set,
+        default_rule_set_code,
+    )
+    from guidelines.thresholds import chart_thresholds
+
+    finals = [a for a in assessments if a.is_final and a.result]
+    latest = max(
+        finals,
+        key=lambda a: (a.encounter.occurred_at, a.created_at, a.pk),
+        default=None,
+    )
+    result = latest.result if latest else {}
+    mr_type = result.get("mr_type")
+    code = (result.get("guideline") or {}).get("code") or default_rule_set_code()
+    try:
+        rule_set = active_rule_set(code)
+    except GuidelineError:
+        return {}, ""
+    return chart_thresholds(rule_set, mr_type), value_label(
+        "mr_type", mr_type
+    ) if mr_type else ""
+
+
 def patient_trend_charts(patient) -> list[dict]:
     """The four trend charts of one patient: ``[{key, title, unit, threshold,
     threshold_label, points, svg}]`` (access is the caller's business)."""
@@ -226,23 +302,29 @@ def patient_trend_charts(patient) -> list[dict]:
             "encounter"
         )
     )
+    thresholds, mr_type = _thresholds(assessments)
     charts = []
     for spec in TRENDS:
         points = trend_points(assessments, spec)
+        line = thresholds.get(spec.path)
+        threshold = float(line.value) if line else None
+        label = line.label if line else ""
+        short = line.short if line else ""
         charts.append(
             {
                 "key": spec.key,
                 "title": spec.title,
                 "unit": spec.unit,
-                "threshold": spec.threshold,
-                "threshold_label": spec.threshold_label,
+                "threshold": threshold,
+                "threshold_label": label,
+                "mr_type": mr_type,
                 "points": points,
                 "svg": trend_chart_svg(
                     title=spec.title,
                     unit=spec.unit,
                     points=points,
-                    threshold=spec.threshold,
-                    threshold_label=spec.threshold_label,
+                    threshold=threshold,
+                    threshold_label=short,
                 ),
             }
         )

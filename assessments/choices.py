@@ -63,3 +63,12 @@ class ReportStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     READY = "ready", "Ready"
     FAILED = "failed", "Failed"
+
+
+class AssessmentStatus(models.TextChoices):
+    """Where a stored assessment stands (CONTRACT section 6). Stored assessments are
+    never edited: a correction is a new assessment that supersedes the old one."""
+
+    FINAL = "final", "Final"
+    AMENDED = "amended", "Amended (superseded by a correction)"
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error (void)"

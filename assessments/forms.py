@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from guidelines.validation import FieldError, InputError, input_parse
 from guidelines.vocabulary import (
-    DECIMAL_PLACES,
     FIELDS_BY_PATH,
     PRIOR_ECHO_FIELDS,
     InputField,
@@ -40,44 +39,68 @@ ECHO_GROUPS = (
 )
 DERIVED_FROM_PISA = ("echo.eroa_cm2", "echo.regurgitant_volume_ml")
 BOOLEAN_CHOICES = (("", "Not recorded"), ("true", "Yes"), ("false", "No"))
-
-
-def _step(spec: InputField) -> str:
-    return (
-        "1"
-        if spec.kind is Kind.INTEGER
-        else f"{10**-DECIMAL_PLACES:.{DECIMAL_PLACES}f}"
-    )
+# NYHA functional classification (Criteria Committee of the New York Heart Association).
+NYHA_CHOICES = (
+    ("", "Not recorded"),
+    ("1", "I: no limitation of physical activity"),
+    ("2", "II: slight limitation; comfortable at rest"),
+    ("3", "III: marked limitation; comfortable at rest"),
+    ("4", "IV: symptoms at rest or on any activity"),
+)
+CHOICE_FIELDS = {"symptoms.nyha_class": NYHA_CHOICES}
+# A decimal comma is refused, not guessed: "1,200" could be 1.2 or 1200 (BNP in pg/mL).
+DECIMAL_COMMA_MESSAGE = (
+    "use a point as the decimal separator ({example}, not {typed}): a comma is "
+    "refused because 1,200 could mean 1.2 or 1200"
+)
+SECTION_ORDER = (
+    "echo", "", "symptoms", "patient", "risk_factors", "signs", "hemodynamics", "ecg",
+    "chest_xray", "labs", "management",
+)  # fmt: skip
 
 
 def form_field(spec: InputField, name: str) -> forms.Field:
     """The form field of one vocabulary field: all optional strings, parsed later by
     ``input_parse`` so the page and the API give the same messages."""
     attrs: dict[str, Any] = {"aria-describedby": f"{name}-hint"}
-    if spec.kind is Kind.CHOICE:
+    if spec.path in CHOICE_FIELDS:
+        field = forms.ChoiceField(choices=CHOICE_FIELDS[spec.path], required=False)
+    elif spec.kind is Kind.CHOICE:
         field = forms.ChoiceField(
             choices=[("", "Not recorded"), *spec.choices], required=False
         )
     elif spec.kind is Kind.BOOLEAN:
         field = forms.ChoiceField(choices=BOOLEAN_CHOICES, required=False)
     else:
+        # A text input, parsed on the server: a browser's number input sends "" for
+        # what it cannot parse (42e, 0,8), which would drop a typed value silently.
         attrs.update(
-            min=str(spec.minimum), max=str(spec.maximum), step=_step(spec),
             inputmode="numeric" if spec.kind is Kind.INTEGER else "decimal",
+            autocomplete="off", spellcheck="false", size="8",
         )  # fmt: skip
         field = forms.CharField(
-            required=False, max_length=32, widget=forms.NumberInput(attrs=attrs)
-        )
-    if not isinstance(field.widget, forms.NumberInput):
+            required=False, max_length=32, strip=False,
+            widget=forms.TextInput(attrs=attrs),
+        )  # fmt: skip
+        field.numeric = True
+    if not isinstance(field.widget, forms.TextInput):
         field.widget.attrs.update(attrs)
     field.label = spec.label
     field.help_text = spec.help
     field.unit = spec.unit
     field.range_text = (
-        "" if spec.kind in (Kind.CHOICE, Kind.BOOLEAN) else spec.range_text
+        ""
+        if spec.kind in (Kind.CHOICE, Kind.BOOLEAN) or spec.path in CHOICE_FIELDS
+        else range_words(spec)
     )
     field.spec = spec
     return field
+
+
+def range_words(spec: InputField) -> str:
+    """``0 to 2 cm²`` (the plausible range in words, not ``0..2``)."""
+    unit = f" {spec.unit}" if spec.unit else ""
+    return f"{spec.minimum} to {spec.maximum}{unit}"
 
 
 def _prior_name(index: int, name: str) -> str:
@@ -87,13 +110,20 @@ def _prior_name(index: int, name: str) -> str:
 class AssessmentForm(forms.Form):
     """All contract input fields but the patient's age and sex (from the record)."""
 
-    def __init__(self, *args, encounter: Encounter, **kwargs):
+    def __init__(self, *args, encounter: Encounter, with_reason=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.encounter = encounter
         self.canonical: dict[str, Any] | None = None
         self._groups: list[tuple[str, list[str]]] = []
         body = encounter.patient.body_values()
-        for section in sections():
+        if with_reason:
+            self.fields["reason"] = forms.CharField(
+                label="Reason for the correction", max_length=500,
+                widget=forms.Textarea(attrs={"rows": 2, "aria-describedby": "reason-hint"}),
+                help_text="Kept with both assessments and in the audit trail.",
+            )  # fmt: skip
+        by_key = {section.key: section for section in sections()}
+        for section in (by_key[key] for key in SECTION_ORDER):
             names: list[str] = []
             for spec in section.fields:
                 if spec.path in RECORD_FIELDS:
@@ -125,9 +155,10 @@ class AssessmentForm(forms.Form):
     # --- structure for the template
 
     def groups(self):
-        """``[(title, [BoundField])]`` in the clinician's order."""
+        """``[(anchor, title, [BoundField])]`` in the clinician's order."""
         return [
-            (title, [self[name] for name in names]) for title, names in self._groups
+            (f"section-{index}", title, [self[name] for name in names])
+            for index, (title, names) in enumerate(self._groups)
         ]
 
     def prior_rows(self):
@@ -147,6 +178,8 @@ class AssessmentForm(forms.Form):
             raw = (self.data.get(spec.column) or "").strip()
             if raw == "":
                 continue
+            if self._comma_refused(spec.column, raw):
+                continue
             if spec.kind is Kind.BOOLEAN:
                 value: Any = raw == "true" if raw in ("true", "false") else raw
             else:
@@ -159,8 +192,9 @@ class AssessmentForm(forms.Form):
         for index in range(PRIOR_ECHO_ROWS):
             study = {}
             for spec in PRIOR_ECHO_FIELDS:
-                raw = (self.data.get(_prior_name(index, spec.path)) or "").strip()
-                if raw:
+                name = _prior_name(index, spec.path)
+                raw = (self.data.get(name) or "").strip()
+                if raw and not self._comma_refused(name, raw):
                     study[spec.path] = raw
             if study:
                 studies.append(study)
@@ -168,6 +202,16 @@ class AssessmentForm(forms.Form):
         if studies:
             data["prior_echos"] = studies
         return data, rows
+
+    def _comma_refused(self, name: str, raw: str) -> bool:
+        """A number typed with a decimal comma: refused with a message, never read."""
+        if "," not in raw or not getattr(self.fields[name], "numeric", False):
+            return False
+        self.add_error(
+            name,
+            DECIMAL_COMMA_MESSAGE.format(example=raw.replace(",", "."), typed=raw),
+        )
+        return True
 
     def clean(self):
         cleaned = super().clean()
@@ -215,6 +259,35 @@ def _field_name(path: str, rows: list[int]) -> str | None:
     if path in RECORD_FIELDS or not path:
         return None
     return path.replace(".", "_")
+
+
+def form_initial(data: dict[str, Any]) -> dict[str, str]:
+    """Form values of a stored input (for a correction); the patient's values come from
+    the record, so they are left out."""
+    initial: dict[str, str] = {}
+    for spec in (f for s in sections() for f in s.fields):
+        if spec.section == "patient":
+            continue
+        source = data.get(spec.section, {}) if spec.section else data
+        value = source.get(spec.name if spec.section else spec.path)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            initial[spec.column] = "true" if value else "false"
+        else:
+            initial[spec.column] = str(value)
+    for index, study in enumerate(data.get("prior_echos", [])[:PRIOR_ECHO_ROWS]):
+        for name, value in study.items():
+            initial[_prior_name(index, name)] = str(value)
+    return initial
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why this assessment was entered in error (e.g. wrong patient).",
+    )  # fmt: skip
 
 
 class PatientForm(forms.ModelForm):

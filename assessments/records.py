@@ -15,6 +15,7 @@ from guidelines.vocabulary import INPUT_FIELDS, PRIOR_ECHO_FIELDS, Kind, section
 
 from .models import Assessment, Encounter, PriorEcho
 
+NYHA_NUMERALS = {1: "I", 2: "II", 3: "III", 4: "IV"}
 PATH_BY_COLUMN = {spec.column: spec.path for spec in INPUT_FIELDS}
 PRIOR_ECHO_NAMES = tuple(spec.path for spec in PRIOR_ECHO_FIELDS)
 
@@ -135,6 +136,8 @@ def input_display_groups(data: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             if spec.kind is Kind.BOOLEAN:
                 value = "Yes" if value else "No"
+            elif spec.path == "symptoms.nyha_class":
+                value = NYHA_NUMERALS.get(value, value)
             elif spec.kind is Kind.CHOICE:
                 value = dict(spec.choices).get(value, value)
             rows.append(

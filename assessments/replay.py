@@ -25,6 +25,7 @@ from guidelines.models import RuleSetVersion
 from guidelines.services import GuidelineError, guideline_evaluate
 from guidelines.validation import InputError, input_parse
 
+from .choices import AssessmentStatus
 from .models import Assessment
 from .records import assessment_to_input
 
@@ -75,7 +76,8 @@ def _codes(result: dict[str, Any]) -> set[str]:
 
 
 def assessments_for_rule_set(version: RuleSetVersion):
-    """Stored assessments of the version's rule set, most recent first."""
+    """Final stored assessments of the version's rule set, most recent first (an
+    amended one is represented by its correction; a voided one was an error)."""
     code = version.rule_set.code
     same = Q(rule_set_version__rule_set=version.rule_set) | Q(
         rule_set_version__isnull=True, guideline=code
@@ -83,7 +85,7 @@ def assessments_for_rule_set(version: RuleSetVersion):
     if code == settings.MR_CDS_DEFAULT_GUIDELINE:
         same |= Q(rule_set_version__isnull=True, guideline="")
     return (
-        Assessment.objects.filter(same)
+        Assessment.objects.filter(same, status=AssessmentStatus.FINAL)
         .order_by("-created_at", "-id")
         .prefetch_related("prior_echos")
     )

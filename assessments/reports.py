@@ -32,6 +32,7 @@ from guidelines.vocabulary import PRIOR_ECHO_FIELDS
 from .charts import patient_trend_charts
 from .choices import ReportStatus
 from .models import Assessment, Report
+from .presentation import result_view
 from .records import assessment_to_input, input_display_groups
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def report_context(*, assessment: Assessment) -> dict[str, Any]:
         "patient": patient,
         "age_years": patient.age_on(encounter.occurred_on),
         "result": result,
+        "view": result_view(result, data),
         "severity_label": SEVERITY_LABELS.get(result.get("severity"), "Not graded"),
         "mr_type_label": MR_TYPE_LABELS.get(result.get("mr_type"), "Not determined"),
         "input_sections": _input_sections(data),

@@ -65,7 +65,10 @@ def assessment_list_for_user(user) -> QuerySet[Assessment]:
 
 def assessment_get_for_user(user, pk) -> Assessment:
     return _get_or_404(
-        assessment_list_for_user(user).prefetch_related("prior_echos"), pk
+        assessment_list_for_user(user)
+        .select_related("supersedes", "superseded_by")
+        .prefetch_related("prior_echos"),
+        pk,
     )
 
 

@@ -6,10 +6,18 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from guidelines.services import guideline_evaluate
+from guidelines.models import RuleSetVersion
+from guidelines.services import (
+    active_version_id,
+    default_rule_set_code,
+    guideline_evaluate,
+)
 from guidelines.validation import FieldError, InputError
 
+from .audit import audit_record
+from .choices import AssessmentStatus, AuditAction, AuditChannel
 from .models import Assessment, Encounter, Organization, Patient
 from .records import (
     PATH_BY_COLUMN,
@@ -72,7 +80,12 @@ def encounter_create(
 
 
 def assessment_create(
-    *, encounter: Encounter, data: dict[str, Any], author
+    *,
+    encounter: Encounter,
+    data: dict[str, Any],
+    author,
+    supersedes: Assessment | None = None,
+    reason: str = "",
 ) -> Assessment:
     """Store contract input (CONTRACT section 1) as an assessment of ``encounter``.
 
@@ -82,13 +95,16 @@ def assessment_create(
     """
     assessment, studies = assessment_from_input(encounter=encounter, data=data)
     assessment.created_by = author if author is not None and author.pk else None
+    assessment.supersedes = supersedes
+    assessment.reason = reason
     errors: list[FieldError] = []
     try:
         # Field validators and clean() run here; the ~180 generated range constraints are
         # enforced by the database itself (and input_parse checked the same ranges), so
         # they are not re-checked one query each.
         assessment.full_clean(
-            exclude=["encounter", "created_by"], validate_constraints=False
+            exclude=["encounter", "created_by", "supersedes"],
+            validate_constraints=False,
         )  # the encounter and author are objects in hand: no existence queries
     except ValidationError as exc:
         errors += _field_errors(exc, paths=PATH_BY_COLUMN)
@@ -113,4 +129,132 @@ def assessment_create(
     else:
         assessment.save()  # one statement, atomic by itself (no savepoint needed)
     prior_echos_loaded(assessment, studies)
+    # A new assessment has no successor: known without a query.
+    Assessment.superseded_by.related.set_cached_value(assessment, None)
     return assessment
+
+
+# --- amend and void (CONTRACT section 6) ------------------------------------------------
+# A stored assessment is never edited. A correction is a new assessment of the same
+# encounter that supersedes the old one, which becomes "amended"; a record made in error
+# becomes "entered_in_error". Both keep their input and result as stored; only a final
+# assessment can be amended or voided, so a correction cannot fork. Both are audited in
+# the same transaction.
+
+REASON_MAX_LENGTH = 500
+REASON_REQUIRED = "is required: say why the stored assessment is corrected or voided"
+
+
+class AssessmentStateError(Exception):
+    """The assessment is not final (already amended or voided): nothing was changed."""
+
+
+def _reason_checked(reason: Any) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InputError([FieldError("reason", REASON_REQUIRED)])
+    reason = reason.strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise InputError(
+            [
+                FieldError(
+                    "reason",
+                    f"must be at most {REASON_MAX_LENGTH} characters "
+                    f"(got {len(reason)})",
+                )
+            ]
+        )
+    return reason
+
+
+def _final_locked(assessment: Assessment, action: str) -> Assessment:
+    """The stored row, locked for this transaction; refused unless it is final."""
+    locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if locked.status != AssessmentStatus.FINAL:
+        raise AssessmentStateError(
+            f"Assessment #{locked.pk} is {locked.get_status_display().lower()}: only a "
+            f"final assessment can be {action}."
+        )
+    return locked
+
+
+@transaction.atomic
+def assessment_amend(
+    *,
+    assessment: Assessment,
+    data: dict[str, Any],
+    reason: Any,
+    author,
+    channel: AuditChannel | str,
+) -> Assessment:
+    """Store ``data`` as a new assessment of the same encounter that supersedes
+    ``assessment`` (which becomes amended). Raises ``InputError`` (fields of ``data`` by
+    their path, or ``reason``) or ``AssessmentStateError``; nothing is changed then."""
+    reason = _reason_checked(reason)
+    old = _final_locked(assessment, "amended")
+    new = assessment_create(
+        encounter=old.encounter, data=data, author=author, supersedes=old,
+        reason=reason,
+    )  # fmt: skip
+    old.status = AssessmentStatus.AMENDED
+    old.reason = reason
+    old.status_changed_at = timezone.now()
+    old.status_changed_by = author if author is not None and author.pk else None
+    old.save(
+        update_fields=["status", "reason", "status_changed_at", "status_changed_by"]
+    )
+    patient = old.encounter.patient
+    audit_record(
+        user=author, action=AuditAction.CREATE, channel=channel, obj=new,
+        patient=patient, detail=f"amends assessment #{old.pk}: {reason}",
+    )  # fmt: skip
+    audit_record(
+        user=author, action=AuditAction.UPDATE, channel=channel, obj=old,
+        patient=patient, detail=f"amended by assessment #{new.pk}: {reason}",
+    )  # fmt: skip
+    for name in ("status", "reason", "status_changed_at", "status_changed_by"):
+        setattr(assessment, name, getattr(old, name))
+    Assessment.superseded_by.related.set_cached_value(assessment, new)
+    return new
+
+
+@transaction.atomic
+def assessment_void(
+    *, assessment: Assessment, reason: Any, author, channel: AuditChannel | str
+) -> Assessment:
+    """Mark ``assessment`` entered in error (kept, shown as void, out of the trends)."""
+    reason = _reason_checked(reason)
+    old = _final_locked(assessment, "voided")
+    old.status = AssessmentStatus.ENTERED_IN_ERROR
+    old.reason = reason
+    old.status_changed_at = timezone.now()
+    old.status_changed_by = author if author is not None and author.pk else None
+    old.save(
+        update_fields=["status", "reason", "status_changed_at", "status_changed_by"]
+    )
+    audit_record(
+        user=author, action=AuditAction.UPDATE, channel=channel, obj=old,
+        patient=old.encounter.patient, detail=f"entered in error: {reason}",
+    )  # fmt: skip
+    for name in ("status", "reason", "status_changed_at", "status_changed_by"):
+        setattr(assessment, name, getattr(old, name))
+    return assessment
+
+
+def assessment_reevaluate(
+    *, assessment: Assessment, author, channel: AuditChannel | str
+) -> Assessment:
+    """Evaluate the stored input again under the active version of the same rule set:
+    a new assessment that supersedes this one (kept, marked amended)."""
+    data = assessment_to_input(assessment)
+    stored = (assessment.result or {}).get("guideline") or {}
+    code = stored.get("code") or default_rule_set_code()
+    data["guideline"] = code
+    current = RuleSetVersion.objects.get(pk=active_version_id(code))
+    reason = (
+        f"Evaluated again under the current version {current.version} of "
+        f"{current.title} (was version {stored.get('version') or 'unknown'})."
+    )
+    return assessment_amend(
+        assessment=assessment, data=data, reason=reason, author=author,
+        channel=channel,
+    )  # fmt: skip

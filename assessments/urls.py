@@ -23,6 +23,15 @@ urlpatterns = [
     ),
     path("assessments/<int:pk>/", views.assessment_detail, name="assessment_detail"),
     path(
+        "assessments/<int:pk>/amend/", views.assessment_amend, name="assessment_amend"
+    ),
+    path("assessments/<int:pk>/void/", views.assessment_void, name="assessment_void"),
+    path(
+        "assessments/<int:pk>/reevaluate/",
+        views.assessment_reevaluate,
+        name="assessment_reevaluate",
+    ),
+    path(
         "assessments/<int:pk>/compare/",
         views.assessment_compare,
         name="assessment_compare",

@@ -2,6 +2,7 @@ import logging
 
 import redis
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -19,18 +20,28 @@ from django.views.decorators.http import (
 from guidelines.models import RuleSet, RuleSetVersion, VersionStatus
 from guidelines.services import (
     GuidelineError,
+    active_rule_set,
     active_versions_provenance,
+    compiled_version,
     guideline_evaluate,
 )
 from guidelines.validation import InputError
-from guidelines.vocabulary import sections
+from guidelines.vocabulary import PRIOR_ECHO_FIELDS, sections
 
 from . import services
 from .audit import audit_record
 from .charts import patient_trend_charts
 from .choices import AuditAction, AuditChannel, ReportStatus
-from .forms import AssessmentForm, EncounterForm, PatientForm, PatientSearchForm
+from .forms import (
+    AssessmentForm,
+    EncounterForm,
+    PatientForm,
+    PatientSearchForm,
+    VoidForm,
+    form_initial,
+)
 from .models import Assessment, Report
+from .presentation import note_text, result_differences, result_view, rule_set_codes
 from .records import assessment_to_input, input_display_groups
 from .reports import report_request
 from .selectors import (
@@ -122,6 +133,7 @@ def patient_list(request):
                 form.add_error(None, exc)
             else:
                 _page_audit(request, AuditAction.CREATE, obj=patient)
+                messages.success(request, f"Patient {patient.full_name} created.")
                 return redirect("patient_detail", pk=patient.pk)
     elif request.method == "POST":
         return HttpResponseForbidden("You are not a member of any care site.")
@@ -136,6 +148,9 @@ def patient_list(request):
             )
         patients = patients.filter(terms)
     patients = list(patients[:PATIENT_LIST_LIMIT])
+    today = timezone.localdate()
+    for patient in patients:
+        patient.age_years = patient.age_on(today)
     _page_audit(
         request, AuditAction.READ,
         detail=f"patient list ({len(patients)} shown)" + (f", search {query!r}" if query else ""),
@@ -166,6 +181,7 @@ def patient_detail(request, pk):
         request,
         "assessments/patient_detail.html",
         {"patient": patient, "encounters": encounters,
+         "age_years": patient.age_on(timezone.localdate()),
          "charts": patient_trend_charts(patient), "today": timezone.localdate()},
     )  # fmt: skip
 
@@ -183,6 +199,7 @@ def encounter_new(request, pk):
             form.add_error(None, exc)
         else:
             _page_audit(request, AuditAction.CREATE, obj=encounter)
+            messages.success(request, "Encounter recorded: enter the assessment.")
             return redirect("assessment_new", pk=encounter.pk)
     status = 400 if form.is_bound else 200
     return render(
@@ -206,6 +223,7 @@ def assessment_new(request, pk):
                 form.add_error(None, f"{error.field}: {error.message}")
         else:
             _page_audit(request, AuditAction.CREATE, obj=assessment)
+            messages.success(request, f"Assessment #{assessment.pk} saved.")
             return redirect("assessment_detail", pk=assessment.pk)
     _page_audit(request, AuditAction.READ, obj=encounter, detail="assessment form")
     return render(
@@ -233,6 +251,7 @@ def assessment_preview(request, pk):
         request,
         "assessments/partials/preview.html",
         {"form": form, "result": result, "problem": problem,
+         "view": result_view(result, form.canonical) if result else None,
          "derived_fields": DERIVED_FIELDS},
     )  # fmt: skip
 
@@ -243,15 +262,113 @@ def assessment_detail(request, pk):
     assessment = assessment_get_for_user(request.user, pk)
     _page_audit(request, AuditAction.READ, obj=assessment)
     result = assessment.result or {}
+    data = assessment_to_input(assessment)
+    patient = assessment.encounter.patient
     return render(
         request,
         "assessments/assessment_detail.html",
-        {"assessment": assessment, "result": result,
-         "patient": assessment.encounter.patient,
+        {"assessment": assessment, "result": result, "view": result_view(result, data),
+         "patient": patient,
+         "age_years": patient.age_on(assessment.encounter.occurred_on),
          "other_guidelines": _other_guidelines(result),
          "report": _report_of(assessment),
-         "inputs": _input_rows(assessment_to_input(assessment))},
+         "drift": version_drift(assessment),
+         "history": _history(assessment),
+         "void_form": VoidForm(),
+         "note": note_text(
+             result=result, data=data, assessment_id=assessment.pk,
+             recorded_at=assessment.created_at,
+             encounter_at=assessment.encounter.occurred_at,
+         ),
+         "inputs": _input_rows(data)},
     )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+def assessment_amend(request, pk):
+    """The assessment form filled with the stored input and a reason; saving stores a
+    new assessment that supersedes this one (CONTRACT section 6)."""
+    assessment = assessment_get_for_user(request.user, pk)
+    encounter = assessment.encounter
+    if not assessment.is_final:
+        messages.error(request, NOT_FINAL_MESSAGE)
+        return redirect("assessment_detail", pk=assessment.pk)
+    form = AssessmentForm(
+        request.POST or None, encounter=encounter, with_reason=True,
+        initial=None if request.method == "POST" else form_initial(
+            assessment_to_input(assessment)),
+    )  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.assessment_amend(
+                assessment=assessment, data=form.canonical,
+                reason=form.cleaned_data["reason"], author=request.user,
+                channel=AuditChannel.PAGE,
+            )  # fmt: skip
+        except InputError as exc:
+            for error in exc.errors:
+                form.add_error(None, f"{error.field}: {error.message}")
+        except services.AssessmentStateError as exc:
+            messages.error(request, str(exc))
+            return redirect("assessment_detail", pk=assessment.pk)
+        else:
+            messages.success(
+                request, f"Saved assessment #{new.pk}; #{assessment.pk} is kept, "
+                "marked amended.",
+            )  # fmt: skip
+            return redirect("assessment_detail", pk=new.pk)
+    _page_audit(request, AuditAction.READ, obj=assessment, detail="amend form")
+    return render(
+        request,
+        "assessments/assessment_form.html",
+        {"encounter": encounter, "patient": encounter.patient, "form": form,
+         "amending": assessment,
+         "age_years": encounter.patient.age_on(encounter.occurred_on)},
+        status=400 if form.is_bound else 200,
+    )  # fmt: skip
+
+
+@require_POST
+def assessment_void(request, pk):
+    """Mark the assessment entered in error, with a reason (kept, shown as void)."""
+    assessment = assessment_get_for_user(request.user, pk)
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Not voided: " + " ".join(form.errors.get("reason", []))
+        )
+        return redirect("assessment_detail", pk=assessment.pk)
+    try:
+        services.assessment_void(
+            assessment=assessment, reason=form.cleaned_data["reason"],
+            author=request.user, channel=AuditChannel.PAGE,
+        )  # fmt: skip
+    except (InputError, services.AssessmentStateError) as exc:
+        messages.error(request, f"Not voided: {exc}")
+    else:
+        messages.success(
+            request, f"Assessment #{assessment.pk} marked entered in error."
+        )
+    return redirect("assessment_detail", pk=assessment.pk)
+
+
+@require_POST
+def assessment_reevaluate(request, pk):
+    """Evaluate the stored input again under the current version: a new assessment,
+    the old one kept (marked amended)."""
+    assessment = assessment_get_for_user(request.user, pk)
+    try:
+        new = services.assessment_reevaluate(
+            assessment=assessment, author=request.user, channel=AuditChannel.PAGE
+        )
+    except (InputError, services.AssessmentStateError, GuidelineError) as exc:
+        messages.error(request, f"Not evaluated again: {exc}")
+        return redirect("assessment_detail", pk=assessment.pk)
+    messages.success(
+        request, f"Evaluated again under the current version as assessment #{new.pk}; "
+        f"#{assessment.pk} is kept.",
+    )  # fmt: skip
+    return redirect("assessment_detail", pk=new.pk)
 
 
 @require_safe
@@ -276,7 +393,9 @@ def assessment_compare(request, pk):
     )
     context = {"assessment": assessment, "patient": assessment.encounter.patient,
                "stored": stored, "other": other, "problem": problem,
-               "rows": result_differences(stored, other) if other else [],
+               "rows": result_differences(
+                   stored, other, left_codes=_codes_of_version(assessment.rule_set_version_id),
+                   right_codes=_codes_of_active(code)) if other else [],
                "other_guidelines": choices, "code": code}  # fmt: skip
     template = "assessments/assessment_compare.html"
     if request.htmx:
@@ -331,6 +450,45 @@ def about(request):
 
 # --- helpers ----------------------------------------------------------------------------
 
+NOT_FINAL_MESSAGE = (
+    "This assessment is no longer final (already amended or entered in error); "
+    "only a final assessment can be corrected."
+)
+
+
+def version_drift(assessment) -> dict | None:
+    """When the rule-set version of a result is no longer the active one: which
+    version is active now. ``None`` when it is still active (or cannot be told)."""
+    version = assessment.rule_set_version
+    if version is None or version.status == VersionStatus.PUBLISHED:
+        return None
+    current = (
+        RuleSetVersion.objects.filter(
+            rule_set_id=version.rule_set_id, status=VersionStatus.PUBLISHED
+        )
+        .only("version", "title")
+        .first()
+    )
+    return {"version": version, "current": current}
+
+
+def _history(assessment) -> list:
+    """The chain of corrections this assessment belongs to, oldest first."""
+    chain = [assessment]
+    seen = {assessment.pk}
+    older = assessment.supersedes
+    while older is not None and older.pk not in seen:
+        chain.insert(0, older)
+        seen.add(older.pk)
+        older = older.supersedes
+    newer = assessment.successor
+    while newer is not None and newer.pk not in seen:
+        chain.append(newer)
+        seen.add(newer.pk)
+        newer = newer.successor
+    return chain if len(chain) > 1 else []
+
+
 DERIVED_FIELDS = (
     ("eroa_cm2", "echo_eroa_cm2"),
     ("regurgitant_volume_ml", "echo_regurgitant_volume_ml"),
@@ -352,6 +510,23 @@ def _other_guidelines(result) -> list[tuple[str, str]]:
     ]
 
 
+def _codes_of_version(version_id) -> set[str] | None:
+    """The recommendation codes a rule-set version can give (None: not known)."""
+    if version_id is None:
+        return None
+    try:
+        return rule_set_codes(compiled_version(version_id))
+    except RuleSetVersion.DoesNotExist:
+        return None
+
+
+def _codes_of_active(code: str) -> set[str] | None:
+    try:
+        return rule_set_codes(active_rule_set(code))
+    except GuidelineError:
+        return None
+
+
 def _report_of(assessment):
     return Report.objects.filter(assessment=assessment).first()
 
@@ -363,49 +538,20 @@ def _input_rows(data):
         for g in input_display_groups(data)
     ]
     if data.get("prior_echos"):
+        specs = {spec.path: spec for spec in PRIOR_ECHO_FIELDS}
         rows = [
             (
                 "Prior study",
-                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.items()),
+                ", ".join(
+                    f"{specs[k].label} {v} {specs[k].unit}".strip()
+                    for k, v in s.items()
+                ),
                 "",
             )
             for s in data["prior_echos"]
         ]
         groups.append(("Prior echos", rows))
     return groups
-
-
-def result_differences(stored, other) -> list[dict]:
-    """Rows of a side-by-side comparison of two results; ``differs`` marks changes."""
-
-    def rec_text(rec):
-        return f"Class {rec.get('class') or '–'}, level {rec.get('level') or '–'}"
-
-    rows = []
-    for key, label in (("severity", "Severity"), ("severity_subgrade", "Subgrade"),
-                       ("mr_type", "MR type"), ("stage", "Stage"),
-                       ("symptom_status", "Symptom status")):  # fmt: skip
-        a, b = stored.get(key), other.get(key)
-        rows.append(
-            {"label": label, "left": a or "–", "right": b or "–", "differs": a != b}
-        )
-    left = {r["code"]: r for r in stored.get("recommendations", [])}
-    right = {r["code"]: r for r in other.get("recommendations", [])}
-    for code in [*left, *(c for c in right if c not in left)]:
-        a, b = left.get(code), right.get(code)
-        rows.append({
-            "label": (a or b).get("title") or code, "code": code, "recommendation": True,
-            "left": rec_text(a) if a else "not recommended",
-            "right": rec_text(b) if b else "not recommended",
-            "differs": (a is None) != (b is None)
-            or (a and b and (a.get("class"), a.get("level")) != (b.get("class"), b.get("level"))),
-        })  # fmt: skip
-    missing_a = {m["parameter"] for m in stored.get("missing", [])}
-    missing_b = {m["parameter"] for m in other.get("missing", [])}
-    rows.append({"label": "Missing data", "left": ", ".join(sorted(missing_a)) or "none",
-                 "right": ", ".join(sorted(missing_b)) or "none",
-                 "differs": missing_a != missing_b})  # fmt: skip
-    return rows
 
 
 def about_context() -> dict:

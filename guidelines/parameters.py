@@ -114,3 +114,103 @@ PARAMETERS: dict[str, Parameter] = {
     **_input_parameters(),
     **{p.name: p for p in DERIVED_PARAMETERS},
 }
+
+
+# --- words for result values (every clinician surface shows these, never the codes) ---
+# ACC/AHA 2020 stages of MR: Tables 15 (primary) and 19 (secondary); C1/C2 are primary MR.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "severity": {
+        "none_trivial": "No or trivial MR", "mild": "Mild MR", "moderate": "Moderate MR",
+        "severe": "Severe MR", "indeterminate": "Severity indeterminate",
+    },
+    "severity_subgrade": {
+        "mild_to_moderate": "mild to moderate", "moderate_to_severe": "moderate to severe",
+    },
+    "mr_type": {
+        "primary": "Primary MR", "secondary_ventricular": "Secondary (ventricular) MR",
+        "secondary_atrial": "Secondary (atrial) MR",
+        "not_applicable": "MR type not applicable", "undetermined": "MR type undetermined",
+    },
+    "stage": {
+        "A": "Stage A (at risk of MR)", "B": "Stage B (progressive MR)",
+        "C": "Stage C (asymptomatic severe MR)",
+        "C1": "Stage C1 (asymptomatic severe MR, LV function preserved)",
+        "C2": "Stage C2 (asymptomatic severe MR with LV dysfunction)",
+        "D": "Stage D (symptomatic severe MR)",
+        "not_applicable": "Stage not applicable", "undetermined": "Stage undetermined",
+    },
+    "symptom_status": {
+        "symptomatic": "Symptomatic", "asymptomatic": "Asymptomatic",
+        "equivocal": "Symptoms equivocal", "unknown": "Symptom status not recorded",
+    },
+    "surgical_risk": {
+        "low": "Low", "intermediate": "Intermediate", "high": "High",
+        "prohibitive": "Prohibitive",
+    },
+    "risk_factors": {
+        "female_sex": "Female sex", "older_age": "Age 65 years or more",
+        "low_body_mass": "Low body mass (BMI < 18.5 kg/m²)",
+        "prior_myocardial_infarction": "Prior myocardial infarction",
+        "prior_mitral_stenosis": "Prior mitral stenosis",
+        "mitral_valve_prolapse": "Mitral valve prolapse",
+        "renal_dysfunction": "Renal dysfunction", "marfan_syndrome": "Marfan syndrome",
+        "ehlers_danlos_syndrome": "Ehlers-Danlos syndrome",
+        "rheumatic_fever": "Rheumatic fever",
+        "infective_endocarditis_history": "Prior infective endocarditis",
+        "chest_radiation": "Chest radiation", "hypertension": "Hypertension",
+    },
+    # Evidence tags of a rule row's source (SPEC 0.9; guidelines.models.EvidenceTag).
+    "evidence": {
+        "V": "verified against the guideline text",
+        "S": "secondary source only, pending clinical verification",
+        "M": "from memory, unverified, pending clinical verification",
+        "J": "design judgement",
+    },
+}  # fmt: skip
+
+# Classes of recommendation, in both notations (ACC/AHA: 1, 2a, 2b, 3; ESC: I, IIa, IIb,
+# III). ``class_rank`` puts them on one scale: 1 = I, 2a = IIa, 2b = IIb, 3 = III.
+CLASS_RANKS = {
+    "1": 1, "i": 1, "2a": 2, "iia": 2, "2b": 3, "iib": 3,
+    "3": 4, "iii": 4, "3: no benefit": 4, "3: harm": 5,
+}  # fmt: skip
+CLASS_MEANINGS = {
+    1: "strong: is recommended",
+    2: "moderate: is reasonable / should be considered",
+    3: "weak: may be considered",
+    4: "no benefit / not recommended",
+    5: "harm: not recommended",
+}
+
+
+def class_rank(value: str | None) -> int | None:
+    """The strength of a class of recommendation on one scale (1 strongest), whatever
+    the notation; ``None`` when there is no class."""
+    if not value:
+        return None
+    return CLASS_RANKS.get(str(value).strip().lower())
+
+
+def value_label(kind: str, value) -> str:
+    """The clinical words for a result value (``value_label("mr_type", "primary")``)."""
+    if value is None or value == "":
+        return "not recorded"
+    return VALUE_LABELS.get(kind, {}).get(str(value), str(value).replace("_", " "))
+
+
+# Values the engine derives that no rule references (shown with their formula).
+DERIVED_ONLY_LABELS = {
+    "lvot_stroke_volume_ml": "LVOT stroke volume (mL)",
+    "prior_echos": "Prior echocardiograms (serial LV studies)",
+}
+
+
+def parameter_label(path: str) -> str:
+    """A parameter's label with its unit (``echo.eroa_cm2`` -> ``EROA (cm²)``); a
+    derived value's bare name (``bsa_m2``, ``eroa_cm2``) is found too."""
+    for candidate in (path, f"derived.{path}", f"echo.{path}"):
+        if candidate in PARAMETERS:
+            return PARAMETERS[candidate].display
+    if path in DERIVED_ONLY_LABELS:
+        return DERIVED_ONLY_LABELS[path]
+    return path.rsplit(".", 1)[-1].replace("_", " ")

@@ -9,6 +9,7 @@ their fields explicitly.
 
 from rest_framework import serializers
 
+from guidelines.parameters import MR_TYPES, SEVERITIES, STAGES, SUBGRADES, VALUE_LABELS
 from guidelines.vocabulary import (
     DECIMAL_PLACES,
     INPUT_FIELDS,
@@ -19,7 +20,7 @@ from guidelines.vocabulary import (
     Kind,
 )
 
-from ..choices import Presentation, ReportStatus, Setting, Sex
+from ..choices import AssessmentStatus, Presentation, ReportStatus, Setting, Sex
 
 # --- input, from the vocabulary ------------------------------------------------------
 
@@ -154,6 +155,10 @@ AssessmentCreateInputSerializer = _input_serializer(
 # --- result (CONTRACT section 2) ----------------------------------------------------
 
 
+def _labelled(kind: str, codes) -> list[tuple[str, str]]:
+    return [(code, VALUE_LABELS[kind].get(code, code)) for code in codes]
+
+
 class GuidelineRefSerializer(serializers.Serializer):
     code = serializers.CharField()
     title = serializers.CharField()
@@ -233,7 +238,8 @@ ConditionalSerializer = _serializer(
             help_text="Would apply if: the values of those inputs that make it apply"
         ),
     },
-    "A recommendation that would apply if a missing value were recorded (SPEC 0.14 c).",
+    "A recommendation that would apply if a value that is not recorded were recorded "
+    "(with the value named in `condition`); never part of `recommendations`.",
 )
 
 
@@ -246,19 +252,19 @@ class ResultSerializer(serializers.Serializer):
     """Assessment result (CONTRACT section 2), as produced by the rules engine."""
 
     guideline = GuidelineRefSerializer()
-    mr_type = serializers.ChoiceField(
-        choices=["primary", "secondary_ventricular", "secondary_atrial",
-                 "not_applicable", "undetermined"]
-    )  # fmt: skip
-    severity = serializers.ChoiceField(
-        choices=["none_trivial", "mild", "moderate", "severe", "indeterminate"]
-    )
+    # The codes of CONTRACT section 2, each with the words the pages show for it.
+    mr_type = serializers.ChoiceField(choices=_labelled("mr_type", MR_TYPES))
+    severity = serializers.ChoiceField(choices=_labelled("severity", SEVERITIES))
     severity_subgrade = serializers.ChoiceField(
-        choices=["mild_to_moderate", "moderate_to_severe"], allow_null=True
+        choices=_labelled("severity_subgrade", SUBGRADES), allow_null=True,
+        help_text="Only for moderate MR; null otherwise",
+    )  # fmt: skip
+    severity_basis = serializers.CharField(
+        allow_blank=True, help_text="Why the grade, in words"
     )
-    severity_basis = serializers.CharField(allow_blank=True)
     stage = serializers.ChoiceField(
-        choices=["A", "B", "C", "C1", "C2", "D", "not_applicable", "undetermined"]
+        choices=_labelled("stage", STAGES),
+        help_text="ACC/AHA 2020 stage of MR (Tables 15 and 19)",
     )
     symptom_status = serializers.CharField()
     surgical_risk = serializers.CharField(allow_null=True)
@@ -303,6 +309,8 @@ class PatientOutputSerializer(serializers.Serializer):
 
 
 class PatientInputSerializer(StrictSerializer):
+    """A patient's recorded details; unknown fields are refused with 400."""
+
     mrn = serializers.CharField(max_length=64, help_text="Medical record number")
     given_name = serializers.CharField(max_length=100)
     family_name = serializers.CharField(max_length=100)
@@ -327,6 +335,8 @@ class EncounterOutputSerializer(serializers.Serializer):
 
 
 class EncounterInputSerializer(StrictSerializer):
+    """An encounter; unknown fields are refused with 400."""
+
     occurred_at = serializers.DateTimeField(required=False, help_text="Default: now")
     setting = serializers.ChoiceField(choices=Setting.choices, required=False)
     presentation = serializers.ChoiceField(choices=Presentation.choices, required=False)
@@ -342,6 +352,42 @@ class AssessmentOutputSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+    status = serializers.ChoiceField(
+        choices=AssessmentStatus.choices,
+        help_text="final; amended (a correction supersedes it); entered_in_error (void)",
+    )
+    supersedes = serializers.IntegerField(
+        allow_null=True, help_text="The assessment this one corrects"
+    )
+    superseded_by = serializers.IntegerField(
+        allow_null=True, help_text="The assessment that corrects this one"
+    )
+    reason = serializers.CharField(
+        allow_blank=True,
+        help_text="Why this assessment corrects another, or why it was amended or "
+        "voided (the latest of these)",
+    )
+
+
+REASON_HELP = (
+    "Why (kept with the assessment and in the audit trail), 1 to 500 characters"
+)
+
+
+class AssessmentAmendInputSerializer(StrictSerializer):
+    """A correction: why, and the complete corrected input."""
+
+    reason = serializers.CharField(max_length=500, help_text=REASON_HELP)
+    input = AssessmentCreateInputSerializer(
+        help_text="The corrected assessment input (CONTRACT section 1), complete: it "
+        "replaces the old input, it is not merged with it. `patient` may be left out."
+    )
+
+
+class AssessmentVoidInputSerializer(StrictSerializer):
+    """Why the assessment was entered in error."""
+
+    reason = serializers.CharField(max_length=500, help_text=REASON_HELP)
 
 
 class ReportStatusSerializer(serializers.Serializer):
@@ -352,6 +398,8 @@ class ReportStatusSerializer(serializers.Serializer):
 
 
 class ReportRequestSerializer(StrictSerializer):
+    """Options of a PDF request; unknown fields are refused with 400."""
+
     regenerate = serializers.BooleanField(
         required=False, help_text="Render again even if a PDF is ready"
     )

@@ -31,6 +31,16 @@ v1 = [
         "assessments/<int:pk>/", views.AssessmentDetailApi.as_view(), name="assessment"
     ),
     path(
+        "assessments/<int:pk>/amend",
+        views.AssessmentAmendApi.as_view(),
+        name="assessment-amend",
+    ),
+    path(
+        "assessments/<int:pk>/void",
+        views.AssessmentVoidApi.as_view(),
+        name="assessment-void",
+    ),
+    path(
         "assessments/<int:pk>/report",
         views.AssessmentReportCollectionApi.as_view(),
         name="assessment-report",

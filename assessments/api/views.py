@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -20,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from guidelines.services import guideline_evaluate
+from guidelines.validation import FieldError, InputError
 
 from ..audit import audit_record, field_changes
 from ..choices import AuditAction, AuditChannel, ReportStatus
@@ -33,13 +36,22 @@ from ..selectors import (
     patient_get_for_user,
     patient_list_for_user,
 )
-from ..services import assessment_create, encounter_create, patient_create
-from .errors import ErrorSerializer
+from ..services import (
+    AssessmentStateError,
+    assessment_amend,
+    assessment_create,
+    assessment_void,
+    encounter_create,
+    patient_create,
+)
+from .errors import ApiConflict, ErrorSerializer
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import KEY_MAX_LENGTH, KEY_PATTERN, idempotent_create
 from .serializers import (
+    AssessmentAmendInputSerializer,
     AssessmentCreateInputSerializer,
     AssessmentOutputSerializer,
+    AssessmentVoidInputSerializer,
     EncounterInputSerializer,
     EncounterOutputSerializer,
     EvaluateInputSerializer,
@@ -60,7 +72,8 @@ ERROR_DESCRIPTIONS = {
     401: "No, invalid or expired credentials",
     403: "Not allowed (e.g. a session request without its CSRF token)",
     404: "No such object, or not visible to the caller",
-    409: "Idempotency-Key reused with a different request",
+    409: "Idempotency-Key reused with a different request, or the assessment is "
+    "no longer final (already amended or voided)",
     415: "Only application/json is accepted",
 }
 
@@ -98,10 +111,22 @@ PAGE_PARAMETERS = [
 ]
 
 
+class IntegratorSchema(AutoSchema):
+    """OpenAPI descriptions for integrators: an operation's ``description`` (or its
+    method's docstring), never the docstring of the view class, which is written for
+    the maintainers of this code."""
+
+    def get_description(self):
+        method = getattr(self.view, self.method.lower(), None)
+        return get_doc(method) if method is not None else ""
+
+
 class Api(APIView):
     """Base of the API views. Authentication is DRF's (session or Bearer token); DRF
     marks its views login-not-required, so LoginRequiredMiddleware, which knows only
     sessions, stands aside and unauthenticated requests get 401 here."""
+
+    schema = IntegratorSchema()
 
 
 class Page(PageNumberPagination):
@@ -123,6 +148,15 @@ class EvaluateApi(Api):
     @extend_schema(
         operation_id="evaluate",
         summary="Evaluate an assessment input without storing it",
+        description=(
+            "Grades MR and returns the recommendations of the named (or default) rule "
+            "set for the given input. Nothing is stored but the audit entry. A value "
+            "that is left out is never guessed: it is listed under `missing` when a "
+            "rule needed it, and `conditional` lists what would apply if it were "
+            "recorded. Numbers are JSON numbers or plain decimal strings with a point "
+            '(`"0.8"`, never `"0,8"`); a value outside its range is refused with '
+            "400 naming the field and the range."
+        ),
         request=EvaluateInputSerializer,
         responses={200: ResultSerializer, **errors(400, 415)},
         tags=["evaluation"],
@@ -359,6 +393,10 @@ def assessment_body(assessment) -> dict:
         "rule_set_version": assessment.rule_set_version_id,
         "created_at": assessment.created_at,
         "created_by": assessment.created_by_id,
+        "status": assessment.status,
+        "supersedes": assessment.supersedes_id,
+        "superseded_by": successor.pk if (successor := assessment.successor) else None,
+        "reason": assessment.reason,
     }
 
 
@@ -366,6 +404,13 @@ class AssessmentCreateApi(Api):
     @extend_schema(
         operation_id="assessments_create",
         summary="Store and evaluate an assessment of an encounter",
+        description=(
+            "Stores the input as a new `final` assessment of the encounter with the "
+            "result and the rule-set version that produced it; neither is ever edited "
+            "afterwards (correct with `amend`, withdraw with `void`). `patient` may be "
+            "left out: age at the encounter date, sex, height and weight come from the "
+            "patient record, and a given value that contradicts the record is refused."
+        ),
         request=AssessmentCreateInputSerializer,
         parameters=[IDEMPOTENCY],
         responses={201: AssessmentOutputSerializer, **errors(400, 404, 409, 415)},
@@ -394,6 +439,11 @@ class AssessmentDetailApi(Api):
     @extend_schema(
         operation_id="assessments_retrieve",
         summary="One stored assessment, with the result and rule-set version it was given",
+        description=(
+            "The input and result exactly as stored. `status` tells whether it still "
+            "stands (`final`), was corrected (`amended`: see `superseded_by`) or was "
+            "withdrawn (`entered_in_error`)."
+        ),
         responses={200: AssessmentOutputSerializer, **errors(404)},
         tags=["assessments"],
     )
@@ -404,6 +454,97 @@ class AssessmentDetailApi(Api):
             patient=assessment.encounter.patient,
         )  # fmt: skip
         return Response(assessment_body(assessment))
+
+
+def _body(request, allowed: tuple[str, ...]) -> dict:
+    """The JSON object body, refusing fields other than ``allowed``."""
+    body = request.data
+    if not isinstance(body, dict):
+        raise InputError([FieldError("", "the body must be a JSON object")])
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise InputError([FieldError(name, "unknown field") for name in unknown])
+    return body
+
+
+def _state_checked(call):
+    """Run an amend/void service; a non-final assessment answers 409."""
+    try:
+        return call()
+    except AssessmentStateError as exc:
+        raise ApiConflict(detail=str(exc)) from None
+
+
+class AssessmentAmendApi(Api):
+    @extend_schema(
+        operation_id="assessments_amend",
+        summary="Correct a stored assessment: a new assessment supersedes it",
+        description=(
+            "Stores `input` as a new assessment of the same encounter, evaluated now, "
+            "with `supersedes` naming the old one. The old assessment is kept unchanged "
+            "but for its `status`, which becomes `amended` (and its `superseded_by` and "
+            "`reason`). Only a `final` assessment can be amended; otherwise 409. Input "
+            "errors name the field under `input.` (e.g. `input.echo.eroa_cm2`)."
+        ),
+        request=AssessmentAmendInputSerializer,
+        responses={201: AssessmentOutputSerializer, **errors(400, 404, 409, 415)},
+        tags=["assessments"],
+    )
+    def post(self, request, pk):
+        assessment = assessment_get_for_user(request.user, pk)
+        body = _body(request, ("reason", "input"))
+        data = body.get("input")
+        if not isinstance(data, dict):
+            raise InputError(
+                [FieldError("input", "is required: the corrected assessment input")]
+            )
+        try:
+            new = _state_checked(
+                lambda: assessment_amend(
+                    assessment=assessment,
+                    data=data,
+                    reason=body.get("reason"),
+                    author=request.user,
+                    channel=API,
+                )  # fmt: skip
+            )
+        except InputError as exc:
+            raise InputError([_under_input(error) for error in exc.errors]) from None
+        return Response(assessment_body(new), status=status.HTTP_201_CREATED)
+
+
+def _under_input(error: FieldError) -> FieldError:
+    if error.field == "reason":
+        return error
+    return FieldError(f"input.{error.field}" if error.field else "input", error.message)
+
+
+class AssessmentVoidApi(Api):
+    @extend_schema(
+        operation_id="assessments_void",
+        summary="Mark a stored assessment as entered in error",
+        description=(
+            "The assessment is kept, with its input and result, and its `status` "
+            "becomes `entered_in_error` with the given `reason`; pages mark it void "
+            "and leave it out of the trend charts. Only a `final` assessment can be "
+            "voided; otherwise 409."
+        ),
+        request=AssessmentVoidInputSerializer,
+        responses={200: AssessmentOutputSerializer, **errors(400, 404, 409, 415)},
+        tags=["assessments"],
+    )
+    def post(self, request, pk):
+        assessment = assessment_get_for_user(request.user, pk)
+        body = _body(request, ("reason",))
+        voided = _state_checked(
+            lambda: assessment_void(
+                assessment=assessment,
+                reason=body.get("reason"),
+                author=request.user,
+                channel=API,
+            )  # fmt: skip
+        )
+        return Response(assessment_body(voided))
 
 
 # --- PDF reports (rendered by a worker: assessments.reports) ---------------------------

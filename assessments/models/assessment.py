@@ -23,6 +23,8 @@ from guidelines.vocabulary import (
     Kind,
 )
 
+from ..choices import AssessmentStatus
+
 PRIOR_ECHO = {spec.path: spec for spec in PRIOR_ECHO_FIELDS}
 LVESD_BELOW_LVEDD_MESSAGE = (
     "echo.lvesd_mm must be below echo.lvedd_mm: the end-systolic diameter cannot "
@@ -120,6 +122,28 @@ class Assessment(AssessmentInputColumns):
         "guidelines.RuleSetVersion", on_delete=models.PROTECT, null=True, blank=True,
         editable=False, related_name="assessments",
     )  # fmt: skip
+    # Amend and void (CONTRACT section 6): the only change a stored assessment admits is
+    # its status, made by ``assessments.services`` and audited; the record and its
+    # result stay as they were.
+    status = models.CharField(
+        max_length=16, choices=AssessmentStatus.choices,
+        default=AssessmentStatus.FINAL, editable=False,
+    )  # fmt: skip
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        related_name="superseded_by",
+        help_text="The assessment this one corrects (it is then 'amended').",
+    )  # fmt: skip
+    reason = models.TextField(
+        blank=True, editable=False,
+        help_text="Why this assessment corrects another, or why it was amended or "
+        "voided (the latest of these).",
+    )  # fmt: skip
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        editable=False, related_name="+",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -130,10 +154,26 @@ class Assessment(AssessmentInputColumns):
                 name="assessment_lvesd_below_lvedd",
                 violation_error_message=LVESD_BELOW_LVEDD_MESSAGE,
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=AssessmentStatus.values),
+                name="assessment_status_choice",
+            ),
         ]
 
     def __str__(self):
         return f"Assessment #{self.pk} ({self.encounter})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == AssessmentStatus.FINAL
+
+    @property
+    def successor(self) -> "Assessment | None":
+        """The assessment that supersedes this one, if any."""
+        try:
+            return self.superseded_by
+        except Assessment.superseded_by.RelatedObjectDoesNotExist:
+            return None
 
     def clean(self):
         lvesd, lvedd = self.echo_lvesd_mm, self.echo_lvedd_mm

@@ -60,6 +60,8 @@ def test_the_pages_have_no_accessibility_violations(
         "assessment form": reverse("assessment_new", args=[encounter.pk]),
         "result": reverse("assessment_detail", args=[stored_assessment.pk]),
         "comparison": reverse("assessment_compare", args=[stored_assessment.pk]),
+        "amend form": reverse("assessment_amend", args=[stored_assessment.pk]),
+        "not found": "/patients/999999/",
         "about": reverse("about"),
         "guideline changelog": reverse("guideline_changelog"),
     }
@@ -69,21 +71,28 @@ def test_the_pages_have_no_accessibility_violations(
     # The live preview with a grade, then with an out-of-range value named.
     page.goto(base + reverse("assessment_new", args=[encounter.pk]))
     page.locator("#id_etiology").select_option("degenerative_prolapse")
-    page.locator("#id_symptoms_nyha_class").fill("2")
+    page.locator("#id_symptoms_nyha_class").select_option("2")
     page.locator("#id_echo_regurgitant_volume_ml").fill("70")
     page.locator("#id_echo_lvef_pct").fill("62")
     page.locator("#id_echo_lvesd_mm").fill("36")
     page.locator("#id_echo_eroa_cm2").fill("0.45")
-    expect(page.locator("#preview-severity")).to_have_text("severe")
+    expect(page.locator("#preview-severity")).to_have_text("Severe MR")
     found["live preview"] = violations(page)
     page.locator("#id_echo_lvef_pct").fill("95")
     expect(page.locator("#preview")).to_contain_text("must be between 5 and 90 %")
     found["live preview with an error"] = violations(page)
     # Forms sent back with their errors shown.
-    page.get_by_role("button", name="Save assessment").click()
+    page.get_by_role("button", name="Save assessment").first.click()
     expect(page.locator("[role=alert]").first).to_be_visible()
     found["assessment form with errors"] = violations(page)
     page.goto(base + reverse("patient_list"))
     page.get_by_role("button", name="Create patient").click()
     found["patient form with errors"] = violations(page)
+    # A voided result (its notice and status badge).
+    page.goto(base + reverse("assessment_detail", args=[stored_assessment.pk]))
+    page.locator("#void-details summary").click()
+    page.get_by_label("Reason (required)").fill("Wrong patient")
+    page.get_by_role("button", name="Mark as entered in error").click()
+    expect(page.locator("#void-notice")).to_be_visible()
+    found["voided result"] = violations(page)
     assert {name: v for name, v in found.items() if v} == {}

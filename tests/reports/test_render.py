@@ -22,9 +22,14 @@ def test_it_renders_a_pdf(pdf):
 
 def test_it_shows_severity_type_and_stage(pdf):
     text = pdf_text(pdf)
-    assert "Severity: Severe" in text
-    assert "Primary (degenerative)" in text
-    assert "Stage D" in text
+    # the bottom line, in words: severity, type, mechanism; stage; strongest advice
+    assert "Severe primary MR (flail leaflet)" in text
+    assert "Stage D (symptomatic severe MR)" in text
+    assert "→ Mitral valve intervention for symptomatic severe primary MR" in " ".join(
+        text.split()
+    )
+    assert "secondary_ventricular" not in text
+    assert "True" not in text
 
 
 def test_it_lists_recommendations_with_class_level_and_citation(pdf, assessment):
@@ -32,7 +37,7 @@ def test_it_lists_recommendations_with_class_level_and_citation(pdf, assessment)
     recommendations = assessment.result["recommendations"]
     assert recommendations
     for rec in recommendations:
-        assert f"{rec['title']} Class {rec['class']} Level {rec['level']}" in text
+        assert f"{rec['title']} Class {rec['class']}, level {rec['level']}" in text
     assert "Otto CM et al." in text
 
 
@@ -73,7 +78,11 @@ def test_it_lists_missing_data(encounter, clinician):
     missing = sparse.result["missing"]
     assert missing
     text = " ".join(pdf_text(report_render(assessment=sparse)).split())
-    assert all(item["parameter"] in text for item in missing)
+    from guidelines.parameters import parameter_label
+
+    # by their clinical label, not the dotted code
+    assert all(parameter_label(item["parameter"]) in text for item in missing)
+    assert not any(f" {item['parameter']} " in text for item in missing)
 
 
 def test_every_page_has_page_numbers_and_the_decision_support_footer(pdf):
@@ -105,7 +114,7 @@ def test_pdftotext_reads_the_same_document(pdf, tmp_path):
         ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
         check=True,
     ).stdout  # fmt: skip
-    assert "Severity: Severe" in text
+    assert "Severe primary MR" in text
     assert "decision support for the treating clinician, not a directive" in text
 
 
@@ -113,4 +122,4 @@ def test_it_draws_the_trend_charts(pdf):
     text = pdf_text(pdf)
     assert "Trends" in text
     assert "LVEF (%)" in text
-    assert "0.40 cm² (severe primary MR at or above)" in text
+    assert "0.4 cm² severe" in text

@@ -94,3 +94,72 @@ def test_patient_charts_take_one_point_per_encounter_measured_or_derived(
     assert charts["lvef_pct"]["threshold"] == 60
     assert charts["regurgitant_volume_ml"]["threshold"] == 60
     assert "<svg" in charts["eroa_cm2"]["svg"]
+
+
+def _circle_xs(svg):
+    return [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', svg)]
+
+
+def test_points_of_the_same_day_are_drawn_apart():
+    day = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
+    svg = trend_chart_svg(
+        title="LVEF", unit="%",
+        points=[(day, 60), (day + dt.timedelta(hours=2), 55),
+                (dt.datetime(2025, 9, 1, tzinfo=dt.UTC), 50)],
+        threshold=None, threshold_label="",
+    )  # fmt: skip
+    first, second, third = _circle_xs(svg)
+    assert second - first >= 20  # MIN_POINT_GAP user units apart
+    assert first < second < third
+    assert "2025-03-01 09:00: 60 %" in svg  # the time tells same-day points apart
+
+
+def test_chart_text_is_at_least_11_px_on_a_phone():
+    from assessments import charts
+
+    svg = trend_chart_svg(title="LVEF", unit="%", points=[], threshold=None,
+                          threshold_label="")  # fmt: skip
+    sizes = [int(s) for s in re.findall(r'font-size="(\d+)"', svg)]
+    # a 390 px phone leaves about 340 px for the chart (page and card padding)
+    assert min(sizes) * 340 / charts.WIDTH >= 11
+
+
+def test_secondary_mr_gets_no_primary_mr_stage_lines(patient, clinician):
+    encounter = EncounterFactory(patient=patient)
+    assessment_create(
+        encounter=encounter,
+        data={"etiology": "secondary_ischemic",
+              "echo": {"lvef_pct": 35, "lvesd_mm": 55, "lvedd_mm": 65, "eroa_cm2": 0.3}},
+        author=clinician,
+    )  # fmt: skip
+    charts = {c["key"]: c for c in patient_trend_charts(patient)}
+    assert charts["lvef_pct"]["threshold"] is None
+    assert charts["lvesd_mm"]["threshold"] is None
+    assert 'class="threshold"' not in charts["lvef_pct"]["svg"]
+    # the severe cut-off of the quantitative parameters applies to both MR types
+    assert charts["eroa_cm2"]["threshold"] == 0.4
+    assert "primary" not in charts["eroa_cm2"]["threshold_label"]
+
+
+def test_amended_and_voided_assessments_leave_the_trends(patient, clinician):
+    from assessments.services import assessment_amend, assessment_void
+
+    first = EncounterFactory(
+        patient=patient, occurred_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    )
+    second = EncounterFactory(
+        patient=patient, occurred_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    )
+    old = assessment_create(
+        encounter=first, data={"echo": {"lvef_pct": 40}}, author=clinician
+    )
+    assessment_amend(assessment=old, data={"echo": {"lvef_pct": 62}}, reason="typo",
+                     author=clinician, channel="page")  # fmt: skip
+    wrong = assessment_create(
+        encounter=second, data={"echo": {"lvef_pct": 30}}, author=clinician
+    )
+    assessment_void(
+        assessment=wrong, reason="wrong patient", author=clinician, channel="page"
+    )
+    charts = {c["key"]: c for c in patient_trend_charts(patient)}
+    assert [v for _, v in charts["lvef_pct"]["points"]] == [62.0]

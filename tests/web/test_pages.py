@@ -163,8 +163,9 @@ def test_patient_page_shows_encounters_and_trend_charts(logged_in, assessment, p
     assert response.status_code == 200
     assert reverse("assessment_detail", args=[assessment.pk]) in body
     assert body.count("<svg") == 4
-    assert "0.40 cm²" in body
-    assert "40 mm" in body
+    # thresholds of the active rule set for this patient's MR type (primary)
+    assert "≥ 0.4 cm²: severe MR" in body
+    assert "≥ 40 mm: stage C2" in body
     assert _page_events(AuditAction.READ).filter(patient=patient).exists()
 
 
@@ -236,16 +237,17 @@ def test_assessment_form_is_generated_from_the_vocabulary(logged_in, encounter):
         else:
             assert f'name="{spec.column}"' in body, spec.path
             assert f'<label for="id_{spec.column}">' in body
-    # the clinician's order: presentation, risk factors, symptoms, ..., echo, management
-    order = ["Presentation and cause", "Risk factors", "Symptoms", "Signs", "ECG",
-             "Chest X-ray", "Labs", "Echo: quantitative", "Echo: qualitative",
-             "Management context"]  # fmt: skip
+    # the echo study first (it decides the grade), then the clinical context
+    order = ["Echo: the study", "Echo: quantitative", "Echo: qualitative",
+             "Presentation and cause", "Symptoms", "Risk factors", "Signs", "ECG",
+             "Chest X-ray", "Labs", "Management context"]  # fmt: skip
     positions = [body.index(f"<legend>{title}</legend>") for title in order]
     assert positions == sorted(positions)
     eroa = re.search(r'<input[^>]*name="echo_eroa_cm2"[^>]*>', body).group(0)
-    assert 'min="0"' in eroa
-    assert 'max="2"' in eroa
-    assert 'step="0.001"' in eroa
+    # a text input parsed on the server: the browser never drops what it cannot parse
+    assert 'type="text"' in eroa
+    assert 'inputmode="decimal"' in eroa
+    assert "Range 0 to 2 cm²." in body
     assert "cm²" in body
     assert 'name="prior_0_months_ago"' in body
 
@@ -280,8 +282,11 @@ def test_preview_evaluates_without_storing(logged_in, encounter):
     )  # fmt: skip
     body = response.content.decode()
     assert response.status_code == 200
-    assert 'id="preview-severity">severe<' in body
-    assert 'id="preview-stage">C1<' in body
+    assert 'id="preview-severity">Severe MR<' in body
+    assert (
+        'id="preview-stage">Stage C1 (asymptomatic severe MR, LV function preserved)<'
+        in body
+    )
     assert "Still missing" in body
     assert "<html" not in body
     assert not Assessment.objects.exists()
@@ -299,10 +304,10 @@ def test_preview_turns_severe_at_eroa_040(logged_in, encounter):
                 "echo_eroa_cm2": eroa,
             },
         ).content.decode()
-        return re.search(r'id="preview-severity">(\w+)<', body).group(1)
+        return re.search(r'id="preview-severity">([^<]+)<', body).group(1)
 
-    assert severity("0.39") != "severe"
-    assert severity("0.40") == "severe"
+    assert severity("0.39") != "Severe MR"
+    assert severity("0.40") == "Severe MR"
 
 
 def test_preview_shows_values_derived_from_pisa(logged_in, encounter):
@@ -349,7 +354,7 @@ def test_save_creates_the_assessment_and_shows_the_stored_result(
         _page_events(AuditAction.CREATE).filter(object_id=str(assessment.pk)).exists()
     )
     body = logged_in.get(response["Location"]).content.decode()
-    assert 'id="result-severity">severe<' in body
+    assert 'id="result-severity">Severe MR<' in body
     assert assessment.result["guideline"]["content_hash"] in body
     for rec in assessment.result["recommendations"]:
         assert rec["title"] in body
@@ -366,8 +371,8 @@ def test_result_page_renders_the_stored_result_not_a_recomputation(
     body = logged_in.get(
         reverse("assessment_detail", args=[assessment.pk])
     ).content.decode()
-    assert 'id="result-severity">moderate<' in body
-    assert 'id="result-stage">B<' in body
+    assert 'id="result-severity">Moderate MR<' in body
+    assert 'id="result-stage">Stage B (progressive MR)<' in body
 
 
 def test_compare_evaluates_the_stored_input_under_the_other_guideline(
@@ -390,7 +395,7 @@ def test_compare_evaluates_the_stored_input_under_the_other_guideline(
 
 
 def test_compare_rows_highlight_differences():
-    from assessments.views import result_differences
+    from assessments.presentation import result_differences
 
     stored = {"severity": "severe", "stage": "C1",
               "recommendations": [{"code": "surgery_mv", "title": "Surgery",
@@ -400,12 +405,36 @@ def test_compare_rows_highlight_differences():
                                   "class": "I", "level": "B"},
                                  {"code": "teer", "title": "TEER", "class": "IIb",
                                   "level": "B"}]}  # fmt: skip
-    rows = {r["label"]: r for r in result_differences(stored, other)}
+    rows = {
+        r["label"]: r
+        for r in result_differences(
+            stored, other, left_codes={"surgery_mv"}, right_codes={"surgery_mv", "teer"}
+        )
+    }
     assert rows["Severity"]["differs"] is False
+    assert rows["Severity"]["left"] == "Severe MR"
     assert rows["Stage"]["differs"] is True
-    assert rows["Surgery"]["differs"] is True
-    assert rows["TEER"]["left"] == "not recommended"
+    # Class 1 (ACC/AHA) and Class I (ESC), both level B: the same, whatever the notation
+    assert rows["Surgery"]["differs"] is False
+    # the left rule set has no TEER rule at all: not a Class 3 "not recommended"
+    assert rows["TEER"]["left"] == "not in this rule set"
     assert rows["TEER"]["differs"] is True
+    assert "not recommended" not in str(rows)
+
+
+def test_compare_tells_a_rule_that_did_not_fire_from_a_missing_rule():
+    from assessments.presentation import result_differences
+
+    stored = {"recommendations": []}
+    other = {"recommendations": [{"code": "teer", "title": "TEER", "class": "2a",
+                                  "level": "B-NR"}]}  # fmt: skip
+    (teer,) = [r for r in result_differences(stored, other, left_codes={"teer"},
+                                              right_codes={"teer"}) if r.get("code")]  # fmt: skip
+    assert teer["left"] == "does not apply to this patient"
+    stronger = {"recommendations": [{"code": "teer", "title": "TEER", "class": "IIb",
+                                     "level": "B"}]}  # fmt: skip
+    (teer,) = [r for r in result_differences(other, stronger) if r.get("code")]
+    assert teer["differs"] is True  # 2a vs IIb: a real difference
 
 
 def test_pdf_button_requests_a_report(logged_in, assessment):
