@@ -56,11 +56,14 @@ def main():
     from guidelines import engine
     from guidelines.services import active_rule_set
     from guidelines.validation import input_parse
+
     vignettes = json.loads((ROOT / "guidelines/data/vignettes.json").read_text())
     inputs = []
     for i in range(args.count):
         data = dict(vignettes[i % len(vignettes)]["input"])
-        data["guideline"] = ("acc_aha_2020", "esc_eacts_2025")[(i // len(vignettes)) % 2]
+        data["guideline"] = ("acc_aha_2020", "esc_eacts_2025")[
+            (i // len(vignettes)) % 2
+        ]
         inputs.append(data)
     work = Path(tempfile.mkdtemp())
     (work / "batch.json").write_text(json.dumps(inputs))
@@ -77,10 +80,14 @@ def main():
         per_eval = elapsed / args.count * 1e6
         rows.append({"mode": label, "us_per_evaluation": round(per_eval, 1),
                      "output_bytes": size, "total_s": round(elapsed, 2)})  # fmt: skip
-        print(f"{label:26s} {per_eval:8.1f} µs/evaluation  ({args.count} inputs, "
-              f"{elapsed:.2f} s total, {size / 1e6:.1f} MB out)")
+        print(
+            f"{label:26s} {per_eval:8.1f} µs/evaluation  ({args.count} inputs, "
+            f"{elapsed:.2f} s total, {size / 1e6:.1f} MB out)"
+        )
     # Where the time goes (best of --rounds over the same inputs).
-    rule_sets = {code: active_rule_set(code) for code in ("acc_aha_2020", "esc_eacts_2025")}
+    rule_sets = {
+        code: active_rule_set(code) for code in ("acc_aha_2020", "esc_eacts_2025")
+    }
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     parts = {"validation": [], "engine": [], "compact JSON": []}
     for _ in range(args.rounds):
@@ -98,7 +105,9 @@ def main():
     print("breakdown (µs/evaluation): "
           + ", ".join(f"{k} {v}" for k, v in breakdown.items()))  # fmt: skip
     print(f"load: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)")
-    print("command: DEBUG=true .venv/bin/python bench/batch.py " + " ".join(sys.argv[1:]))
+    print(
+        "command: DEBUG=true .venv/bin/python bench/batch.py " + " ".join(sys.argv[1:])
+    )
     print(json.dumps({"count": args.count, "rows": rows, "breakdown_us": breakdown,
                       "load_1min": os.getloadavg()[0]}))  # fmt: skip
 

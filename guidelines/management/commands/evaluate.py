@@ -96,7 +96,9 @@ class Command(BaseCommand):
                 except InputError as exc:
                     self.stdout.write("".join(lines), ending="")
                     self._fail(
-                        "\n".join(f"{position}{e.field}: {e.message}" for e in exc.errors)
+                        "\n".join(
+                            f"{position}{e.field}: {e.message}" for e in exc.errors
+                        )
                     )
                 except GuidelineError as exc:
                     self.stdout.write("".join(lines), ending="")
@@ -158,7 +160,9 @@ class _BatchEvaluator:
 
     def evaluate(self, data):
         if self.from_files:
-            return guideline_evaluate_from_files(data=data, guideline=self.guideline).result
+            return guideline_evaluate_from_files(
+                data=data, guideline=self.guideline
+            ).result
         clean = input_parse(data)
         code = clean.get("guideline") or self.guideline
         rule_set = self.rule_sets.get(code)
