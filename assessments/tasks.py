@@ -43,3 +43,13 @@ def report_generate_task(report_id: int) -> None:
 @shared_task
 def report_sweep_stale_task() -> list[int]:
     return reports.report_sweep_stale()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600,
+             soft_time_limit=540)  # fmt: skip
+def replay_chunk_task(chunk_id: int) -> bool:
+    """One chunk of a replay run (``assessments.replay_runs``); idempotent, so a
+    redelivery after a worker died is harmless."""
+    from . import replay_runs
+
+    return replay_runs.replay_chunk_process(chunk_id=chunk_id)
