@@ -29,13 +29,11 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]  # set-up steps only
 def run(args, input_path: Path) -> tuple[float, int]:
     from django.core.management import call_command
 
-    out = tempfile.TemporaryFile("w+")
-    start = time.perf_counter()
-    call_command("evaluate", *args, str(input_path), stdout=out)
-    elapsed = time.perf_counter() - start
-    size = out.tell()
-    out.close()
-    return elapsed, size
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        call_command("evaluate", *args, str(input_path), stdout=out)
+        elapsed = time.perf_counter() - start
+        return elapsed, out.tell()
 
 
 def main():

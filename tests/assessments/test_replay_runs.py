@@ -62,11 +62,13 @@ def test_a_chunked_run_counts_what_the_one_shot_replay_counts(stored, draft):
     for chunk_id in chunks:
         assert replay_chunk_process(chunk_id=chunk_id) is True
     run.refresh_from_db()
-    assert run.status == ReplayRunStatus.DONE and run.finished_at is not None
+    assert run.status == ReplayRunStatus.DONE
+    assert run.finished_at is not None
     summary, done, total = replay_run_summary(run)
     assert (done, total) == (3, 3)
     expected = assessment_replay(version=draft, limit=100)
-    assert summary.replayed == 5 and summary.changed == expected.changed > 0
+    assert summary.replayed == 5
+    assert summary.changed == expected.changed > 0
     assert comparable(summary) == comparable(expected)
 
 
@@ -78,7 +80,8 @@ def test_a_chunk_delivered_twice_is_counted_once(stored, draft):
     assert replay_chunk_process(chunk_id=first.pk) is False
     assert ReplayChunk.objects.get(pk=first.pk).counts == counts
     summary, done, _ = replay_run_summary(run)
-    assert done == 1 and summary.replayed == counts["replayed"] == 2
+    assert done == 1
+    assert summary.replayed == counts["replayed"] == 2
 
 
 def test_a_cancelled_run_skips_its_remaining_chunks(stored, draft):
@@ -113,9 +116,11 @@ def test_the_admin_page_starts_a_run_and_shows_its_progress(
         response = client.post(url, {"action": "start"})
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
-    assert "Done" in page and "of 1 chunks" in page
+    assert "Done" in page
+    assert "of 1 chunks" in page
     assert "5 replayed" in page
-    assert patient.family_name not in page and patient.mrn not in page
+    assert patient.family_name not in page
+    assert patient.mrn not in page
 
 
 def test_the_admin_page_cancels_a_running_run(client, editor, stored, draft):
@@ -123,7 +128,8 @@ def test_the_admin_page_cancels_a_running_run(client, editor, stored, draft):
     run = replay_run_start(version=draft, chunk_size=2)  # not enqueued: no commit here
     url = reverse("admin:guidelines_rulesetversion_replay_all", args=[draft.pk])
     page = client.get(url, {"run": run.pk}).content.decode()
-    assert "0 of 3 chunks" in page and "Cancel" in page
+    assert "0 of 3 chunks" in page
+    assert "Cancel" in page
     client.post(url, {"action": "cancel", "run": run.pk})
     run.refresh_from_db()
     assert run.status == ReplayRunStatus.CANCELLED
