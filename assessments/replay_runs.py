@@ -88,10 +88,15 @@ def _compiled(version):
 
 
 def replay_chunk_process(*, chunk_id: int) -> bool:
-    """Replay one chunk and record its counts; False when skipped (done, cancelled)."""
-    chunk = ReplayChunk.objects.select_related("run__version__rule_set").get(
-        pk=chunk_id
+    """Replay one chunk and record its counts; False when skipped (done, cancelled,
+    deleted)."""
+    chunk = (
+        ReplayChunk.objects.select_related("run__version__rule_set")
+        .filter(pk=chunk_id)
+        .first()
     )
+    if chunk is None:
+        return False  # its run was deleted
     run = chunk.run
     if chunk.done_at is not None or run.status != ReplayRunStatus.RUNNING:
         return False

@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (SQL built from constant table and column names; values are parameters)
 """Replay at scale: seed N stored assessments (default 1,000,000 across 100,000 patients)
 on PostgreSQL, then measure the chunked replay of a draft (assessments.replay_runs) with
 1 and 2 Celery workers: assessments replayed per second, from the chunks done.
@@ -28,6 +29,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,7 +57,9 @@ def remove() -> None:
     start = time.perf_counter()
     with connection.cursor() as cursor:
         patients = "SELECT id FROM assessments_patient WHERE organization_id = %s"
-        encounters = f"SELECT id FROM assessments_encounter WHERE patient_id IN ({patients})"
+        encounters = (
+            f"SELECT id FROM assessments_encounter WHERE patient_id IN ({patients})"
+        )
         assessments = f"SELECT id FROM assessments_assessment WHERE encounter_id IN ({encounters})"
         for table, column, subquery in (
             ("assessments_priorecho", "assessment_id", assessments),
@@ -63,8 +67,13 @@ def remove() -> None:
             ("assessments_assessment", "encounter_id", encounters),
             ("assessments_encounter", "patient_id", patients),
         ):
-            cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({subquery})", [org.pk])
-        cursor.execute("DELETE FROM assessments_patient WHERE organization_id = %s", [org.pk])
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {column} IN ({subquery})",
+                [org.pk],
+            )
+        cursor.execute(
+            "DELETE FROM assessments_patient WHERE organization_id = %s", [org.pk]
+        )
     org.delete()
     print(f"removed the seeded rows in {time.perf_counter() - start:.1f} s")
 
@@ -73,7 +82,6 @@ def seed(n_assessments: int, n_patients: int) -> None:
     import datetime as dt
 
     from django.db import connection, transaction
-    from django.utils import timezone
 
     from assessments.models import Assessment, Encounter, Organization, Patient
     from assessments.services import assessment_create
@@ -87,7 +95,9 @@ def seed(n_assessments: int, n_patients: int) -> None:
             return
         remove()
     start = time.perf_counter()
-    vignettes = [v["input"] for v in json.loads((DATA_DIR / "vignettes.json").read_text())]
+    vignettes = [
+        v["input"] for v in json.loads((DATA_DIR / "vignettes.json").read_text())
+    ]
     with transaction.atomic():
         org = Organization.objects.create(name=ORGANIZATION)
         templates = []
@@ -100,12 +110,14 @@ def seed(n_assessments: int, n_patients: int) -> None:
                 height_cm=person.get("height_cm"), weight_kg=person.get("weight_kg"),
             )  # fmt: skip
             encounter = Encounter.objects.create(
-                patient=patient, occurred_at=timezone.make_aware(dt.datetime(2025, 6, 1))
+                patient=patient,
+                occurred_at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC),
             )
             body = {k: v for k, v in data.items() if k != "patient"}
             templates.append(
-                assessment_create(encounter=encounter, data={**body, "guideline": CODE},
-                                  author=None).pk  # fmt: skip
+                assessment_create(
+                    encounter=encounter, data={**body, "guideline": CODE}, author=None
+                ).pk  # fmt: skip
             )
     per_patient = max(1, n_assessments // n_patients)
     columns = [
@@ -115,7 +127,9 @@ def seed(n_assessments: int, n_patients: int) -> None:
     cols = ", ".join(columns)
     t_cols = ", ".join(f"t.{c}" for c in columns)
     with connection.cursor() as cursor, transaction.atomic():
-        cursor.execute("CREATE TEMP TABLE bench_templates (k int, assessment_id bigint)")
+        cursor.execute(
+            "CREATE TEMP TABLE bench_templates (k int, assessment_id bigint)"
+        )
         cursor.executemany(
             "INSERT INTO bench_templates VALUES (%s, %s)", list(enumerate(templates))
         )
@@ -128,7 +142,9 @@ def seed(n_assessments: int, n_patients: int) -> None:
                FROM generate_series(1, %s) g""",
             [org.pk, n_patients],
         )
-        print(f"  {n_patients} patients: {time.perf_counter() - start:.0f} s", flush=True)
+        print(
+            f"  {n_patients} patients: {time.perf_counter() - start:.0f} s", flush=True
+        )
         cursor.execute(
             """INSERT INTO assessments_encounter (patient_id, occurred_at, setting,
                  presentation, created_at)
@@ -170,28 +186,49 @@ def seed(n_assessments: int, n_patients: int) -> None:
 
 
 def measure(workers: int, seconds: float, chunk_size: int) -> dict:
-    from django.db.models import Sum
-
     from assessments.models import ReplayChunk
     from assessments.replay_runs import replay_run_cancel, replay_run_start
     from guidelines import services
     from guidelines.models import RuleSetVersion, VersionStatus
 
-    active = RuleSetVersion.objects.get(rule_set__code=CODE, status=VersionStatus.PUBLISHED)
+    active = RuleSetVersion.objects.get(
+        rule_set__code=CODE, status=VersionStatus.PUBLISHED
+    )
     draft = services.version_copy_to_draft(version=active, user=None,
                                            label=f"bench-{int(time.time())}")  # fmt: skip
     row = draft.severitycriterionrow_set.get(key="eroa_severe")
     row.condition = ["echo.eroa_cm2", ">=", "0.50"]
     services.rule_row_save(row=row, user=None)
+    from mr_cds.celery import app
+
+    app.control.purge()  # tasks left by an earlier (cancelled) measurement
     env = {**os.environ}
-    logs = Path(f"/tmp/bench-replay-{os.getpid()}")
-    logs.mkdir(exist_ok=True)
+    logs = Path(tempfile.mkdtemp(prefix="bench-replay-"))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "mr_cds", "worker", "--concurrency", "1",
-             "--pool", "prefork", "-n", f"bench-replay-{i}@%h", "--loglevel", "WARNING",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=(logs / f"w{i}.log").open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "mr_cds",
+                "worker",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "-n",
+                f"bench-replay-{i}@%h",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=(logs / f"w{i}.log").open("w"),
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
         for i in range(workers)
     ]
@@ -206,11 +243,11 @@ def measure(workers: int, seconds: float, chunk_size: int) -> dict:
         time.sleep(seconds)
         chunks = list(done.order_by("done_at").values_list("done_at", "counts"))
         replay_run_cancel(run=run)
+        app.control.purge()
         last_at = chunks[-1][0]
         n = sum(c["replayed"] + c["skipped"] for _, c in chunks) - n0
         elapsed = (last_at - t0).total_seconds()
         rate = n / elapsed if elapsed > 0 else 0.0
-        replayed = done.aggregate(s=Sum("id"))  # noqa: F841 (touch: the run's rows exist)
         return {"workers": workers, "assessments_per_s": round(rate, 1),
                 "per_worker": round(rate / workers, 1), "chunks_done": len(chunks),
                 "window_s": round(elapsed, 1), "in_scope": run.total}  # fmt: skip
@@ -255,7 +292,9 @@ def main():
     if not os.environ.get("REDIS_URL"):
         sys.exit("the measurement needs REDIS_URL (a broker for the workers)")
     load_before = os.getloadavg()[0]
-    rows = [measure(int(w), args.seconds, args.chunk_size) for w in args.workers.split(",")]
+    rows = [
+        measure(int(w), args.seconds, args.chunk_size) for w in args.workers.split(",")
+    ]
     for r in rows:
         print(f"{r['workers']} worker(s): {r['assessments_per_s']:8.1f} assessments/s "
               f"({r['per_worker']:.1f} per worker; {r['chunks_done']} chunks of "

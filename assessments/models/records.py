@@ -96,6 +96,12 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]
+        indexes = [  # a care site's patient list, in its order (pages of 100,000)
+            models.Index(
+                fields=["organization", "family_name", "given_name", "id"],
+                name="patient_org_name_order",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "mrn"], name="patient_mrn_unique_per_org"
@@ -165,6 +171,12 @@ class Encounter(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        indexes = [  # a patient's encounters, most recent first
+            models.Index(
+                fields=["patient", "-occurred_at", "-id"],
+                name="encounter_patient_recent",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(setting__in=Setting.values), name="encounter_setting_valid"

@@ -25,7 +25,6 @@ BIG_TABLES = (
 )
 
 
-
 @pytest.fixture
 def history(organization, clinician, assessment_input, rule_sets):
     """Patients of the organization, each with encounters and an assessment apiece."""
@@ -35,7 +34,9 @@ def history(organization, clinician, assessment_input, rule_sets):
         for _ in range(3):
             encounter = EncounterFactory(patient=patient, clinician=clinician)
             assessments.append(
-                assessment_create(encounter=encounter, data=assessment_input, author=clinician)
+                assessment_create(
+                    encounter=encounter, data=assessment_input, author=clinician
+                )
             )
     return patients, assessments
 
@@ -44,7 +45,9 @@ def plans(run) -> list[tuple[str, str]]:
     """(SQL, EXPLAIN output) of every SELECT that ``run()`` issues."""
     with CaptureQueriesContext(connection) as captured:
         run()
-    selects = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    selects = [
+        q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")
+    ]
     out = []
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
@@ -99,7 +102,9 @@ def test_the_patient_page_query_count_is_constant(
     def queries_with(encounters: int) -> int:
         while patient.encounters.count() < encounters:
             encounter = EncounterFactory(patient=patient, clinician=clinician)
-            assessment_create(encounter=encounter, data=assessment_input, author=clinician)
+            assessment_create(
+                encounter=encounter, data=assessment_input, author=clinician
+            )
         client.get(url)  # warm caches
         with CaptureQueriesContext(connection) as captured:
             assert client.get(url).status_code == 200
