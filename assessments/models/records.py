@@ -96,12 +96,6 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]
-        indexes = [  # a care site's patient list, in its order (pages of 100,000)
-            models.Index(
-                fields=["organization", "family_name", "given_name", "id"],
-                name="patient_org_name_order",
-            )
-        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "mrn"], name="patient_mrn_unique_per_org"
