@@ -108,8 +108,9 @@ def test_resume_requeues_only_the_chunks_not_done(stored, draft, settings):
 
 
 def test_the_admin_page_starts_a_run_and_shows_its_progress(
-    client, editor, stored, draft, patient, django_capture_on_commit_callbacks
+    client, editor, stored, draft, patient, django_capture_on_commit_callbacks, settings
 ):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the chunk tasks run here
     client.force_login(editor)
     url = reverse("admin:guidelines_rulesetversion_replay_all", args=[draft.pk])
     with django_capture_on_commit_callbacks(execute=True):
