@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assessments', '0004_leaflet_calcification_cardiomyopathy'),
+        ('assessments', '0005_audit_append_only_hash_chain'),
         ('guidelines', '0005_row_verified_from'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
