@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assessments', '0005_audit_append_only_hash_chain'),
+        ('assessments', '0007_guideline_editors_see_cds_override_rates'),
         ('guidelines', '0005_row_verified_from'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assessments', '0006_replay_runs_in_chunks'),
+        ('assessments', '0008_replay_runs_in_chunks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
