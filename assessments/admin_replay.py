@@ -34,3 +34,65 @@ register_version_tool(
     name="replay", label="Replay on recent assessments", view=replay_view,
     drafts_only=False,
 )  # fmt: skip
+
+
+# --- replay over every stored assessment, as chunked background jobs -----------------
+
+
+def replay_runs_view(request, version, model_admin):
+    from django.http import HttpResponseRedirect
+    from django.urls import reverse
+
+    from .models import ReplayRun
+    from .replay_runs import (
+        replay_run_cancel,
+        replay_run_resume,
+        replay_run_start,
+        replay_run_summary,
+    )
+
+    here = reverse("admin:guidelines_rulesetversion_replay_all", args=[version.pk])
+    error, problems = "", []
+    if request.method == "POST":
+        action = request.POST.get("action")
+        run = ReplayRun.objects.filter(
+            version=version, pk=request.POST.get("run")
+        ).first()
+        if action == "start":
+            try:
+                run = replay_run_start(version=version, user=request.user)
+            except RuleSetError as exc:
+                error, problems = (
+                    "the version is invalid; fix its rows first",
+                    exc.errors,
+                )
+            else:
+                audit_record(
+                    user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
+                    detail=f"replay run #{run.pk} of {version} over {run.total} "
+                    "assessments started (counts only)",
+                )  # fmt: skip
+                return HttpResponseRedirect(f"{here}?run={run.pk}")
+        elif run is not None and action == "cancel":
+            replay_run_cancel(run=run)
+            return HttpResponseRedirect(f"{here}?run={run.pk}")
+        elif run is not None and action == "resume":
+            replay_run_resume(run=run)
+            return HttpResponseRedirect(f"{here}?run={run.pk}")
+    runs = list(ReplayRun.objects.filter(version=version)[:20])
+    selected = next((r for r in runs if str(r.pk) == request.GET.get("run")), None)
+    selected = selected or (runs[0] if runs else None)
+    summary = done = chunks = None
+    if selected is not None:
+        summary, done, chunks = replay_run_summary(selected)
+    return model_admin.render_tool_page(
+        request, "replay_runs.html", version, f"Replay {version} on all stored assessments",
+        runs=runs, run=selected, summary=summary, chunks_done=done, chunks=chunks,
+        error=error, problems=problems,
+    )  # fmt: skip
+
+
+register_version_tool(
+    name="replay_all", label="Replay on all stored assessments (background)",
+    view=replay_runs_view, drafts_only=False,
+)  # fmt: skip

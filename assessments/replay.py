@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
+from django.db.models import JSONField, Q
+from django.db.models.expressions import RawSQL
 
 from guidelines import engine
 from guidelines.loaders import ruleset_from_version
@@ -70,6 +72,30 @@ class ReplaySummary:
     def codes_lost_list(self) -> list[tuple[str, int]]:
         return self.codes_lost.most_common()
 
+    COUNTS = ("replayed", "changed", "stored_baseline", "fresh_baseline", "skipped")
+    TRANSITIONS = ("severity", "stage")
+    CODES = ("codes_gained", "codes_lost")
+
+    def as_counts(self) -> dict[str, Any]:
+        """JSON-able counts (a chunk's row): transitions as [old, new, n] lists."""
+        counts: dict[str, Any] = {name: getattr(self, name) for name in self.COUNTS}
+        for name in self.TRANSITIONS:
+            counts[name] = [[o, n, c] for (o, n), c in getattr(self, name).items()]
+        for name in self.CODES:
+            counts[name] = dict(getattr(self, name))
+        return counts
+
+    def add_counts(self, counts: dict[str, Any]) -> None:
+        """Add a chunk's ``as_counts()`` to this summary."""
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + counts[name])
+        for name in self.TRANSITIONS:
+            counter = getattr(self, name)
+            for old, new, n in counts[name]:
+                counter[(old, new)] += n
+        for name in self.CODES:
+            getattr(self, name).update(counts[name])
+
 
 def _codes(result: dict[str, Any]) -> set[str]:
     return {r["code"] for r in result.get("recommendations", [])}
@@ -101,12 +127,47 @@ def assessment_replay(
     limit = max(1, min(int(limit), MAX_LIMIT))
     compiled = ruleset_from_version(version)
     summary = ReplaySummary(version=str(version), limit=limit)
-    for assessment in assessments_for_rule_set(version)[:limit]:
+    assessments = assessments_for_rule_set(version)[:limit]
+    replay_into(summary, assessments, version=version, compiled=compiled)
+    return summary
+
+
+def stored_outcomes(queryset):
+    """``queryset`` with what replay reads of the stored result: on PostgreSQL only its
+    severity, stage and recommendation codes (``stored_outcome``), which spares decoding
+    the whole result (~14 KB) of every row; elsewhere the result itself."""
+    if connection.vendor != "postgresql":
+        return queryset
+    outcome = RawSQL(
+        "CASE WHEN result IS NULL THEN NULL ELSE jsonb_build_object("
+        "'severity', result->'severity', 'stage', result->'stage', 'recommendations', "
+        "jsonb_path_query_array(result, '$.recommendations[*].code')) END",
+        [], output_field=JSONField(),
+    )  # fmt: skip
+    return queryset.defer("result").annotate(stored_outcome=outcome)
+
+
+def _stored(assessment) -> dict[str, Any] | None:
+    outcome = getattr(assessment, "stored_outcome", _NOT_ANNOTATED)
+    if outcome is _NOT_ANNOTATED:
+        return assessment.result
+    if outcome is not None:
+        outcome["recommendations"] = [{"code": c} for c in outcome["recommendations"]]
+    return outcome
+
+
+_NOT_ANNOTATED = object()
+
+
+def replay_into(summary: ReplaySummary, assessments, *, version, compiled) -> None:
+    """Add to ``summary`` how each of ``assessments`` changes under ``compiled``."""
+    for assessment in assessments:
         data = assessment_to_input(assessment)
         try:
             clean = input_parse(data)
-            if assessment.result is not None:
-                before = assessment.result
+            stored = _stored(assessment)
+            if stored is not None:
+                before = stored
                 summary.stored_baseline += 1
             else:
                 before = guideline_evaluate(
@@ -127,4 +188,3 @@ def assessment_replay(
         summary.codes_gained.update(gained)
         summary.codes_lost.update(lost)
         summary.changed += changed or bool(gained or lost)
-    return summary

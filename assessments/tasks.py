@@ -57,3 +57,13 @@ def idempotency_purge_task() -> int:
     from .api.idempotency import idempotency_records_purge
 
     return idempotency_records_purge()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600,
+             soft_time_limit=540)  # fmt: skip
+def replay_chunk_task(chunk_id: int) -> bool:
+    """One chunk of a replay run (``assessments.replay_runs``); idempotent, so a
+    redelivery after a worker died is harmless."""
+    from . import replay_runs
+
+    return replay_runs.replay_chunk_process(chunk_id=chunk_id)

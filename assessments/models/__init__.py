@@ -9,6 +9,7 @@ from ..interop.models import CdsCard, CdsFeedback, UsedJwtId  # noqa: E402, F401
 from .assessment import Assessment, PriorEcho
 from .audit import AuditEvent
 from .records import Encounter, Membership, Organization, Patient
+from .replay_run import ReplayChunk, ReplayRun, ReplayRunStatus
 from .report import IdempotencyRecord, Report
 
 __all__ = [
@@ -20,5 +21,8 @@ __all__ = [
     "Organization",
     "Patient",
     "PriorEcho",
+    "ReplayChunk",
+    "ReplayRun",
+    "ReplayRunStatus",
     "Report",
 ]

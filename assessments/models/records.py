@@ -165,6 +165,12 @@ class Encounter(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        indexes = [  # a patient's encounters, most recent first
+            models.Index(
+                fields=["patient", "-occurred_at", "-id"],
+                name="encounter_patient_recent",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(setting__in=Setting.values), name="encounter_setting_valid"

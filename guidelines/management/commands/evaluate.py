@@ -5,18 +5,27 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from guidelines import engine
 from guidelines.services import (
     GuidelineError,
+    active_rule_set,
+    default_rule_set_code,
     guideline_evaluate,
     guideline_evaluate_from_files,
 )
-from guidelines.validation import InputError
+from guidelines.validation import InputError, input_parse
+
+# --jsonl writes this many result lines per write to stdout.
+JSONL_FLUSH_LINES = 500
 
 
 class Command(BaseCommand):
     help = (
         "Evaluate one assessment input (a JSON object) or several (a JSON array) and "
-        "print the result(s) as JSON on stdout. Exit code 2 on bad input."
+        "print the result(s) as JSON on stdout. Exit code 2 on bad input. With --jsonl, "
+        "read a JSON array or JSON Lines (one input object per line) and print one "
+        "compact JSON result per line, in input order; on a bad input the output stops "
+        "before it and the command exits 2 naming its position and field."
     )
 
     def add_arguments(self, parser):
@@ -28,8 +37,15 @@ class Command(BaseCommand):
             "--guideline",
             help="Rule set code (acc_aha_2020, esc_eacts_2025) for inputs without one",
         )
+        parser.add_argument(
+            "--jsonl", action="store_true",
+            help="Input: a JSON array or JSON Lines; output: one compact JSON result "
+            "per line. The active version of each rule set is read once per run.",
+        )  # fmt: skip
 
     def handle(self, *args, **options):
+        if options["jsonl"]:
+            return self._handle_jsonl(options)
         source = options["file"]
         try:
             text = sys.stdin.read() if source == "-" else Path(source).read_text()
@@ -64,6 +80,100 @@ class Command(BaseCommand):
         output = results if isinstance(payload, list) else results[0]
         self.stdout.write(json.dumps(output, indent=2, ensure_ascii=False))
 
+    # --- --jsonl ---------------------------------------------------------------------
+
+    def _handle_jsonl(self, options):
+        source = options["file"]
+        try:
+            stream = sys.stdin if source == "-" else Path(source).open()  # noqa: SIM115
+        except OSError as exc:
+            self._fail(f"cannot read JSON input: {exc}")
+        evaluator = _BatchEvaluator(options["guideline"], self.stderr)
+        dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+        lines = []
+        with stream:
+            for position, data in self._jsonl_inputs(stream):
+                try:
+                    result = evaluator.evaluate(data)
+                except InputError as exc:
+                    self.stdout.write("".join(lines), ending="")
+                    self._fail(
+                        "\n".join(
+                            f"{position}{e.field}: {e.message}" for e in exc.errors
+                        )
+                    )
+                except GuidelineError as exc:
+                    self.stdout.write("".join(lines), ending="")
+                    raise CommandError(str(exc)) from exc
+                lines.append(dumps(result) + "\n")
+                if len(lines) >= JSONL_FLUSH_LINES:
+                    self.stdout.write("".join(lines), ending="")
+                    lines.clear()
+        self.stdout.write("".join(lines), ending="")
+
+    def _jsonl_inputs(self, stream):
+        """(position prefix, input) pairs: ``[i] `` for an array, ``line n: `` for
+        JSON Lines (blank lines skipped)."""
+        first, skipped_lines = stream.read(1), 0
+        while first and first.isspace():
+            skipped_lines += first == "\n"
+            first = stream.read(1)
+        if first == "[":
+            try:
+                payload = json.loads(first + stream.read())
+            except json.JSONDecodeError as exc:
+                self._fail(f"cannot read JSON input: {exc}")
+            for index, data in enumerate(payload):
+                yield f"[{index}] ", data
+            return
+        for number, line in enumerate(_prepend(first, stream), start=1 + skipped_lines):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                self._fail(f"line {number}: cannot read JSON input: {exc}")
+            yield f"line {number}: ", data
+
     def _fail(self, message: str):
         self.stderr.write(f"invalid input: {message}")
         sys.exit(2)
+
+
+def _prepend(first: str, stream):
+    """The stream's lines, ``first`` (already read) put back in front of the first."""
+    if not first:
+        return
+    head = stream.readline()
+    yield first + head
+    yield from stream
+
+
+class _BatchEvaluator:
+    """Validate and evaluate many inputs with the active version of each rule set read
+    once (the same result as ``guideline_evaluate``, without a cache lookup per input);
+    falls back to the shipped rule-set files when the database is not initialised."""
+
+    def __init__(self, guideline: str | None, stderr):
+        self.guideline = guideline
+        self.stderr = stderr
+        self.rule_sets = {}
+        self.from_files = False
+
+    def evaluate(self, data):
+        if self.from_files:
+            return guideline_evaluate_from_files(
+                data=data, guideline=self.guideline
+            ).result
+        clean = input_parse(data)
+        code = clean.get("guideline") or self.guideline
+        rule_set = self.rule_sets.get(code)
+        if rule_set is None:
+            try:
+                rule_set = active_rule_set(code or default_rule_set_code())
+            except (DatabaseError, GuidelineError) as exc:
+                self.stderr.write(f"note: {exc}; using the shipped rule-set files")
+                self.from_files = True
+                return self.evaluate(data)
+            self.rule_sets[code] = rule_set
+        return engine.evaluate(clean, rule_set)

@@ -1,0 +1,114 @@
+"""Batch command benchmark: microseconds per evaluation of ``manage.py evaluate`` on a
+batch of N inputs (the vignettes repeated, both rule sets), output included: default
+(indented JSON array) and ``--jsonl`` (one compact line per result).
+
+Measured in-process (``call_command`` writing to /dev/null, reading the input file, best
+of --rounds) so that the process start-up (seconds on a loaded machine) does not blur the
+cost per evaluation; a breakdown (validation, engine, JSON encoding) tells where it goes.
+
+Run: DEBUG=true .venv/bin/python bench/batch.py [--count 10000]
+Uses DATABASE_URL / REDIS_URL when set; otherwise a throwaway SQLite database.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DEBUG", "true")
+if not os.environ.get("DATABASE_URL"):
+    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+MANAGE = [sys.executable, str(ROOT / "manage.py")]  # set-up steps only
+
+
+def run(args, input_path: Path) -> tuple[float, int]:
+    from django.core.management import call_command
+
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        call_command("evaluate", *args, str(input_path), stdout=out)
+        elapsed = time.perf_counter() - start
+        return elapsed, out.tell()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--skip-default", action="store_true",
+                        help="measure --jsonl only (the default mode is slow)")  # fmt: skip
+
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    subprocess.run([*MANAGE, "migrate", "--verbosity=0"], check=True)
+    subprocess.run([*MANAGE, "load_guidelines"], check=True, capture_output=True)
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
+    import django
+
+    django.setup()
+    from guidelines import engine
+    from guidelines.services import active_rule_set
+    from guidelines.validation import input_parse
+
+    vignettes = json.loads((ROOT / "guidelines/data/vignettes.json").read_text())
+    inputs = []
+    for i in range(args.count):
+        data = dict(vignettes[i % len(vignettes)]["input"])
+        data["guideline"] = ("acc_aha_2020", "esc_eacts_2025")[
+            (i // len(vignettes)) % 2
+        ]
+        inputs.append(data)
+    work = Path(tempfile.mkdtemp())
+    (work / "batch.json").write_text(json.dumps(inputs))
+    (work / "batch.jsonl").write_text("".join(json.dumps(d) + "\n" for d in inputs))
+    (work / "empty.json").write_text("[]")
+
+    rows = []
+    modes = [("--jsonl (JSON array in)", ["--jsonl"], "batch.json"),
+             ("--jsonl (JSON Lines in)", ["--jsonl"], "batch.jsonl")]  # fmt: skip
+    if not args.skip_default:
+        modes.insert(0, ("default (indented)", [], "batch.json"))
+    for label, flags, name in modes:
+        elapsed, size = min(run(flags, work / name) for _ in range(args.rounds))
+        per_eval = elapsed / args.count * 1e6
+        rows.append({"mode": label, "us_per_evaluation": round(per_eval, 1),
+                     "output_bytes": size, "total_s": round(elapsed, 2)})  # fmt: skip
+        print(
+            f"{label:26s} {per_eval:8.1f} µs/evaluation  ({args.count} inputs, "
+            f"{elapsed:.2f} s total, {size / 1e6:.1f} MB out)"
+        )
+    # Where the time goes (best of --rounds over the same inputs).
+    rule_sets = {
+        code: active_rule_set(code) for code in ("acc_aha_2020", "esc_eacts_2025")
+    }
+    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    parts = {"validation": [], "engine": [], "compact JSON": []}
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        clean = [input_parse(d) for d in inputs]
+        parts["validation"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        results = [engine.evaluate(c, rule_sets[c["guideline"]]) for c in clean]
+        parts["engine"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for result in results:
+            dumps(result)
+        parts["compact JSON"].append(time.perf_counter() - start)
+    breakdown = {k: round(min(v) / args.count * 1e6, 1) for k, v in parts.items()}
+    print("breakdown (µs/evaluation): "
+          + ", ".join(f"{k} {v}" for k, v in breakdown.items()))  # fmt: skip
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)")
+    print(
+        "command: DEBUG=true .venv/bin/python bench/batch.py " + " ".join(sys.argv[1:])
+    )
+    print(json.dumps({"count": args.count, "rows": rows, "breakdown_us": breakdown,
+                      "load_1min": os.getloadavg()[0]}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Reads at scale: the patient page, the patient API lists and the assessment read use
+indexes on the big tables (proved by EXPLAIN on PostgreSQL), and the patient page costs
+the same number of queries whatever the number of encounters.
+
+The plans are taken with ``enable_seqscan = off``: on a small test table the planner
+would choose a sequential scan anyway, while with it off a sequential scan remains only
+where no index can serve the query, which is what these tests must catch. With a million
+assessments (bench/replay.py, bench/reads.py) the planner picks the same indexes.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from assessments.services import assessment_create
+from tests.factories import EncounterFactory, PatientFactory
+
+BIG_TABLES = (
+    "assessments_patient",
+    "assessments_encounter",
+    "assessments_assessment",
+    "assessments_priorecho",
+    "assessments_auditevent",
+)
+
+
+@pytest.fixture
+def history(organization, clinician, assessment_input, rule_sets):
+    """Patients of the organization, each with encounters and an assessment apiece."""
+    patients = PatientFactory.create_batch(5, organization=organization)
+    assessments = []
+    for patient in patients:
+        for _ in range(3):
+            encounter = EncounterFactory(patient=patient, clinician=clinician)
+            assessments.append(
+                assessment_create(
+                    encounter=encounter, data=assessment_input, author=clinician
+                )
+            )
+    return patients, assessments
+
+
+def plans(run) -> list[tuple[str, str]]:
+    """(SQL, EXPLAIN output) of every SELECT that ``run()`` issues."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    selects = [
+        q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")
+    ]
+    out = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            for sql in selects:
+                cursor.execute(f"EXPLAIN {sql}")
+                out.append((sql, "\n".join(row[0] for row in cursor.fetchall())))
+        finally:
+            cursor.execute("SET enable_seqscan = on")
+    return out
+
+
+def assert_no_seq_scan_on_big_tables(run):
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL (set DATABASE_URL)")
+    checked = plans(run)
+    assert checked
+    for sql, plan in checked:
+        for table in BIG_TABLES:
+            assert f"Seq Scan on {table}" not in plan, f"{sql}\n{plan}"
+    assert any("Index" in plan for _, plan in checked)
+
+
+def test_the_patient_page_uses_indexes(client, clinician, history):
+    patients, _ = history
+    client.force_login(clinician)
+    url = reverse("patient_detail", args=[patients[2].pk])
+    assert_no_seq_scan_on_big_tables(lambda: client.get(url))
+
+
+def test_the_patient_api_lists_use_indexes(ehr, history):
+    patients, _ = history
+    assert_no_seq_scan_on_big_tables(lambda: ehr.get("/api/v1/patients/"))
+    assert_no_seq_scan_on_big_tables(
+        lambda: ehr.get(f"/api/v1/patients/{patients[1].pk}/encounters/")
+    )
+
+
+def test_the_assessment_read_uses_indexes(ehr, history):
+    _, assessments = history
+    assert_no_seq_scan_on_big_tables(
+        lambda: ehr.get(f"/api/v1/assessments/{assessments[4].pk}/")
+    )
+
+
+def test_the_patient_page_query_count_is_constant(
+    client, clinician, patient, assessment_input, rule_sets
+):
+    client.force_login(clinician)
+    url = reverse("patient_detail", args=[patient.pk])
+
+    def queries_with(encounters: int) -> int:
+        while patient.encounters.count() < encounters:
+            encounter = EncounterFactory(patient=patient, clinician=clinician)
+            assessment_create(
+                encounter=encounter, data=assessment_input, author=clinician
+            )
+        client.get(url)  # warm caches
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    assert queries_with(1) == queries_with(8)
