@@ -203,8 +203,9 @@ def resolve(
     """Given and conditional recommendations for the codes no rule gave.
 
     ``unknown_rules`` are the recommendation rules that were unknown (or read an unknown
-    derived fact), each with the parameters it needed; ``recompute`` returns the facts
-    with a completion applied and the derived facts recomputed; ``entry`` builds a
+    derived fact), each with the parameters it needed; ``recompute`` applies a
+    completion to the facts in place, recomputes the derived facts and returns what
+    ``restore`` puts back; ``entry`` builds a
     recommendation entry from a rule; ``earlier`` gives the rules of the same group
     before a rule (one that fires in a completion, a caution included, blocks it).
     """
@@ -277,15 +278,18 @@ def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
 
         def fires(assignment, group=group):
             """The first rule of the group that fires in this completion, if any."""
-            view = recompute(facts, assignment)
-            view["recommendations"] = recommended
-            for rule, _ in group:
-                if rule.condition.evaluate(view, set()) is True and not any(
-                    first.condition.evaluate(view, set()) is True
-                    for first in earlier(rule)
-                ):
-                    return rule
-            return None
+            saved = recompute(facts, assignment)
+            try:
+                facts["recommendations"] = recommended
+                for rule, _ in group:
+                    if rule.condition.evaluate(facts, set()) is True and not any(
+                        first.condition.evaluate(facts, set()) is True
+                        for first in earlier(rule)
+                    ):
+                        return rule
+                return None
+            finally:
+                restore(facts, saved)
 
         names: list[str] = []
         uncovered: list[dict[str, Any]] = [{}]
@@ -394,6 +398,23 @@ def _variables_for(needed, unknowns, rule_set, not_completable) -> list[str] | N
     return list(dict.fromkeys(names))
 
 
+_ABSENT = object()
+
+
+def saved_values(facts, names) -> dict[str, Any]:
+    """The values ``restore`` puts back (a completion is applied in place: copying the
+    facts for every combination would cost more than evaluating it)."""
+    return {name: facts.get(name, _ABSENT) for name in names}
+
+
+def restore(facts, saved: dict[str, Any]) -> None:
+    for name, value in saved.items():
+        if value is _ABSENT:
+            facts.pop(name, None)
+        else:
+            facts[name] = value
+
+
 def stage_candidates(
     facts: Mapping[str, Any],
     unknowns: Unknowns,
@@ -404,7 +425,9 @@ def stage_candidates(
     domains = [unknowns.variables[n] for n in names]
     stages: list[str] = []
     for combination in itertools.product(*domains):
-        stage = recompute(facts, dict(zip(names, combination, strict=True)))[STAGE]
+        saved = recompute(facts, dict(zip(names, combination, strict=True)))
+        stage = facts[STAGE]
+        restore(facts, saved)
         if stage not in stages and stage != "undetermined":
             stages.append(stage)
     return sorted(stages)

@@ -774,16 +774,18 @@ def _recompute(rule_set, unknowns):
     drivers = frozenset(unknowns.stage_drivers)
 
     def recompute(facts, assignment):
-        view = dict(facts)
-        view.update(assignment)
+        saved = completion.saved_values(
+            facts, (*assignment, "symptom_status", "stage", "recommendations")
+        )
+        facts.update(assignment)
         if completion.NYHA in assignment:
-            view["symptom_status"] = symptom_status(view, [])
+            facts["symptom_status"] = symptom_status(facts, [])
         if drivers.intersection(assignment):
-            view["stage"] = stage_of(
-                view, rule_set, view["mr_type"], view["severity"],
-                view["symptom_status"], [], [],
+            facts["stage"] = stage_of(
+                facts, rule_set, facts["mr_type"], facts["severity"],
+                facts["symptom_status"], [], [],
             )  # fmt: skip
-        return view
+        return saved
 
     return recompute
 
