@@ -81,6 +81,8 @@ DERIVED_INPUTS = {
     "derived.bsa_m2": ("patient.height_cm", "patient.weight_kg"),
     "derived.bmi_kg_m2": ("patient.height_cm", "patient.weight_kg"),
     "derived.lvesd_index_mm_m2": ("echo.lvesd_mm", "patient.height_cm", "patient.weight_kg"),
+    "derived.tricuspid_annulus_index_mm_m2": (
+        "echo.tricuspid_annulus_mm", "patient.height_cm", "patient.weight_kg"),
 }  # fmt: skip
 
 
@@ -140,6 +142,10 @@ def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
     if lvesd is not None and "bsa_m2" in d.exact:
         d.add("lvesd_index_mm_m2", lvesd / d.exact["bsa_m2"], "0.1", "mm/m²",
               "LVESD mm / BSA m² (ESC 2025)")  # fmt: skip
+    annulus = facts.get("echo.tricuspid_annulus_mm")
+    if annulus is not None and "bsa_m2" in d.exact:
+        d.add("tricuspid_annulus_index_mm_m2", annulus / d.exact["bsa_m2"], "0.1",
+              "mm/m²", "tricuspid annulus mm / BSA m² (ESC 2025 Rec. Table 9)")  # fmt: skip
 
     r = facts.get("echo.pisa_radius_cm")
     va = facts.get("echo.aliasing_velocity_cm_s")
@@ -441,7 +447,8 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
 
     derived = derive(facts, warnings)
     origin = _use_derived(facts, derived, warnings)
-    for name in ("bsa_m2", "bmi_kg_m2", "lvesd_index_mm_m2"):
+    for name in ("bsa_m2", "bmi_kg_m2", "lvesd_index_mm_m2",
+                 "tricuspid_annulus_index_mm_m2"):  # fmt: skip
         if name in derived.exact:
             facts[f"derived.{name}"] = derived.exact[name]
 
@@ -660,21 +667,28 @@ def complete_recommendations(
     missing, warnings,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """SPEC 0.14 c: give what holds whatever the missing values are; list the rest."""
-    not_completable = CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
+    not_completable = rule_set.memo.get("not completable")
+    if not_completable is None:
+        not_completable = rule_set.memo["not completable"] = (
+            CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
+        )
     unknowns = completion.unknowns_of(facts, rule_set, stage_missing, not_completable)
     codes = [r["code"] for r in recommendations]
     candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
     hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
     if hidden:
-        overlay = dict(facts)
+        saved = completion.saved_values(facts, hidden)
         for name in hidden:
-            overlay[name] = None
-        for rule in _rules_reading(rule_set, UNCERTAIN_DERIVED, facts):
-            if rule.code in codes or not rule.reads.intersection(hidden):
-                continue
-            needed: set[str] = set()
-            if rule.condition.evaluate(overlay, needed) is None:
-                candidates[rule.key] = (rule, frozenset(needed))
+            facts[name] = None
+        try:
+            for rule in _rules_reading(rule_set, UNCERTAIN_DERIVED, facts):
+                if rule.code in codes or not rule.reads.intersection(hidden):
+                    continue
+                needed: set[str] = set()
+                if rule.condition.evaluate(facts, needed) is None:
+                    candidates[rule.key] = (rule, frozenset(needed))
+        finally:
+            completion.restore(facts, saved)
     open_rules = [
         (rule, needed)
         for rule, needed in candidates.values()

@@ -106,6 +106,8 @@ DERIVED_PARAMETERS: tuple[Parameter, ...] = (
     _derived("derived.bmi_kg_m2", Kind.DECIMAL, "BMI", "kg/m²", lo=0, hi=200),
     _derived("derived.lvesd_index_mm_m2", Kind.DECIMAL, "LVESD index", "mm/m²",
              lo=0, hi=100),
+    _derived("derived.tricuspid_annulus_index_mm_m2", Kind.DECIMAL,
+             "Tricuspid annulus index", "mm/m²", lo=0, hi=100),
     _derived("recommendations", Kind.CHOICE, "Recommendations so far",
              choices=CONTRACT_CODES + EXTRA_CODES),
 )  # fmt: skip

@@ -476,6 +476,27 @@ def test_mild_tr_with_dilated_annulus_at_mv_surgery(annulus, expected):
     assert (rec and (rec["class"], rec["level"])) == (expected if expected else None)
 
 
+# k. The same row, indexed: "tricuspid annulus dilatation (≥40 mm or >21 mm/m²)"
+# (Rec. Table 9). Height 160 cm and weight 50 kg: BSA 1.491 m² (Mosteller), so 32 mm is
+# 21.5 mm/m² and 31 mm is 20.8 mm/m².
+@pytest.mark.parametrize(
+    ("annulus", "expected"),
+    [pytest.param(32, ("IIb", "B"), id="annulus 32 mm = 21.5 mm/m² → IIb B"),
+     pytest.param(31, None, id="annulus 31 mm = 20.8 mm/m² → none")],
+)  # fmt: skip
+def test_mild_tr_with_an_indexed_dilated_annulus_at_mv_surgery(annulus, expected):
+    data = build(
+        PMR_ASYMPTOMATIC, echo={"lvef_pct": 55, "tricuspid_annulus_mm": annulus},
+        patient={"height_cm": 160, "weight_kg": 50},
+    )  # fmt: skip
+    result = run(data)
+    assert result["derived"]["tricuspid_annulus_index_mm_m2"] == (
+        21.5 if annulus == 32 else 20.8
+    )
+    rec = by_code(result).get("tv_repair_concomitant")
+    assert (rec and (rec["class"], rec["level"])) == (expected if expected else None)
+
+
 # m. "PCI followed by TEER after re-evaluation of MR may be considered in symptomatic
 # patients" (IIb C).
 def test_pci_then_teer_only_for_symptomatic_patients():
