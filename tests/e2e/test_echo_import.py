@@ -73,7 +73,7 @@ def test_clinician_imports_an_echo_report_reviews_and_saves(
     page.get_by_label("Etiology", exact=False).first.select_option(
         "degenerative_prolapse"
     )
-    page.get_by_role("button", name="Save assessment").click()
+    page.get_by_role("button", name="Save assessment").first.click()
     expect(page).to_have_url(re.compile(r"/assessments/\d+/$"))
     stored = Assessment.objects.get()
     assert stored.echo_vena_contracta_cm == Decimal("0.7")
