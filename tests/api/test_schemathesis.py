@@ -14,7 +14,7 @@ from tests.factories import EncounterFactory, PatientFactory
 
 # Seconds for the whole run: enough for every operation through all three phases on
 # a quiet 2-core machine (SCHEMATHESIS_MAX_TIME overrides; 300 covers a busy one).
-MAX_TIME = int(os.environ.get("SCHEMATHESIS_MAX_TIME", "120"))
+MAX_TIME = int(os.environ.get("SCHEMATHESIS_MAX_TIME", "75"))
 CHECKS = ",".join(
     [
         "not_a_server_error",
