@@ -6,6 +6,7 @@ Every call that touches patient data is audited (channel "api"), allowed or refu
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 
@@ -243,29 +244,37 @@ def _body(request):
         return None
 
 
-@csrf_exempt
-@login_not_required
-def cds_discovery(request):
-    if request.method == "OPTIONS":
-        return _preflight(request)
-    if request.method != "GET":
-        return _json(request, {"error": "GET only"}, status=405)
-    if _authenticated(request) is None:
-        return _unauthorized(request)
+def cds_endpoint(method: str):
+    """A CDS Hooks endpoint: CORS preflight, the one allowed method, and the EHR's JWT
+    (a bare 401 otherwise); the view gets the registered client and its care site."""
+
+    def decorate(view):
+        @csrf_exempt
+        @login_not_required
+        @functools.wraps(view)
+        def endpoint(request):
+            if request.method == "OPTIONS":
+                return _preflight(request)
+            if request.method != method:
+                return _json(request, {"error": f"{method} only"}, status=405)
+            caller = _authenticated(request)
+            if caller is None:
+                return _unauthorized(request)
+            client, organization = caller
+            return view(request, client, organization)
+
+        return endpoint
+
+    return decorate
+
+
+@cds_endpoint("GET")
+def cds_discovery(request, client, organization):
     return _json(request, cds_hooks.discovery())
 
 
-@csrf_exempt
-@login_not_required
-def cds_patient_view(request):
-    if request.method == "OPTIONS":
-        return _preflight(request)
-    if request.method != "POST":
-        return _json(request, {"error": "POST only"}, status=405)
-    caller = _authenticated(request)
-    if caller is None:
-        return _unauthorized(request)
-    client, organization = caller
+@cds_endpoint("POST")
+def cds_patient_view(request, client, organization):
     try:
         hook = cds_hooks.hook_request_parse(_body(request))
         outcome = cds_hooks.patient_view(
@@ -303,17 +312,8 @@ def _safe_id(request) -> str:
     return str(value)[:64] if value else "?"
 
 
-@csrf_exempt
-@login_not_required
-def cds_feedback(request):
-    if request.method == "OPTIONS":
-        return _preflight(request)
-    if request.method != "POST":
-        return _json(request, {"error": "POST only"}, status=405)
-    caller = _authenticated(request)
-    if caller is None:
-        return _unauthorized(request)
-    client, organization = caller
+@cds_endpoint("POST")
+def cds_feedback(request, client, organization):
     try:
         stored, unknown = cds_hooks.feedback_record(
             body=_body(request), organization=organization
