@@ -30,15 +30,10 @@ shared) and one line of JSON with every figure.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
 import json
 import multiprocessing as mp
 import os
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,12 +41,21 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-BIN = Path(PYTHON).parent
-HOST = "127.0.0.1"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from server import (  # noqa: E402  (bench/server.py: the setup the HTTP benchmarks share)
+    HOST,
+    free_port,
+    new_encounter,
+    prepare,
+    request,
+    server_env,
+    start_gunicorn,
+    stop_gunicorn,
+    throwaway_database,
+)
 
 EVALUATE_BODY = {
     "etiology": "degenerative_prolapse",
@@ -65,75 +69,6 @@ EVALUATE_BODY = {
 ASSESSMENT_BODY = {k: v for k, v in EVALUATE_BODY.items() if k != "patient"}
 NOOP = "no-op (same auth)"
 NOOP_PATH = "/bench/noop"
-
-
-# --- setup ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def throwaway_database(tmp: Path) -> tuple[str, callable]:
-    """(DATABASE_URL, cleanup)."""
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{tmp / 'bench.sqlite3'}", lambda: None
-    import psycopg
-
-    name = f"mr_cds_bench_{os.getpid()}"
-    parts = urlsplit(base)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit(parts._replace(path=f"/{name}")), drop
-
-
-def manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, check=False,
-    )  # fmt: skip
-    if done.returncode:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def request(port, method, path, body=None, token=None, timeout=30.0):
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    headers = {"Host": HOST}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    payload = None
-    if body is not None:
-        payload = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=payload, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, data
-    finally:
-        conn.close()
-
-
-def wait_until_up(port: int, deadline: float = 30.0) -> None:
-    start = time.monotonic()
-    while time.monotonic() - start < deadline:
-        try:
-            if request(port, "GET", "/healthz", timeout=2)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    sys.exit("gunicorn did not answer /healthz in time")
 
 
 # --- load -----------------------------------------------------------------------------
@@ -297,55 +232,20 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="mr-cds-bench-"))
     database_url, drop_database = throwaway_database(tmp)
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": HOST,
-        "DATABASE_URL": database_url,
-        "MR_CDS_DEMO_PASSWORD": secrets.token_urlsafe(12),
-        "MEDIA_ROOT": str(tmp / "media"),
-        "DJANGO_SETTINGS_MODULE": "mr_cds.settings",
-        # Plain HTTP on loopback, one API client: no HTTPS redirect, no rate limit.
-        "SECURE_SSL_REDIRECT": "false",
-        "API_THROTTLE_RATE": "1000000/min",
-    }
-    server_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.noop_settings"}
+    env = server_env(database_url, tmp)
     port = free_port()
-    pidfile = tmp / "gunicorn.pid"
-    server = None
+    server = pidfile = None
     try:
         print(f"database: {urlsplit(database_url).scheme}; redis: "
               f"{'yes' if os.environ.get('REDIS_URL') else 'no'}", flush=True)  # fmt: skip
-        manage(env, "migrate", "--noinput")
-        manage(env, "load_guidelines")
-        manage(env, "seed_demo")
-        token = manage(env, "issue_api_token", "demo-ehr").strip().splitlines()[-1]
-        server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "mr_cds.wsgi", "-w", "2", "-k", "sync",
-             "-b", f"{HOST}:{port}", "--pid", str(pidfile), "--log-level", "warning",
-             "--backlog", "256"],
-            cwd=ROOT, env=server_env,
+        token = prepare(env)
+        server, pidfile = start_gunicorn(
+            {**env, "DJANGO_SETTINGS_MODULE": "bench.noop_settings"}, port, 2, tmp,
+            "--backlog", "256",
         )  # fmt: skip
-        wait_until_up(port)
         status, body = request(port, "POST", NOOP_PATH, EVALUATE_BODY)
         assert status == 401, (status, body)  # the no-op view requires the token too
-        # An encounter of demo-ehr's care site, created through the API itself.
-        status, body = request(
-            port, "POST", "/api/v1/patients/",
-            {"mrn": "BENCH-1", "given_name": "Bench", "family_name": "Mark",
-             "birth_date": "1958-06-15", "sex": "female", "height_cm": 165,
-             "weight_kg": 68.5},
-            token,
-        )  # fmt: skip
-        assert status == 201, body
-        patient_id = json.loads(body)["id"]
-        status, body = request(
-            port, "POST", f"/api/v1/patients/{patient_id}/encounters/",
-            {"occurred_at": "2025-03-10T09:30:00Z"}, token,
-        )  # fmt: skip
-        assert status == 201, body
-        encounter_id = json.loads(body)["id"]
+        encounter_id = new_encounter(port, token, "BENCH-1")
         status, body = request(port, "POST", "/api/v1/evaluate", EVALUATE_BODY, token)
         assert status == 200, body
 
@@ -405,14 +305,8 @@ def main() -> None:
         print(json.dumps({"results": results, "clients": args.clients,
                           "load_1min": [load_before[0], load_after[0]]}))  # fmt: skip
     finally:
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-        if server is not None:
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        if pidfile is not None:
+            stop_gunicorn(server, pidfile)
         drop_database()
 
 

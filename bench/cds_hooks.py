@@ -15,14 +15,10 @@ client-side latency of each call. The target (docs/CODES.md "Latency"): p95 <= 3
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
-import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +32,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api import BIN, HOST, ROOT, free_port, manage, throwaway_database, wait_until_up  # noqa: E402
+from server import (  # noqa: E402
+    HOST,
+    free_port,
+    prepare,
+    server_env,
+    start_gunicorn,
+    stop_gunicorn,
+    throwaway_database,
+)
 
 from tests.interop.conftest import full_prefetch, hook_body  # noqa: E402
 
@@ -79,19 +83,14 @@ def main() -> None:
     (tmp / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
     database_url, drop_database = throwaway_database(tmp)
     port = free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": HOST, "DATABASE_URL": database_url,
-        "MR_CDS_DEMO_PASSWORD": secrets.token_urlsafe(12),
-        "MEDIA_ROOT": str(tmp / "media"), "DJANGO_SETTINGS_MODULE": "mr_cds.settings",
-        "CDS_HOOKS_CLIENTS": json.dumps([{
-            "iss": ISSUER, "jwks_file": str(tmp / "jwks.json"),
-            "organization": ORGANIZATION,
-        }]),
-    }  # fmt: skip
-    pidfile = tmp / "gunicorn.pid"
-    server = None
+    env = server_env(
+        database_url,
+        tmp,
+        CDS_HOOKS_CLIENTS=json.dumps(
+            [{"iss": ISSUER, "jwks_file": str(tmp / "jwks.json"), "organization": ORGANIZATION}]
+        ),
+    )
+    server = pidfile = None
     audience = f"http://{HOST}:{port}/cds-services/mr-cds-patient-view"
     body = json.dumps(hook_body(full_prefetch())).encode()
 
@@ -106,17 +105,10 @@ def main() -> None:
     try:
         print(f"database: {database_url.split(':')[0]}; redis: "
               f"{'yes' if os.environ.get('REDIS_URL') else 'no'}", flush=True)  # fmt: skip
-        manage(env, "migrate", "--noinput")
-        manage(env, "load_guidelines")
-        manage(env, "seed_demo")
-        server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "mr_cds.wsgi", "-w", "2", "-k", "sync",
-             "-b", f"{HOST}:{port}", "--pid", str(pidfile), "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-        wait_until_up(port)
+        prepare(env)
+        server, pidfile = start_gunicorn(env, port, 2, tmp)
         status, _, data = call(port, body, token())
-        assert status == 200, data
+        assert status == 200, (status, data)
         cards = json.loads(data)["cards"]
         assert len(cards) == 1, data
         print(f"card: {cards[0]['indicator']}: {cards[0]['summary']}")
@@ -158,14 +150,8 @@ def main() -> None:
         print(json.dumps({"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "errors": errors,
                           "clients": args.clients, "requests": args.requests}))  # fmt: skip
     finally:
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-        if server is not None:
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        if pidfile is not None:
+            stop_gunicorn(server, pidfile)
         drop_database()
 
 

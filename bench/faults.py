@@ -37,8 +37,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import ASSESSMENT_BODY, EVALUATE_BODY, ROOT, free_port, manage, request  # noqa: E402
-from load import new_encounter, prepare, server_env, start_gunicorn, stop_gunicorn  # noqa: E402
+from api import ASSESSMENT_BODY, EVALUATE_BODY  # noqa: E402
+from server import (  # noqa: E402
+    ROOT,
+    free_port,
+    manage,
+    new_encounter,
+    prepare,
+    request,
+    server_env,
+    start_gunicorn,
+    stop_gunicorn,
+)
 
 PYTHON = sys.executable
 PG_PORT = 5514
@@ -351,7 +361,7 @@ def main() -> None:
         (tmp / "media").mkdir()
         token = prepare(env)
         port = free_port()
-        server, pidfile = start_gunicorn(env, port, 2, tmp)
+        server, pidfile = start_gunicorn(env, port, 2, tmp, "--backlog", "256", "--timeout", "60")
         encounter = new_encounter(port, token, "FAULT-1")
         print(f"command: .venv/bin/python bench/faults.py --clients {args.clients} "
               f"--duration {args.duration:g}")  # fmt: skip

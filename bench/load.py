@@ -15,12 +15,8 @@ assessment with its audit entry, and nothing else may have been stored.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,17 +24,16 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import (  # noqa: E402  (bench/api.py: the shared setup helpers)
-    ASSESSMENT_BODY,
-    BIN,
-    HOST,
-    ROOT,
-    drive,
+from api import ASSESSMENT_BODY, drive  # noqa: E402
+from server import (  # noqa: E402  (bench/server.py: the setup the HTTP benchmarks share)
     free_port,
     manage,
-    request,
+    new_encounter,
+    prepare,
+    server_env,
+    start_gunicorn,
+    stop_gunicorn,
     throwaway_database,
-    wait_until_up,
 )
 
 COUNT_ROWS = (
@@ -48,68 +43,6 @@ COUNT_ROWS = (
     " 'audit_creates': AuditEvent.objects.filter(action='create',"
     " object_type__icontains='assessment').count()}))"
 )
-
-
-def server_env(database_url: str, tmp: Path) -> dict:
-    return {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": HOST,
-        "DATABASE_URL": database_url,
-        "MR_CDS_DEMO_PASSWORD": secrets.token_urlsafe(12),
-        "MEDIA_ROOT": str(tmp / "media"),
-        "DJANGO_SETTINGS_MODULE": "mr_cds.settings",
-    }
-
-
-def prepare(env: dict) -> str:
-    """Migrate, load, seed; an API token of demo-ehr (an API client)."""
-    manage(env, "migrate", "--noinput")
-    manage(env, "load_guidelines")
-    manage(env, "seed_demo")
-    return manage(env, "issue_api_token", "demo-ehr").strip().splitlines()[-1]
-
-
-def start_gunicorn(env: dict, port: int, workers: int, tmp: Path):
-    pidfile = tmp / "gunicorn.pid"
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "mr_cds.wsgi", "-w", str(workers), "-k", "sync",
-         "-b", f"{HOST}:{port}", "--pid", str(pidfile), "--log-level", "warning",
-         "--backlog", "256", "--timeout", "60"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    wait_until_up(port)
-    return server, pidfile
-
-
-def stop_gunicorn(server, pidfile: Path) -> None:
-    if pidfile.exists():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-    if server is not None:
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
-def new_encounter(port: int, token: str, mrn: str) -> int:
-    status, body = request(
-        port, "POST", "/api/v1/patients/",
-        {"mrn": mrn, "given_name": "Load", "family_name": "Test",
-         "birth_date": "1958-06-15", "sex": "female", "height_cm": 165,
-         "weight_kg": 68.5},
-        token,
-    )  # fmt: skip
-    assert status == 201, body
-    patient_id = json.loads(body)["id"]
-    status, body = request(
-        port, "POST", f"/api/v1/patients/{patient_id}/encounters/",
-        {"occurred_at": "2025-03-10T09:30:00Z"}, token,
-    )  # fmt: skip
-    assert status == 201, body
-    return json.loads(body)["id"]
 
 
 def count_rows(env: dict) -> dict:
@@ -132,7 +65,9 @@ def main() -> None:
     server = pidfile = None
     try:
         token = prepare(env)
-        server, pidfile = start_gunicorn(env, port, args.workers, tmp)
+        server, pidfile = start_gunicorn(
+            env, port, args.workers, tmp, "--backlog", "256", "--timeout", "60"
+        )
         encounter = new_encounter(port, token, "LOAD-1")
         before = count_rows(env)
         path = f"/api/v1/encounters/{encounter}/assessments/"
