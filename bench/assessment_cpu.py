@@ -66,10 +66,10 @@ def main() -> None:
 
     setup_test_environment()
     connection.creation.create_test_db(verbosity=0)
-    from assessments.choices import Role
-    from assessments.models import Encounter, Membership, Organization, Patient
     from django.contrib.auth import get_user_model
 
+    from assessments.choices import Role
+    from assessments.models import Encounter, Membership, Organization, Patient
     from guidelines.services import guidelines_load
 
     guidelines_load()
