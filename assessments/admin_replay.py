@@ -1,8 +1,7 @@
 """The "replay" page of a rule-set version in the guidelines admin (registered here, as
 guidelines must not import assessments). Shows counts only, no patient identity."""
 
-from guidelines.admin import register_version_tool
-from guidelines.loaders import RuleSetError
+from guidelines.services import RuleSetError, register_version_tool
 
 from .audit import audit_record
 from .choices import AuditAction, AuditChannel

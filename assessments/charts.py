@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
+from guidelines.services import chart_thresholds_for, default_rule_set_code
+from guidelines.vocabulary import value_label
+
 WIDTH, HEIGHT = 400, 230
 LEFT, RIGHT, TOP, BOTTOM = 50, 12, 34, 44
 FONT_SIZE, TITLE_SIZE = 14, 15
@@ -266,14 +269,6 @@ def trend_points(assessments, spec: TrendSpec) -> list[tuple[dt.datetime, float]
 def _thresholds(assessments) -> tuple[dict, str]:
     """The thresholds for the patient's MR type (latest final assessment), from the
     active version of its rule set; and the MR type in words."""
-    from guidelines.parameters import value_label
-    from guidelines.services import (
-        GuidelineError,
-        active_rule_set,
-        default_rule_set_code,
-    )
-    from guidelines.thresholds import chart_thresholds
-
     finals = [a for a in assessments if a.is_final and a.result]
     latest = max(
         finals,
@@ -283,13 +278,10 @@ def _thresholds(assessments) -> tuple[dict, str]:
     result = latest.result if latest else {}
     mr_type = result.get("mr_type")
     code = (result.get("guideline") or {}).get("code") or default_rule_set_code()
-    try:
-        rule_set = active_rule_set(code)
-    except GuidelineError:
+    thresholds = chart_thresholds_for(code, mr_type)
+    if thresholds is None:  # the rule set has no published version
         return {}, ""
-    return chart_thresholds(rule_set, mr_type), value_label(
-        "mr_type", mr_type
-    ) if mr_type else ""
+    return thresholds, value_label("mr_type", mr_type) if mr_type else ""
 
 
 def patient_trend_charts(patient) -> list[dict]:

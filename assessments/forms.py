@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from guidelines.validation import FieldError, InputError, input_parse
+from guidelines.services import FieldError, InputError, input_parse
 from guidelines.vocabulary import (
     FIELDS_BY_PATH,
     PRIOR_ECHO_FIELDS,

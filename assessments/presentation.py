@@ -12,14 +12,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from guidelines.parameters import (
+from guidelines.services import parameter_label
+from guidelines.vocabulary import (
     CLASS_MEANINGS,
+    FIELDS_BY_PATH,
+    INPUT_FIELDS,
     VALUE_LABELS,
+    Kind,
     class_rank,
-    parameter_label,
     value_label,
 )
-from guidelines.vocabulary import FIELDS_BY_PATH, INPUT_FIELDS, Kind
 
 SEVERITY_WORDS = {
     "none_trivial": "No or trivial", "mild": "Mild", "moderate": "Moderate",
@@ -265,11 +267,6 @@ def _guideline_short(result: dict[str, Any]) -> str:
 
 NOT_IN_RULE_SET = "not in this rule set"
 DOES_NOT_APPLY = "does not apply to this patient"
-
-
-def rule_set_codes(rule_set) -> set[str]:
-    """Every recommendation code a compiled rule set can give (its rules' codes)."""
-    return {rule.code for rule in rule_set.rules}
 
 
 def same_class(a: dict[str, Any], b: dict[str, Any]) -> bool:

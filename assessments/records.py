@@ -10,7 +10,7 @@ The API, the pages and the rules engine all go through these two functions.
 from decimal import Decimal
 from typing import Any
 
-from guidelines.validation import FieldError, InputError, input_parse
+from guidelines.services import FieldError, InputError, input_parse
 from guidelines.vocabulary import INPUT_FIELDS, PRIOR_ECHO_FIELDS, Kind, sections
 
 from .models import Assessment, Encounter, PriorEcho

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from guidelines.loaders import ruleset_from_version
+from guidelines.services import version_compiled
 
 from .models import ReplayChunk, ReplayRun, ReplayRunStatus
 from .replay import (
@@ -29,9 +29,9 @@ DEFAULT_CHUNK_SIZE = 2000
 
 
 def replay_run_start(*, version, user=None, chunk_size: int = DEFAULT_CHUNK_SIZE):
-    """Create the run and its chunks, enqueue them; raises ``loaders.RuleSetError``
+    """Create the run and its chunks, enqueue them; raises ``RuleSetError``
     when the version is invalid (before anything is stored)."""
-    ruleset_from_version(version)
+    version_compiled(version)
     scope = assessments_for_rule_set(version).order_by()
     bounds = scope.aggregate(first=Min("id"), last=Max("id"))
     with transaction.atomic():
@@ -83,7 +83,7 @@ def _compiled(version):
     key = (version.pk, version.content_hash)
     if key not in _compiled_cache:
         _compiled_cache.clear()
-        _compiled_cache[key] = ruleset_from_version(version)
+        _compiled_cache[key] = version_compiled(version)
     return _compiled_cache[key]
 
 

@@ -8,13 +8,13 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from guidelines.models import RuleSetVersion
 from guidelines.services import (
-    active_version_id,
+    FieldError,
+    InputError,
+    active_version_of,
     default_rule_set_code,
     guideline_evaluate,
 )
-from guidelines.validation import FieldError, InputError
 
 from .audit import audit_record
 from .choices import AssessmentStatus, AuditAction, AuditChannel
@@ -249,7 +249,7 @@ def assessment_reevaluate(
     stored = (assessment.result or {}).get("guideline") or {}
     code = stored.get("code") or default_rule_set_code()
     data["guideline"] = code
-    current = RuleSetVersion.objects.get(pk=active_version_id(code))
+    current = active_version_of(code)
     reason = (
         f"Evaluated again under the current version {current.version} of "
         f"{current.title} (was version {stored.get('version') or 'unknown'})."

@@ -17,15 +17,17 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from guidelines.models import RuleSet, RuleSetVersion, VersionStatus
 from guidelines.services import (
     GuidelineError,
-    active_rule_set,
+    InputError,
     active_versions_provenance,
-    compiled_version,
     guideline_evaluate,
+    published_rule_sets,
+    rule_set_codes_of_active,
+    rule_set_codes_of_version,
+    version_drift,
+    versions_list,
 )
-from guidelines.validation import InputError
 from guidelines.vocabulary import PRIOR_ECHO_FIELDS, sections
 
 from . import services
@@ -41,7 +43,7 @@ from .forms import (
     form_initial,
 )
 from .models import Assessment, Report
-from .presentation import note_text, result_differences, result_view, rule_set_codes
+from .presentation import note_text, result_differences, result_view
 from .records import assessment_to_input, input_display_groups
 from .reports import report_request
 from .selectors import (
@@ -272,7 +274,7 @@ def assessment_detail(request, pk):
          "age_years": patient.age_on(assessment.encounter.occurred_on),
          "other_guidelines": _other_guidelines(result),
          "report": _report_of(assessment),
-         "drift": version_drift(assessment),
+         "drift": version_drift(assessment.rule_set_version),
          "history": _history(assessment),
          "void_form": VoidForm(),
          "note": note_text(
@@ -394,8 +396,8 @@ def assessment_compare(request, pk):
     context = {"assessment": assessment, "patient": assessment.encounter.patient,
                "stored": stored, "other": other, "problem": problem,
                "rows": result_differences(
-                   stored, other, left_codes=_codes_of_version(assessment.rule_set_version_id),
-                   right_codes=_codes_of_active(code)) if other else [],
+                   stored, other, left_codes=rule_set_codes_of_version(assessment.rule_set_version_id),
+                   right_codes=rule_set_codes_of_active(code)) if other else [],
                "other_guidelines": choices, "code": code}  # fmt: skip
     template = "assessments/assessment_compare.html"
     if request.htmx:
@@ -456,22 +458,6 @@ NOT_FINAL_MESSAGE = (
 )
 
 
-def version_drift(assessment) -> dict | None:
-    """When the rule-set version of a result is no longer the active one: which
-    version is active now. ``None`` when it is still active (or cannot be told)."""
-    version = assessment.rule_set_version
-    if version is None or version.status == VersionStatus.PUBLISHED:
-        return None
-    current = (
-        RuleSetVersion.objects.filter(
-            rule_set_id=version.rule_set_id, status=VersionStatus.PUBLISHED
-        )
-        .only("version", "title")
-        .first()
-    )
-    return {"version": version, "current": current}
-
-
 def _history(assessment) -> list:
     """The chain of corrections this assessment belongs to, oldest first."""
     chain = [assessment]
@@ -498,33 +484,7 @@ DERIVED_FIELDS = (
 
 def _other_guidelines(result) -> list[tuple[str, str]]:
     current = (result.get("guideline") or {}).get("code")
-    return [
-        (code, title)
-        for code, title in RuleSet.objects.filter(
-            versions__status=VersionStatus.PUBLISHED
-        )
-        .values_list("code", "title")
-        .distinct()
-        .order_by("code")
-        if code != current
-    ]
-
-
-def _codes_of_version(version_id) -> set[str] | None:
-    """The recommendation codes a rule-set version can give (None: not known)."""
-    if version_id is None:
-        return None
-    try:
-        return rule_set_codes(compiled_version(version_id))
-    except RuleSetVersion.DoesNotExist:
-        return None
-
-
-def _codes_of_active(code: str) -> set[str] | None:
-    try:
-        return rule_set_codes(active_rule_set(code))
-    except GuidelineError:
-        return None
+    return [(code, title) for code, title in published_rule_sets() if code != current]
 
 
 def _report_of(assessment):
@@ -557,12 +517,9 @@ def _input_rows(data):
 def about_context() -> dict:
     """Live figures: how far each active rule set's rows are verified, and who
     approved its publication."""
-    versions = RuleSetVersion.objects.select_related(
-        "rule_set", "published_by"
-    ).order_by("rule_set__code", "-created_at")
     return {
         "provenance": active_versions_provenance(),
-        "versions": list(versions),
+        "versions": versions_list(),
         "sections": sections(),
         "limitations": guideline_doc_section("8."),
     }

@@ -70,7 +70,7 @@ def main() -> None:
 
     from assessments.choices import Role
     from assessments.models import Encounter, Membership, Organization, Patient
-    from guidelines.services import guidelines_load
+    from guidelines.authoring import guidelines_load
 
     guidelines_load()
     site = Organization.objects.create(name="Bench clinic")

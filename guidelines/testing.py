@@ -1,6 +1,6 @@
 """Rule-set test cases: checking a result against expectations, and boundary cases
 generated from the threshold rows themselves. Pure; used by the test suite and by the
-publish gate (``services.version_check``).
+publish gate (``authoring.version_check``).
 
 An expectation (a vignette's ``expected`` narrowed to one profile) may hold:
 ``severity`` / ``acceptable_severity``, ``stage`` / ``acceptable_stages``, ``mr_type``,

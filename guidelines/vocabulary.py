@@ -11,6 +11,11 @@ range or allowed values, label and help text. It drives:
 
 Adding a field is one change here, then ``makemigrations``.
 
+The values a result can take (severity, subgrade, band, MR type, stage, symptom status,
+surgical risk) are declared here too, each with its label (standalone, "Severe MR") and
+its words inside a sentence ("Severe primary MR"): the engine's output values, the
+serializers, the pages, the PDF, the charts, the CDS Hooks card and the admin use these.
+
 This module is pure Python: it imports nothing from Django's ORM or settings.
 """
 
@@ -359,3 +364,187 @@ def sections() -> tuple[SectionInfo, ...]:
                     tuple(f for f in INPUT_FIELDS if f.section == key))
         for key in order
     )  # fmt: skip
+
+
+# --- the result vocabulary (CONTRACT section 2) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultValue:
+    code: str
+    label: str  # standalone: "Severe MR", "Stage C2 (...)"
+    words: str = ""  # inside a sentence ("Severe primary MR"); "" when never so used
+
+
+@dataclass(frozen=True)
+class ResultVocabulary:
+    """The values one result field can take, in order, with their words."""
+
+    name: str
+    title: str
+    values: tuple[ResultValue, ...]
+
+    @cached_property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(v.code for v in self.values)
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return {v.code: v.label for v in self.values}
+
+    @cached_property
+    def words(self) -> dict[str, str]:
+        return {v.code: v.words for v in self.values if v.words}
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(v.code, v.label) for v in self.values]
+
+
+def _values(*rows: tuple[str, ...]) -> tuple[ResultValue, ...]:
+    return tuple(ResultValue(*row) for row in rows)
+
+
+SEVERITY = ResultVocabulary("severity", "MR severity", _values(
+    ("none_trivial", "No or trivial MR", "No or trivial"),
+    ("mild", "Mild MR", "Mild"),
+    ("moderate", "Moderate MR", "Moderate"),
+    ("severe", "Severe MR", "Severe"),
+    ("indeterminate", "Severity indeterminate", "Indeterminate"),
+))  # fmt: skip
+SUBGRADE = ResultVocabulary("severity_subgrade", "Moderate subgrade", _values(
+    ("mild_to_moderate", "mild to moderate", "Mild-to-moderate"),
+    ("moderate_to_severe", "moderate to severe", "Moderate-to-severe"),
+))  # fmt: skip
+# The bands a severity criterion row grades into (``SeverityCriterionRow.band``).
+BAND = ResultVocabulary("band", "Severity band", _values(
+    ("mild", "Mild"),
+    ("mild_to_moderate", "Mild to moderate"),
+    ("moderate_to_severe", "Moderate to severe"),
+    ("severe", "Severe"),
+))  # fmt: skip
+MR_TYPE = ResultVocabulary("mr_type", "MR type", _values(
+    ("primary", "Primary MR", "primary"),
+    ("secondary_ventricular", "Secondary (ventricular) MR", "secondary (ventricular)"),
+    ("secondary_atrial", "Secondary (atrial) MR", "secondary (atrial)"),
+    ("not_applicable", "MR type not applicable"),
+    ("undetermined", "MR type undetermined"),
+))  # fmt: skip
+# ACC/AHA 2020 stages of MR: Tables 15 (primary) and 19 (secondary); C1/C2 are primary MR.
+STAGE = ResultVocabulary("stage", "ACC/AHA stage", _values(
+    ("A", "Stage A (at risk of MR)", "A"),
+    ("B", "Stage B (progressive MR)", "B"),
+    ("C", "Stage C (asymptomatic severe MR)", "C"),
+    ("C1", "Stage C1 (asymptomatic severe MR, LV function preserved)", "C1"),
+    ("C2", "Stage C2 (asymptomatic severe MR with LV dysfunction)", "C2"),
+    ("D", "Stage D (symptomatic severe MR)", "D"),
+    ("not_applicable", "Stage not applicable"),
+    ("undetermined", "Stage undetermined"),
+))  # fmt: skip
+SYMPTOM_STATUS = ResultVocabulary("symptom_status", "Symptom status", _values(
+    ("symptomatic", "Symptomatic"),
+    ("asymptomatic", "Asymptomatic"),
+    ("equivocal", "Symptoms equivocal"),
+    ("unknown", "Symptom status not recorded"),
+))  # fmt: skip
+SURGICAL_RISK = ResultVocabulary("surgical_risk", "Surgical risk", _values(
+    ("low", "Low"),
+    ("intermediate", "Intermediate"),
+    ("high", "High"),
+    ("prohibitive", "Prohibitive"),
+))  # fmt: skip
+RESULT_VOCABULARIES: dict[str, ResultVocabulary] = {
+    v.name: v
+    for v in (SEVERITY, SUBGRADE, BAND, MR_TYPE, STAGE, SYMPTOM_STATUS, SURGICAL_RISK)
+}
+
+SEVERITIES = SEVERITY.codes
+SUBGRADES = SUBGRADE.codes
+BANDS = BAND.codes
+MR_TYPES = MR_TYPE.codes
+STAGES = STAGE.codes
+SYMPTOM_STATUSES = SYMPTOM_STATUS.codes
+RISK_CATEGORIES = SURGICAL_RISK.codes
+
+
+# Closed vocabulary of recommendation codes (CONTRACT section 2). A rule set may add
+# codes (listed in its data file); these may never be renamed.
+CONTRACT_CODES = (
+    "no_treatment", "surveillance_echo_3_5y", "surveillance_echo_1_2y",
+    "surveillance_echo_6_12m", "surgery_mv", "repair_preferred", "replacement", "teer",
+    "gdmt", "crt", "acute_stabilization", "symptomatic_diuretics",
+    "further_imaging_tee_cmr", "exercise_testing", "heart_team_review",
+    "coronary_revascularization", "prosthesis_shared_decision", "af_ablation_laao",
+    "anticoagulation_doac", "advanced_hf_evaluation", "endocarditis_management",
+    "rheumatic_secondary_prophylaxis", "preconception_counseling",
+    "tv_repair_concomitant", "palliative_care", "tmvi_evaluation", "tte_baseline",
+)  # fmt: skip
+# Codes MR-CDS adds (CONTRACT allows additions).
+EXTRA_CODES = (
+    "prosthesis_mechanical",
+    "prosthesis_bioprosthetic",
+    "coronary_assessment",
+)
+# Codes that are an intervention or a treatment; never listed with ``no_treatment``.
+INTERVENTION_CODES = frozenset(
+    {
+        "surgery_mv", "repair_preferred", "replacement", "teer", "gdmt", "crt",
+        "acute_stabilization", "symptomatic_diuretics", "coronary_revascularization",
+        "af_ablation_laao", "anticoagulation_doac", "tv_repair_concomitant",
+        "tmvi_evaluation", "prosthesis_mechanical", "prosthesis_bioprosthetic",
+    }
+)  # fmt: skip
+
+
+# Words for result values (every clinician surface shows these, never the codes).
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    **{name: v.labels for name, v in RESULT_VOCABULARIES.items() if name != "band"},
+    "risk_factors": {
+        "female_sex": "Female sex", "older_age": "Age 65 years or more",
+        "low_body_mass": "Low body mass (BMI < 18.5 kg/m²)",
+        "prior_myocardial_infarction": "Prior myocardial infarction",
+        "prior_mitral_stenosis": "Prior mitral stenosis",
+        "mitral_valve_prolapse": "Mitral valve prolapse",
+        "renal_dysfunction": "Renal dysfunction", "marfan_syndrome": "Marfan syndrome",
+        "ehlers_danlos_syndrome": "Ehlers-Danlos syndrome",
+        "rheumatic_fever": "Rheumatic fever",
+        "infective_endocarditis_history": "Prior infective endocarditis",
+        "chest_radiation": "Chest radiation", "hypertension": "Hypertension",
+    },
+    # Evidence tags of a rule row's source (SPEC 0.9; guidelines.models.EvidenceTag).
+    "evidence": {
+        "V": "verified against the guideline text",
+        "S": "secondary source only, pending clinical verification",
+        "M": "from memory, unverified, pending clinical verification",
+        "J": "design judgement",
+    },
+}  # fmt: skip
+
+# Classes of recommendation, in both notations (ACC/AHA: 1, 2a, 2b, 3; ESC: I, IIa, IIb,
+# III). ``class_rank`` puts them on one scale: 1 = I, 2a = IIa, 2b = IIb, 3 = III.
+CLASS_RANKS = {
+    "1": 1, "i": 1, "2a": 2, "iia": 2, "2b": 3, "iib": 3,
+    "3": 4, "iii": 4, "3: no benefit": 4, "3: harm": 5,
+}  # fmt: skip
+CLASS_MEANINGS = {
+    1: "strong: is recommended",
+    2: "moderate: is reasonable / should be considered",
+    3: "weak: may be considered",
+    4: "no benefit / not recommended",
+    5: "harm: not recommended",
+}
+
+
+def class_rank(value: str | None) -> int | None:
+    """The strength of a class of recommendation on one scale (1 strongest), whatever
+    the notation; ``None`` when there is no class."""
+    if not value:
+        return None
+    return CLASS_RANKS.get(str(value).strip().lower())
+
+
+def value_label(kind: str, value) -> str:
+    """The clinical words for a result value (``value_label("mr_type", "primary")``)."""
+    if value is None or value == "":
+        return "not recorded"
+    return VALUE_LABELS.get(kind, {}).get(str(value), str(value).replace("_", " "))

@@ -26,7 +26,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from guidelines.validation import FieldError
+from guidelines.services import FieldError
 
 from ..audit import audit_record
 from ..choices import AuditAction, AuditChannel

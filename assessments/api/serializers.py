@@ -9,13 +9,17 @@ their fields explicitly.
 
 from rest_framework import serializers
 
-from guidelines.parameters import MR_TYPES, SEVERITIES, STAGES, SUBGRADES, VALUE_LABELS
 from guidelines.vocabulary import (
     DECIMAL_PLACES,
     INPUT_FIELDS,
+    MR_TYPES,
     PRIOR_ECHO_FIELDS,
     PRIOR_ECHOS_MAX,
     SECTION_TITLES,
+    SEVERITIES,
+    STAGES,
+    SUBGRADES,
+    VALUE_LABELS,
     InputField,
     Kind,
 )

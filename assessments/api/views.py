@@ -21,8 +21,12 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from guidelines.services import guideline_evaluate
-from guidelines.validation import FieldError, InputError
+from guidelines.services import (
+    FieldError,
+    InputError,
+    guideline_evaluate,
+    guideline_list,
+)
 
 from ..audit import audit_record, field_changes
 from ..choices import AuditAction, AuditChannel, ReportStatus
@@ -63,7 +67,7 @@ from .serializers import (
     ResultSerializer,
     page_serializer,
 )
-from .services import guideline_list, organization_for_creator, patient_update
+from .services import organization_for_creator, patient_update
 
 API = AuditChannel.API
 

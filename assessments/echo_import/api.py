@@ -14,7 +14,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from guidelines.validation import FieldError
+from guidelines.services import FieldError
 
 from ..api.errors import ApiInputError, ErrorSerializer
 from ..api.views import Api

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from guidelines.validation import InputError, parse_value
+from guidelines.services import InputError, parse_value
 from guidelines.vocabulary import FIELDS_BY_PATH, InputField
 
 from . import codes

@@ -31,11 +31,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from guidelines.models import RuleSetVersion
-from guidelines.parameters import INTERVENTION_CODES
-from guidelines.services import guideline_evaluate
-from guidelines.validation import InputError
-from guidelines.vocabulary import FIELDS_BY_PATH
+from guidelines.services import InputError, guideline_evaluate, version_get
+from guidelines.vocabulary import FIELDS_BY_PATH, INTERVENTION_CODES
 
 from ..models import Organization, Patient
 from . import codes
@@ -438,7 +435,7 @@ def _measurement_line(m) -> str:
 
 def card_build(
     *, result: dict[str, Any], mapping: FhirMapping, card_uuid: str, link: str,
-    version: RuleSetVersion,
+    version,
 ) -> dict[str, Any]:  # fmt: skip
     guideline = result["guideline"]
     source: dict[str, Any] = {
@@ -496,7 +493,7 @@ def patient_view(
         evaluation = guideline_evaluate(data=mapping.data)
     except InputError as exc:
         return HookOutcome([_refusal_card(exc)], None, patient, fetched)
-    version = RuleSetVersion.objects.get(pk=evaluation.version_id)
+    version = version_get(evaluation.version_id)
     card = CdsCard(
         organization=organization, patient=patient,
         fhir_patient_id=request.patient_id, hook_instance=request.hook_instance,

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from guidelines.validation import InputError
+from guidelines.services import InputError
 from guidelines.vocabulary import DECIMAL_PLACES, FIELDS_BY_PATH, Kind
 
 from ..models.records import age_in_years

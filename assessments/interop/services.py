@@ -9,8 +9,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from guidelines.services import Evaluation, guideline_evaluate
-from guidelines.validation import InputError
+from guidelines.services import Evaluation, InputError, guideline_evaluate
 
 from ..models import Assessment, Encounter
 from ..services import assessment_create
