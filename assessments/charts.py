@@ -26,6 +26,8 @@ from html import escape
 from guidelines.services import chart_thresholds_for, default_rule_set_code
 from guidelines.vocabulary import value_label
 
+from .models import Assessment
+
 WIDTH, HEIGHT = 400, 230
 LEFT, RIGHT, TOP, BOTTOM = 50, 12, 34, 44
 FONT_SIZE, TITLE_SIZE = 14, 15
@@ -52,9 +54,13 @@ TRENDS: tuple[TrendSpec, ...] = (
     TrendSpec("lvef_pct", "echo_lvef_pct", "LVEF", "%"),
     TrendSpec("lvesd_mm", "echo_lvesd_mm", "LV end-systolic diameter", "mm"),
     TrendSpec("eroa_cm2", "echo_eroa_cm2", "EROA", "cm²"),
-    TrendSpec("regurgitant_volume_ml", "echo_regurgitant_volume_ml",
-              "Regurgitant volume", "mL"),
-)  # fmt: skip
+    TrendSpec(
+        "regurgitant_volume_ml",
+        "echo_regurgitant_volume_ml",
+        "Regurgitant volume",
+        "mL",
+    ),
+)
 
 
 def _fmt(value: float) -> str:
@@ -287,8 +293,6 @@ def _thresholds(assessments) -> tuple[dict, str]:
 def patient_trend_charts(patient) -> list[dict]:
     """The four trend charts of one patient: ``[{key, title, unit, threshold,
     threshold_label, points, svg}]`` (access is the caller's business)."""
-    from .models import Assessment
-
     assessments = list(
         Assessment.objects.filter(encounter__patient=patient).select_related(
             "encounter"

@@ -31,8 +31,8 @@ from guidelines.services import (
 )
 
 from .choices import AssessmentStatus
+from .inputs import assessment_to_input
 from .models import Assessment
-from .records import assessment_to_input
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
@@ -143,8 +143,9 @@ def stored_outcomes(queryset):
         "CASE WHEN result IS NULL THEN NULL ELSE jsonb_build_object("
         "'severity', result->'severity', 'stage', result->'stage', 'recommendations', "
         "jsonb_path_query_array(result, '$.recommendations[*].code')) END",
-        [], output_field=JSONField(),
-    )  # fmt: skip
+        [],
+        output_field=JSONField(),
+    )
     return queryset.defer("result").annotate(stored_outcome=outcome)
 
 

@@ -74,7 +74,7 @@ def main() -> None:
 
     guidelines_load()
     site = Organization.objects.create(name="Bench clinic")
-    user = get_user_model().objects.create_user("bench", password="x")
+    user = get_user_model().objects.create_user("bench")
     Membership.objects.create(user=user, organization=site, role=Role.CLINICIAN)
     patient = Patient.objects.create(
         organization=site, mrn="B-1", given_name="B", family_name="Bench",

@@ -31,6 +31,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import authoring, services
 from .compare import condition_display, row_summary
+from .expectations import case_problems
 from .forms import (
     DraftForm,
     PublishForm,
@@ -52,7 +53,6 @@ from .models import (
     StageCriterionRow,
     VersionStatus,
 )
-from .testing import case_problems
 
 PENDING = "pending clinical verification"
 

@@ -11,15 +11,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from .compare import documents_compare
+from .expectations import boundary_cases, case_problems, expectation_for_profile
 from .loaders import (
     DATA_DIR,
     SHIPPED_RULE_SETS,
+    RuleSetError,
     clinical_hash,
     document_canonical,
+    document_from_version,
     document_read,
     ruleset_from_document,
     ruleset_from_version,
@@ -52,16 +57,20 @@ from .services import (
     compiled_version,
 )
 from .specs import RuleSet as CompiledRuleSet
-from .testing import boundary_cases, case_problems, expectation_for_profile
 
 # --- creating versions ---------------------------------------------------------------
 
 
 @transaction.atomic
 def version_create_from_document(
-    *, doc: dict[str, Any], origin: str, status: str = VersionStatus.DRAFT,
-    user=None, based_on: RuleSetVersion | None = None, label: str | None = None,
-) -> RuleSetVersion:  # fmt: skip
+    *,
+    doc: dict[str, Any],
+    origin: str,
+    status: str = VersionStatus.DRAFT,
+    user=None,
+    based_on: RuleSetVersion | None = None,
+    label: str | None = None,
+) -> RuleSetVersion:
     """Validate a rule-set document and store it as a new version with all its rows."""
     ruleset_from_document(doc)  # raises RuleSetError listing every bad row
     canonical = document_canonical(doc)
@@ -88,26 +97,50 @@ def version_create_from_document(
     )
 
     def source(row):
-        return {f: row[f] for f in ("key", "position", "guideline", "section",
-                                    "citation", "url", "evidence",
-                                    "verified_from")}  # fmt: skip
+        return {
+            f: row[f]
+            for f in (
+                "key",
+                "position",
+                "guideline",
+                "section",
+                "citation",
+                "url",
+                "evidence",
+                "verified_from",
+            )
+        }
 
     SeverityCriterionRow.objects.bulk_create(
-        SeverityCriterionRow(version=version, condition=r["when"], role=r["role"],
-                             band=r["band"], scope=r["scope"], **source(r))
+        SeverityCriterionRow(
+            version=version,
+            condition=r["when"],
+            role=r["role"],
+            band=r["band"],
+            scope=r["scope"],
+            **source(r),
+        )
         for r in canonical["severity"]
-    )  # fmt: skip
+    )
     StageCriterionRow.objects.bulk_create(
         StageCriterionRow(version=version, condition=r["when"], **source(r))
         for r in canonical["stage"]
     )
     RecommendationRuleRow.objects.bulk_create(
-        RecommendationRuleRow(version=version, condition=r["when"], code=r["code"],
-                              title=r["title"], detail=r["detail"], cor=r["class"],
-                              loe=r["level"], group=r["group"], kind=r["kind"],
-                              **source(r))
+        RecommendationRuleRow(
+            version=version,
+            condition=r["when"],
+            code=r["code"],
+            title=r["title"],
+            detail=r["detail"],
+            cor=r["class"],
+            loe=r["level"],
+            group=r["group"],
+            kind=r["kind"],
+            **source(r),
+        )
         for r in canonical["rule"]
-    )  # fmt: skip
+    )
     if status == VersionStatus.PUBLISHED:
         _activate(version, user=user)
     return version
@@ -168,9 +201,11 @@ def guidelines_load(*, data_dir=DATA_DIR) -> list[str]:
                 label = f"{label}+{digest[:8]}"
             publish = active is None or active.origin == VersionOrigin.FILE
             version = version_create_from_document(
-                doc=doc, origin=VersionOrigin.FILE, label=label,
+                doc=doc,
+                origin=VersionOrigin.FILE,
+                label=label,
                 status=VersionStatus.PUBLISHED if publish else VersionStatus.DRAFT,
-            )  # fmt: skip
+            )
             messages.append(
                 f"{code}: loaded version {version.version} "
                 + (
@@ -212,8 +247,6 @@ def version_copy_to_draft(
     *, version: RuleSetVersion, user, label: str
 ) -> RuleSetVersion:
     """A new editable draft with the same rows as ``version`` (e.g. the active one)."""
-    from .loaders import document_from_version
-
     doc = document_from_version(version)
     return version_create_from_document(
         doc=doc, origin=VersionOrigin.EDITOR, user=user, based_on=version, label=label
@@ -245,8 +278,6 @@ def pending_verification_rules(version: RuleSetVersion) -> list[str]:
 def version_editors(version: RuleSetVersion) -> list:
     """Everyone who created or changed the draft: its creator, its last editor, and
     every user in the history of its rows and codes (deleted ones included)."""
-    from django.contrib.auth import get_user_model
-
     ids = {version.created_by_id, version.last_edited_by_id}
     for model in (*ROW_TABLES, RecommendationCode):
         ids.update(
@@ -299,20 +330,28 @@ def version_outcome_changes(version: RuleSetVersion) -> list[OutcomeChange]:
     for label, reference, reference_key in references:
         changes += outcome_changes(
             cases=[
-                *boundary_gate_cases(reference), *vignettes,
+                *boundary_gate_cases(reference),
+                *vignettes,
                 *threshold_gate_cases(reference, vignettes),
             ],
-            draft=draft, reference=reference, label=label,
-            draft_key=draft_key, reference_key=reference_key,
-        )  # fmt: skip
+            draft=draft,
+            reference=reference,
+            label=label,
+            draft_key=draft_key,
+            reference_key=reference_key,
+        )
     return changes
 
 
 @transaction.atomic
 def version_publish(
-    *, version: RuleSetVersion, user, reason: str = "",
-    acknowledgements: dict[str, str] | None = None, acknowledge_pending: bool = False,
-) -> RuleSetVersion:  # fmt: skip
+    *,
+    version: RuleSetVersion,
+    user,
+    reason: str = "",
+    acknowledgements: dict[str, str] | None = None,
+    acknowledge_pending: bool = False,
+) -> RuleSetVersion:
     """Publish a draft through the gate, retiring the active version in the same
     transaction. Refused (``GuidelineError`` listing why) unless:
 
@@ -375,10 +414,13 @@ def version_publish(
     version.content_hash = clinical_hash(_document(version))
     version.save(
         update_fields=[
-            "pending_rules_acknowledged_by", "pending_rules_acknowledged_at",
-            "publication_reason", "outcome_changes", "content_hash",
+            "pending_rules_acknowledged_by",
+            "pending_rules_acknowledged_at",
+            "publication_reason",
+            "outcome_changes",
+            "content_hash",
         ]
-    )  # fmt: skip
+    )
     _activate(version, user=user)
     return version
 
@@ -414,8 +456,13 @@ ROW_TABLES = {
     RecommendationRuleRow: "rule",
 }
 ROW_SOURCE_FIELDS = (
-    "guideline", "section", "citation", "url", "evidence", "verified_from",
-)  # fmt: skip
+    "guideline",
+    "section",
+    "citation",
+    "url",
+    "evidence",
+    "verified_from",
+)
 
 
 def row_document_entry(row) -> dict[str, Any]:
@@ -426,9 +473,13 @@ def row_document_entry(row) -> dict[str, Any]:
         entry.update(role=row.role, band=row.band, scope=row.scope)
     elif isinstance(row, RecommendationRuleRow):
         entry.update(
-            code=row.code, title=row.title, detail=row.detail, group=row.group,
-            kind=row.kind, **{"class": row.cor, "level": row.loe},
-        )  # fmt: skip
+            code=row.code,
+            title=row.title,
+            detail=row.detail,
+            group=row.group,
+            kind=row.kind,
+            **{"class": row.cor, "level": row.loe},
+        )
     return entry
 
 
@@ -458,8 +509,6 @@ def version_rows_problems(*, version: RuleSetVersion, rows=(), deleted=()) -> li
     Messages name the table, the row key and the field, e.g.
     ``severity[eroa_severe]: when: threshold 9 for echo.eroa_cm2 is outside ...``.
     """
-    from .loaders import RuleSetError
-
     try:
         ruleset_from_document(
             version_document_with(version, rows=rows, deleted=deleted)
@@ -487,9 +536,14 @@ def version_rows_save(
     a row belongs to another version, or listing every problem of the resulting draft.
     """
     _draft_parts_save(
-        version=version, parts=rows, deleted=deleted, user=user,
-        problems_of=lambda v: version_rows_problems(version=v, rows=rows, deleted=deleted),
-    )  # fmt: skip
+        version=version,
+        parts=rows,
+        deleted=deleted,
+        user=user,
+        problems_of=lambda v: version_rows_problems(
+            version=v, rows=rows, deleted=deleted
+        ),
+    )
 
 
 @transaction.atomic
@@ -543,8 +597,6 @@ def version_codes_problems(
 ) -> list[str]:
     """Every problem of the whole draft with these recommendation codes saved and
     ``deleted`` gone (e.g. a rule row still recommending a deleted code)."""
-    from .loaders import RuleSetError
-
     doc = _document(version)
     replaced = set(
         RecommendationCode.objects.filter(
@@ -567,11 +619,14 @@ def version_codes_save(
     """Add, change or delete recommendation codes of a draft, after validating the whole
     draft with the change. Raises ``GuidelineError`` like ``version_rows_save``."""
     _draft_parts_save(
-        version=version, parts=codes, deleted=deleted, user=user,
+        version=version,
+        parts=codes,
+        deleted=deleted,
+        user=user,
         problems_of=lambda v: version_codes_problems(
             version=v, codes=codes, deleted=deleted
         ),
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
@@ -585,8 +640,6 @@ def version_delete(*, version: RuleSetVersion) -> None:
 
 def version_compare(*, version: RuleSetVersion, against: RuleSetVersion | None = None):
     """Rule-by-rule differences of ``version`` against ``against`` (default: active)."""
-    from .compare import documents_compare
-
     against = against or active_version(version.rule_set)
     if against is None:
         raise GuidelineError(

@@ -81,25 +81,56 @@ DERIVED_PARAMETERS: tuple[Parameter, ...] = (
     _derived("severity_subgrade", Kind.CHOICE, "Moderate subgrade", choices=SUBGRADES),
     _derived("stage", Kind.CHOICE, "ACC/AHA stage", choices=STAGES),
     _derived("symptom_status", Kind.CHOICE, "Symptom status", choices=SYMPTOM_STATUSES),
-    _derived("surgical_risk", Kind.CHOICE, "Surgical risk (given or derived)",
-             choices=RISK_CATEGORIES),
-    _derived("severe_specific_count", Kind.INTEGER,
-             "Criteria specific for severe MR met", lo=0, hi=10),
-    _derived("mild_specific_count", Kind.INTEGER,
-             "Criteria specific for mild MR met", lo=0, hi=10),
-    _derived("lv_progression_serial", Kind.BOOLEAN,
-             "Progressive LV dilation or EF decline on ≥3 serial studies"),
-    _derived("echo_recorded", Kind.BOOLEAN,
-             "Any echocardiographic measurement or sign recorded"),
+    _derived(
+        "surgical_risk",
+        Kind.CHOICE,
+        "Surgical risk (given or derived)",
+        choices=RISK_CATEGORIES,
+    ),
+    _derived(
+        "severe_specific_count",
+        Kind.INTEGER,
+        "Criteria specific for severe MR met",
+        lo=0,
+        hi=10,
+    ),
+    _derived(
+        "mild_specific_count",
+        Kind.INTEGER,
+        "Criteria specific for mild MR met",
+        lo=0,
+        hi=10,
+    ),
+    _derived(
+        "lv_progression_serial",
+        Kind.BOOLEAN,
+        "Progressive LV dilation or EF decline on ≥3 serial studies",
+    ),
+    _derived(
+        "echo_recorded",
+        Kind.BOOLEAN,
+        "Any echocardiographic measurement or sign recorded",
+    ),
     _derived("derived.bsa_m2", Kind.DECIMAL, "BSA (Mosteller)", "m²", lo=0, hi=5),
     _derived("derived.bmi_kg_m2", Kind.DECIMAL, "BMI", "kg/m²", lo=0, hi=200),
-    _derived("derived.lvesd_index_mm_m2", Kind.DECIMAL, "LVESD index", "mm/m²",
-             lo=0, hi=100),
-    _derived("derived.tricuspid_annulus_index_mm_m2", Kind.DECIMAL,
-             "Tricuspid annulus index", "mm/m²", lo=0, hi=100),
-    _derived("recommendations", Kind.CHOICE, "Recommendations so far",
-             choices=CONTRACT_CODES + EXTRA_CODES),
-)  # fmt: skip
+    _derived(
+        "derived.lvesd_index_mm_m2", Kind.DECIMAL, "LVESD index", "mm/m²", lo=0, hi=100
+    ),
+    _derived(
+        "derived.tricuspid_annulus_index_mm_m2",
+        Kind.DECIMAL,
+        "Tricuspid annulus index",
+        "mm/m²",
+        lo=0,
+        hi=100,
+    ),
+    _derived(
+        "recommendations",
+        Kind.CHOICE,
+        "Recommendations so far",
+        choices=CONTRACT_CODES + EXTRA_CODES,
+    ),
+)
 
 PARAMETERS: dict[str, Parameter] = {
     **_input_parameters(),

@@ -33,23 +33,46 @@ from .loaders import (
     RuleSetError,
     document_from_version,
     ruleset_from_version,
+    ruleset_load,
 )
 from .models import RuleSet, RuleSetVersion, VersionStatus
 from .parameters import parameter_label
+from .provenance import document_rows, verification_counts
 from .specs import RuleSet as CompiledRuleSet
 from .thresholds import Threshold, chart_thresholds
 from .validation import FieldError, InputError, input_parse, parse_value
 
 __all__ = [
-    "CompiledRuleSet", "Evaluation", "FieldError", "GuidelineError", "InputError",
-    "RuleSetError", "Threshold", "active_rule_set", "active_version_id",
-    "active_versions_provenance", "canonical_evaluate", "chart_thresholds_for",
-    "compiled_evaluate", "default_rule_set_code", "guideline_evaluate",
-    "guideline_evaluate_from_files", "guideline_list", "input_parse",
-    "parameter_label", "parse_value", "published_rule_sets", "register_version_tool",
-    "rule_set_codes_of_active", "rule_set_codes_of_version", "version_changelog",
-    "version_compiled", "version_drift", "version_get", "active_version_of",
-]  # fmt: skip
+    "CompiledRuleSet",
+    "Evaluation",
+    "FieldError",
+    "GuidelineError",
+    "InputError",
+    "RuleSetError",
+    "Threshold",
+    "active_rule_set",
+    "active_version_id",
+    "active_versions_provenance",
+    "canonical_evaluate",
+    "chart_thresholds_for",
+    "compiled_evaluate",
+    "default_rule_set_code",
+    "guideline_evaluate",
+    "guideline_evaluate_from_files",
+    "guideline_list",
+    "input_parse",
+    "parameter_label",
+    "parse_value",
+    "published_rule_sets",
+    "register_version_tool",
+    "rule_set_codes_of_active",
+    "rule_set_codes_of_version",
+    "version_changelog",
+    "version_compiled",
+    "version_drift",
+    "version_get",
+    "active_version_of",
+]
 
 try:  # the errors of the Redis cache backend (absent: only the in-memory cache)
     from redis.exceptions import RedisError
@@ -135,9 +158,12 @@ def compiled_version(version_id: int) -> CompiledRuleSet:
 
 
 def guideline_evaluate(
-    *, data: Any, guideline: str | None = None, version_id: int | None = None,
+    *,
+    data: Any,
+    guideline: str | None = None,
+    version_id: int | None = None,
     require_patient: bool = True,
-) -> Evaluation:  # fmt: skip
+) -> Evaluation:
     """Validate ``data`` (CONTRACT section 1) and evaluate it.
 
     Raises ``validation.InputError`` (field-named errors) on bad input and
@@ -148,9 +174,11 @@ def guideline_evaluate(
 
 
 def canonical_evaluate(
-    clean: dict[str, Any], *, guideline: str | None = None,
+    clean: dict[str, Any],
+    *,
+    guideline: str | None = None,
     version_id: int | None = None,
-) -> Evaluation:  # fmt: skip
+) -> Evaluation:
     """Evaluate canonical input (``input_parse``'s output, never parsed again) with the
     active version of its rule set (``guideline``, else the default), or ``version_id``.
     """
@@ -184,8 +212,6 @@ def guideline_evaluate_from_files(
     For ``manage.py evaluate`` on a machine whose database is not initialised yet: the
     result names the same version and content hash as the loaded shipped version.
     """
-    from .loaders import ruleset_load
-
     clean = input_parse(data)
     code = clean.get("guideline") or guideline or default_rule_set_code()
     if code not in SHIPPED_RULE_SETS:
@@ -366,8 +392,6 @@ def version_changelog() -> list[RuleSetVersion]:
 def active_versions_provenance() -> list[dict[str, Any]]:
     """Per active version: its rows by evidence tag, how many name what they were
     verified from, the rows still unverified, and who approved it when."""
-    from .provenance import document_rows, verification_counts
-
     out = []
     for version in (
         RuleSetVersion.objects.filter(status=VersionStatus.PUBLISHED)

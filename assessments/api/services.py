@@ -14,8 +14,14 @@ from ..models import Membership, Organization, Patient
 from .errors import ApiInputError
 
 PATIENT_UPDATABLE = (
-    "mrn", "given_name", "family_name", "birth_date", "sex", "height_cm", "weight_kg",
-)  # fmt: skip
+    "mrn",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "height_cm",
+    "weight_kg",
+)
 
 
 class NotAnApiClient(Exception):

@@ -57,3 +57,21 @@ def test_the_check_sees_every_kind_of_import(tmp_path):
         "guidelines.services",
     ]
     assert len(MODULES) > 40
+
+
+def test_services_enqueue_tasks_by_name_without_importing_the_tasks_module():
+    """``tasks`` imports the services it wraps; they look their task up by name, so the
+    two never import each other (no cycle, no lazy import)."""
+    from assessments import replay_runs, reports, tasks
+    from mr_cds.celery import task
+
+    for module in (reports, replay_runs):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        assert "tasks" not in imported
+    assert task(reports.GENERATE_TASK).name == tasks.report_generate_task.name
+    assert task(replay_runs.CHUNK_TASK).name == tasks.replay_chunk_task.name

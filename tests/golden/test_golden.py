@@ -96,12 +96,49 @@ def _text_normalised(text: str) -> list[str]:
 
 
 BLOCK_TAGS = {
-    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details",
-    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1",
-    "h2", "h3", "h4", "h5", "h6", "header", "hr", "legend", "li", "nav", "ol", "option",
-    "p", "pre", "section", "summary", "table", "tbody", "td", "textarea", "tfoot",
-    "th", "thead", "tr", "ul",
-}  # fmt: skip
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "caption",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "legend",
+    "li",
+    "nav",
+    "ol",
+    "option",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+}
 SKIPPED_TAGS = {"script", "style", "template"}
 
 
@@ -229,11 +266,20 @@ def _child_environment() -> dict[str, str]:
 def test_golden_files_under_a_fixed_hash_seed():
     """Run the cases below in a child pytest whose hash seed is fixed."""
     child = subprocess.run(
-        [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider",
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            __file__,
+            "-q",
+            "-p",
+            "no:cacheprovider",
         ],
-        env=_child_environment(), capture_output=True, text=True,
+        env=_child_environment(),
+        capture_output=True,
+        text=True,
         cwd=Path(__file__).resolve().parents[2],
-    )  # fmt: skip
+    )
     assert child.returncode == 0, child.stdout[-20000:] + child.stderr[-5000:]
 
 

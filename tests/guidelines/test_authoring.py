@@ -81,7 +81,9 @@ def staff_clinician(organization):
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return authoring.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="2020.2"
+    )
 
 
 def edit_row(client, row, **changes):

@@ -19,7 +19,9 @@ def editor_client(client, editor, rule_sets):
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return authoring.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="2020.2"
+    )
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,9 @@ def active():
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return authoring.version_copy_to_draft(version=active(), user=editor, label="gate-1")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="gate-1"
+    )
 
 
 def move_c2_lvesd(version, user, mm):

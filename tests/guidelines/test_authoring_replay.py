@@ -38,7 +38,9 @@ def stored(encounter, clinician, rule_sets):
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return authoring.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="2020.2"
+    )
 
 
 def raise_eroa_severe(draft, editor, value="0.50"):
