@@ -87,9 +87,12 @@ class AuditedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         query = request.GET.urlencode()
         audit_record(
-            user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
-            detail=f"{self.model._meta.verbose_name_plural} list" + (f"?{query}" if query else ""),
-        )  # fmt: skip
+            user=request.user,
+            action=AuditAction.READ,
+            channel=AuditChannel.ADMIN,
+            detail=f"{self.model._meta.verbose_name_plural} list"
+            + (f"?{query}" if query else ""),
+        )
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -100,9 +103,11 @@ class AuditedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
             obj = self.get_object(request, object_id)
             if obj is not None:
                 audit_record(
-                    user=request.user, action=AuditAction.READ,
-                    channel=AuditChannel.ADMIN, obj=obj,
-                )  # fmt: skip
+                    user=request.user,
+                    action=AuditAction.READ,
+                    channel=AuditChannel.ADMIN,
+                    obj=obj,
+                )
         return response
 
     def _audit_refusal(self, request, object_id):
@@ -113,10 +118,13 @@ class AuditedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
         except (TypeError, ValueError):
             tried = None
         audit_record(
-            user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
-            obj=tried, outcome=AuditOutcome.REFUSED,
+            user=request.user,
+            action=AuditAction.READ,
+            channel=AuditChannel.ADMIN,
+            obj=tried,
+            outcome=AuditOutcome.REFUSED,
             detail="" if tried else f"no {self.model._meta.verbose_name} {object_id}",
-        )  # fmt: skip
+        )
 
     def save_model(self, request, obj, form, change):
         before = type(obj).objects.get(pk=obj.pk) if change else None
@@ -125,15 +133,18 @@ class AuditedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
         audit_record(
             user=request.user,
             action=AuditAction.UPDATE if change else AuditAction.CREATE,
-            channel=AuditChannel.ADMIN, obj=obj,
+            channel=AuditChannel.ADMIN,
+            obj=obj,
             detail=f"changed: {changes}" if changes else "",
-        )  # fmt: skip
+        )
 
     def delete_model(self, request, obj):
         audit_record(
-            user=request.user, action=AuditAction.DELETE, channel=AuditChannel.ADMIN,
+            user=request.user,
+            action=AuditAction.DELETE,
+            channel=AuditChannel.ADMIN,
             obj=obj,
-        )  # fmt: skip
+        )
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
@@ -214,10 +225,13 @@ class PatientAdmin(AuditedAdmin):
     def get_urls(self):
         report = self.admin_site.admin_view(self.access_report_view)
         return [
-            path("<int:pk>/access-report/", report,
-                 name="assessments_patient_access_report"),
+            path(
+                "<int:pk>/access-report/",
+                report,
+                name="assessments_patient_access_report",
+            ),
             *super().get_urls(),
-        ]  # fmt: skip
+        ]
 
     def access_report_view(self, request, pk):
         """Who saw or changed this patient's record, when (privacy officers and
@@ -229,11 +243,18 @@ class PatientAdmin(AuditedAdmin):
         )
         events = list(audit_events_for_patient(patient))
         audit_record(
-            user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
-            obj=patient, detail="access report",
-        )  # fmt: skip
-        context = {**self.admin_site.each_context(request), "patient": patient,
-                   "events": events, "title": f"Access report: {patient}"}  # fmt: skip
+            user=request.user,
+            action=AuditAction.READ,
+            channel=AuditChannel.ADMIN,
+            obj=patient,
+            detail="access report",
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "patient": patient,
+            "events": events,
+            "title": f"Access report: {patient}",
+        }
         return TemplateResponse(
             request, "admin/assessments/patient/access_report.html", context
         )
@@ -283,9 +304,16 @@ class AssessmentAdmin(AuditedAdmin):
 
     scope = staticmethod(assessment_list_for_user)
     list_display = [
-        "id", "patient", "encounter", "etiology", "echo_eroa_cm2",
-        "echo_regurgitant_volume_ml", "echo_lvef_pct", "created_by", "created_at",
-    ]  # fmt: skip
+        "id",
+        "patient",
+        "encounter",
+        "etiology",
+        "echo_eroa_cm2",
+        "echo_regurgitant_volume_ml",
+        "echo_lvef_pct",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["encounter__patient__organization", "etiology", "presentation"]
     list_select_related = ["encounter__patient", "created_by"]
     search_fields = ["encounter__patient__mrn", "encounter__patient__family_name"]
@@ -322,8 +350,12 @@ class AuditEventAdmin(admin.ModelAdmin):
         "object_repr",
         "detail",
     ]
-    list_filter = ["action", "channel", ("patient", admin.RelatedOnlyFieldListFilter),
-                   ("user", admin.RelatedOnlyFieldListFilter)]  # fmt: skip
+    list_filter = [
+        "action",
+        "channel",
+        ("patient", admin.RelatedOnlyFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["user", "patient"]
     search_fields = ["user__username", "patient__mrn", "object_repr", "detail"]
     date_hierarchy = "at"

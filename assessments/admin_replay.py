@@ -1,12 +1,21 @@
 """The "replay" page of a rule-set version in the guidelines admin (registered here, as
 guidelines must not import assessments). Shows counts only, no patient identity."""
 
-from guidelines.admin import register_version_tool
-from guidelines.loaders import RuleSetError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from guidelines.services import RuleSetError, register_version_tool
 
 from .audit import audit_record
 from .choices import AuditAction, AuditChannel
+from .models import ReplayRun
 from .replay import DEFAULT_LIMIT, MAX_LIMIT, assessment_replay
+from .replay_runs import (
+    replay_run_cancel,
+    replay_run_resume,
+    replay_run_start,
+    replay_run_summary,
+)
 
 
 def replay_view(request, version, model_admin):
@@ -21,36 +30,36 @@ def replay_view(request, version, model_admin):
         error, problems = "the version is invalid; fix its rows first", exc.errors
     else:
         audit_record(
-            user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
+            user=request.user,
+            action=AuditAction.READ,
+            channel=AuditChannel.ADMIN,
             detail=f"replay of {version} over {summary.replayed} assessments (counts only)",
-        )  # fmt: skip
+        )
     return model_admin.render_tool_page(
-        request, "replay.html", version, f"Replay {version} on stored assessments",
-        summary=summary, limit=limit, max_limit=MAX_LIMIT, error=error, problems=problems,
-    )  # fmt: skip
+        request,
+        "replay.html",
+        version,
+        f"Replay {version} on stored assessments",
+        summary=summary,
+        limit=limit,
+        max_limit=MAX_LIMIT,
+        error=error,
+        problems=problems,
+    )
 
 
 register_version_tool(
-    name="replay", label="Replay on recent assessments", view=replay_view,
+    name="replay",
+    label="Replay on recent assessments",
+    view=replay_view,
     drafts_only=False,
-)  # fmt: skip
+)
 
 
 # --- replay over every stored assessment, as chunked background jobs -----------------
 
 
 def replay_runs_view(request, version, model_admin):
-    from django.http import HttpResponseRedirect
-    from django.urls import reverse
-
-    from .models import ReplayRun
-    from .replay_runs import (
-        replay_run_cancel,
-        replay_run_resume,
-        replay_run_start,
-        replay_run_summary,
-    )
-
     here = reverse("admin:guidelines_rulesetversion_replay_all", args=[version.pk])
     error, problems = "", []
     if request.method == "POST":
@@ -68,10 +77,12 @@ def replay_runs_view(request, version, model_admin):
                 )
             else:
                 audit_record(
-                    user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
+                    user=request.user,
+                    action=AuditAction.READ,
+                    channel=AuditChannel.ADMIN,
                     detail=f"replay run #{run.pk} of {version} over {run.total} "
                     "assessments started (counts only)",
-                )  # fmt: skip
+                )
                 return HttpResponseRedirect(f"{here}?run={run.pk}")
         elif run is not None and action == "cancel":
             replay_run_cancel(run=run)
@@ -86,13 +97,23 @@ def replay_runs_view(request, version, model_admin):
     if selected is not None:
         summary, done, chunks = replay_run_summary(selected)
     return model_admin.render_tool_page(
-        request, "replay_runs.html", version, f"Replay {version} on all stored assessments",
-        runs=runs, run=selected, summary=summary, chunks_done=done, chunks=chunks,
-        error=error, problems=problems,
-    )  # fmt: skip
+        request,
+        "replay_runs.html",
+        version,
+        f"Replay {version} on all stored assessments",
+        runs=runs,
+        run=selected,
+        summary=summary,
+        chunks_done=done,
+        chunks=chunks,
+        error=error,
+        problems=problems,
+    )
 
 
 register_version_tool(
-    name="replay_all", label="Replay on all stored assessments (background)",
-    view=replay_runs_view, drafts_only=False,
-)  # fmt: skip
+    name="replay_all",
+    label="Replay on all stored assessments (background)",
+    view=replay_runs_view,
+    drafts_only=False,
+)

@@ -23,6 +23,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
+from guidelines.services import chart_thresholds_for, default_rule_set_code
+from guidelines.vocabulary import value_label
+
+from .models import Assessment
+
 WIDTH, HEIGHT = 400, 230
 LEFT, RIGHT, TOP, BOTTOM = 50, 12, 34, 44
 FONT_SIZE, TITLE_SIZE = 14, 15
@@ -49,9 +54,13 @@ TRENDS: tuple[TrendSpec, ...] = (
     TrendSpec("lvef_pct", "echo_lvef_pct", "LVEF", "%"),
     TrendSpec("lvesd_mm", "echo_lvesd_mm", "LV end-systolic diameter", "mm"),
     TrendSpec("eroa_cm2", "echo_eroa_cm2", "EROA", "cm²"),
-    TrendSpec("regurgitant_volume_ml", "echo_regurgitant_volume_ml",
-              "Regurgitant volume", "mL"),
-)  # fmt: skip
+    TrendSpec(
+        "regurgitant_volume_ml",
+        "echo_regurgitant_volume_ml",
+        "Regurgitant volume",
+        "mL",
+    ),
+)
 
 
 def _fmt(value: float) -> str:
@@ -266,14 +275,6 @@ def trend_points(assessments, spec: TrendSpec) -> list[tuple[dt.datetime, float]
 def _thresholds(assessments) -> tuple[dict, str]:
     """The thresholds for the patient's MR type (latest final assessment), from the
     active version of its rule set; and the MR type in words."""
-    from guidelines.parameters import value_label
-    from guidelines.services import (
-        GuidelineError,
-        active_rule_set,
-        default_rule_set_code,
-    )
-    from guidelines.thresholds import chart_thresholds
-
     finals = [a for a in assessments if a.is_final and a.result]
     latest = max(
         finals,
@@ -283,20 +284,15 @@ def _thresholds(assessments) -> tuple[dict, str]:
     result = latest.result if latest else {}
     mr_type = result.get("mr_type")
     code = (result.get("guideline") or {}).get("code") or default_rule_set_code()
-    try:
-        rule_set = active_rule_set(code)
-    except GuidelineError:
+    thresholds = chart_thresholds_for(code, mr_type)
+    if thresholds is None:  # the rule set has no published version
         return {}, ""
-    return chart_thresholds(rule_set, mr_type), value_label(
-        "mr_type", mr_type
-    ) if mr_type else ""
+    return thresholds, value_label("mr_type", mr_type) if mr_type else ""
 
 
 def patient_trend_charts(patient) -> list[dict]:
     """The four trend charts of one patient: ``[{key, title, unit, threshold,
     threshold_label, points, svg}]`` (access is the caller's business)."""
-    from .models import Assessment
-
     assessments = list(
         Assessment.objects.filter(encounter__patient=patient).select_related(
             "encounter"

@@ -2,7 +2,7 @@
 
 ``AssessmentForm`` is generated from ``guidelines.vocabulary``: one form field per input
 field, in the clinician's order, with its label, unit, range and help. Values are checked
-by ``guidelines.validation.input_parse`` (through ``records``), the same gate the API
+by ``inputs.assessment_input`` (the one parse), the same gate the API
 uses, and its messages (naming the allowed range) are shown beside the fields.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from guidelines.validation import FieldError, InputError, input_parse
+from guidelines.services import FieldError, InputError
 from guidelines.vocabulary import (
     FIELDS_BY_PATH,
     PRIOR_ECHO_FIELDS,
@@ -23,8 +23,8 @@ from guidelines.vocabulary import (
 )
 
 from .choices import Presentation, Setting, Sex
+from .inputs import AssessmentInput, assessment_input
 from .models import Encounter, Organization, Patient
-from .records import patient_section_for_encounter
 
 # Taken from the patient record at the encounter date, never typed again.
 RECORD_FIELDS = ("patient.age_years", "patient.sex")
@@ -54,9 +54,18 @@ DECIMAL_COMMA_MESSAGE = (
     "refused because 1,200 could mean 1.2 or 1200"
 )
 SECTION_ORDER = (
-    "echo", "", "symptoms", "patient", "risk_factors", "signs", "hemodynamics", "ecg",
-    "chest_xray", "labs", "management",
-)  # fmt: skip
+    "echo",
+    "",
+    "symptoms",
+    "patient",
+    "risk_factors",
+    "signs",
+    "hemodynamics",
+    "ecg",
+    "chest_xray",
+    "labs",
+    "management",
+)
 
 
 def form_field(spec: InputField, name: str) -> forms.Field:
@@ -76,12 +85,16 @@ def form_field(spec: InputField, name: str) -> forms.Field:
         # what it cannot parse (42e, 0,8), which would drop a typed value silently.
         attrs.update(
             inputmode="numeric" if spec.kind is Kind.INTEGER else "decimal",
-            autocomplete="off", spellcheck="false", size="8",
-        )  # fmt: skip
+            autocomplete="off",
+            spellcheck="false",
+            size="8",
+        )
         field = forms.CharField(
-            required=False, max_length=32, strip=False,
+            required=False,
+            max_length=32,
+            strip=False,
             widget=forms.TextInput(attrs=attrs),
-        )  # fmt: skip
+        )
         field.numeric = True
     if not isinstance(field.widget, forms.TextInput):
         field.widget.attrs.update(attrs)
@@ -113,15 +126,18 @@ class AssessmentForm(forms.Form):
     def __init__(self, *args, encounter: Encounter, with_reason=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.encounter = encounter
-        self.canonical: dict[str, Any] | None = None
+        self.input: AssessmentInput | None = None  # canonical input once valid
         self._groups: list[tuple[str, list[str]]] = []
         body = encounter.patient.body_values()
         if with_reason:
             self.fields["reason"] = forms.CharField(
-                label="Reason for the correction", max_length=500,
-                widget=forms.Textarea(attrs={"rows": 2, "aria-describedby": "reason-hint"}),
+                label="Reason for the correction",
+                max_length=500,
+                widget=forms.Textarea(
+                    attrs={"rows": 2, "aria-describedby": "reason-hint"}
+                ),
                 help_text="Kept with both assessments and in the audit trail.",
-            )  # fmt: skip
+            )
         by_key = {section.key: section for section in sections()}
         for section in (by_key[key] for key in SECTION_ORDER):
             names: list[str] = []
@@ -217,17 +233,16 @@ class AssessmentForm(forms.Form):
         cleaned = super().clean()
         data, rows = self.raw_input()
         try:
-            canonical = input_parse(data, require_patient=False)
-            canonical["patient"] = patient_section_for_encounter(
-                self.encounter, canonical.get("patient", {})
-            )
+            self.input = assessment_input(encounter=self.encounter, data=data)
         except InputError as exc:
             for error in exc.errors:
                 self._add_field_error(error, rows)
-            return cleaned
-        canonical.setdefault("presentation", self.encounter.presentation)
-        self.canonical = canonical
         return cleaned
+
+    @property
+    def canonical(self) -> dict[str, Any] | None:
+        """The canonical input as a dict (``None`` until the form is valid)."""
+        return self.input.data if self.input is not None else None
 
     def _add_field_error(self, error: FieldError, rows: list[int]) -> None:
         name = _field_name(error.field, rows)
@@ -284,19 +299,25 @@ def form_initial(data: dict[str, Any]) -> dict[str, str]:
 
 class VoidForm(forms.Form):
     reason = forms.CharField(
-        label="Reason", max_length=500,
+        label="Reason",
+        max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why this assessment was entered in error (e.g. wrong patient).",
-    )  # fmt: skip
+    )
 
 
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = [
-            "mrn", "given_name", "family_name", "birth_date", "sex",
-            "height_cm", "weight_kg",
-        ]  # fmt: skip
+            "mrn",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "height_cm",
+            "weight_kg",
+        ]
         widgets = {
             "birth_date": forms.DateInput(attrs={"type": "date"}),
             "sex": forms.Select(choices=Sex.choices),

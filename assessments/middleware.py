@@ -16,15 +16,22 @@ from .models import Assessment, Encounter, Patient
 from .selectors import user_is_integration
 
 REFUSALS = {401, 403, 404, 429}
-ACTIONS = {"GET": AuditAction.READ, "HEAD": AuditAction.READ, "POST": AuditAction.CREATE,
-           "PUT": AuditAction.UPDATE, "PATCH": AuditAction.UPDATE,
-           "DELETE": AuditAction.DELETE}  # fmt: skip
+ACTIONS = {
+    "GET": AuditAction.READ,
+    "HEAD": AuditAction.READ,
+    "POST": AuditAction.CREATE,
+    "PUT": AuditAction.UPDATE,
+    "PATCH": AuditAction.UPDATE,
+    "DELETE": AuditAction.DELETE,
+}
 # URL names whose ``pk`` is not the object the name starts with.
 URL_OBJECTS = {
-    "encounter_new": Patient, "patient-encounters": Patient,
-    "assessment_new": Encounter, "assessment_preview": Encounter,
+    "encounter_new": Patient,
+    "patient-encounters": Patient,
+    "assessment_new": Encounter,
+    "assessment_preview": Encounter,
     "encounter-assessments": Encounter,
-}  # fmt: skip
+}
 UNAUDITED_PATHS = ("/healthz", "/static/", "/favicon.ico")
 SESSION_LAST_SEEN = "mr_cds_last_seen"
 
@@ -69,11 +76,14 @@ class AuditMiddleware:
     def _audit_refusal(request, response):
         obj = _object_named_by_url(request)
         audit_record(
-            user=request.user, action=ACTIONS.get(request.method, AuditAction.READ),
-            channel=channel_of(request), obj=obj, outcome=AuditOutcome.REFUSED,
+            user=request.user,
+            action=ACTIONS.get(request.method, AuditAction.READ),
+            channel=channel_of(request),
+            obj=obj,
+            outcome=AuditOutcome.REFUSED,
             status_code=response.status_code,
             detail="" if obj is not None else _url_detail(request),
-        )  # fmt: skip
+        )
 
 
 def _url_detail(request) -> str:
@@ -97,10 +107,13 @@ def _object_named_by_url(request):
     model = URL_OBJECTS.get(name)
     if model is None:
         model = next(
-            (m for m in (Patient, Encounter, Assessment)
-             if name.startswith(m._meta.model_name)),
+            (
+                m
+                for m in (Patient, Encounter, Assessment)
+                if name.startswith(m._meta.model_name)
+            ),
             None,
-        )  # fmt: skip
+        )
     if model is None or pk is None:
         return None
     try:

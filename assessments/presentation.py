@@ -12,23 +12,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from guidelines.parameters import (
+from guidelines.services import parameter_label
+from guidelines.vocabulary import (
     CLASS_MEANINGS,
+    FIELDS_BY_PATH,
+    INPUT_FIELDS,
+    MR_TYPE,
+    SEVERITY,
     VALUE_LABELS,
+    Kind,
     class_rank,
-    parameter_label,
     value_label,
 )
-from guidelines.vocabulary import FIELDS_BY_PATH, INPUT_FIELDS, Kind
 
-SEVERITY_WORDS = {
-    "none_trivial": "No or trivial", "mild": "Mild", "moderate": "Moderate",
-    "severe": "Severe",
-}  # fmt: skip
-TYPE_WORDS = {
-    "primary": "primary", "secondary_ventricular": "secondary (ventricular)",
-    "secondary_atrial": "secondary (atrial)",
-}  # fmt: skip
+SEVERITY_WORDS = SEVERITY.words  # "Severe" (primary MR)
+TYPE_WORDS = MR_TYPE.words  # (Severe) "primary" (MR)
 # The colour of a class group (CSS class) and its heading.
 CLASS_GROUPS = {
     1: ("cor-1", "Class 1 / I"),
@@ -205,7 +203,10 @@ def result_view(
         "conditional": conditional,
         "cautions": [_recommendation(c, {}) for c in result.get("cautions") or []],
         "missing": [
-            {"label": parameter_label(m.get("parameter", "")), "reason": m.get("reason")}
+            {
+                "label": parameter_label(m.get("parameter", "")),
+                "reason": m.get("reason"),
+            }
             for m in missing
         ],
         "findings_decided": [_finding(f) for f in decided],
@@ -215,11 +216,15 @@ def result_view(
             {**d, "label": parameter_label(d.get("parameter", ""))}
             for d in result.get("derivations") or []
         ],
-        "risk_factors": [value_label("risk_factors", c) for c in result.get("risk_factors") or []],
-        "evidence_legend": [(tag, VALUE_LABELS["evidence"].get(tag, "")) for tag in evidence_used],
+        "risk_factors": [
+            value_label("risk_factors", c) for c in result.get("risk_factors") or []
+        ],
+        "evidence_legend": [
+            (tag, VALUE_LABELS["evidence"].get(tag, "")) for tag in evidence_used
+        ],
         "guideline_text": guideline_text(guideline),
         "guideline_short": _guideline_short(result),
-    }  # fmt: skip
+    }
 
 
 def _finding(finding: dict[str, Any]) -> dict[str, Any]:
@@ -267,11 +272,6 @@ NOT_IN_RULE_SET = "not in this rule set"
 DOES_NOT_APPLY = "does not apply to this patient"
 
 
-def rule_set_codes(rule_set) -> set[str]:
-    """Every recommendation code a compiled rule set can give (its rules' codes)."""
-    return {rule.code for rule in rule_set.rules}
-
-
 def same_class(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Same class whatever the notation (1 = I, 2a = IIa, ...) and the same level of
     evidence letter (ACC/AHA B-NR and ESC B are both B)."""
@@ -303,25 +303,37 @@ def result_differences(
         )
 
     rows = []
-    for key, label in (("severity", "Severity"), ("severity_subgrade", "Subgrade"),
-                       ("mr_type", "MR type"), ("stage", "Stage"),
-                       ("symptom_status", "Symptom status")):  # fmt: skip
+    for key, label in (
+        ("severity", "Severity"),
+        ("severity_subgrade", "Subgrade"),
+        ("mr_type", "MR type"),
+        ("stage", "Stage"),
+        ("symptom_status", "Symptom status"),
+    ):
         a, b = stored.get(key), other.get(key)
-        rows.append({
-            "label": label, "differs": a != b,
-            "left": value_label(key, a) if a else "–",
-            "right": value_label(key, b) if b else "–",
-        })  # fmt: skip
+        rows.append(
+            {
+                "label": label,
+                "differs": a != b,
+                "left": value_label(key, a) if a else "–",
+                "right": value_label(key, b) if b else "–",
+            }
+        )
     left = {r["code"]: r for r in stored.get("recommendations", [])}
     right = {r["code"]: r for r in other.get("recommendations", [])}
     for code in [*left, *(c for c in right if c not in left)]:
         a, b = left.get(code), right.get(code)
-        rows.append({
-            "label": (a or b).get("title") or code, "code": code, "recommendation": True,
-            "left": class_text(a) if a else absent(left_codes, code),
-            "right": class_text(b) if b else absent(right_codes, code),
-            "differs": (a is None) != (b is None) or bool(a and b and not same_class(a, b)),
-        })  # fmt: skip
+        rows.append(
+            {
+                "label": (a or b).get("title") or code,
+                "code": code,
+                "recommendation": True,
+                "left": class_text(a) if a else absent(left_codes, code),
+                "right": class_text(b) if b else absent(right_codes, code),
+                "differs": (a is None) != (b is None)
+                or bool(a and b and not same_class(a, b)),
+            }
+        )
     for side, result in (("left", stored), ("right", other)):
         for caution in result.get("cautions") or []:
             if isinstance(caution, dict) and caution.get("title"):
@@ -336,20 +348,32 @@ def result_differences(
                 rows.append(row)
     missing_a = {parameter_label(m["parameter"]) for m in stored.get("missing", [])}
     missing_b = {parameter_label(m["parameter"]) for m in other.get("missing", [])}
-    rows.append({"label": "Missing data", "left": ", ".join(sorted(missing_a)) or "none",
-                 "right": ", ".join(sorted(missing_b)) or "none",
-                 "differs": missing_a != missing_b})  # fmt: skip
+    rows.append(
+        {
+            "label": "Missing data",
+            "left": ", ".join(sorted(missing_a)) or "none",
+            "right": ", ".join(sorted(missing_b)) or "none",
+            "differs": missing_a != missing_b,
+        }
+    )
     return rows
 
 
 # --- copy to note --------------------------------------------------------------------
 
 KEY_MEASUREMENTS = (
-    "echo.eroa_cm2", "echo.regurgitant_volume_ml", "echo.regurgitant_fraction_pct",
-    "echo.vena_contracta_cm", "echo.lvef_pct", "echo.lvesd_mm", "echo.lvedd_mm",
-    "echo.la_volume_index_ml_m2", "echo.pasp_mmhg", "symptoms.nyha_class",
+    "echo.eroa_cm2",
+    "echo.regurgitant_volume_ml",
+    "echo.regurgitant_fraction_pct",
+    "echo.vena_contracta_cm",
+    "echo.lvef_pct",
+    "echo.lvesd_mm",
+    "echo.lvedd_mm",
+    "echo.la_volume_index_ml_m2",
+    "echo.pasp_mmhg",
+    "symptoms.nyha_class",
     "ecg.rhythm",
-)  # fmt: skip
+)
 NYHA_WORDS = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 

@@ -21,15 +21,18 @@ from django.db import connection
 from django.db.models import JSONField, Q
 from django.db.models.expressions import RawSQL
 
-from guidelines import engine
-from guidelines.loaders import ruleset_from_version
-from guidelines.models import RuleSetVersion
-from guidelines.services import GuidelineError, guideline_evaluate
-from guidelines.validation import InputError, input_parse
+from guidelines.services import (
+    GuidelineError,
+    InputError,
+    compiled_evaluate,
+    guideline_evaluate,
+    input_parse,
+    version_compiled,
+)
 
 from .choices import AssessmentStatus
+from .inputs import assessment_to_input
 from .models import Assessment
-from .records import assessment_to_input
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
@@ -101,7 +104,7 @@ def _codes(result: dict[str, Any]) -> set[str]:
     return {r["code"] for r in result.get("recommendations", [])}
 
 
-def assessments_for_rule_set(version: RuleSetVersion):
+def assessments_for_rule_set(version):
     """Final stored assessments of the version's rule set, most recent first (an
     amended one is represented by its correction; a voided one was an error)."""
     code = version.rule_set.code
@@ -117,15 +120,13 @@ def assessments_for_rule_set(version: RuleSetVersion):
     )
 
 
-def assessment_replay(
-    *, version: RuleSetVersion, limit: int = DEFAULT_LIMIT
-) -> ReplaySummary:
+def assessment_replay(*, version, limit: int = DEFAULT_LIMIT) -> ReplaySummary:
     """Counts of how the most recent ``limit`` assessments change under ``version``.
 
-    Raises ``loaders.RuleSetError`` when the version itself is invalid.
+    Raises ``RuleSetError`` when the version itself is invalid.
     """
     limit = max(1, min(int(limit), MAX_LIMIT))
-    compiled = ruleset_from_version(version)
+    compiled = version_compiled(version)
     summary = ReplaySummary(version=str(version), limit=limit)
     assessments = assessments_for_rule_set(version)[:limit]
     replay_into(summary, assessments, version=version, compiled=compiled)
@@ -142,8 +143,9 @@ def stored_outcomes(queryset):
         "CASE WHEN result IS NULL THEN NULL ELSE jsonb_build_object("
         "'severity', result->'severity', 'stage', result->'stage', 'recommendations', "
         "jsonb_path_query_array(result, '$.recommendations[*].code')) END",
-        [], output_field=JSONField(),
-    )  # fmt: skip
+        [],
+        output_field=JSONField(),
+    )
     return queryset.defer("result").annotate(stored_outcome=outcome)
 
 
@@ -177,7 +179,7 @@ def replay_into(summary: ReplaySummary, assessments, *, version, compiled) -> No
         except (InputError, GuidelineError):
             summary.skipped += 1
             continue
-        after = engine.evaluate(clean, compiled)
+        after = compiled_evaluate(clean, compiled)
         summary.replayed += 1
         changed = False
         for name, counter in (("severity", summary.severity), ("stage", summary.stage)):

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from guidelines.loaders import ruleset_from_version
+from guidelines.services import version_compiled
+from mr_cds.celery import task
 
 from .models import ReplayChunk, ReplayRun, ReplayRunStatus
 from .replay import (
@@ -26,25 +27,32 @@ from .replay import (
 )
 
 DEFAULT_CHUNK_SIZE = 2000
+CHUNK_TASK = "assessments.tasks.replay_chunk_task"  # tasks imports this module
 
 
 def replay_run_start(*, version, user=None, chunk_size: int = DEFAULT_CHUNK_SIZE):
-    """Create the run and its chunks, enqueue them; raises ``loaders.RuleSetError``
+    """Create the run and its chunks, enqueue them; raises ``RuleSetError``
     when the version is invalid (before anything is stored)."""
-    ruleset_from_version(version)
+    version_compiled(version)
     scope = assessments_for_rule_set(version).order_by()
     bounds = scope.aggregate(first=Min("id"), last=Max("id"))
     with transaction.atomic():
         run = ReplayRun.objects.create(
-            version=version, created_by=user, last_id=bounds["last"] or 0,
-            total=scope.count(), chunk_size=chunk_size,
-        )  # fmt: skip
+            version=version,
+            created_by=user,
+            last_id=bounds["last"] or 0,
+            total=scope.count(),
+            chunk_size=chunk_size,
+        )
         if bounds["first"] is not None:
             ReplayChunk.objects.bulk_create(
-                ReplayChunk(run=run, first_id=start,
-                            last_id=min(start + chunk_size - 1, bounds["last"]))
+                ReplayChunk(
+                    run=run,
+                    first_id=start,
+                    last_id=min(start + chunk_size - 1, bounds["last"]),
+                )
                 for start in range(bounds["first"], bounds["last"] + 1, chunk_size)
-            )  # fmt: skip
+            )
         else:
             run.status, run.finished_at = ReplayRunStatus.DONE, timezone.now()
             run.save(update_fields=["status", "finished_at"])
@@ -53,11 +61,9 @@ def replay_run_start(*, version, user=None, chunk_size: int = DEFAULT_CHUNK_SIZE
 
 
 def _enqueue(run: ReplayRun) -> int:
-    from .tasks import replay_chunk_task
-
     pending = list(run.chunks.filter(done_at__isnull=True).values_list("id", flat=True))
     for chunk_id in pending:
-        replay_chunk_task.delay(chunk_id)
+        task(CHUNK_TASK).delay(chunk_id)
     return len(pending)
 
 
@@ -83,7 +89,7 @@ def _compiled(version):
     key = (version.pk, version.content_hash)
     if key not in _compiled_cache:
         _compiled_cache.clear()
-        _compiled_cache[key] = ruleset_from_version(version)
+        _compiled_cache[key] = version_compiled(version)
     return _compiled_cache[key]
 
 

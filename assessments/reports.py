@@ -28,16 +28,18 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from guidelines.vocabulary import PRIOR_ECHO_FIELDS
+from mr_cds.celery import task
 
 from .charts import patient_trend_charts
 from .choices import ReportStatus
+from .inputs import assessment_to_input, input_display_groups
 from .models import Assessment, Report
 from .presentation import result_view
-from .records import assessment_to_input, input_display_groups
 
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "reports/assessment.html"
+GENERATE_TASK = "assessments.tasks.report_generate_task"  # tasks imports this module
 # A render takes seconds; a job lost after this long is sent again (a second run is
 # harmless). Overridable with settings.MR_CDS_REPORT_STALE_MINUTES.
 STALE_AFTER_MINUTES = 3
@@ -47,22 +49,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, OSError)
 # Test-only hook: seconds to sleep after a job marked the report started, so the worker
 # tests can kill a worker mid-render. Never set in production.
 RENDER_DELAY_ENV = "MR_CDS_TEST_REPORT_RENDER_DELAY"
-
-SEVERITY_LABELS = {
-    "none_trivial": "None or trivial",
-    "mild": "Mild",
-    "moderate": "Moderate",
-    "severe": "Severe",
-    "indeterminate": "Indeterminate",
-}
-MR_TYPE_LABELS = {
-    "primary": "Primary (degenerative)",
-    "secondary_ventricular": "Secondary, ventricular",
-    "secondary_atrial": "Secondary, atrial",
-    "not_applicable": "Not applicable",
-    "undetermined": "Undetermined",
-}
-
 
 # --- rendering (pure) ---------------------------------------------------------------
 
@@ -89,8 +75,6 @@ def report_context(*, assessment: Assessment) -> dict[str, Any]:
         "age_years": patient.age_on(encounter.occurred_on),
         "result": result,
         "view": result_view(result, data),
-        "severity_label": SEVERITY_LABELS.get(result.get("severity"), "Not graded"),
-        "mr_type_label": MR_TYPE_LABELS.get(result.get("mr_type"), "Not determined"),
         "input_sections": _input_sections(data),
         "prior_echos": data.get("prior_echos", []),
         "prior_echo_fields": PRIOR_ECHO_FIELDS,
@@ -152,10 +136,18 @@ def report_request(*, assessment: Assessment, user, regenerate: bool = False) ->
             report.enqueued_at = report.started_at = report.finished_at = None
             report.attempts = 0
             report.save(
-                update_fields=["status", "generation", "requested_by", "requested_at",
-                               "error", "enqueued_at", "started_at", "finished_at",
-                               "attempts"]
-            )  # fmt: skip
+                update_fields=[
+                    "status",
+                    "generation",
+                    "requested_by",
+                    "requested_at",
+                    "error",
+                    "enqueued_at",
+                    "started_at",
+                    "finished_at",
+                    "attempts",
+                ]
+            )
         report_id = report.pk
         transaction.on_commit(lambda: report_enqueue(report_id=report_id))
     return report
@@ -164,11 +156,9 @@ def report_request(*, assessment: Assessment, user, regenerate: bool = False) ->
 def report_enqueue(*, report_id: int) -> bool:
     """Send the rendering job; False (logged, report left for the sweep) if the broker
     is unreachable. Runs after commit: never breaks the request that asked."""
-    from .tasks import report_generate_task
-
     Report.objects.filter(pk=report_id).update(enqueued_at=timezone.now())
     try:
-        report_generate_task.apply_async((report_id,), retry=False)
+        task(GENERATE_TASK).apply_async((report_id,), retry=False)
     except Exception:  # kombu/redis connection errors vary by transport
         logger.warning(
             "report %s: could not enqueue (broker down?); the sweep will retry",

@@ -14,7 +14,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from .choices import INTEGRATIONS_GROUP, PRIVACY_OFFICERS_GROUP, Role
-from .models import Assessment, Encounter, Membership, Organization, Patient
+from .models import (
+    Assessment,
+    AuditEvent,
+    Encounter,
+    Membership,
+    Organization,
+    Patient,
+)
 
 
 def _visible_to(user, queryset: QuerySet, organization: str = "") -> QuerySet:
@@ -85,7 +92,7 @@ def user_is_integration(user) -> bool:
                     Membership.objects.filter(user=OuterRef("pk"), role=Role.API_CLIENT)
                 )
             )
-        )  # fmt: skip
+        )
         .exists()
     )
 
@@ -100,8 +107,6 @@ def user_is_privacy_officer(user) -> bool:
 def audit_events_for_patient(patient) -> QuerySet:
     """Everything the trail holds about one patient's record, newest first: who saw or
     changed it (or tried), when, from where, through what (the access report)."""
-    from .models import AuditEvent
-
     return AuditEvent.objects.filter(patient=patient).select_related("user")
 
 

@@ -8,23 +8,24 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from guidelines.models import RuleSetVersion
 from guidelines.services import (
-    active_version_id,
+    FieldError,
+    InputError,
+    active_version_of,
+    canonical_evaluate,
     default_rule_set_code,
-    guideline_evaluate,
 )
-from guidelines.validation import FieldError, InputError
 
 from .audit import audit_record
 from .choices import AssessmentStatus, AuditAction, AuditChannel
-from .models import Assessment, Encounter, Organization, Patient
-from .records import (
+from .inputs import (
     PATH_BY_COLUMN,
+    AssessmentInput,
     assessment_from_input,
+    assessment_input,
     assessment_to_input,
-    prior_echos_loaded,
 )
+from .models import Assessment, Encounter, Organization, Patient
 
 
 def _field_errors(
@@ -52,10 +53,15 @@ def patient_create(
     weight_kg=None,
 ) -> Patient:
     patient = Patient(
-        organization=organization, mrn=mrn, given_name=given_name,
-        family_name=family_name, birth_date=birth_date, sex=sex,
-        height_cm=height_cm, weight_kg=weight_kg,
-    )  # fmt: skip
+        organization=organization,
+        mrn=mrn,
+        given_name=given_name,
+        family_name=family_name,
+        birth_date=birth_date,
+        sex=sex,
+        height_cm=height_cm,
+        weight_kg=weight_kg,
+    )
     patient.full_clean()
     patient.save()
     return patient
@@ -71,9 +77,12 @@ def encounter_create(
     presentation: str = "chronic",
 ) -> Encounter:
     encounter = Encounter(
-        patient=patient, occurred_at=occurred_at, clinician=clinician,
-        setting=setting, presentation=presentation,
-    )  # fmt: skip
+        patient=patient,
+        occurred_at=occurred_at,
+        clinician=clinician,
+        setting=setting,
+        presentation=presentation,
+    )
     encounter.full_clean()
     encounter.save()
     return encounter
@@ -81,19 +90,22 @@ def encounter_create(
 
 def assessment_create(
     *,
-    encounter: Encounter,
-    data: dict[str, Any],
+    encounter: Encounter | None = None,
+    data: AssessmentInput | dict[str, Any],
     author,
     supersedes: Assessment | None = None,
     reason: str = "",
 ) -> Assessment:
-    """Store contract input (CONTRACT section 1) as an assessment of ``encounter``.
+    """Store canonical input (``inputs.assessment_input``) as an assessment, with its
+    result and the rule-set version that produced it.
 
-    ``data`` may be raw JSON or the canonical dict of ``input_parse``. The patient's age,
-    sex, height and weight come from the patient record when left out; a contradiction
-    is refused. Raises ``InputError`` (errors by dotted field path); saves nothing then.
+    Raw contract input of ``encounter`` is accepted too and goes through
+    ``assessment_input`` first (the same one parse; for scripts and tests). Raises
+    ``InputError`` (errors by dotted field path); saves nothing then.
     """
-    assessment, studies = assessment_from_input(encounter=encounter, data=data)
+    if not isinstance(data, AssessmentInput):
+        data = assessment_input(encounter=encounter, data=data)
+    assessment, studies = assessment_from_input(data)
     assessment.created_by = author if author is not None and author.pk else None
     assessment.supersedes = supersedes
     assessment.reason = reason
@@ -115,9 +127,9 @@ def assessment_create(
             errors += _field_errors(exc, prefix=f"prior_echos[{index}].")
     if errors:
         raise InputError(errors)
-    # Evaluate exactly what is stored (the record as contract input), and keep the
-    # result with the rule-set version that produced it.
-    outcome = guideline_evaluate(data=assessment_to_input(assessment, studies=studies))
+    # The engine evaluates the canonical input that is stored; the result is kept with
+    # the rule-set version that produced it.
+    outcome = canonical_evaluate(data.data)
     assessment.result = outcome.result
     assessment.rule_set_version_id = outcome.version_id
     if studies:
@@ -128,9 +140,6 @@ def assessment_create(
                 study.save()
     else:
         assessment.save()  # one statement, atomic by itself (no savepoint needed)
-    prior_echos_loaded(assessment, studies)
-    # A new assessment has no successor: known without a query.
-    Assessment.superseded_by.related.set_cached_value(assessment, None)
     return assessment
 
 
@@ -181,7 +190,7 @@ def _final_locked(assessment: Assessment, action: str) -> Assessment:
 def assessment_amend(
     *,
     assessment: Assessment,
-    data: dict[str, Any],
+    data: AssessmentInput | dict[str, Any],
     reason: Any,
     author,
     channel: AuditChannel | str,
@@ -192,9 +201,12 @@ def assessment_amend(
     reason = _reason_checked(reason)
     old = _final_locked(assessment, "amended")
     new = assessment_create(
-        encounter=old.encounter, data=data, author=author, supersedes=old,
+        encounter=old.encounter,
+        data=data,
+        author=author,
+        supersedes=old,
         reason=reason,
-    )  # fmt: skip
+    )
     old.status = AssessmentStatus.AMENDED
     old.reason = reason
     old.status_changed_at = timezone.now()
@@ -204,16 +216,23 @@ def assessment_amend(
     )
     patient = old.encounter.patient
     audit_record(
-        user=author, action=AuditAction.CREATE, channel=channel, obj=new,
-        patient=patient, detail=f"amends assessment #{old.pk}: {reason}",
-    )  # fmt: skip
+        user=author,
+        action=AuditAction.CREATE,
+        channel=channel,
+        obj=new,
+        patient=patient,
+        detail=f"amends assessment #{old.pk}: {reason}",
+    )
     audit_record(
-        user=author, action=AuditAction.UPDATE, channel=channel, obj=old,
-        patient=patient, detail=f"amended by assessment #{new.pk}: {reason}",
-    )  # fmt: skip
+        user=author,
+        action=AuditAction.UPDATE,
+        channel=channel,
+        obj=old,
+        patient=patient,
+        detail=f"amended by assessment #{new.pk}: {reason}",
+    )
     for name in ("status", "reason", "status_changed_at", "status_changed_by"):
         setattr(assessment, name, getattr(old, name))
-    Assessment.superseded_by.related.set_cached_value(assessment, new)
     return new
 
 
@@ -232,9 +251,13 @@ def assessment_void(
         update_fields=["status", "reason", "status_changed_at", "status_changed_by"]
     )
     audit_record(
-        user=author, action=AuditAction.UPDATE, channel=channel, obj=old,
-        patient=old.encounter.patient, detail=f"entered in error: {reason}",
-    )  # fmt: skip
+        user=author,
+        action=AuditAction.UPDATE,
+        channel=channel,
+        obj=old,
+        patient=old.encounter.patient,
+        detail=f"entered in error: {reason}",
+    )
     for name in ("status", "reason", "status_changed_at", "status_changed_by"):
         setattr(assessment, name, getattr(old, name))
     return assessment
@@ -249,12 +272,15 @@ def assessment_reevaluate(
     stored = (assessment.result or {}).get("guideline") or {}
     code = stored.get("code") or default_rule_set_code()
     data["guideline"] = code
-    current = RuleSetVersion.objects.get(pk=active_version_id(code))
+    current = active_version_of(code)
     reason = (
         f"Evaluated again under the current version {current.version} of "
         f"{current.title} (was version {stored.get('version') or 'unknown'})."
     )
     return assessment_amend(
-        assessment=assessment, data=data, reason=reason, author=author,
+        assessment=assessment,
+        data=data,
+        reason=reason,
+        author=author,
         channel=channel,
-    )  # fmt: skip
+    )

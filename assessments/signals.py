@@ -31,15 +31,23 @@ def _through_a_view(request) -> bool:
 @receiver(user_logged_in)
 def audit_login(sender, request, user, **kwargs):
     if _through_a_view(request):
-        audit_record(user=user, action=AuditAction.LOGIN, channel=channel_of(request),
-                     request=request)  # fmt: skip
+        audit_record(
+            user=user,
+            action=AuditAction.LOGIN,
+            channel=channel_of(request),
+            request=request,
+        )
 
 
 @receiver(user_logged_out)
 def audit_logout(sender, request, user, **kwargs):
     if _through_a_view(request):
-        audit_record(user=user, action=AuditAction.LOGOUT, channel=channel_of(request),
-                     request=request)  # fmt: skip
+        audit_record(
+            user=user,
+            action=AuditAction.LOGOUT,
+            channel=channel_of(request),
+            request=request,
+        )
 
 
 @receiver(user_login_failed)
@@ -47,24 +55,31 @@ def audit_login_failed(sender, credentials, request=None, **kwargs):
     if request is None:
         return  # authenticate() outside a request (a command): nothing to attribute
     audit_record(
-        user=None, action=AuditAction.LOGIN_FAILED, channel=channel_of(request),
-        outcome=AuditOutcome.REFUSED, request=request,
+        user=None,
+        action=AuditAction.LOGIN_FAILED,
+        channel=channel_of(request),
+        outcome=AuditOutcome.REFUSED,
+        request=request,
         detail=f"username {credentials.get('username', '')!r}",
-    )  # fmt: skip
+    )
 
 
 @receiver(user_locked_out)
 def audit_lockout(sender, request, username, ip_address, **kwargs):
     audit_record(
-        user=None, action=AuditAction.LOCKOUT, channel=channel_of(request),
-        outcome=AuditOutcome.REFUSED, request=request,
+        user=None,
+        action=AuditAction.LOCKOUT,
+        channel=channel_of(request),
+        outcome=AuditOutcome.REFUSED,
+        request=request,
         detail=f"username {username!r} locked out after repeated failed sign-ins",
-    )  # fmt: skip
+    )
 
 
 @receiver(m2m_changed, sender=User.groups.through)
-def revoke_tokens_on_leaving_integrations(sender, instance, action, reverse, pk_set,
-                                          **kwargs):  # fmt: skip
+def revoke_tokens_on_leaving_integrations(
+    sender, instance, action, reverse, pk_set, **kwargs
+):
     """``user.groups.remove/clear`` or ``group.user_set.remove/clear`` (the admin's
     user form uses the first): the tokens of whoever leaves the integrations group go."""
     if action not in ("post_remove", "pre_clear"):

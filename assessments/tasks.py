@@ -12,7 +12,8 @@ import logging
 
 from celery import Task, shared_task
 
-from . import audit, reports
+from . import audit, replay_runs, reports
+from .api.idempotency import idempotency_records_purge
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +55,13 @@ def audit_seal_task() -> int:
 @shared_task
 def idempotency_purge_task() -> int:
     """Celery beat, hourly: delete expired idempotency records (patient data)."""
-    from .api.idempotency import idempotency_records_purge
-
     return idempotency_records_purge()
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600,
-             soft_time_limit=540)  # fmt: skip
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True, time_limit=600, soft_time_limit=540
+)
 def replay_chunk_task(chunk_id: int) -> bool:
     """One chunk of a replay run (``assessments.replay_runs``); idempotent, so a
     redelivery after a worker died is harmless."""
-    from . import replay_runs
-
     return replay_runs.replay_chunk_process(chunk_id=chunk_id)

@@ -17,15 +17,18 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from guidelines.models import RuleSet, RuleSetVersion, VersionStatus
 from guidelines.services import (
     GuidelineError,
-    active_rule_set,
+    InputError,
     active_versions_provenance,
-    compiled_version,
+    canonical_evaluate,
     guideline_evaluate,
+    published_rule_sets,
+    rule_set_codes_of_active,
+    rule_set_codes_of_version,
+    version_drift,
+    versions_list,
 )
-from guidelines.validation import InputError
 from guidelines.vocabulary import PRIOR_ECHO_FIELDS, sections
 
 from . import services
@@ -40,9 +43,9 @@ from .forms import (
     VoidForm,
     form_initial,
 )
+from .inputs import assessment_to_input, input_display_groups
 from .models import Assessment, Report
-from .presentation import note_text, result_differences, result_view, rule_set_codes
-from .records import assessment_to_input, input_display_groups
+from .presentation import note_text, result_differences, result_view
 from .reports import report_request
 from .selectors import (
     assessment_get_for_user,
@@ -152,11 +155,18 @@ def patient_list(request):
     for patient in patients:
         patient.age_years = patient.age_on(today)
     _page_audit(
-        request, AuditAction.READ,
-        detail=f"patient list ({len(patients)} shown)" + (f", search {query!r}" if query else ""),
-    )  # fmt: skip
-    context = {"patients": patients, "search": search, "query": query, "form": form,
-               "limit": PATIENT_LIST_LIMIT}  # fmt: skip
+        request,
+        AuditAction.READ,
+        detail=f"patient list ({len(patients)} shown)"
+        + (f", search {query!r}" if query else ""),
+    )
+    context = {
+        "patients": patients,
+        "search": search,
+        "query": query,
+        "form": form,
+        "limit": PATIENT_LIST_LIMIT,
+    }
     if request.htmx and request.method == "GET":
         return render(request, "assessments/partials/patient_rows.html", context)
     status = 400 if request.method == "POST" else 200
@@ -180,10 +190,14 @@ def patient_detail(request, pk):
     return render(
         request,
         "assessments/patient_detail.html",
-        {"patient": patient, "encounters": encounters,
-         "age_years": patient.age_on(timezone.localdate()),
-         "charts": patient_trend_charts(patient), "today": timezone.localdate()},
-    )  # fmt: skip
+        {
+            "patient": patient,
+            "encounters": encounters,
+            "age_years": patient.age_on(timezone.localdate()),
+            "charts": patient_trend_charts(patient),
+            "today": timezone.localdate(),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -203,9 +217,11 @@ def encounter_new(request, pk):
             return redirect("assessment_new", pk=encounter.pk)
     status = 400 if form.is_bound else 200
     return render(
-        request, "assessments/encounter_form.html",
-        {"patient": patient, "form": form}, status=status,
-    )  # fmt: skip
+        request,
+        "assessments/encounter_form.html",
+        {"patient": patient, "form": form},
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -216,7 +232,7 @@ def assessment_new(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             assessment = services.assessment_create(
-                encounter=encounter, data=form.canonical, author=request.user
+                data=form.input, author=request.user
             )
         except InputError as exc:
             for error in exc.errors:
@@ -229,10 +245,14 @@ def assessment_new(request, pk):
     return render(
         request,
         "assessments/assessment_form.html",
-        {"encounter": encounter, "patient": encounter.patient, "form": form,
-         "age_years": encounter.patient.age_on(encounter.occurred_on)},
+        {
+            "encounter": encounter,
+            "patient": encounter.patient,
+            "form": form,
+            "age_years": encounter.patient.age_on(encounter.occurred_on),
+        },
         status=400 if form.is_bound else 200,
-    )  # fmt: skip
+    )
 
 
 @require_POST
@@ -243,17 +263,21 @@ def assessment_preview(request, pk):
     result, problem = None, ""
     if form.is_valid():
         try:
-            result = guideline_evaluate(data=form.canonical).result
+            result = canonical_evaluate(form.canonical).result
         except GuidelineError as exc:
             problem = str(exc)
     _page_audit(request, AuditAction.EVALUATE, obj=encounter, detail="live preview")
     return render(
         request,
         "assessments/partials/preview.html",
-        {"form": form, "result": result, "problem": problem,
-         "view": result_view(result, form.canonical) if result else None,
-         "derived_fields": DERIVED_FIELDS},
-    )  # fmt: skip
+        {
+            "form": form,
+            "result": result,
+            "problem": problem,
+            "view": result_view(result, form.canonical) if result else None,
+            "derived_fields": DERIVED_FIELDS,
+        },
+    )
 
 
 @require_safe
@@ -267,21 +291,27 @@ def assessment_detail(request, pk):
     return render(
         request,
         "assessments/assessment_detail.html",
-        {"assessment": assessment, "result": result, "view": result_view(result, data),
-         "patient": patient,
-         "age_years": patient.age_on(assessment.encounter.occurred_on),
-         "other_guidelines": _other_guidelines(result),
-         "report": _report_of(assessment),
-         "drift": version_drift(assessment),
-         "history": _history(assessment),
-         "void_form": VoidForm(),
-         "note": note_text(
-             result=result, data=data, assessment_id=assessment.pk,
-             recorded_at=assessment.created_at,
-             encounter_at=assessment.encounter.occurred_at,
-         ),
-         "inputs": _input_rows(data)},
-    )  # fmt: skip
+        {
+            "assessment": assessment,
+            "result": result,
+            "view": result_view(result, data),
+            "patient": patient,
+            "age_years": patient.age_on(assessment.encounter.occurred_on),
+            "other_guidelines": _other_guidelines(result),
+            "report": _report_of(assessment),
+            "drift": version_drift(assessment.rule_set_version),
+            "history": _history(assessment),
+            "void_form": VoidForm(),
+            "note": note_text(
+                result=result,
+                data=data,
+                assessment_id=assessment.pk,
+                recorded_at=assessment.created_at,
+                encounter_at=assessment.encounter.occurred_at,
+            ),
+            "inputs": _input_rows(data),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -294,17 +324,22 @@ def assessment_amend(request, pk):
         messages.error(request, NOT_FINAL_MESSAGE)
         return redirect("assessment_detail", pk=assessment.pk)
     form = AssessmentForm(
-        request.POST or None, encounter=encounter, with_reason=True,
-        initial=None if request.method == "POST" else form_initial(
-            assessment_to_input(assessment)),
-    )  # fmt: skip
+        request.POST or None,
+        encounter=encounter,
+        with_reason=True,
+        initial=None
+        if request.method == "POST"
+        else form_initial(assessment_to_input(assessment)),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             new = services.assessment_amend(
-                assessment=assessment, data=form.canonical,
-                reason=form.cleaned_data["reason"], author=request.user,
+                assessment=assessment,
+                data=form.input,
+                reason=form.cleaned_data["reason"],
+                author=request.user,
                 channel=AuditChannel.PAGE,
-            )  # fmt: skip
+            )
         except InputError as exc:
             for error in exc.errors:
                 form.add_error(None, f"{error.field}: {error.message}")
@@ -313,19 +348,24 @@ def assessment_amend(request, pk):
             return redirect("assessment_detail", pk=assessment.pk)
         else:
             messages.success(
-                request, f"Saved assessment #{new.pk}; #{assessment.pk} is kept, "
+                request,
+                f"Saved assessment #{new.pk}; #{assessment.pk} is kept, "
                 "marked amended.",
-            )  # fmt: skip
+            )
             return redirect("assessment_detail", pk=new.pk)
     _page_audit(request, AuditAction.READ, obj=assessment, detail="amend form")
     return render(
         request,
         "assessments/assessment_form.html",
-        {"encounter": encounter, "patient": encounter.patient, "form": form,
-         "amending": assessment,
-         "age_years": encounter.patient.age_on(encounter.occurred_on)},
+        {
+            "encounter": encounter,
+            "patient": encounter.patient,
+            "form": form,
+            "amending": assessment,
+            "age_years": encounter.patient.age_on(encounter.occurred_on),
+        },
         status=400 if form.is_bound else 200,
-    )  # fmt: skip
+    )
 
 
 @require_POST
@@ -340,9 +380,11 @@ def assessment_void(request, pk):
         return redirect("assessment_detail", pk=assessment.pk)
     try:
         services.assessment_void(
-            assessment=assessment, reason=form.cleaned_data["reason"],
-            author=request.user, channel=AuditChannel.PAGE,
-        )  # fmt: skip
+            assessment=assessment,
+            reason=form.cleaned_data["reason"],
+            author=request.user,
+            channel=AuditChannel.PAGE,
+        )
     except (InputError, services.AssessmentStateError) as exc:
         messages.error(request, f"Not voided: {exc}")
     else:
@@ -365,9 +407,10 @@ def assessment_reevaluate(request, pk):
         messages.error(request, f"Not evaluated again: {exc}")
         return redirect("assessment_detail", pk=assessment.pk)
     messages.success(
-        request, f"Evaluated again under the current version as assessment #{new.pk}; "
+        request,
+        f"Evaluated again under the current version as assessment #{new.pk}; "
         f"#{assessment.pk} is kept.",
-    )  # fmt: skip
+    )
     return redirect("assessment_detail", pk=new.pk)
 
 
@@ -391,12 +434,23 @@ def assessment_compare(request, pk):
     _page_audit(
         request, AuditAction.EVALUATE, obj=assessment, detail=f"compare with {code}"
     )
-    context = {"assessment": assessment, "patient": assessment.encounter.patient,
-               "stored": stored, "other": other, "problem": problem,
-               "rows": result_differences(
-                   stored, other, left_codes=_codes_of_version(assessment.rule_set_version_id),
-                   right_codes=_codes_of_active(code)) if other else [],
-               "other_guidelines": choices, "code": code}  # fmt: skip
+    context = {
+        "assessment": assessment,
+        "patient": assessment.encounter.patient,
+        "stored": stored,
+        "other": other,
+        "problem": problem,
+        "rows": result_differences(
+            stored,
+            other,
+            left_codes=rule_set_codes_of_version(assessment.rule_set_version_id),
+            right_codes=rule_set_codes_of_active(code),
+        )
+        if other
+        else [],
+        "other_guidelines": choices,
+        "code": code,
+    }
     template = "assessments/assessment_compare.html"
     if request.htmx:
         template = "assessments/partials/compare.html"
@@ -408,15 +462,17 @@ def assessment_report(request, pk):
     """Ask for the PDF summary (rendered in the background); show its status."""
     assessment = assessment_get_for_user(request.user, pk)
     report = report_request(
-        assessment=assessment, user=request.user,
+        assessment=assessment,
+        user=request.user,
         regenerate=request.POST.get("regenerate") == "1",
-    )  # fmt: skip
+    )
     _page_audit(request, AuditAction.EXPORT, obj=assessment, detail="PDF requested")
     if request.htmx:
         return render(
-            request, "assessments/partials/report_status.html",
+            request,
+            "assessments/partials/report_status.html",
             {"assessment": assessment, "report": report},
-        )  # fmt: skip
+        )
     return redirect("assessment_detail", pk=assessment.pk)
 
 
@@ -424,9 +480,10 @@ def assessment_report(request, pk):
 def assessment_report_status(request, pk):
     assessment = assessment_get_for_user(request.user, pk)
     return render(
-        request, "assessments/partials/report_status.html",
+        request,
+        "assessments/partials/report_status.html",
         {"assessment": assessment, "report": _report_of(assessment)},
-    )  # fmt: skip
+    )
 
 
 @require_safe
@@ -437,9 +494,10 @@ def assessment_report_pdf(request, pk):
         raise Http404("The PDF summary is not ready.")
     _page_audit(request, AuditAction.EXPORT, obj=assessment, detail="PDF downloaded")
     return FileResponse(
-        report.file.open("rb"), content_type="application/pdf",
+        report.file.open("rb"),
+        content_type="application/pdf",
         filename=f"mr-cds-assessment-{assessment.pk}.pdf",
-    )  # fmt: skip
+    )
 
 
 @require_safe
@@ -454,22 +512,6 @@ NOT_FINAL_MESSAGE = (
     "This assessment is no longer final (already amended or entered in error); "
     "only a final assessment can be corrected."
 )
-
-
-def version_drift(assessment) -> dict | None:
-    """When the rule-set version of a result is no longer the active one: which
-    version is active now. ``None`` when it is still active (or cannot be told)."""
-    version = assessment.rule_set_version
-    if version is None or version.status == VersionStatus.PUBLISHED:
-        return None
-    current = (
-        RuleSetVersion.objects.filter(
-            rule_set_id=version.rule_set_id, status=VersionStatus.PUBLISHED
-        )
-        .only("version", "title")
-        .first()
-    )
-    return {"version": version, "current": current}
 
 
 def _history(assessment) -> list:
@@ -498,33 +540,7 @@ DERIVED_FIELDS = (
 
 def _other_guidelines(result) -> list[tuple[str, str]]:
     current = (result.get("guideline") or {}).get("code")
-    return [
-        (code, title)
-        for code, title in RuleSet.objects.filter(
-            versions__status=VersionStatus.PUBLISHED
-        )
-        .values_list("code", "title")
-        .distinct()
-        .order_by("code")
-        if code != current
-    ]
-
-
-def _codes_of_version(version_id) -> set[str] | None:
-    """The recommendation codes a rule-set version can give (None: not known)."""
-    if version_id is None:
-        return None
-    try:
-        return rule_set_codes(compiled_version(version_id))
-    except RuleSetVersion.DoesNotExist:
-        return None
-
-
-def _codes_of_active(code: str) -> set[str] | None:
-    try:
-        return rule_set_codes(active_rule_set(code))
-    except GuidelineError:
-        return None
+    return [(code, title) for code, title in published_rule_sets() if code != current]
 
 
 def _report_of(assessment):
@@ -557,12 +573,9 @@ def _input_rows(data):
 def about_context() -> dict:
     """Live figures: how far each active rule set's rows are verified, and who
     approved its publication."""
-    versions = RuleSetVersion.objects.select_related(
-        "rule_set", "published_by"
-    ).order_by("rule_set__code", "-created_at")
     return {
         "provenance": active_versions_provenance(),
-        "versions": list(versions),
+        "versions": versions_list(),
         "sections": sections(),
         "limitations": guideline_doc_section("8."),
     }

@@ -83,8 +83,8 @@ def _timed(function) -> float:
 
 def _assessments(typical, count):
     """``count`` stored assessments like the typical one (one report each)."""
+    from assessments.inputs import assessment_to_input
     from assessments.models import Assessment
-    from assessments.records import assessment_to_input
     from assessments.services import assessment_create
 
     data = assessment_to_input(typical)

@@ -188,17 +188,17 @@ def seed(n_assessments: int, n_patients: int) -> None:
 def measure(workers: int, seconds: float, chunk_size: int) -> dict:
     from assessments.models import ReplayChunk
     from assessments.replay_runs import replay_run_cancel, replay_run_start
-    from guidelines import services
+    from guidelines import authoring
     from guidelines.models import RuleSetVersion, VersionStatus
 
     active = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
-    draft = services.version_copy_to_draft(version=active, user=None,
+    draft = authoring.version_copy_to_draft(version=active, user=None,
                                            label=f"bench-{int(time.time())}")  # fmt: skip
     row = draft.severitycriterionrow_set.get(key="eroa_severe")
     row.condition = ["echo.eroa_cm2", ">=", "0.50"]
-    services.rule_row_save(row=row, user=None)
+    authoring.rule_row_save(row=row, user=None)
     from mr_cds.celery import app
 
     app.control.purge()  # tasks left by an earlier (cancelled) measurement

@@ -13,17 +13,15 @@ form would exceed Django's 1,000-field POST limit). Every save validates the who
 draft with the edited row; errors name the row key and the field.
 
 Other apps add pages to a version (the replay over stored assessments lives in
-``assessments``, which guidelines must not import) with ``register_version_tool``.
+``assessments``, which guidelines must not import) with ``services.register_version_tool``;
+this admin lists ``services.VERSION_TOOLS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -31,8 +29,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import authoring, services
 from .compare import condition_display, row_summary
+from .expectations import case_problems
 from .forms import (
     DraftForm,
     PublishForm,
@@ -54,31 +53,8 @@ from .models import (
     StageCriterionRow,
     VersionStatus,
 )
-from .testing import case_problems
 
 PENDING = "pending clinical verification"
-
-
-@dataclass(frozen=True)
-class VersionTool:
-    """A page about one version, e.g. ``replay``; ``view(request, version, admin)``."""
-
-    name: str
-    label: str
-    view: Callable[[HttpRequest, RuleSetVersion, admin.ModelAdmin], HttpResponse]
-    drafts_only: bool = True
-
-
-VERSION_TOOLS: list[VersionTool] = []
-
-
-def register_version_tool(
-    *, name: str, label: str, view, drafts_only: bool = True
-) -> None:
-    """Add a page to the version admin at ``<id>/<name>/`` (URL name
-    ``admin:guidelines_rulesetversion_<name>``). Call at import time of an admin module."""
-    if all(tool.name != name for tool in VERSION_TOOLS):
-        VERSION_TOOLS.append(VersionTool(name, label, view, drafts_only))
 
 
 def evidence_text(evidence: str) -> str:
@@ -88,7 +64,7 @@ def evidence_text(evidence: str) -> str:
 
 
 def _table(row) -> str:
-    return services.ROW_TABLES[type(row)]
+    return authoring.ROW_TABLES[type(row)]
 
 
 # --- rule rows -------------------------------------------------------------------------
@@ -115,7 +91,7 @@ class RowSummaryInline(admin.TabularInline):
 
     @admin.display(description="reads as")
     def reads_as(self, row):
-        return row_summary(_table(row), services.row_document_entry(row))
+        return row_summary(_table(row), authoring.row_document_entry(row))
 
     @admin.display(description="evidence")
     def evidence_flag(self, row):
@@ -193,7 +169,7 @@ class DraftPartAdmin(SimpleHistoryAdmin):
 
 class RuleRowAdmin(DraftPartAdmin):
     """One rule row, read as "if <condition> then <outcome>". Editable in drafts only;
-    saves go through ``services.version_rows_save`` (whole-draft validation)."""
+    saves go through ``authoring.version_rows_save`` (whole-draft validation)."""
 
     then_title = "Then"
     then_fields: list = []
@@ -231,14 +207,14 @@ class RuleRowAdmin(DraftPartAdmin):
         return initial
 
     def save_model(self, request, obj, form, change):
-        services.rule_row_save(row=obj, user=request.user)
+        authoring.rule_row_save(row=obj, user=request.user)
 
     def delete_model(self, request, obj):
-        services.rule_row_delete(row=obj, user=request.user)
+        authoring.rule_row_delete(row=obj, user=request.user)
 
     @admin.display(description="reads as")
     def reads_as(self, row):
-        return row_summary(_table(row), services.row_document_entry(row))
+        return row_summary(_table(row), authoring.row_document_entry(row))
 
     @admin.display(description="if (reads as)")
     def reads_as_condition(self, row):
@@ -277,7 +253,7 @@ class RecommendationRowAdmin(RuleRowAdmin):
 @admin.register(RecommendationCode)
 class RecommendationCodeAdmin(DraftPartAdmin):
     """A recommendation code a version adds to the contract's. Editable in drafts only;
-    saves go through ``services.version_codes_save`` (whole-draft validation)."""
+    saves go through ``authoring.version_codes_save`` (whole-draft validation)."""
 
     form = RecommendationCodeForm
     list_display = ["code", "title", "version"]
@@ -289,10 +265,12 @@ class RecommendationCodeAdmin(DraftPartAdmin):
         return ["version"] if obj else []
 
     def save_model(self, request, obj, form, change):
-        services.version_codes_save(version=obj.version, codes=[obj], user=request.user)
+        authoring.version_codes_save(
+            version=obj.version, codes=[obj], user=request.user
+        )
 
     def delete_model(self, request, obj):
-        services.version_codes_save(
+        authoring.version_codes_save(
             version=obj.version, deleted=[obj], user=request.user
         )
 
@@ -349,14 +327,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     def save_model(self, request, obj, form, change):
-        services.version_header_save(version=obj, user=request.user)
+        authoring.version_header_save(version=obj, user=request.user)
 
     def delete_model(self, request, obj):
-        services.version_delete(version=obj)
+        authoring.version_delete(version=obj)
 
     def delete_queryset(self, request, queryset):
         for version in queryset:
-            services.version_delete(version=version)
+            authoring.version_delete(version=version)
 
     # read-only fields
     @admin.display(description="actions")
@@ -367,7 +345,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         ]
         pages += [
             (t.name, t.label)
-            for t in VERSION_TOOLS
+            for t in services.VERSION_TOOLS
             if version.is_editable or not t.drafts_only
         ]
         if version.is_editable:
@@ -386,7 +364,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
     @admin.display(description="edited by")
     def editors(self, version):
         if version.status == VersionStatus.DRAFT:
-            people = services.version_editors(version)
+            people = authoring.version_editors(version)
         else:
             people = list(version.edited_by.order_by("username"))
         return ", ".join(u.get_username() for u in people) or "nobody (data file)"
@@ -406,7 +384,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="rules pending clinical verification")
     def pending_rules(self, version):
-        pending = services.pending_verification_rules(version)
+        pending = authoring.pending_verification_rules(version)
         if not pending:
             return "none"
         return format_html(
@@ -435,7 +413,9 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 name=f"guidelines_rulesetversion_{name}",
             )
 
-        tools = [page(tool.name, self._tool_view(tool)) for tool in VERSION_TOOLS]
+        tools = [
+            page(tool.name, self._tool_view(tool)) for tool in services.VERSION_TOOLS
+        ]
         return [
             page("draft", self.draft_view),
             page("check", self.check_view),
@@ -474,7 +454,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             status=status,
         )
 
-    def _tool_view(self, tool: VersionTool):
+    def _tool_view(self, tool: services.VersionTool):
         def view(request, pk):
             version = self._version(request, pk)
             self._require_author(request)
@@ -490,7 +470,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             request.POST or None, initial=initial, rule_set=version.rule_set
         )
         if request.method == "POST" and form.is_valid():
-            draft = services.version_copy_to_draft(
+            draft = authoring.version_copy_to_draft(
                 version=version, user=request.user, label=form.cleaned_data["label"]
             )
             self.message_user(request, f"Draft {draft.version} created from {version}.")
@@ -513,7 +493,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         )
         if request.method == "POST" and form.is_valid():
             try:
-                draft = services.version_rollback(
+                draft = authoring.version_rollback(
                     to=version, user=request.user, label=form.cleaned_data["label"]
                 )
             except services.GuidelineError as exc:
@@ -542,9 +522,9 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             invalid: list[str] = []
         except RuleSetError as exc:
             invalid = exc.errors
-        failures = [] if invalid else services.version_check(version)
+        failures = [] if invalid else authoring.version_check(version)
         changes = (
-            services.version_outcome_changes(version)
+            authoring.version_outcome_changes(version)
             if version.is_editable and not invalid
             else []
         )
@@ -552,7 +532,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             request, "check.html", version, f"Checks of {version}", invalid=invalid,
             failures=failures, changes=changes,
             case_count=version.rule_set.test_cases.filter(active=True).count(),
-            pending=services.pending_verification_rules(version),
+            pending=authoring.pending_verification_rules(version),
         )  # fmt: skip
 
     def compare_view(self, request, pk):
@@ -564,7 +544,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             else services.active_version(version.rule_set)
         )
         comparison = (
-            services.version_compare(version=version, against=against)
+            authoring.version_compare(version=version, against=against)
             if against
             else None
         )
@@ -577,14 +557,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
     def publish_view(self, request, pk):
         version = self._version(request, pk)
         self._require_author(request)
-        pending = services.pending_verification_rules(version)
+        pending = authoring.pending_verification_rules(version)
         error, problems, changes, refusal = "", [], [], ""
         if not version.is_editable:
             error = f"{version} is not a draft; only drafts can be published."
         else:
-            refusal = services.publication_refusal_for_user(version, request.user)
+            refusal = authoring.publication_refusal_for_user(version, request.user)
             try:
-                changes = services.version_outcome_changes(version)
+                changes = authoring.version_outcome_changes(version)
             except RuleSetError as exc:
                 error, problems = "the draft is invalid", exc.errors
         form = PublishForm(
@@ -592,7 +572,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         )
         if version.is_editable and request.method == "POST" and form.is_valid():
             try:
-                services.version_publish(
+                authoring.version_publish(
                     version=version, user=request.user,
                     reason=form.cleaned_data["reason"],
                     acknowledgements=form.acknowledgements(),
@@ -616,7 +596,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         return self.render_tool_page(
             request, "publish.html", version, f"Publish {version}", form=form,
             pending=pending, error=error, problems=problems, changes=changes,
-            refusal=refusal, editors=services.version_editors(version),
+            refusal=refusal, editors=authoring.version_editors(version),
             status=409 if error and request.method == "POST" else 200,
         )  # fmt: skip
 

@@ -5,7 +5,7 @@ A rule row's condition is stored as JSON (``conditions.py``). The form shows it 
 ways: its readable text, a parameter / operator / value line for a simple condition (the
 parameter is a choice from the closed vocabulary), and the JSON itself for groups. On
 save the condition is parsed with ``condition_parse`` and the whole draft is validated
-with the edited row (``services.version_rows_problems``); every error names the rule row
+with the edited row (``authoring.version_rows_problems``); every error names the rule row
 key and the field.
 """
 
@@ -188,7 +188,7 @@ class RecommendationCodeForm(DraftPartForm):
         fields = ["version", "code", "title"]
 
     def clean(self):
-        from .services import version_codes_problems
+        from .authoring import version_codes_problems
 
         cleaned = super().clean()
         version = self._draft_version("its codes")
@@ -282,7 +282,7 @@ class RuleRowForm(DraftPartForm):
         ]
 
     def _validate_draft(self, version, key):
-        from .services import version_rows_problems
+        from .authoring import version_rows_problems
 
         row = construct_instance(self, copy.copy(self.instance))
         row.version = version

@@ -25,7 +25,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .conditions import ConditionError, condition_parse
+from .conditions import ConditionError, condition_parse, condition_to_data
 from .parameters import BANDS, CONTRACT_CODES, EXTRA_CODES
 from .specs import (
     Node,
@@ -40,8 +40,12 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_RULE_SETS = ("acc_aha_2020", "esc_eacts_2025")
 EVIDENCE_TAGS = ("V", "S", "M", "J")
 SEVERITY_ROLES = (
-    "specific_mild", "specific_severe", "supportive_mild", "supportive_severe", "band",
-)  # fmt: skip
+    "specific_mild",
+    "specific_severe",
+    "supportive_mild",
+    "supportive_severe",
+    "band",
+)
 REQUIRED_SEVERITY_KEYS = ("vc_mild", "vc_severe")  # used by grading step 7
 RULE_KINDS = ("recommendation", "caution", "conditional")
 
@@ -132,11 +136,14 @@ def ruleset_from_document(
         if condition is not None and role in SEVERITY_ROLES:
             severity.append(
                 SeverityCriterion(
-                    key=row["key"], role=role, condition=condition,
-                    band=row.get("band", ""), scope=row.get("scope", "all"),
+                    key=row["key"],
+                    role=role,
+                    condition=condition,
+                    band=row.get("band", ""),
+                    scope=row.get("scope", "all"),
                     source=_source(row, head),
                 )
-            )  # fmt: skip
+            )
     _check_bands(severity, errors)
     severity_keys = {c.key for c in severity}
     for key in REQUIRED_SEVERITY_KEYS:
@@ -168,13 +175,19 @@ def ruleset_from_document(
         if condition is not None:
             rules.append(
                 RecommendationRule(
-                    key=row["key"], position=int(row.get("position", (i + 1) * 10)),
-                    code=row.get("code", ""), title=row.get("title", ""),
-                    detail=row.get("detail", ""), cor=row.get("class") or None,
-                    loe=row.get("level") or None, condition=condition,
-                    source=_source(row, head), group=row.get("group", ""), kind=kind,
+                    key=row["key"],
+                    position=int(row.get("position", (i + 1) * 10)),
+                    code=row.get("code", ""),
+                    title=row.get("title", ""),
+                    detail=row.get("detail", ""),
+                    cor=row.get("class") or None,
+                    loe=row.get("level") or None,
+                    condition=condition,
+                    source=_source(row, head),
+                    group=row.get("group", ""),
+                    kind=kind,
                 )
-            )  # fmt: skip
+            )
     if errors:
         raise RuleSetError(errors)
     return RuleSet(
@@ -236,9 +249,12 @@ def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:
         if leaf.operator != ">=" or not (c.condition is leaf or gated):
             errors.append(
                 f"severity[{c.key}]: a band is one [parameter, '>=', lower bound]"
-                + (" (a narrower scope may add gates: {all = [band, gate, ...]})"
-                   if c.scope != "all" else "")
-            )  # fmt: skip
+                + (
+                    " (a narrower scope may add gates: {all = [band, gate, ...]})"
+                    if c.scope != "all"
+                    else ""
+                )
+            )
             continue
         by_param.setdefault((leaf.parameter, c.scope), []).append(c)
     for (parameter, scope), rows in by_param.items():
@@ -267,8 +283,6 @@ SOURCE_FIELDS = ("guideline", "section", "citation", "url", "evidence", "verifie
 
 def document_canonical(doc: dict[str, Any]) -> dict[str, Any]:
     """Fill defaults and normalise conditions so a file and its rows hash the same."""
-    from .conditions import condition_to_data
-
     head = dict(doc.get("ruleset", {}))
     extra = frozenset(c["code"] for c in doc.get("codes", []))
 
@@ -356,8 +370,15 @@ def document_from_version(version) -> dict[str, Any]:
             key=lambda c: c["code"],
         ),
         "severity": [
-            {"key": r.key, "position": r.position, "role": r.role, "band": r.band,
-             "scope": r.scope, "when": r.condition, **source(r)}
+            {
+                "key": r.key,
+                "position": r.position,
+                "role": r.role,
+                "band": r.band,
+                "scope": r.scope,
+                "when": r.condition,
+                **source(r),
+            }
             for r in version.severitycriterionrow_set.order_by("position", "id")
         ],
         "stage": [
@@ -365,12 +386,22 @@ def document_from_version(version) -> dict[str, Any]:
             for r in version.stagecriterionrow_set.order_by("position", "id")
         ],
         "rule": [
-            {"key": r.key, "position": r.position, "code": r.code, "title": r.title,
-             "detail": r.detail, "class": r.cor, "level": r.loe, "group": r.group,
-             "kind": r.kind, "when": r.condition, **source(r)}
+            {
+                "key": r.key,
+                "position": r.position,
+                "code": r.code,
+                "title": r.title,
+                "detail": r.detail,
+                "class": r.cor,
+                "level": r.loe,
+                "group": r.group,
+                "kind": r.kind,
+                "when": r.condition,
+                **source(r),
+            }
             for r in version.recommendationrulerow_set.order_by("position", "id")
         ],
-    }  # fmt: skip
+    }
 
 
 def ruleset_from_version(version) -> RuleSet:

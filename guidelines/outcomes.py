@@ -26,8 +26,8 @@ from decimal import Decimal
 from typing import Any
 
 from .engine import evaluate
+from .expectations import boundary_case_list
 from .specs import Leaf, RuleSet
-from .testing import boundary_case_list
 from .validation import InputError, input_parse
 from .vocabulary import FIELDS_BY_PATH, Kind
 

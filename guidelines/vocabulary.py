@@ -11,6 +11,11 @@ range or allowed values, label and help text. It drives:
 
 Adding a field is one change here, then ``makemigrations``.
 
+The values a result can take (severity, subgrade, band, MR type, stage, symptom status,
+surgical risk) are declared here too, each with its label (standalone, "Severe MR") and
+its words inside a sentence ("Severe primary MR"): the engine's output values, the
+serializers, the pages, the PDF, the charts, the CDS Hooks card and the admin use these.
+
 This module is pure Python: it imports nothing from Django's ORM or settings.
 """
 
@@ -80,16 +85,30 @@ DECIMAL_PLACES = 3
 
 def _num(path, label, unit, lo, hi, *, help="", code="", required=False):
     return InputField(
-        path, Kind.DECIMAL, label, unit, Decimal(str(lo)), Decimal(str(hi)),
-        help=help, code=code, required=required,
-    )  # fmt: skip
+        path,
+        Kind.DECIMAL,
+        label,
+        unit,
+        Decimal(str(lo)),
+        Decimal(str(hi)),
+        help=help,
+        code=code,
+        required=required,
+    )
 
 
 def _int(path, label, unit, lo, hi, *, help="", code="", required=False):
     return InputField(
-        path, Kind.INTEGER, label, unit, Decimal(lo), Decimal(hi),
-        help=help, code=code, required=required,
-    )  # fmt: skip
+        path,
+        Kind.INTEGER,
+        label,
+        unit,
+        Decimal(lo),
+        Decimal(hi),
+        help=help,
+        code=code,
+        required=required,
+    )
 
 
 def _bool(path, label, *, help=""):
@@ -98,9 +117,14 @@ def _bool(path, label, *, help=""):
 
 def _choice(path, label, choices, *, help="", required=False, default=None):
     return InputField(
-        path, Kind.CHOICE, label, choices=tuple(choices), help=help,
-        required=required, default=default,
-    )  # fmt: skip
+        path,
+        Kind.CHOICE,
+        label,
+        choices=tuple(choices),
+        help=help,
+        required=required,
+        default=default,
+    )
 
 
 SEVERITY_WORDS = (
@@ -147,15 +171,24 @@ GUIDELINE_CHOICES = (
 
 INPUT_FIELDS: tuple[InputField, ...] = (
     # --- context
-    _choice("guideline", "Guideline", GUIDELINE_CHOICES,
-            help="Rule set to apply; default: the active default rule set."),
-    _choice("presentation", "Presentation",
-            (("chronic", "Chronic"), ("acute", "Acute")), default="chronic"),
+    _choice(
+        "guideline",
+        "Guideline",
+        GUIDELINE_CHOICES,
+        help="Rule set to apply; default: the active default rule set.",
+    ),
+    _choice(
+        "presentation",
+        "Presentation",
+        (("chronic", "Chronic"), ("acute", "Acute")),
+        default="chronic",
+    ),
     _choice("etiology", "Cause (etiology)", ETIOLOGY_CHOICES, default="unknown"),
     # --- patient
     _int("patient.age_years", "Age", "years", 0, 120, required=True),
-    _choice("patient.sex", "Sex", (("female", "Female"), ("male", "Male")),
-            required=True),
+    _choice(
+        "patient.sex", "Sex", (("female", "Female"), ("male", "Male")), required=True
+    ),
     _num("patient.height_cm", "Height", "cm", 50, 250),
     _num("patient.weight_kg", "Weight", "kg", 2, 400),
     _bool("patient.pregnancy_planned", "Pregnancy planned"),
@@ -167,7 +200,9 @@ INPUT_FIELDS: tuple[InputField, ...] = (
     _bool("risk_factors.marfan_syndrome", "Marfan syndrome"),
     _bool("risk_factors.ehlers_danlos_syndrome", "Ehlers-Danlos syndrome"),
     _bool("risk_factors.rheumatic_fever", "Rheumatic fever"),
-    _bool("risk_factors.infective_endocarditis_history", "Prior infective endocarditis"),
+    _bool(
+        "risk_factors.infective_endocarditis_history", "Prior infective endocarditis"
+    ),
     _bool("risk_factors.chest_radiation", "Chest radiation"),
     _bool("risk_factors.hypertension", "Hypertension"),
     # --- symptoms
@@ -178,8 +213,11 @@ INPUT_FIELDS: tuple[InputField, ...] = (
     _bool("symptoms.orthopnea", "Orthopnea"),
     _bool("symptoms.palpitations", "Palpitations"),
     _bool("symptoms.reduced_exercise_tolerance", "Reduced exercise tolerance"),
-    _bool("symptoms.equivocal", "Symptom status equivocal",
-          help="Symptom status unclear (exercise testing may clarify it)."),
+    _bool(
+        "symptoms.equivocal",
+        "Symptom status equivocal",
+        help="Symptom status unclear (exercise testing may clarify it).",
+    ),
     # --- signs
     _bool("signs.pansystolic_murmur_apex", "Pansystolic blowing apical murmur"),
     _bool("signs.murmur_radiates_axilla", "Murmur radiates to the axilla"),
@@ -195,14 +233,23 @@ INPUT_FIELDS: tuple[InputField, ...] = (
     _bool("hemodynamics.vasopressors", "On vasopressors"),
     _bool("hemodynamics.mechanical_support", "On mechanical circulatory support"),
     # --- ECG
-    _choice("ecg.rhythm", "Rhythm",
-            (("sinus", "Sinus"), ("atrial_fibrillation", "Atrial fibrillation"))),
+    _choice(
+        "ecg.rhythm",
+        "Rhythm",
+        (("sinus", "Sinus"), ("atrial_fibrillation", "Atrial fibrillation")),
+    ),
     _bool("ecg.broad_p_wave", "Broad P wave (P mitrale)"),
     _bool("ecg.lbbb", "Left bundle branch block"),
     _num("ecg.qrs_ms", "QRS duration", "ms", 40, 300),
-    _choice("ecg.af_pattern", "AF pattern",
-            (("paroxysmal", "Paroxysmal"), ("persistent", "Persistent"),
-             ("permanent", "Permanent"))),
+    _choice(
+        "ecg.af_pattern",
+        "AF pattern",
+        (
+            ("paroxysmal", "Paroxysmal"),
+            ("persistent", "Persistent"),
+            ("permanent", "Permanent"),
+        ),
+    ),
     # --- chest X-ray
     _bool("chest_xray.cardiomegaly", "Cardiomegaly"),
     _bool("chest_xray.left_atrial_enlargement", "Left atrial enlargement"),
@@ -212,13 +259,25 @@ INPUT_FIELDS: tuple[InputField, ...] = (
     _num("labs.bnp_pg_ml", "BNP", "pg/mL", 0, 50000),
     _num("labs.nt_probnp_pg_ml", "NT-proBNP", "pg/mL", 0, 100000),
     # --- echo: study
-    _choice("echo.modality", "Echo modality",
-            (("tte", "Transthoracic (TTE)"), ("tee", "Transesophageal (TEE)"))),
-    _choice("echo.image_quality", "Image quality",
-            (("adequate", "Adequate"), ("poor", "Poor"))),
+    _choice(
+        "echo.modality",
+        "Echo modality",
+        (("tte", "Transthoracic (TTE)"), ("tee", "Transesophageal (TEE)")),
+    ),
+    _choice(
+        "echo.image_quality",
+        "Image quality",
+        (("adequate", "Adequate"), ("poor", "Poor")),
+    ),
     # --- echo: quantitative
-    _num("echo.eroa_cm2", "EROA", "cm²", 0, 2,
-         help="Effective regurgitant orifice area (PISA)."),
+    _num(
+        "echo.eroa_cm2",
+        "EROA",
+        "cm²",
+        0,
+        2,
+        help="Effective regurgitant orifice area (PISA).",
+    ),
     _num("echo.regurgitant_volume_ml", "Regurgitant volume", "mL", 0, 300),
     _num("echo.regurgitant_fraction_pct", "Regurgitant fraction", "%", 0, 100),
     _num("echo.vena_contracta_cm", "Vena contracta width", "cm", 0, 2),
@@ -230,34 +289,69 @@ INPUT_FIELDS: tuple[InputField, ...] = (
     _num("echo.lvot_vti_cm", "LVOT VTI", "cm", 5, 60),
     # --- echo: qualitative
     _num("echo.jet_area_pct_la", "Jet area", "% of LA", 0, 100),
-    _choice("echo.jet_type", "Jet type",
-            (("central", "Central"),
-             ("eccentric_wall_impinging", "Eccentric, wall-impinging"))),
-    _choice("echo.flow_convergence", "Flow convergence",
-            (("none_or_small", "None or small"), ("intermediate", "Intermediate"),
-             ("large", "Large throughout systole"))),
-    _choice("echo.cw_jet", "CW Doppler jet",
-            (("faint_partial", "Faint, partial or parabolic"),
-             ("dense_partial", "Dense but partial or parabolic"),
-             ("dense_holosystolic_triangular", "Dense, holosystolic, triangular"))),
-    _choice("echo.pulmonary_vein_flow", "Pulmonary vein flow",
-            (("systolic_dominant", "Systolic dominance"),
-             ("systolic_blunting", "Systolic blunting"),
-             ("systolic_reversal", "Systolic flow reversal"))),
-    _choice("echo.mitral_inflow", "Mitral inflow",
-            (("a_wave_dominant", "A-wave dominant"),
-             ("e_wave_dominant", "E-wave dominant"))),
+    _choice(
+        "echo.jet_type",
+        "Jet type",
+        (
+            ("central", "Central"),
+            ("eccentric_wall_impinging", "Eccentric, wall-impinging"),
+        ),
+    ),
+    _choice(
+        "echo.flow_convergence",
+        "Flow convergence",
+        (
+            ("none_or_small", "None or small"),
+            ("intermediate", "Intermediate"),
+            ("large", "Large throughout systole"),
+        ),
+    ),
+    _choice(
+        "echo.cw_jet",
+        "CW Doppler jet",
+        (
+            ("faint_partial", "Faint, partial or parabolic"),
+            ("dense_partial", "Dense but partial or parabolic"),
+            ("dense_holosystolic_triangular", "Dense, holosystolic, triangular"),
+        ),
+    ),
+    _choice(
+        "echo.pulmonary_vein_flow",
+        "Pulmonary vein flow",
+        (
+            ("systolic_dominant", "Systolic dominance"),
+            ("systolic_blunting", "Systolic blunting"),
+            ("systolic_reversal", "Systolic flow reversal"),
+        ),
+    ),
+    _choice(
+        "echo.mitral_inflow",
+        "Mitral inflow",
+        (
+            ("a_wave_dominant", "A-wave dominant"),
+            ("e_wave_dominant", "E-wave dominant"),
+        ),
+    ),
     _num("echo.mitral_e_wave_m_s", "Mitral E-wave velocity", "m/s", 0, 3),
-    _choice("echo.leaflet_lesion", "Leaflet lesion", SEVERITY_WORDS,
-            help="Severe: flail, ruptured papillary muscle, severe retraction, "
-                 "large perforation."),
+    _choice(
+        "echo.leaflet_lesion",
+        "Leaflet lesion",
+        SEVERITY_WORDS,
+        help="Severe: flail, ruptured papillary muscle, severe retraction, "
+        "large perforation.",
+    ),
     _bool("echo.flail_leaflet", "Flail leaflet"),
-    _choice("echo.leaflet_calcification", "Leaflet or annular calcification",
-            SEVERITY_WORDS,
-            help="Severe calcification in the grasping zone excludes TEER "
-                 "(SPEC 0.14 e)."),
-    _bool("echo.elliptical_orifice", "Elliptical regurgitant orifice",
-          help="Secondary MR: lower EROA / RVol may still be severe."),
+    _choice(
+        "echo.leaflet_calcification",
+        "Leaflet or annular calcification",
+        SEVERITY_WORDS,
+        help="Severe calcification in the grasping zone excludes TEER (SPEC 0.14 e).",
+    ),
+    _bool(
+        "echo.elliptical_orifice",
+        "Elliptical regurgitant orifice",
+        help="Secondary MR: lower EROA / RVol may still be severe.",
+    ),
     # --- echo: ventricle, atrium, pressures, other valves
     _num("echo.lvef_pct", "LVEF", "%", 5, 90, code="LOINC 18043-0"),
     _num("echo.lvesd_mm", "LV end-systolic diameter", "mm", 15, 100),
@@ -266,12 +360,22 @@ INPUT_FIELDS: tuple[InputField, ...] = (
     _num("echo.la_diameter_mm", "LA diameter", "mm", 20, 120),
     _num("echo.pasp_mmhg", "Pulmonary artery systolic pressure", "mmHg", 10, 150),
     _num("echo.tenting_area_cm2_m2", "Tenting area (indexed)", "cm²/m²", 0, 5),
-    _choice("echo.tr_grade", "Tricuspid regurgitation", SEVERITY_WORDS,
-            help="", ),
+    _choice(
+        "echo.tr_grade",
+        "Tricuspid regurgitation",
+        SEVERITY_WORDS,
+        help="",
+    ),
     _choice("echo.aortic_valve_disease", "Aortic valve disease", SEVERITY_WORDS),
-    _choice("echo.jet_timing", "Jet timing",
-            (("brief", "Brief"), ("late_systolic", "Late systolic"),
-             ("holosystolic", "Holosystolic"))),
+    _choice(
+        "echo.jet_timing",
+        "Jet timing",
+        (
+            ("brief", "Brief"),
+            ("late_systolic", "Late systolic"),
+            ("holosystolic", "Holosystolic"),
+        ),
+    ),
     _num("echo.mitral_annulus_ap_mm", "Mitral annulus AP diameter", "mm", 15, 80),
     _num("echo.tricuspid_annulus_mm", "Tricuspid annulus diameter", "mm", 15, 80),
     _num("echo.mitral_valve_area_cm2", "Mitral valve area", "cm²", "0.3", 8),
@@ -279,39 +383,78 @@ INPUT_FIELDS: tuple[InputField, ...] = (
     _num("echo.vegetation_mm", "Vegetation length", "mm", 0, 60),
     _choice("echo.rv_dysfunction", "RV dysfunction", SEVERITY_WORDS),
     # --- management context
-    _choice("management.surgical_risk", "Surgical risk (Heart Team)",
-            (("low", "Low"), ("intermediate", "Intermediate"), ("high", "High"),
-             ("prohibitive", "Prohibitive"))),
+    _choice(
+        "management.surgical_risk",
+        "Surgical risk (Heart Team)",
+        (
+            ("low", "Low"),
+            ("intermediate", "Intermediate"),
+            ("high", "High"),
+            ("prohibitive", "Prohibitive"),
+        ),
+    ),
     _num("management.sts_prom_pct", "STS-PROM", "%", 0, 100),
     _bool("management.gdmt_optimized", "GDMT optimized"),
     _bool("management.crt_implanted", "CRT implanted"),
     _bool("management.cabg_planned", "CABG planned"),
     _bool("management.other_cardiac_surgery_planned", "Other cardiac surgery planned"),
-    _bool("management.cad_requiring_revascularization", "CAD requiring revascularization"),
+    _bool(
+        "management.cad_requiring_revascularization", "CAD requiring revascularization"
+    ),
     _bool("management.life_expectancy_over_1y", "Life expectancy over 1 year"),
     _bool("management.valve_center", "At a Primary/Comprehensive Valve Center"),
     _bool("management.advanced_heart_failure", "Advanced (stage D) heart failure"),
-    _bool("management.posterior_leaflet_limited_lesion",
-          "Lesion limited to < half of the posterior leaflet"),
+    _bool(
+        "management.posterior_leaflet_limited_lesion",
+        "Lesion limited to < half of the posterior leaflet",
+    ),
     _bool("management.af_secondary_to_mr", "AF secondary to MR"),
-    _int("management.hf_hospitalizations_12m", "HF hospitalizations (12 months)", "", 0, 50),
+    _int(
+        "management.hf_hospitalizations_12m",
+        "HF hospitalizations (12 months)",
+        "",
+        0,
+        50,
+    ),
     _int("management.months_on_gdmt", "Months on GDMT", "months", 0, 600),
-    _choice("management.heart_failure_phenotype", "Heart failure phenotype",
-            (("hfref", "HFrEF"), ("hfmref", "HFmrEF"), ("hfpef", "HFpEF"))),
-    _choice("management.cad_complexity", "CAD complexity",
-            (("none", "None"), ("non_complex", "Non-complex"), ("complex", "Complex"))),
+    _choice(
+        "management.heart_failure_phenotype",
+        "Heart failure phenotype",
+        (("hfref", "HFrEF"), ("hfmref", "HFmrEF"), ("hfpef", "HFpEF")),
+    ),
+    _choice(
+        "management.cad_complexity",
+        "CAD complexity",
+        (("none", "None"), ("non_complex", "Non-complex"), ("complex", "Complex")),
+    ),
     _choice("management.frailty", "Frailty", SEVERITY_WORDS),
-    _choice("management.repair_likelihood", "Likelihood of durable repair",
-            (("high", "High (>95%)"), ("uncertain", "Uncertain"), ("low", "Low"))),
-    _choice("management.cardiomyopathy", "Cardiomyopathy",
-            (("none", "None"), ("hypertrophic", "Hypertrophic"),
-             ("restrictive", "Restrictive"), ("infiltrative", "Infiltrative")),
-            help="Hypertrophic, restrictive or infiltrative cardiomyopathy excludes "
-                 "TEER for secondary MR (ESC 2025 Rec. Table 7)."),
-    _choice("management.teer_anatomy", "Anatomy for TEER",
-            (("suitable", "Suitable"), ("unsuitable", "Unsuitable"),
-             ("unknown", "Unknown"))),
-)  # fmt: skip
+    _choice(
+        "management.repair_likelihood",
+        "Likelihood of durable repair",
+        (("high", "High (>95%)"), ("uncertain", "Uncertain"), ("low", "Low")),
+    ),
+    _choice(
+        "management.cardiomyopathy",
+        "Cardiomyopathy",
+        (
+            ("none", "None"),
+            ("hypertrophic", "Hypertrophic"),
+            ("restrictive", "Restrictive"),
+            ("infiltrative", "Infiltrative"),
+        ),
+        help="Hypertrophic, restrictive or infiltrative cardiomyopathy excludes "
+        "TEER for secondary MR (ESC 2025 Rec. Table 7).",
+    ),
+    _choice(
+        "management.teer_anatomy",
+        "Anatomy for TEER",
+        (
+            ("suitable", "Suitable"),
+            ("unsuitable", "Unsuitable"),
+            ("unknown", "Unknown"),
+        ),
+    ),
+)
 
 # Serial LV studies: ``prior_echos`` is a list of these objects.
 PRIOR_ECHO_FIELDS: tuple[InputField, ...] = (
@@ -352,10 +495,279 @@ SECTION_TITLES = {
 
 def sections() -> tuple[SectionInfo, ...]:
     """The input fields grouped in the order a clinician works."""
-    order = ("", "patient", "risk_factors", "symptoms", "signs", "hemodynamics",
-             "ecg", "chest_xray", "labs", "echo", "management")  # fmt: skip
+    order = (
+        "",
+        "patient",
+        "risk_factors",
+        "symptoms",
+        "signs",
+        "hemodynamics",
+        "ecg",
+        "chest_xray",
+        "labs",
+        "echo",
+        "management",
+    )
     return tuple(
-        SectionInfo(key, SECTION_TITLES[key],
-                    tuple(f for f in INPUT_FIELDS if f.section == key))
+        SectionInfo(
+            key, SECTION_TITLES[key], tuple(f for f in INPUT_FIELDS if f.section == key)
+        )
         for key in order
-    )  # fmt: skip
+    )
+
+
+# --- the result vocabulary (CONTRACT section 2) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultValue:
+    code: str
+    label: str  # standalone: "Severe MR", "Stage C2 (...)"
+    words: str = ""  # inside a sentence ("Severe primary MR"); "" when never so used
+
+
+@dataclass(frozen=True)
+class ResultVocabulary:
+    """The values one result field can take, in order, with their words."""
+
+    name: str
+    title: str
+    values: tuple[ResultValue, ...]
+
+    @cached_property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(v.code for v in self.values)
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return {v.code: v.label for v in self.values}
+
+    @cached_property
+    def words(self) -> dict[str, str]:
+        return {v.code: v.words for v in self.values if v.words}
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(v.code, v.label) for v in self.values]
+
+
+def _values(*rows: tuple[str, ...]) -> tuple[ResultValue, ...]:
+    return tuple(ResultValue(*row) for row in rows)
+
+
+SEVERITY = ResultVocabulary(
+    "severity",
+    "MR severity",
+    _values(
+        ("none_trivial", "No or trivial MR", "No or trivial"),
+        ("mild", "Mild MR", "Mild"),
+        ("moderate", "Moderate MR", "Moderate"),
+        ("severe", "Severe MR", "Severe"),
+        ("indeterminate", "Severity indeterminate", "Indeterminate"),
+    ),
+)
+SUBGRADE = ResultVocabulary(
+    "severity_subgrade",
+    "Moderate subgrade",
+    _values(
+        ("mild_to_moderate", "mild to moderate", "Mild-to-moderate"),
+        ("moderate_to_severe", "moderate to severe", "Moderate-to-severe"),
+    ),
+)
+# The bands a severity criterion row grades into (``SeverityCriterionRow.band``).
+BAND = ResultVocabulary(
+    "band",
+    "Severity band",
+    _values(
+        ("mild", "Mild"),
+        ("mild_to_moderate", "Mild to moderate"),
+        ("moderate_to_severe", "Moderate to severe"),
+        ("severe", "Severe"),
+    ),
+)
+MR_TYPE = ResultVocabulary(
+    "mr_type",
+    "MR type",
+    _values(
+        ("primary", "Primary MR", "primary"),
+        (
+            "secondary_ventricular",
+            "Secondary (ventricular) MR",
+            "secondary (ventricular)",
+        ),
+        ("secondary_atrial", "Secondary (atrial) MR", "secondary (atrial)"),
+        ("not_applicable", "MR type not applicable"),
+        ("undetermined", "MR type undetermined"),
+    ),
+)
+# ACC/AHA 2020 stages of MR: Tables 15 (primary) and 19 (secondary); C1/C2 are primary MR.
+STAGE = ResultVocabulary(
+    "stage",
+    "ACC/AHA stage",
+    _values(
+        ("A", "Stage A (at risk of MR)", "A"),
+        ("B", "Stage B (progressive MR)", "B"),
+        ("C", "Stage C (asymptomatic severe MR)", "C"),
+        ("C1", "Stage C1 (asymptomatic severe MR, LV function preserved)", "C1"),
+        ("C2", "Stage C2 (asymptomatic severe MR with LV dysfunction)", "C2"),
+        ("D", "Stage D (symptomatic severe MR)", "D"),
+        ("not_applicable", "Stage not applicable"),
+        ("undetermined", "Stage undetermined"),
+    ),
+)
+SYMPTOM_STATUS = ResultVocabulary(
+    "symptom_status",
+    "Symptom status",
+    _values(
+        ("symptomatic", "Symptomatic"),
+        ("asymptomatic", "Asymptomatic"),
+        ("equivocal", "Symptoms equivocal"),
+        ("unknown", "Symptom status not recorded"),
+    ),
+)
+SURGICAL_RISK = ResultVocabulary(
+    "surgical_risk",
+    "Surgical risk",
+    _values(
+        ("low", "Low"),
+        ("intermediate", "Intermediate"),
+        ("high", "High"),
+        ("prohibitive", "Prohibitive"),
+    ),
+)
+RESULT_VOCABULARIES: dict[str, ResultVocabulary] = {
+    v.name: v
+    for v in (SEVERITY, SUBGRADE, BAND, MR_TYPE, STAGE, SYMPTOM_STATUS, SURGICAL_RISK)
+}
+
+SEVERITIES = SEVERITY.codes
+SUBGRADES = SUBGRADE.codes
+BANDS = BAND.codes
+MR_TYPES = MR_TYPE.codes
+STAGES = STAGE.codes
+SYMPTOM_STATUSES = SYMPTOM_STATUS.codes
+RISK_CATEGORIES = SURGICAL_RISK.codes
+
+
+# Closed vocabulary of recommendation codes (CONTRACT section 2). A rule set may add
+# codes (listed in its data file); these may never be renamed.
+CONTRACT_CODES = (
+    "no_treatment",
+    "surveillance_echo_3_5y",
+    "surveillance_echo_1_2y",
+    "surveillance_echo_6_12m",
+    "surgery_mv",
+    "repair_preferred",
+    "replacement",
+    "teer",
+    "gdmt",
+    "crt",
+    "acute_stabilization",
+    "symptomatic_diuretics",
+    "further_imaging_tee_cmr",
+    "exercise_testing",
+    "heart_team_review",
+    "coronary_revascularization",
+    "prosthesis_shared_decision",
+    "af_ablation_laao",
+    "anticoagulation_doac",
+    "advanced_hf_evaluation",
+    "endocarditis_management",
+    "rheumatic_secondary_prophylaxis",
+    "preconception_counseling",
+    "tv_repair_concomitant",
+    "palliative_care",
+    "tmvi_evaluation",
+    "tte_baseline",
+)
+# Codes MR-CDS adds (CONTRACT allows additions).
+EXTRA_CODES = (
+    "prosthesis_mechanical",
+    "prosthesis_bioprosthetic",
+    "coronary_assessment",
+)
+# Codes that are an intervention or a treatment; never listed with ``no_treatment``.
+INTERVENTION_CODES = frozenset(
+    {
+        "surgery_mv",
+        "repair_preferred",
+        "replacement",
+        "teer",
+        "gdmt",
+        "crt",
+        "acute_stabilization",
+        "symptomatic_diuretics",
+        "coronary_revascularization",
+        "af_ablation_laao",
+        "anticoagulation_doac",
+        "tv_repair_concomitant",
+        "tmvi_evaluation",
+        "prosthesis_mechanical",
+        "prosthesis_bioprosthetic",
+    }
+)
+
+
+# Words for result values (every clinician surface shows these, never the codes).
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    **{name: v.labels for name, v in RESULT_VOCABULARIES.items() if name != "band"},
+    "risk_factors": {
+        "female_sex": "Female sex",
+        "older_age": "Age 65 years or more",
+        "low_body_mass": "Low body mass (BMI < 18.5 kg/m²)",
+        "prior_myocardial_infarction": "Prior myocardial infarction",
+        "prior_mitral_stenosis": "Prior mitral stenosis",
+        "mitral_valve_prolapse": "Mitral valve prolapse",
+        "renal_dysfunction": "Renal dysfunction",
+        "marfan_syndrome": "Marfan syndrome",
+        "ehlers_danlos_syndrome": "Ehlers-Danlos syndrome",
+        "rheumatic_fever": "Rheumatic fever",
+        "infective_endocarditis_history": "Prior infective endocarditis",
+        "chest_radiation": "Chest radiation",
+        "hypertension": "Hypertension",
+    },
+    # Evidence tags of a rule row's source (SPEC 0.9; guidelines.models.EvidenceTag).
+    "evidence": {
+        "V": "verified against the guideline text",
+        "S": "secondary source only, pending clinical verification",
+        "M": "from memory, unverified, pending clinical verification",
+        "J": "design judgement",
+    },
+}
+
+# Classes of recommendation, in both notations (ACC/AHA: 1, 2a, 2b, 3; ESC: I, IIa, IIb,
+# III). ``class_rank`` puts them on one scale: 1 = I, 2a = IIa, 2b = IIb, 3 = III.
+CLASS_RANKS = {
+    "1": 1,
+    "i": 1,
+    "2a": 2,
+    "iia": 2,
+    "2b": 3,
+    "iib": 3,
+    "3": 4,
+    "iii": 4,
+    "3: no benefit": 4,
+    "3: harm": 5,
+}
+CLASS_MEANINGS = {
+    1: "strong: is recommended",
+    2: "moderate: is reasonable / should be considered",
+    3: "weak: may be considered",
+    4: "no benefit / not recommended",
+    5: "harm: not recommended",
+}
+
+
+def class_rank(value: str | None) -> int | None:
+    """The strength of a class of recommendation on one scale (1 strongest), whatever
+    the notation; ``None`` when there is no class."""
+    if not value:
+        return None
+    return CLASS_RANKS.get(str(value).strip().lower())
+
+
+def value_label(kind: str, value) -> str:
+    """The clinical words for a result value (``value_label("mr_type", "primary")``)."""
+    if value is None or value == "":
+        return "not recorded"
+    return VALUE_LABELS.get(kind, {}).get(str(value), str(value).replace("_", " "))

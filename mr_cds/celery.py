@@ -9,3 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
 app = Celery("mr_cds")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def task(name: str):
+    """A registered task by name, e.g. ``task("assessments.tasks.report_generate_task")``:
+    how a service enqueues work without importing the tasks module that imports it."""
+    return app.tasks[name]

@@ -49,8 +49,16 @@ DEBUG = env_bool("DEBUG", False)
 
 # Commands that neither serve requests nor sign anything lasting (``evaluate``,
 # ``check``, ``migrate``, ...) may run without SECRET_KEY: they get a throwaway key.
-OFFLINE_COMMANDS = {"evaluate", "check", "migrate", "load_guidelines", "makemigrations",
-                    "spectacular", "collectstatic", "showmigrations"}  # fmt: skip
+OFFLINE_COMMANDS = {
+    "evaluate",
+    "check",
+    "migrate",
+    "load_guidelines",
+    "makemigrations",
+    "spectacular",
+    "collectstatic",
+    "showmigrations",
+}
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
     import secrets
@@ -280,15 +288,18 @@ REST_KNOX = {
 # version is cached there), otherwise per-process memory.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-         "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "mr_cds",
-         # Short timeouts: the cache is an optimisation, and a Redis outage must not
-         # hold a request (callers fall back to the database).
-         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "mr_cds",
+            # Short timeouts: the cache is an optimisation, and a Redis outage must not
+            # hold a request (callers fall back to the database).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+        }
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
-}  # fmt: skip
+}
 
 # --- Celery: Redis when REDIS_URL is set, otherwise in-process.
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -98,7 +98,7 @@ def _fresh_guideline_caches():
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The shipped rule sets are loaded once into the test database."""
-    from guidelines.services import guidelines_load
+    from guidelines.authoring import guidelines_load
 
     with django_db_blocker.unblock():
         guidelines_load()
@@ -116,8 +116,8 @@ def _rule_sets_present(request):
         return
     request.getfixturevalue("transactional_db" if "live_server" in request.fixturenames
                             or (marker and marker.kwargs.get("transaction")) else "db")  # fmt: skip
+    from guidelines.authoring import guidelines_load
     from guidelines.models import RuleSetVersion
-    from guidelines.services import guidelines_load
 
     if not RuleSetVersion.objects.filter(status="published").exists():
         guidelines_load()

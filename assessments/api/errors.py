@@ -15,8 +15,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from guidelines.services import GuidelineError
-from guidelines.validation import FieldError, InputError
+from guidelines.services import FieldError, GuidelineError, InputError
 
 NOT_FOUND = "Not found."
 NOT_AUTHENTICATED = "Authentication credentials were not provided or are not valid."

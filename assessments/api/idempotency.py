@@ -26,7 +26,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from guidelines.validation import FieldError
+from guidelines.services import FieldError
 
 from ..audit import audit_record
 from ..choices import AuditAction, AuditChannel
@@ -67,9 +67,12 @@ def _replay(
         raise ApiConflict(REUSED_KEY)
     obj = visible(record.response_body)  # Http404 once the caller lost access
     audit_record(
-        user=request.user, action=AuditAction.READ, channel=AuditChannel.API, obj=obj,
+        user=request.user,
+        action=AuditAction.READ,
+        channel=AuditChannel.API,
+        obj=obj,
         detail=f"idempotent replay of POST {path} (key {record.key[:40]})",
-    )  # fmt: skip
+    )
     response = Response(record.response_body, status=record.response_status)
     response["Idempotent-Replayed"] = "true"
     return response
@@ -118,10 +121,13 @@ def idempotent_create(
             response = create()
             if 200 <= response.status_code < 300:
                 IdempotencyRecord.objects.create(
-                    user=user, key=key, path=path, request_hash=digest,
+                    user=user,
+                    key=key,
+                    path=path,
+                    request_hash=digest,
                     response_status=response.status_code,
                     response_body=json.loads(JSONRenderer().render(response.data)),
-                )  # fmt: skip
+                )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as it did.
         record = IdempotencyRecord.objects.filter(user=user, key=key).first()

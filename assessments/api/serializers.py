@@ -2,25 +2,34 @@
 
 The assessment input serializers are generated from ``guidelines.vocabulary`` (the one
 declaration of every input field), so the OpenAPI schema carries every field's type,
-enum, range and unit. They describe the input; validation itself is ``input_parse``,
+enum, range and unit. The serializer the schema names is the one that validates: its
+validation is the one parse (``input_parse``; for an encounter ``assessment_input``),
 whose errors are the contract's (dotted path, range named). Output serializers list
-their fields explicitly.
+their fields explicitly; the stored input and result are passed through as stored.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from guidelines.parameters import MR_TYPES, SEVERITIES, STAGES, SUBGRADES, VALUE_LABELS
+from guidelines.services import input_parse
 from guidelines.vocabulary import (
     DECIMAL_PLACES,
     INPUT_FIELDS,
+    MR_TYPE,
     PRIOR_ECHO_FIELDS,
     PRIOR_ECHOS_MAX,
     SECTION_TITLES,
+    SEVERITY,
+    STAGE,
+    SUBGRADE,
+    SURGICAL_RISK,
+    SYMPTOM_STATUS,
     InputField,
     Kind,
 )
 
 from ..choices import AssessmentStatus, Presentation, ReportStatus, Setting, Sex
+from ..inputs import assessment_input
 
 # --- input, from the vocabulary ------------------------------------------------------
 
@@ -119,6 +128,20 @@ PriorEchoInputSerializer = _serializer(
 )
 
 
+class ContractInputSerializer(serializers.Serializer):
+    """Validates with the one parse: ``validated_data`` is canonical input (for an
+    encounter, given as ``context["encounter"]``: an ``AssessmentInput``). Refused input
+    raises ``InputError``, which the API answers with 400 naming every field."""
+
+    require_patient = True
+
+    def run_validation(self, data=serializers.empty):
+        encounter = self.context.get("encounter")
+        if encounter is not None:
+            return assessment_input(encounter=encounter, data=data)
+        return input_parse(data, require_patient=self.require_patient)
+
+
 def _input_serializer(name: str, *, require_patient: bool, doc: str):
     fields = {
         spec.path: vocabulary_field(spec, required=False)
@@ -133,7 +156,14 @@ def _input_serializer(name: str, *, require_patient: bool, doc: str):
         allow_null=True,
         help_text=f"Serial LV studies (at most {PRIOR_ECHOS_MAX}).",
     )
-    return _serializer(name, fields, doc, strict=True)
+    attrs = {
+        **fields,
+        "__doc__": doc,
+        "__module__": __name__,
+        "strict_input": True,
+        "require_patient": require_patient,
+    }
+    return type(name, (ContractInputSerializer,), attrs)
 
 
 EvaluateInputSerializer = _input_serializer(
@@ -153,10 +183,6 @@ AssessmentCreateInputSerializer = _input_serializer(
 
 
 # --- result (CONTRACT section 2) ----------------------------------------------------
-
-
-def _labelled(kind: str, codes) -> list[tuple[str, str]]:
-    return [(code, VALUE_LABELS[kind].get(code, code)) for code in codes]
 
 
 class GuidelineRefSerializer(serializers.Serializer):
@@ -253,21 +279,24 @@ class ResultSerializer(serializers.Serializer):
 
     guideline = GuidelineRefSerializer()
     # The codes of CONTRACT section 2, each with the words the pages show for it.
-    mr_type = serializers.ChoiceField(choices=_labelled("mr_type", MR_TYPES))
-    severity = serializers.ChoiceField(choices=_labelled("severity", SEVERITIES))
+    mr_type = serializers.ChoiceField(choices=MR_TYPE.choices)
+    severity = serializers.ChoiceField(choices=SEVERITY.choices)
     severity_subgrade = serializers.ChoiceField(
-        choices=_labelled("severity_subgrade", SUBGRADES), allow_null=True,
+        choices=SUBGRADE.choices,
+        allow_null=True,
         help_text="Only for moderate MR; null otherwise",
-    )  # fmt: skip
+    )
     severity_basis = serializers.CharField(
         allow_blank=True, help_text="Why the grade, in words"
     )
     stage = serializers.ChoiceField(
-        choices=_labelled("stage", STAGES),
+        choices=STAGE.choices,
         help_text="ACC/AHA 2020 stage of MR (Tables 15 and 19)",
     )
-    symptom_status = serializers.CharField()
-    surgical_risk = serializers.CharField(allow_null=True)
+    symptom_status = serializers.ChoiceField(choices=SYMPTOM_STATUS.choices)
+    surgical_risk = serializers.ChoiceField(
+        choices=SURGICAL_RISK.choices, allow_null=True
+    )
     derived = serializers.DictField(child=serializers.FloatField())
     derivations = DerivationSerializer(many=True)
     risk_factors = serializers.ListField(child=serializers.CharField())
@@ -317,13 +346,25 @@ class PatientInputSerializer(StrictSerializer):
     birth_date = serializers.DateField()
     sex = serializers.ChoiceField(choices=Sex.choices)
     height_cm = serializers.DecimalField(
-        max_digits=9, decimal_places=3, min_value=50, max_value=250,
-        required=False, allow_null=True, coerce_to_string=False, help_text="cm",
-    )  # fmt: skip
+        max_digits=9,
+        decimal_places=3,
+        min_value=50,
+        max_value=250,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
+        help_text="cm",
+    )
     weight_kg = serializers.DecimalField(
-        max_digits=9, decimal_places=3, min_value=2, max_value=400,
-        required=False, allow_null=True, coerce_to_string=False, help_text="kg",
-    )  # fmt: skip
+        max_digits=9,
+        decimal_places=3,
+        min_value=2,
+        max_value=400,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
+        help_text="kg",
+    )
 
 
 class EncounterOutputSerializer(serializers.Serializer):
@@ -342,16 +383,27 @@ class EncounterInputSerializer(StrictSerializer):
     presentation = serializers.ChoiceField(choices=Presentation.choices, required=False)
 
 
+@extend_schema_field(EvaluateInputSerializer)
+class StoredInputField(serializers.JSONField):
+    """The stored input, as stored (absent values left out); its schema is the input's."""
+
+
+@extend_schema_field(ResultSerializer)
+class StoredResultField(serializers.JSONField):
+    """The stored result, exactly as produced; its schema is the result's."""
+
+
 class AssessmentOutputSerializer(serializers.Serializer):
+    """A stored assessment: its input and result exactly as stored, the rule-set version
+    that produced the result, and whether it still stands."""
+
     id = serializers.IntegerField()
-    encounter = serializers.IntegerField(source="encounter_id")
-    input = EvaluateInputSerializer(help_text="The stored input (CONTRACT section 1)")
-    result = ResultSerializer(help_text="The stored result, as produced")
-    rule_set_version = serializers.IntegerField(
-        source="rule_set_version_id", allow_null=True
-    )
+    encounter = serializers.IntegerField()
+    input = StoredInputField(help_text="The stored input (CONTRACT section 1)")
+    result = StoredResultField(help_text="The stored result, as produced")
+    rule_set_version = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
-    created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+    created_by = serializers.IntegerField(allow_null=True)
     status = serializers.ChoiceField(
         choices=AssessmentStatus.choices,
         help_text="final; amended (a correction supersedes it); entered_in_error (void)",

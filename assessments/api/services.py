@@ -1,24 +1,27 @@
 """Services behind the API that the clinical-record services do not cover yet:
-the caller's care site for new patients, patient updates, API tokens, the guideline
-catalogue. Each validates fully and writes in one transaction."""
+the caller's care site for new patients, patient updates, API tokens. Each validates
+fully and writes in one transaction."""
 
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
 from knox.models import AuthToken
 
-from guidelines.models import RuleSet, RuleSetVersion, VersionStatus
-from guidelines.services import default_rule_set_code
-from guidelines.validation import FieldError
+from guidelines.services import FieldError
 
 from ..choices import INTEGRATIONS_GROUP, Role
 from ..models import Membership, Organization, Patient
 from .errors import ApiInputError
 
 PATIENT_UPDATABLE = (
-    "mrn", "given_name", "family_name", "birth_date", "sex", "height_cm", "weight_kg",
-)  # fmt: skip
+    "mrn",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "height_cm",
+    "weight_kg",
+)
 
 
 class NotAnApiClient(Exception):
@@ -76,27 +79,3 @@ def api_token_issue(*, user) -> str:
         )
     _, token = AuthToken.objects.create(user=user)
     return token
-
-
-def guideline_list() -> list[dict[str, Any]]:
-    """The rule sets with their published and retired versions (drafts are not shown)."""
-    versions = RuleSetVersion.objects.exclude(status=VersionStatus.DRAFT).order_by(
-        "-created_at", "-id"
-    )
-    default = default_rule_set_code()
-    catalogue = []
-    for rule_set in RuleSet.objects.prefetch_related(
-        Prefetch("versions", queryset=versions, to_attr="shown_versions")
-    ).order_by("code"):
-        shown = rule_set.shown_versions
-        active = next((v for v in shown if v.status == VersionStatus.PUBLISHED), None)
-        catalogue.append(
-            {
-                "code": rule_set.code,
-                "title": rule_set.title,
-                "default": rule_set.code == default,
-                "active_version": active.pk if active else None,
-                "versions": shown,
-            }
-        )
-    return catalogue

@@ -21,13 +21,17 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from guidelines.services import guideline_evaluate
-from guidelines.validation import FieldError, InputError
+from guidelines.services import (
+    FieldError,
+    InputError,
+    canonical_evaluate,
+    guideline_list,
+)
 
 from ..audit import audit_record, field_changes
 from ..choices import AuditAction, AuditChannel, ReportStatus
+from ..inputs import assessment_to_input, input_json
 from ..models import Report
-from ..records import assessment_to_input
 from ..reports import report_request
 from ..selectors import (
     assessment_get_for_user,
@@ -63,7 +67,7 @@ from .serializers import (
     ResultSerializer,
     page_serializer,
 )
-from .services import guideline_list, organization_for_creator, patient_update
+from .services import organization_for_creator, patient_update
 
 API = AuditChannel.API
 
@@ -94,7 +98,7 @@ IDEMPOTENCY = OpenApiParameter(
         "minLength": 1,
         "maxLength": KEY_MAX_LENGTH,
         "pattern": KEY_PATTERN,
-    },  # fmt: skip
+    },
     OpenApiParameter.HEADER,
     description=(
         "Optional. The same key and body within 24 hours (MR_CDS_IDEMPOTENCY_HOURS) "
@@ -162,11 +166,15 @@ class EvaluateApi(Api):
         tags=["evaluation"],
     )
     def post(self, request):
-        evaluation = guideline_evaluate(data=request.data)
+        data = EvaluateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        evaluation = canonical_evaluate(data.validated_data)
         audit_record(
-            user=request.user, action=AuditAction.EVALUATE, channel=API,
+            user=request.user,
+            action=AuditAction.EVALUATE,
+            channel=API,
             detail=f"stateless evaluation ({evaluation.result['guideline']['code']})",
-        )  # fmt: skip
+        )
         return Response(evaluation.result)
 
 
@@ -187,10 +195,12 @@ class PatientListApi(Api):
             OpenApiParameter("mrn", str, description="MRN, exact"),
             *PAGE_PARAMETERS,
         ],
-        responses={200: page_serializer(PatientOutputSerializer, "PatientPage"),
-                   **errors(400, 404)},
+        responses={
+            200: page_serializer(PatientOutputSerializer, "PatientPage"),
+            **errors(400, 404),
+        },
         tags=["patients"],
-    )  # fmt: skip
+    )
     def get(self, request):
         filters = PatientFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)  # e.g. a NUL byte: 400, not a 500
@@ -208,9 +218,11 @@ class PatientListApi(Api):
         response = paginated(self, patients, PatientOutputSerializer)
         shown = [str(p["id"]) for p in response.data["results"]]
         audit_record(
-            user=request.user, action=AuditAction.READ, channel=API,
+            user=request.user,
+            action=AuditAction.READ,
+            channel=API,
             detail=f"patient list: {', '.join(shown) or 'none'}",
-        )  # fmt: skip
+        )
         return response
 
 
@@ -239,9 +251,10 @@ class PatientCreateApi(Api):
             )
 
         return idempotent_create(
-            request, create,
+            request,
+            create,
             visible=lambda body: patient_get_for_user(request.user, body["id"]),
-        )  # fmt: skip
+        )
 
 
 class PatientCollectionApi(PatientListApi, PatientCreateApi):
@@ -278,9 +291,13 @@ class PatientUpdateApi(Api):
         before = copy.copy(patient)
         patient = patient_update(patient=patient, data=data.validated_data)
         audit_record(
-            user=request.user, action=AuditAction.UPDATE, channel=API, obj=patient,
-            detail="changed: " + field_changes(before, patient, sorted(data.validated_data)),
-        )  # fmt: skip
+            user=request.user,
+            action=AuditAction.UPDATE,
+            channel=API,
+            obj=patient,
+            detail="changed: "
+            + field_changes(before, patient, sorted(data.validated_data)),
+        )
         return Response(PatientOutputSerializer(patient).data)
 
 
@@ -301,16 +318,24 @@ class EncounterListApi(Api):
         operation_id="encounters_list",
         summary="A patient's encounters, newest first",
         parameters=[
-            OpenApiParameter("occurred_after", OpenApiTypes.DATETIME,
-                             description="On or after (ISO 8601 date or date-time)"),
-            OpenApiParameter("occurred_before", OpenApiTypes.DATETIME,
-                             description="On or before (ISO 8601 date or date-time)"),
+            OpenApiParameter(
+                "occurred_after",
+                OpenApiTypes.DATETIME,
+                description="On or after (ISO 8601 date or date-time)",
+            ),
+            OpenApiParameter(
+                "occurred_before",
+                OpenApiTypes.DATETIME,
+                description="On or before (ISO 8601 date or date-time)",
+            ),
             *PAGE_PARAMETERS,
         ],
-        responses={200: page_serializer(EncounterOutputSerializer, "EncounterPage"),
-                   **errors(400, 404)},
+        responses={
+            200: page_serializer(EncounterOutputSerializer, "EncounterPage"),
+            **errors(400, 404),
+        },
         tags=["encounters"],
-    )  # fmt: skip
+    )
     def get(self, request, pk):
         patient = patient_get_for_user(request.user, pk)
         filters = EncounterFilterSerializer(data=request.query_params)
@@ -324,9 +349,12 @@ class EncounterListApi(Api):
             self, encounters.order_by("-occurred_at", "-id"), EncounterOutputSerializer
         )
         audit_record(
-            user=request.user, action=AuditAction.READ, channel=API, patient=patient,
+            user=request.user,
+            action=AuditAction.READ,
+            channel=API,
+            patient=patient,
             detail="encounter list",
-        )  # fmt: skip
+        )
         return response
 
 
@@ -356,9 +384,10 @@ class EncounterCreateApi(Api):
             )
 
         return idempotent_create(
-            request, create,
+            request,
+            create,
             visible=lambda body: encounter_get_for_user(request.user, body["id"]),
-        )  # fmt: skip
+        )
 
 
 class EncounterCollectionApi(EncounterListApi, EncounterCreateApi):
@@ -383,21 +412,33 @@ class EncounterDetailApi(Api):
 # --- assessments ------------------------------------------------------------------------
 
 
-def assessment_body(assessment) -> dict:
-    """The stored assessment: its input and result exactly as stored, never recomputed."""
-    return {
+_QUERY = object()
+
+
+def assessment_body(assessment, *, data=None, successor=_QUERY) -> dict:
+    """The stored assessment: its input and result exactly as stored, never recomputed.
+
+    ``data``: its canonical input when in hand (just stored); ``successor``: the
+    assessment that corrects it when known (``None`` for one just stored).
+    """
+    if successor is _QUERY:
+        successor = assessment.successor
+    body = {
         "id": assessment.pk,
         "encounter": assessment.encounter_id,
-        "input": assessment_to_input(assessment),
+        "input": input_json(data)
+        if data is not None
+        else assessment_to_input(assessment),
         "result": assessment.result,
         "rule_set_version": assessment.rule_set_version_id,
         "created_at": assessment.created_at,
         "created_by": assessment.created_by_id,
         "status": assessment.status,
         "supersedes": assessment.supersedes_id,
-        "superseded_by": successor.pk if (successor := assessment.successor) else None,
+        "superseded_by": successor.pk if successor else None,
         "reason": assessment.reason,
     }
+    return AssessmentOutputSerializer(body).data
 
 
 class AssessmentCreateApi(Api):
@@ -420,19 +461,29 @@ class AssessmentCreateApi(Api):
         encounter = encounter_get_for_user(request.user, pk)
 
         def create():
-            assessment = assessment_create(
-                encounter=encounter, data=request.data, author=request.user
+            data = AssessmentCreateInputSerializer(
+                data=request.data, context={"encounter": encounter}
             )
+            data.is_valid(raise_exception=True)
+            assessment_input = data.validated_data
+            assessment = assessment_create(data=assessment_input, author=request.user)
             audit_record(
-                user=request.user, action=AuditAction.CREATE, channel=API,
-                obj=assessment, patient=encounter.patient,
-            )  # fmt: skip
-            return Response(assessment_body(assessment), status=status.HTTP_201_CREATED)
+                user=request.user,
+                action=AuditAction.CREATE,
+                channel=API,
+                obj=assessment,
+                patient=encounter.patient,
+            )
+            body = assessment_body(
+                assessment, data=assessment_input.data, successor=None
+            )
+            return Response(body, status=status.HTTP_201_CREATED)
 
         return idempotent_create(
-            request, create,
+            request,
+            create,
             visible=lambda body: assessment_get_for_user(request.user, body["id"]),
-        )  # fmt: skip
+        )
 
 
 class AssessmentDetailApi(Api):
@@ -450,9 +501,12 @@ class AssessmentDetailApi(Api):
     def get(self, request, pk):
         assessment = assessment_get_for_user(request.user, pk)
         audit_record(
-            user=request.user, action=AuditAction.READ, channel=API, obj=assessment,
+            user=request.user,
+            action=AuditAction.READ,
+            channel=API,
+            obj=assessment,
             patient=assessment.encounter.patient,
-        )  # fmt: skip
+        )
         return Response(assessment_body(assessment))
 
 
@@ -506,11 +560,13 @@ class AssessmentAmendApi(Api):
                     reason=body.get("reason"),
                     author=request.user,
                     channel=API,
-                )  # fmt: skip
+                )
             )
         except InputError as exc:
             raise InputError([_under_input(error) for error in exc.errors]) from None
-        return Response(assessment_body(new), status=status.HTTP_201_CREATED)
+        return Response(
+            assessment_body(new, successor=None), status=status.HTTP_201_CREATED
+        )
 
 
 def _under_input(error: FieldError) -> FieldError:
@@ -542,7 +598,7 @@ class AssessmentVoidApi(Api):
                 reason=body.get("reason"),
                 author=request.user,
                 channel=API,
-            )  # fmt: skip
+            )
         )
         return Response(assessment_body(voided))
 
@@ -580,13 +636,18 @@ class AssessmentReportRequestApi(Api):
         data = ReportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = report_request(
-            assessment=assessment, user=request.user,
+            assessment=assessment,
+            user=request.user,
             regenerate=data.validated_data.get("regenerate", False),
-        )  # fmt: skip
+        )
         audit_record(
-            user=request.user, action=AuditAction.EXPORT, channel=API, obj=assessment,
-            patient=assessment.encounter.patient, detail="PDF report requested",
-        )  # fmt: skip
+            user=request.user,
+            action=AuditAction.EXPORT,
+            channel=API,
+            obj=assessment,
+            patient=assessment.encounter.patient,
+            detail="PDF report requested",
+        )
         return Response(report_body(request, report), status=status.HTTP_202_ACCEPTED)
 
 
@@ -626,13 +687,18 @@ class AssessmentReportPdfApi(Api):
         if report.status != ReportStatus.READY or not report.file:
             raise Http404
         audit_record(
-            user=request.user, action=AuditAction.EXPORT, channel=API, obj=assessment,
-            patient=assessment.encounter.patient, detail="PDF report downloaded",
-        )  # fmt: skip
+            user=request.user,
+            action=AuditAction.EXPORT,
+            channel=API,
+            obj=assessment,
+            patient=assessment.encounter.patient,
+            detail="PDF report downloaded",
+        )
         return FileResponse(
-            report.file.open("rb"), content_type="application/pdf",
+            report.file.open("rb"),
+            content_type="application/pdf",
             filename=f"mr-cds-assessment-{assessment.pk}.pdf",
-        )  # fmt: skip
+        )
 
 
 # --- anything else under /api/ ----------------------------------------------------------

@@ -14,7 +14,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from guidelines.validation import FieldError
+from guidelines.services import FieldError
 
 from ..api.errors import ApiInputError, ErrorSerializer
 from ..api.views import Api
@@ -117,22 +117,37 @@ class EchoImportApi(Api):
             "application/octet-stream": OpenApiTypes.BINARY,
         },
         parameters=[
-            OpenApiParameter("encounter", int, description=(
-                "Optional: compare the report's patient with this encounter's patient")),
-            OpenApiParameter("confirm_patient_mismatch", bool, description=(
-                "Import although the report's patient differs from the record")),
+            OpenApiParameter(
+                "encounter",
+                int,
+                description=(
+                    "Optional: compare the report's patient with this encounter's patient"
+                ),
+            ),
+            OpenApiParameter(
+                "confirm_patient_mismatch",
+                bool,
+                description=(
+                    "Import although the report's patient differs from the record"
+                ),
+            ),
         ],
         responses={
             200: EchoImportSerializer,
-            400: OpenApiResponse(ErrorSerializer, description=(
-                "Not DICOM, truncated, not an echo report, or another patient")),
-            401: OpenApiResponse(ErrorSerializer), 403: OpenApiResponse(ErrorSerializer),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "Not DICOM, truncated, not an echo report, or another patient"
+                ),
+            ),
+            401: OpenApiResponse(ErrorSerializer),
+            403: OpenApiResponse(ErrorSerializer),
             404: OpenApiResponse(ErrorSerializer, description="No such encounter"),
             413: OpenApiResponse(ErrorSerializer, description="File too large"),
             415: OpenApiResponse(ErrorSerializer, description="Not application/dicom"),
         },
         tags=["evaluation"],
-    )  # fmt: skip
+    )
     def post(self, request):
         encounter = None
         if request.query_params.get("encounter"):
@@ -143,21 +158,29 @@ class EchoImportApi(Api):
         patient = encounter.patient if encounter is not None else None
         try:
             result = echo_import(
-                data=data, patient=patient,
+                data=data,
+                patient=patient,
                 confirm_patient_mismatch=flag(
-                    request.query_params.get("confirm_patient_mismatch")),
-            )  # fmt: skip
+                    request.query_params.get("confirm_patient_mismatch")
+                ),
+            )
         except EchoReportError as exc:
             audit_record(
-                user=request.user, action=AuditAction.READ, channel=AuditChannel.API,
-                obj=encounter, detail=f"echo SR import refused: {exc}",
-            )  # fmt: skip
+                user=request.user,
+                action=AuditAction.READ,
+                channel=AuditChannel.API,
+                obj=encounter,
+                detail=f"echo SR import refused: {exc}",
+            )
             field = "patient" if isinstance(exc, PatientMismatch) else ""
             raise ApiInputError([FieldError(field, str(exc))]) from None
         audit_record(
-            user=request.user, action=AuditAction.READ, channel=AuditChannel.API,
-            obj=encounter, detail=import_audit_detail(result),
-        )  # fmt: skip
+            user=request.user,
+            action=AuditAction.READ,
+            channel=AuditChannel.API,
+            obj=encounter,
+            detail=import_audit_detail(result),
+        )
         return Response(result)
 
 

@@ -117,7 +117,7 @@ PRE_COORDINATED: dict[Code, Mapping] = {
             "echo.lvef_pct",
             "Teichholz",
             "LVEF by Teichholz (M-mode) is a poor estimate in MR; prefer biplane.",
-        )  # fmt: skip
+        )
         for code in ("77891-0", "18049-7")
     },
     (LN, "29438-9"): Mapping("echo.lvesd_mm"),
@@ -139,7 +139,7 @@ PRE_COORDINATED: dict[Code, Mapping] = {
             "RVSP",
             "The report gives RV systolic pressure: it equals PASP only without "
             "RVOT or pulmonic obstruction.",
-        )  # fmt: skip
+        )
         for code in ((LN, "82341-9"), (SCT, "399023006"))
     },
     (SCT, "250768007"): Mapping("echo.pasp_mmhg"),
@@ -185,8 +185,11 @@ POST_COORDINATED: dict[tuple[Code, Code, Code | None], str] = {
     (ORIFICE_AREA, MITRAL_VALVE, REGURGITANT_FLOW): "echo.eroa_cm2",
     (ORIFICE_AREA, MITRAL_VALVE, ANTEGRADE_FLOW): "echo.mitral_valve_area_cm2",
     (STROKE_VOLUME, MITRAL_VALVE, REGURGITANT_FLOW): "echo.regurgitant_volume_ml",
-    (REGURGITANT_FRACTION, MITRAL_VALVE, REGURGITANT_FLOW):
-        "echo.regurgitant_fraction_pct",
+    (
+        REGURGITANT_FRACTION,
+        MITRAL_VALVE,
+        REGURGITANT_FLOW,
+    ): "echo.regurgitant_fraction_pct",
     (REGURGITANT_FRACTION, MITRAL_VALVE, None): "echo.regurgitant_fraction_pct",
     (ORIFICE_DIAMETER, MITRAL_VALVE, REGURGITANT_FLOW): "echo.vena_contracta_cm",
     (VENA_CONTRACTA_WIDTH, MITRAL_VALVE, REGURGITANT_FLOW): "echo.vena_contracta_cm",
@@ -196,8 +199,11 @@ POST_COORDINATED: dict[tuple[Code, Code, Code | None], str] = {
     (PISA_RADIUS, MITRAL_VALVE, None): "echo.pisa_radius_cm",
     (ALIAS_VELOCITY, MITRAL_VALVE, REGURGITANT_FLOW): "echo.aliasing_velocity_cm_s",
     (PEAK_VELOCITY, MITRAL_VALVE, REGURGITANT_FLOW): "echo.mr_peak_velocity_cm_s",
-    (PEAK_SYSTOLIC_VELOCITY, MITRAL_VALVE, REGURGITANT_FLOW):
-        "echo.mr_peak_velocity_cm_s",
+    (
+        PEAK_SYSTOLIC_VELOCITY,
+        MITRAL_VALVE,
+        REGURGITANT_FLOW,
+    ): "echo.mr_peak_velocity_cm_s",
     (VTI, MITRAL_VALVE, REGURGITANT_FLOW): "echo.mr_vti_cm",
     (ORIFICE_DIAMETER, LVOT, None): "echo.lvot_diameter_cm",
     (VTI, LVOT, None): "echo.lvot_vti_cm",
@@ -206,7 +212,7 @@ POST_COORDINATED: dict[tuple[Code, Code, Code | None], str] = {
     (E_WAVE_PEAK_VELOCITY, MITRAL_VALVE, ANTEGRADE_FLOW): "echo.mitral_e_wave_m_s",
     (MEAN_GRADIENT, MITRAL_VALVE, ANTEGRADE_FLOW): "echo.mitral_mean_gradient_mmhg",
     (MEAN_GRADIENT, MITRAL_VALVE, None): "echo.mitral_mean_gradient_mmhg",
-}  # fmt: skip
+}
 # Concepts that need the "indexed" modifier to be the indexed quantity of the contract.
 POST_COORDINATED_INDEXED: dict[Code, str] = {
     LA_SYSTOLIC_VOLUME: "echo.la_volume_index_ml_m2",
@@ -216,10 +222,19 @@ POST_COORDINATED_INDEXED: dict[Code, str] = {
 # The vocabulary writes units for people ("cm²"); UCUM writes "cm2". This maps the
 # first to the second; the unit itself stays declared in the vocabulary.
 UCUM_OF_CONTRACT_UNIT = {
-    "cm": "cm", "mm": "mm", "cm²": "cm2", "mL": "mL", "%": "%", "% of LA": "%",
-    "cm/s": "cm/s", "m/s": "m/s", "mL/m²": "mL/m2", "mmHg": "mm[Hg]", "kg": "kg",
+    "cm": "cm",
+    "mm": "mm",
+    "cm²": "cm2",
+    "mL": "mL",
+    "%": "%",
+    "% of LA": "%",
+    "cm/s": "cm/s",
+    "m/s": "m/s",
+    "mL/m²": "mL/m2",
+    "mmHg": "mm[Hg]",
+    "kg": "kg",
     "cm²/m²": "cm2/m2",
-}  # fmt: skip
+}
 # Spelling variants of the same UCUM unit (UCUM's liter is "l" or "L").
 UCUM_SYNONYMS = {"ml": "mL", "ml/m2": "mL/m2", "mmHg": "mm[Hg]"}
 # (from, to) -> factor: value_in_to = value_in_from * factor. Exact decimal factors.

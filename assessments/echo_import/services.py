@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from guidelines.validation import InputError, parse_value
+from guidelines.services import InputError, parse_value
 from guidelines.vocabulary import FIELDS_BY_PATH, InputField
 
 from . import codes
@@ -230,8 +230,9 @@ def echo_import(
         if unchecked:
             warnings.append(
                 "Not in the report, so not compared with the record: "
-                + ", ".join(unchecked) + "."
-            )  # fmt: skip
+                + ", ".join(unchecked)
+                + "."
+            )
     else:
         warnings.append(
             "No patient record given: the report's patient was not checked."
@@ -250,10 +251,16 @@ def echo_import(
         values = {r.value for r in field_readings}
         if len(values) > 1:
             conflicts.append(
-                {"field": path, "column": spec.column, "unit": spec.unit,
-                 "values": [{"value": _text(r.value), "source": r.source}
-                            for r in field_readings]}
-            )  # fmt: skip
+                {
+                    "field": path,
+                    "column": spec.column,
+                    "unit": spec.unit,
+                    "values": [
+                        {"value": _text(r.value), "source": r.source}
+                        for r in field_readings
+                    ],
+                }
+            )
             continue
         value = field_readings[0].value
         if spec.section == "patient" and spec.name in record_body:

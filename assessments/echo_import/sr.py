@@ -201,9 +201,15 @@ def numeric_items(dataset: Dataset) -> list[NumItem]:
             if value_type == "NUM" and concept is not None:
                 value, unit = _numeric(child)
                 items.append(
-                    NumItem(concept, value, unit, here, frozenset(flags | own_flags),
-                            in_patient)
-                )  # fmt: skip
+                    NumItem(
+                        concept,
+                        value,
+                        unit,
+                        here,
+                        frozenset(flags | own_flags),
+                        in_patient,
+                    )
+                )
             if "ContentSequence" in child:
                 walk(child, here, flags | own_flags, in_patient)
 

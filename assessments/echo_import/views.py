@@ -46,14 +46,20 @@ class BoundedMemoryUploadHandler(FileUploadHandler):
     def file_complete(self, file_size):
         data = b"".join(self.chunks)
         return InMemoryUploadedFile(
-            io.BytesIO(data), self.field_name, self.file_name, self.content_type,
-            len(data), self.charset, self.content_type_extra,
-        )  # fmt: skip
+            io.BytesIO(data),
+            self.field_name,
+            self.file_name,
+            self.content_type,
+            len(data),
+            self.charset,
+            self.content_type_extra,
+        )
 
 
 def _error(message: str, status: int, **extra) -> JsonResponse:
-    return JsonResponse({"errors": [{"field": "", "message": message}], **extra},
-                        status=status)  # fmt: skip
+    return JsonResponse(
+        {"errors": [{"field": "", "message": message}], **extra}, status=status
+    )
 
 
 @csrf_exempt  # the upload handlers must be set before CSRF reads the body
@@ -68,8 +74,13 @@ def _encounter_echo_import(request, pk):
     encounter = encounter_get_for_user(request.user, pk)
 
     def audit(detail):
-        audit_record(user=request.user, action=AuditAction.READ,
-                     channel=AuditChannel.PAGE, obj=encounter, detail=detail)  # fmt: skip
+        audit_record(
+            user=request.user,
+            action=AuditAction.READ,
+            channel=AuditChannel.PAGE,
+            obj=encounter,
+            detail=detail,
+        )
 
     upload = request.FILES.get("file")  # parses the upload (if CSRF has not)
     if getattr(request, "echo_import_too_large", False):
@@ -80,13 +91,13 @@ def _encounter_echo_import(request, pk):
         return _error("Choose an echo report file (DICOM SR) to import.", 400)
     try:
         result = echo_import(
-            data=upload.read(), patient=encounter.patient,
+            data=upload.read(),
+            patient=encounter.patient,
             confirm_patient_mismatch=flag(request.POST.get("confirm_patient_mismatch")),
-        )  # fmt: skip
+        )
     except EchoReportError as exc:
         audit(f"echo SR import refused: {exc}")
-        return _error(str(exc), 400,
-                      patient_mismatch=isinstance(exc, PatientMismatch))  # fmt: skip
+        return _error(str(exc), 400, patient_mismatch=isinstance(exc, PatientMismatch))
     audit(import_audit_detail(result))
     # Form field names (vocabulary columns) for the page script.
     result["fields"] = {

@@ -2,6 +2,7 @@
 override rates per rule-set version and rule (aggregates only: no patient, no comment)."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from .cds_hooks import override_rates
@@ -31,8 +32,6 @@ class CdsFeedbackAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),

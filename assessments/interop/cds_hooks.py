@@ -18,8 +18,10 @@ stored (``CdsCard``) so that feedback can be kept per card and rule-set version.
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -30,13 +32,18 @@ import httpx
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from guidelines.models import RuleSetVersion
-from guidelines.parameters import INTERVENTION_CODES
-from guidelines.services import guideline_evaluate
-from guidelines.validation import InputError
-from guidelines.vocabulary import FIELDS_BY_PATH
+from guidelines.services import InputError, guideline_evaluate, version_get
+from guidelines.vocabulary import (
+    FIELDS_BY_PATH,
+    INTERVENTION_CODES,
+    MR_TYPE,
+    SEVERITY,
+    SUBGRADE,
+)
 
+from ..inputs import json_number
 from ..models import Organization, Patient
 from . import codes
 from .fhir_in import FhirBundleError, FhirMapping, bundle_map
@@ -63,10 +70,10 @@ PREFETCH = {
     "conditions": _search("Condition", codes.SNOMED, codes.CONDITION_CODES),
     "height": _search(
         "Observation", codes.LOINC, [codes.HEIGHT_LOINC], "&_sort=-date&_count=1"
-    ),  # fmt: skip
+    ),
     "weight": _search(
         "Observation", codes.LOINC, [codes.WEIGHT_LOINC], "&_sort=-date&_count=1"
-    ),  # fmt: skip
+    ),
 }
 REQUIRED_KEYS = (
     "patient",
@@ -150,10 +157,13 @@ def hook_request_parse(body: Any) -> HookRequest:
     if server and not _server_allowed(server):
         raise HookRequestError("fhirServer must be an https URL")
     return HookRequest(
-        hook_instance=instance[:100], patient_id=patient_id,
-        user_id=str(context.get("userId") or "")[:200], fhir_server=server,
-        access_token=token, prefetch={k: prefetch[k] for k in PREFETCH if k in prefetch},
-    )  # fmt: skip
+        hook_instance=instance[:100],
+        patient_id=patient_id,
+        user_id=str(context.get("userId") or "")[:200],
+        fhir_server=server,
+        access_token=token,
+        prefetch={k: prefetch[k] for k in PREFETCH if k in prefetch},
+    )
 
 
 def _server_allowed(url: str) -> bool:
@@ -242,8 +252,6 @@ def _get(url: str, headers: dict[str, str], deadline: float):
                     raise ValueError("response too large")
                 if time.monotonic() > deadline:
                     raise ValueError("deadline passed")
-    import json
-
     resource = json.loads(bytes(body))
     if not isinstance(resource, dict) or "resourceType" not in resource:
         raise ValueError("not a FHIR resource")
@@ -300,15 +308,8 @@ def _restated(exc: FhirBundleError, origins: list[str]) -> FhirBundleError:
 
 # --- the card --------------------------------------------------------------------------
 
-SEVERITY_WORDS = {
-    "none_trivial": "No or trivial", "mild": "Mild", "moderate": "Moderate",
-    "severe": "Severe", "indeterminate": "Indeterminate",
-    "mild_to_moderate": "Mild-to-moderate", "moderate_to_severe": "Moderate-to-severe",
-}  # fmt: skip
-TYPE_WORDS = {
-    "primary": "primary", "secondary_ventricular": "secondary (ventricular)",
-    "secondary_atrial": "secondary (atrial)",
-}  # fmt: skip
+SEVERITY_WORDS = {**SEVERITY.words, **SUBGRADE.words}
+TYPE_WORDS = MR_TYPE.words
 CLASS_RANK = {"1": 0, "2a": 1, "2b": 2, "3": 3}
 URGENT_CODES = {"acute_stabilization", "endocarditis_management"}
 
@@ -398,8 +399,9 @@ def card_detail(result: dict[str, Any], mapping: FhirMapping) -> str:
         lines += ["", "**Would apply if the missing values were recorded**"]
         for rec in result["conditional"]:
             needs = ", ".join(_label(p) for p in rec.get("depends_on") or [])
-            lines.append(f"- {rec['title']} (Class {rec.get('class') or '–'}), "
-                         f"needs {needs}")  # fmt: skip
+            lines.append(
+                f"- {rec['title']} (Class {rec.get('class') or '–'}), needs {needs}"
+            )
     if result.get("missing"):
         lines += ["", "**Missing**"]
         lines += [
@@ -415,11 +417,16 @@ def card_detail(result: dict[str, Any], mapping: FhirMapping) -> str:
     if mapping.warnings:
         lines += ["", "**Notes**"] + [f"- {w}" for w in mapping.warnings]
     if mapping.unknown:
-        lines += ["", f"{len(mapping.unknown)} coded item(s) not read (codes unknown to "
-                      "MR-CDS)."]  # fmt: skip
+        lines += [
+            "",
+            f"{len(mapping.unknown)} coded item(s) not read (codes unknown to MR-CDS).",
+        ]
     guideline = result["guideline"]
-    lines += ["", f"Rule set {guideline['code']} {guideline['version']}, content hash "
-                  f"`{guideline['content_hash'][:12]}…`"]  # fmt: skip
+    lines += [
+        "",
+        f"Rule set {guideline['code']} {guideline['version']}, content hash "
+        f"`{guideline['content_hash'][:12]}…`",
+    ]
     return "\n".join(lines)
 
 
@@ -437,15 +444,22 @@ def _measurement_line(m) -> str:
 
 
 def card_build(
-    *, result: dict[str, Any], mapping: FhirMapping, card_uuid: str, link: str,
-    version: RuleSetVersion,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    result: dict[str, Any],
+    mapping: FhirMapping,
+    card_uuid: str,
+    link: str,
+    version,
+) -> dict[str, Any]:
     guideline = result["guideline"]
     source: dict[str, Any] = {
         "label": f"{guideline['title']} (MR-CDS)",
-        "topic": {"system": codes.RESULT_SYSTEM, "code": "mitral-regurgitation",
-                  "display": "Mitral regurgitation"},
-    }  # fmt: skip
+        "topic": {
+            "system": codes.RESULT_SYSTEM,
+            "code": "mitral-regurgitation",
+            "display": "Mitral regurgitation",
+        },
+    }
     if version.url:
         source["url"] = version.url
     return {
@@ -458,15 +472,17 @@ def card_build(
             {"system": codes.OVERRIDE_REASON_SYSTEM, "code": code, "display": display}
             for code, display in OVERRIDE_REASONS
         ],
-        "links": [{"label": "Open the full MR-CDS result", "url": link,
-                   "type": "absolute"}],
+        "links": [
+            {"label": "Open the full MR-CDS result", "url": link, "type": "absolute"}
+        ],
         "extension": {
             EXTENSION_KEY: {
-                "code": guideline["code"], "version": guideline["version"],
+                "code": guideline["code"],
+                "version": guideline["version"],
                 "content_hash": guideline["content_hash"],
             }
         },
-    }  # fmt: skip
+    }
 
 
 @dataclass
@@ -496,33 +512,39 @@ def patient_view(
         evaluation = guideline_evaluate(data=mapping.data)
     except InputError as exc:
         return HookOutcome([_refusal_card(exc)], None, patient, fetched)
-    version = RuleSetVersion.objects.get(pk=evaluation.version_id)
+    version = version_get(evaluation.version_id)
     card = CdsCard(
-        organization=organization, patient=patient,
-        fhir_patient_id=request.patient_id, hook_instance=request.hook_instance,
-        issuer=issuer[:255], rule_set_version=version,
+        organization=organization,
+        patient=patient,
+        fhir_patient_id=request.patient_id,
+        hook_instance=request.hook_instance,
+        issuer=issuer[:255],
+        rule_set_version=version,
         content_hash=evaluation.result["guideline"]["content_hash"],
-        input=_jsonable(evaluation.input), result=evaluation.result,
+        input=_jsonable(evaluation.input),
+        result=evaluation.result,
         sources=mapping.report(),
         recommendation_rules=[
             {"rule": r.get("rule", ""), "code": r.get("code", "")}
             for r in evaluation.result.get("recommendations") or []
         ],
-    )  # fmt: skip
+    )
     body = card_build(
-        result=evaluation.result, mapping=mapping, card_uuid=str(card.uuid),
-        link=link_for(card), version=version,
-    )  # fmt: skip
+        result=evaluation.result,
+        mapping=mapping,
+        card_uuid=str(card.uuid),
+        link=link_for(card),
+        version=version,
+    )
     card.summary, card.indicator = body["summary"], body["indicator"]
     card.save()
     return HookOutcome([body], card, patient, fetched)
 
 
 def _refusal_card(exc: InputError) -> dict[str, Any]:
-    import uuid
-
-    problems = "\n".join(f"- {_label(e.field)} (`{e.field}`): {e.message}"
-                         for e in exc.errors)  # fmt: skip
+    problems = "\n".join(
+        f"- {_label(e.field)} (`{e.field}`): {e.message}" for e in exc.errors
+    )
     return {
         "uuid": str(uuid.uuid4()),
         "summary": "MR not assessed: a recorded value is outside its plausible range",
@@ -533,8 +555,6 @@ def _refusal_card(exc: InputError) -> dict[str, Any]:
 
 
 def _jsonable(value):
-    from ..records import json_number
-
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -545,9 +565,10 @@ def _jsonable(value):
 def _matching_patient(organization: Organization, resource: dict) -> Patient | None:
     """The care site's patient whose MRN is one of the EHR patient's identifiers."""
     values = [
-        str(i.get("value")) for i in resource.get("identifier") or []
+        str(i.get("value"))
+        for i in resource.get("identifier") or []
         if isinstance(i, dict) and i.get("value")
-    ][:20]  # fmt: skip
+    ][:20]
     if not values:
         return None
     found = list(Patient.objects.filter(organization=organization, mrn__in=values)[:2])
@@ -605,7 +626,8 @@ def feedback_record(*, body: Any, organization: Organization) -> tuple[int, int]
             unknown += 1
             continue
         CdsFeedback.objects.create(
-            card=card, outcome=outcome,
+            card=card,
+            outcome=outcome,
             override_reason_system=str(coding.get("system", ""))[:255],
             override_reason_code=str(coding.get("code", ""))[:100],
             override_reason_display=str(coding.get("display", ""))[:255]
@@ -613,14 +635,12 @@ def feedback_record(*, body: Any, organization: Organization) -> tuple[int, int]
             user_comment=str(reason.get("userComment", ""))[:2000],
             accepted_suggestions=suggestions if isinstance(suggestions, list) else [],
             outcome_at=when,
-        )  # fmt: skip
+        )
         stored += 1
     return stored, unknown
 
 
 def _uuid_or_none(text: str):
-    import uuid
-
     try:
         return uuid.UUID(text)
     except (ValueError, AttributeError, TypeError):
@@ -628,8 +648,6 @@ def _uuid_or_none(text: str):
 
 
 def _timestamp(value, where):
-    from django.utils.dateparse import parse_datetime
-
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None or parsed.tzinfo is None:
         raise FeedbackError(f"{where} must be an ISO timestamp with a time zone")
@@ -645,17 +663,29 @@ def override_rates() -> list[dict[str, Any]]:
     ).prefetch_related("feedback")
     for card in cards.iterator(chunk_size=500):
         outcomes = [f.outcome for f in card.feedback.all()]
-        reasons = [f.override_reason_display or f.override_reason_code
-                   for f in card.feedback.all() if f.outcome == "overridden"]  # fmt: skip
+        reasons = [
+            f.override_reason_display or f.override_reason_code
+            for f in card.feedback.all()
+            if f.outcome == "overridden"
+        ]
         version = card.rule_set_version
         for item in card.recommendation_rules or [{"rule": "", "code": ""}]:
             key = (version.pk, item.get("rule", ""), item.get("code", ""))
-            row = rows.setdefault(key, {
-                "rule_set": version.rule_set.code, "version": version.version,
-                "version_id": version.pk, "rule": item.get("rule", ""),
-                "code": item.get("code", ""), "cards": 0, "feedback": 0,
-                "overridden": 0, "accepted": 0, "reasons": {},
-            })  # fmt: skip
+            row = rows.setdefault(
+                key,
+                {
+                    "rule_set": version.rule_set.code,
+                    "version": version.version,
+                    "version_id": version.pk,
+                    "rule": item.get("rule", ""),
+                    "code": item.get("code", ""),
+                    "cards": 0,
+                    "feedback": 0,
+                    "overridden": 0,
+                    "accepted": 0,
+                    "reasons": {},
+                },
+            )
             row["cards"] += 1
             row["feedback"] += len(outcomes)
             row["overridden"] += outcomes.count("overridden")

@@ -3,7 +3,7 @@
 The Bundle is parsed with true R4 models (``fhir.resources.R4B``, whose resources used
 here are those of R4); a malformed one raises ``FhirBundleError`` naming the entry and
 element. The mapping only translates codes and units (``codes.py``): the contract input
-it returns goes through the one input validation (``guidelines.validation.input_parse``,
+it returns goes through the one input validation (``guidelines.services.input_parse``,
 via the evaluation and creation services) like any other input; its errors are reported
 against the entry that carried the value (``issues_for_input_error``).
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from guidelines.validation import InputError
+from guidelines.services import InputError
 from guidelines.vocabulary import DECIMAL_PLACES, FIELDS_BY_PATH, Kind
 
 from ..models.records import age_in_years
@@ -74,11 +74,16 @@ class Measurement:
         if isinstance(value, Decimal):
             value = float(value) if value != value.to_integral_value() else int(value)
         return {
-            "parameter": self.path, "value": value, "unit": self.unit,
-            "given": self.given, "code": f"{self.system}|{self.code}",
-            "display": self.display, "method": self.method, "effective": self.effective,
+            "parameter": self.path,
+            "value": value,
+            "unit": self.unit,
+            "given": self.given,
+            "code": f"{self.system}|{self.code}",
+            "display": self.display,
+            "method": self.method,
+            "effective": self.effective,
             "entry": self.entry,
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -164,8 +169,11 @@ def bundle_map(data: Any, *, on: dt.date) -> FhirMapping:
         kind = resource.get_resource_type()
         if kind == "Patient":
             if mapping.patient_entry is not None:
-                issues.append(Issue(where, "a second Patient: the Bundle must be about "
-                                           "one patient"))  # fmt: skip
+                issues.append(
+                    Issue(
+                        where, "a second Patient: the Bundle must be about one patient"
+                    )
+                )
                 continue
             mapping.patient_entry = index
             mapping.patient_id = resource.id or ""
@@ -176,14 +184,20 @@ def bundle_map(data: Any, *, on: dt.date) -> FhirMapping:
         elif kind == "Condition":
             conditions.append((index, resource, where))
         else:
-            mapping.ignored.append({"entry": index, "resourceType": kind,
-                                    "reason": "not read by MR-CDS"})  # fmt: skip
+            mapping.ignored.append(
+                {"entry": index, "resourceType": kind, "reason": "not read by MR-CDS"}
+            )
     for index, resource, where in observations:
         if not _same_patient(mapping, resource.subject, where, issues):
             continue
         if resource.status in IGNORED_STATUSES:
-            mapping.ignored.append({"entry": index, "resourceType": "Observation",
-                                    "reason": f"status {resource.status}"})  # fmt: skip
+            mapping.ignored.append(
+                {
+                    "entry": index,
+                    "resourceType": "Observation",
+                    "reason": f"status {resource.status}",
+                }
+            )
             continue
         effective = _date_text(
             resource.effectiveDateTime
@@ -193,8 +207,15 @@ def bundle_map(data: Any, *, on: dt.date) -> FhirMapping:
         )
         _observation(mapping, candidates, resource, index, where, effective, issues)
         for number, component in enumerate(resource.component or []):
-            _observation(mapping, candidates, component, index,
-                         f"{where}.component[{number}]", effective, issues)  # fmt: skip
+            _observation(
+                mapping,
+                candidates,
+                component,
+                index,
+                f"{where}.component[{number}]",
+                effective,
+                issues,
+            )
     for index, resource, where in conditions:
         if not _same_patient(mapping, resource.subject, where, issues):
             continue
@@ -218,17 +239,30 @@ def _patient(mapping, patient, where, on, issues) -> None:
     if patient.gender in ("female", "male"):
         _set(mapping, "patient.sex", patient.gender, f"{where}.gender")
     elif patient.gender:
-        issues.append(Issue(f"{where}.gender", f"'{patient.gender}' cannot be graded: "
-                            "MR-CDS's thresholds are given for female and male"))  # fmt: skip
+        issues.append(
+            Issue(
+                f"{where}.gender",
+                f"'{patient.gender}' cannot be graded: "
+                "MR-CDS's thresholds are given for female and male",
+            )
+        )
     birth = patient.birthDate
     if birth is not None:
         if not isinstance(birth, dt.date):
-            issues.append(Issue(f"{where}.birthDate", "a full date (YYYY-MM-DD) is "
-                                "needed to compute the age"))  # fmt: skip
+            issues.append(
+                Issue(
+                    f"{where}.birthDate",
+                    "a full date (YYYY-MM-DD) is needed to compute the age",
+                )
+            )
         else:
             mapping.birth_date = birth
-            _set(mapping, "patient.age_years", age_in_years(birth, on),
-                 f"{where}.birthDate")  # fmt: skip
+            _set(
+                mapping,
+                "patient.age_years",
+                age_in_years(birth, on),
+                f"{where}.birthDate",
+            )
 
 
 def _same_patient(mapping, subject, where, issues) -> bool:
@@ -243,8 +277,9 @@ def _same_patient(mapping, subject, where, issues) -> bool:
         mapping.patient_id and reference.endswith(f"/Patient/{mapping.patient_id}")
     ):
         return True
-    issues.append(Issue(f"{where}.subject", f"refers to {reference}, not to the "
-                        "Bundle's Patient"))  # fmt: skip
+    issues.append(
+        Issue(f"{where}.subject", f"refers to {reference}, not to the Bundle's Patient")
+    )
     return False
 
 
@@ -267,39 +302,63 @@ def _observation(mapping, candidates, obs, index, where, effective, issues) -> N
     found, codings = _lookup(obs.code)
     if found is None:
         if codings or obs.code is not None:
-            mapping.unknown.append({
-                "entry": index, "element": f"{where}.code",
-                "codes": [f"{c.system}|{c.code}" for c in codings],
-                "text": obs.code.text if obs.code is not None else None,
-            })  # fmt: skip
+            mapping.unknown.append(
+                {
+                    "entry": index,
+                    "element": f"{where}.code",
+                    "codes": [f"{c.system}|{c.code}" for c in codings],
+                    "text": obs.code.text if obs.code is not None else None,
+                }
+            )
         return
     spec = FIELDS_BY_PATH[found.path]
     system = next((c.system for c in codings if c.code == found.code), "")
     base = dict(
-        path=spec.path, system=system, code=found.code, display=found.display,
-        method=found.method, caution=found.caution, entry=index, effective=effective,
+        path=spec.path,
+        system=system,
+        code=found.code,
+        display=found.display,
+        method=found.method,
+        caution=found.caution,
+        entry=index,
+        effective=effective,
         preference=codes.preference(found) if found in codes.ALL_CODES else 0,
         resource_id=getattr(obs, "id", None) or "",
-    )  # fmt: skip
+    )
     if spec.kind in (Kind.DECIMAL, Kind.INTEGER):
         quantity = obs.valueQuantity
         if quantity is None or quantity.value is None:
-            issues.append(Issue(f"{where}.valueQuantity", f"{spec.label} needs a "
-                                "valueQuantity with a value and a UCUM unit"))  # fmt: skip
+            issues.append(
+                Issue(
+                    f"{where}.valueQuantity",
+                    f"{spec.label} needs a valueQuantity with a value and a UCUM unit",
+                )
+            )
             return
         value = _converted(spec, quantity, f"{where}.valueQuantity", issues, mapping)
         if value is None:
             return
         given = f"{quantity.value} {quantity.code or quantity.unit or ''}".strip()
-        measurement = Measurement(value=value, unit=spec.unit, given=given,
-                                  expression=f"{where}.valueQuantity", **base)  # fmt: skip
+        measurement = Measurement(
+            value=value,
+            unit=spec.unit,
+            given=given,
+            expression=f"{where}.valueQuantity",
+            **base,
+        )
     elif spec.kind is Kind.BOOLEAN:
         if obs.valueBoolean is None:
-            issues.append(Issue(f"{where}.valueBoolean", f"{spec.label} needs a "
-                                "valueBoolean"))  # fmt: skip
+            issues.append(
+                Issue(f"{where}.valueBoolean", f"{spec.label} needs a valueBoolean")
+            )
             return
-        measurement = Measurement(value=obs.valueBoolean, unit="", given=str(obs.valueBoolean),
-                                  expression=f"{where}.valueBoolean", **base)  # fmt: skip
+        measurement = Measurement(
+            value=obs.valueBoolean,
+            unit="",
+            given=str(obs.valueBoolean),
+            expression=f"{where}.valueBoolean",
+            **base,
+        )
     else:  # a choice: the contract value as a code of the input-field CodeSystem, or text
         concept = obs.valueCodeableConcept
         value = None
@@ -307,19 +366,32 @@ def _observation(mapping, candidates, obs, index, where, effective, issues) -> N
             value = next((c.code for c in _codings(concept)), None) or concept.text
         value = value if value is not None else obs.valueString
         if value is None:
-            issues.append(Issue(f"{where}.valueCodeableConcept", f"{spec.label} needs "
-                                f"a value: {spec.range_text}"))  # fmt: skip
+            issues.append(
+                Issue(
+                    f"{where}.valueCodeableConcept",
+                    f"{spec.label} needs a value: {spec.range_text}",
+                )
+            )
             return
-        measurement = Measurement(value=value, unit="", given=str(value),
-                                  expression=f"{where}.valueCodeableConcept", **base)  # fmt: skip
+        measurement = Measurement(
+            value=value,
+            unit="",
+            given=str(value),
+            expression=f"{where}.valueCodeableConcept",
+            **base,
+        )
     candidates.setdefault(spec.path, []).append(measurement)
 
 
 def _converted(spec, quantity, where, issues, mapping) -> Decimal | None:
     target = codes.CONTRACT_UCUM.get(spec.unit, spec.unit)
     if quantity.system not in (None, codes.UCUM):
-        issues.append(Issue(f"{where}.system", f"units must be UCUM ({codes.UCUM}), "
-                            f"got {quantity.system}"))  # fmt: skip
+        issues.append(
+            Issue(
+                f"{where}.system",
+                f"units must be UCUM ({codes.UCUM}), got {quantity.system}",
+            )
+        )
         return None
     unit = quantity.code or quantity.unit
     unitless = unit in (None, "", "1") or (unit.startswith("{") and unit.endswith("}"))
@@ -354,8 +426,13 @@ def _condition(mapping, condition, index, where) -> None:
     if status is not None and any(
         c.code in ("refuted", "entered-in-error") for c in _codings(status)
     ):
-        mapping.ignored.append({"entry": index, "resourceType": "Condition",
-                                "reason": "refuted or entered in error"})  # fmt: skip
+        mapping.ignored.append(
+            {
+                "entry": index,
+                "resourceType": "Condition",
+                "reason": "refuted or entered in error",
+            }
+        )
         return
     clinical = condition.clinicalStatus
     if clinical is not None and any(
@@ -371,11 +448,14 @@ def _condition(mapping, condition, index, where) -> None:
             if path:
                 _set(mapping, path, value, f"{where}.code")
     if not known:
-        mapping.unknown.append({
-            "entry": index, "element": f"{where}.code",
-            "codes": [f"{c.system}|{c.code}" for c in _codings(condition.code)],
-            "text": condition.code.text if condition.code is not None else None,
-        })  # fmt: skip
+        mapping.unknown.append(
+            {
+                "entry": index,
+                "element": f"{where}.code",
+                "codes": [f"{c.system}|{c.code}" for c in _codings(condition.code)],
+                "text": condition.code.text if condition.code is not None else None,
+            }
+        )
 
 
 def _choose(mapping: FhirMapping, candidates: dict[str, list[Measurement]]) -> None:

@@ -29,10 +29,17 @@ SURVEILLANCE_CODES = {
     "tte_baseline": "baseline study",
 }
 REFERRAL_CODES = {
-    "surgery_mv", "teer", "heart_team_review", "advanced_hf_evaluation",
-    "tmvi_evaluation", "further_imaging_tee_cmr", "exercise_testing",
-    "coronary_revascularization", "af_ablation_laao", "palliative_care",
-}  # fmt: skip
+    "surgery_mv",
+    "teer",
+    "heart_team_review",
+    "advanced_hf_evaluation",
+    "tmvi_evaluation",
+    "further_imaging_tee_cmr",
+    "exercise_testing",
+    "coronary_revascularization",
+    "af_ablation_laao",
+    "palliative_care",
+}
 NAMESPACE = uuid.UUID("6f1c2a52-3f0e-4d7b-9a55-4d1e0c7b2a10")
 
 
@@ -93,13 +100,20 @@ def result_bundle(
 
     def observation(kind: str, code: dict, value: dict | None, text: str) -> str:
         resource: dict[str, Any] = {
-            "resourceType": "Observation", "id": new_id(kind), "status": "final",
-            "category": [_concept(
-                "http://terminology.hl7.org/CodeSystem/observation-category",
-                "imaging", "Imaging")],
-            "code": code, "issued": issued,
+            "resourceType": "Observation",
+            "id": new_id(kind),
+            "status": "final",
+            "category": [
+                _concept(
+                    "http://terminology.hl7.org/CodeSystem/observation-category",
+                    "imaging",
+                    "Imaging",
+                )
+            ],
+            "code": code,
+            "issued": issued,
             "note": [{"text": text}],
-        }  # fmt: skip
+        }
         if subject:
             resource["subject"] = subject
         if value is not None:
@@ -107,32 +121,51 @@ def result_bundle(
         else:
             resource["dataAbsentReason"] = _concept(
                 "http://terminology.hl7.org/CodeSystem/data-absent-reason",
-                "unknown", "Unknown")  # fmt: skip
+                "unknown",
+                "Unknown",
+            )
         return add(resource)
 
     outputs = []
     grade = codes.GRADE_CODES.get(grade_key or "")
-    outputs.append(observation(
-        "grade",
-        _concept(codes.RESULT_SYSTEM, "mr-severity",
-                 "Integrated mitral regurgitation severity"),
-        _concept(codes.SNOMED, *grade, text=grade_key) if grade else None,
-        f"MR severity {grade_key or 'not graded'}: {result.get('severity_basis') or ''}"
-        .strip().rstrip(":"),
-    ))  # fmt: skip
+    outputs.append(
+        observation(
+            "grade",
+            _concept(
+                codes.RESULT_SYSTEM,
+                "mr-severity",
+                "Integrated mitral regurgitation severity",
+            ),
+            _concept(codes.SNOMED, *grade, text=grade_key) if grade else None,
+            f"MR severity {grade_key or 'not graded'}: {result.get('severity_basis') or ''}".strip().rstrip(
+                ":"
+            ),
+        )
+    )
     if result.get("mr_type"):
-        outputs.append(observation(
-            "mr-type", _concept(codes.RESULT_SYSTEM, "mr-type", "Mitral regurgitation type"),
-            _concept(codes.MR_TYPE_SYSTEM, result["mr_type"], result["mr_type"]),
-            f"MR type {result['mr_type']}",
-        ))  # fmt: skip
+        outputs.append(
+            observation(
+                "mr-type",
+                _concept(codes.RESULT_SYSTEM, "mr-type", "Mitral regurgitation type"),
+                _concept(codes.MR_TYPE_SYSTEM, result["mr_type"], result["mr_type"]),
+                f"MR type {result['mr_type']}",
+            )
+        )
     if result.get("stage"):
-        outputs.append(observation(
-            "stage", _concept(codes.RESULT_SYSTEM, "mr-stage",
-                              "ACC/AHA stage of mitral regurgitation"),
-            _concept(codes.STAGE_SYSTEM, result["stage"], f"Stage {result['stage']}"),
-            f"Stage {result['stage']}",
-        ))  # fmt: skip
+        outputs.append(
+            observation(
+                "stage",
+                _concept(
+                    codes.RESULT_SYSTEM,
+                    "mr-stage",
+                    "ACC/AHA stage of mitral regurgitation",
+                ),
+                _concept(
+                    codes.STAGE_SYSTEM, result["stage"], f"Stage {result['stage']}"
+                ),
+                f"Stage {result['stage']}",
+            )
+        )
 
     if grade and severity not in ("none_trivial", "indeterminate"):
         acute = result.get("presentation") == "acute" or "acute_stabilization" in {
@@ -140,19 +173,28 @@ def result_bundle(
         }
         code = codes.ACUTE_MR if acute else codes.MR_DISORDER
         condition: dict[str, Any] = {
-            "resourceType": "Condition", "id": new_id("condition"),
+            "resourceType": "Condition",
+            "id": new_id("condition"),
             "clinicalStatus": _concept(
                 "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                "active", "Active"),
+                "active",
+                "Active",
+            ),
             "verificationStatus": _concept(
                 "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-                "provisional", "Provisional"),
+                "provisional",
+                "Provisional",
+            ),
             "code": _concept(codes.SNOMED, *code),
             "severity": _concept(codes.SNOMED, *grade),
             "recordedDate": issued,
-            "note": [{"text": "Graded by MR-CDS from the echo values given; "
-                              "to be confirmed by the clinician."}],
-        }  # fmt: skip
+            "note": [
+                {
+                    "text": "Graded by MR-CDS from the echo values given; "
+                    "to be confirmed by the clinician."
+                }
+            ],
+        }
         if subject:
             condition["subject"] = subject
         else:  # Condition.subject is required (1..1)
@@ -161,16 +203,28 @@ def result_bundle(
 
     for number, missing in enumerate(result.get("missing", [])):
         issue: dict[str, Any] = {
-            "resourceType": "DetectedIssue", "id": new_id(f"missing:{number}"),
+            "resourceType": "DetectedIssue",
+            "id": new_id(f"missing:{number}"),
             "status": "final",
-            "code": _concept(codes.RESULT_SYSTEM, "missing-data",
-                             "Data a guideline rule needed is missing"),
-            "severity": "moderate", "identifiedDateTime": issued,
+            "code": _concept(
+                codes.RESULT_SYSTEM,
+                "missing-data",
+                "Data a guideline rule needed is missing",
+            ),
+            "severity": "moderate",
+            "identifiedDateTime": issued,
             "detail": f"{missing['parameter']}: {missing['reason']}",
-            "mitigation": [{"action": _concept(
-                codes.INPUT_FIELD_SYSTEM, missing["parameter"], missing["parameter"],
-                text=f"Record {missing['parameter']}")}],
-        }  # fmt: skip
+            "mitigation": [
+                {
+                    "action": _concept(
+                        codes.INPUT_FIELD_SYSTEM,
+                        missing["parameter"],
+                        missing["parameter"],
+                        text=f"Record {missing['parameter']}",
+                    )
+                }
+            ],
+        }
         if subject:
             issue["patient"] = subject
         outputs.append(add(issue))
@@ -180,14 +234,16 @@ def result_bundle(
         if code not in SURVEILLANCE_CODES and code not in REFERRAL_CODES:
             continue
         request: dict[str, Any] = {
-            "resourceType": "ServiceRequest", "id": new_id(f"request:{code}"),
-            "status": "draft", "intent": "proposal",
+            "resourceType": "ServiceRequest",
+            "id": new_id(f"request:{code}"),
+            "status": "draft",
+            "intent": "proposal",
             "code": _service_code(code, rec),
             "reasonCode": [_concept(codes.SNOMED, *codes.MR_DISORDER)],
             "authoredOn": issued,
             "note": [{"text": _recommendation_text(rec)}],
             "subject": subject or {"display": "the patient assessed"},
-        }  # fmt: skip
+        }
         if code in SURVEILLANCE_CODES:
             request["patientInstruction"] = (
                 f"Echocardiography {SURVEILLANCE_CODES[code]}"
@@ -197,25 +253,38 @@ def result_bundle(
     outcome_reference = None
     if messages:
         outcome = {
-            "resourceType": "OperationOutcome", "id": new_id("messages"),
-            "issue": [{"severity": m["severity"], "code": m.get("code", "informational"),
-                       "diagnostics": m["text"]} for m in messages],
-        }  # fmt: skip
+            "resourceType": "OperationOutcome",
+            "id": new_id("messages"),
+            "issue": [
+                {
+                    "severity": m["severity"],
+                    "code": m.get("code", "informational"),
+                    "diagnostics": m["text"],
+                }
+                for m in messages
+            ],
+        }
         outcome_reference = add(outcome)
 
     guidance: dict[str, Any] = {
-        "resourceType": "GuidanceResponse", "id": new_id("guidance"),
-        "requestIdentifier": {"system": "urn:ietf:rfc:3986",
-                              "value": f"urn:uuid:{request_identifier or new_id('request')}"},
-        "identifier": [{"system": "urn:ietf:rfc:3986",
-                        "value": f"urn:uuid:{new_id('guidance')}"}],
+        "resourceType": "GuidanceResponse",
+        "id": new_id("guidance"),
+        "requestIdentifier": {
+            "system": "urn:ietf:rfc:3986",
+            "value": f"urn:uuid:{request_identifier or new_id('request')}",
+        },
+        "identifier": [
+            {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{new_id('guidance')}"}
+        ],
         "moduleUri": module,
         "status": "data-required" if severity == "indeterminate" else "success",
         "occurrenceDateTime": issued,
-        "note": [{"text": _recommendation_text(r)} for r in result.get("recommendations", [])]
+        "note": [
+            {"text": _recommendation_text(r)} for r in result.get("recommendations", [])
+        ]
         or [{"text": "No recommendation applies."}],
         "outputParameters": None,
-    }  # fmt: skip
+    }
     guidance.pop("outputParameters")
     if subject:
         guidance["subject"] = subject
@@ -223,34 +292,50 @@ def result_bundle(
         guidance["evaluationMessage"] = [{"reference": outcome_reference}]
     guidance_reference = add(guidance)
 
-    device_reference = add({
-        "resourceType": "Device", "id": new_id("device"),
-        "deviceName": [{"name": "MR-CDS", "type": "manufacturer-name"}],
-        "version": [{"value": f"{guideline['code']} {guideline['version']}"}],
-    })  # fmt: skip
-    add({
-        "resourceType": "Provenance", "id": new_id("provenance"),
-        "target": [{"reference": ref} for ref in [*outputs, guidance_reference]],
-        "recorded": issued,
-        "policy": [module],
-        "activity": _concept(
-            "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "CREATE", "create"),
-        "agent": [{"who": {"reference": device_reference, "display": "MR-CDS"}}],
-        "entity": [{
-            "role": "derivation",
-            "what": {
-                "identifier": {"system": "urn:ietf:rfc:3986",
-                               "value": f"urn:sha256:{guideline['content_hash']}"},
-                "display": f"Rule set {guideline['code']} version {guideline['version']} "
-                           f"({guideline['title']}), content hash "
-                           f"{guideline['content_hash']}",
-            },
-        }],
-    })  # fmt: skip
+    device_reference = add(
+        {
+            "resourceType": "Device",
+            "id": new_id("device"),
+            "deviceName": [{"name": "MR-CDS", "type": "manufacturer-name"}],
+            "version": [{"value": f"{guideline['code']} {guideline['version']}"}],
+        }
+    )
+    add(
+        {
+            "resourceType": "Provenance",
+            "id": new_id("provenance"),
+            "target": [{"reference": ref} for ref in [*outputs, guidance_reference]],
+            "recorded": issued,
+            "policy": [module],
+            "activity": _concept(
+                "http://terminology.hl7.org/CodeSystem/v3-DataOperation",
+                "CREATE",
+                "create",
+            ),
+            "agent": [{"who": {"reference": device_reference, "display": "MR-CDS"}}],
+            "entity": [
+                {
+                    "role": "derivation",
+                    "what": {
+                        "identifier": {
+                            "system": "urn:ietf:rfc:3986",
+                            "value": f"urn:sha256:{guideline['content_hash']}",
+                        },
+                        "display": f"Rule set {guideline['code']} version {guideline['version']} "
+                        f"({guideline['title']}), content hash "
+                        f"{guideline['content_hash']}",
+                    },
+                }
+            ],
+        }
+    )
     return {
-        "resourceType": "Bundle", "id": new_id("bundle"), "type": "collection",
-        "timestamp": issued, "entry": entries,
-    }  # fmt: skip
+        "resourceType": "Bundle",
+        "id": new_id("bundle"),
+        "type": "collection",
+        "timestamp": issued,
+        "entry": entries,
+    }
 
 
 def _service_code(code: str, rec: dict[str, Any]) -> dict[str, Any]:
@@ -258,12 +343,15 @@ def _service_code(code: str, rec: dict[str, Any]) -> dict[str, Any]:
         return _concept(codes.SNOMED, *codes.TTE_PROCEDURE, text=rec.get("title"))
     if code == "further_imaging_tee_cmr":
         return {
-            "coding": [_coding(codes.SNOMED, *codes.TEE_PROCEDURE),
-                       _coding(codes.RECOMMENDATION_SYSTEM, code, rec.get("title", code))],
+            "coding": [
+                _coding(codes.SNOMED, *codes.TEE_PROCEDURE),
+                _coding(codes.RECOMMENDATION_SYSTEM, code, rec.get("title", code)),
+            ],
             "text": rec.get("title"),
-        }  # fmt: skip
-    return _concept(codes.RECOMMENDATION_SYSTEM, code, rec.get("title", code),
-                    text=rec.get("title"))  # fmt: skip
+        }
+    return _concept(
+        codes.RECOMMENDATION_SYSTEM, code, rec.get("title", code), text=rec.get("title")
+    )
 
 
 def _recommendation_text(rec: dict[str, Any]) -> str:

@@ -69,10 +69,13 @@ def clients() -> dict[str, CdsClient]:
     registered = {}
     for entry in getattr(settings, "CDS_HOOKS_CLIENTS", None) or []:
         client = CdsClient(
-            iss=entry["iss"], organization=entry["organization"],
-            jwks_url=entry.get("jwks_url", ""), jwks_file=entry.get("jwks_file", ""),
-            tenant=entry.get("tenant", ""), origins=tuple(entry.get("origins", ())),
-        )  # fmt: skip
+            iss=entry["iss"],
+            organization=entry["organization"],
+            jwks_url=entry.get("jwks_url", ""),
+            jwks_file=entry.get("jwks_file", ""),
+            tenant=entry.get("tenant", ""),
+            origins=tuple(entry.get("origins", ())),
+        )
         registered[client.iss] = client
     return registered
 
@@ -118,9 +121,11 @@ def _signing_key(client: CdsClient, kid: str):
         reader = _url_clients.get(client.jwks_url)
         if reader is None:
             reader = _url_clients[client.jwks_url] = jwt.PyJWKClient(
-                client.jwks_url, cache_jwk_set=True, lifespan=JWKS_CACHE_S,
+                client.jwks_url,
+                cache_jwk_set=True,
+                lifespan=JWKS_CACHE_S,
                 timeout=JWKS_FETCH_TIMEOUT_S,
-            )  # fmt: skip
+            )
         return reader.get_signing_key(kid).key
     except CdsAuthError:
         raise
@@ -172,11 +177,17 @@ def client_authenticate(*, authorization: str, audience: str) -> tuple[CdsClient
         raise CdsAuthError("key does not fit the algorithm")
     try:
         claims = jwt.decode(
-            token, key, algorithms=[alg], audience=audience, issuer=client.iss,
+            token,
+            key,
+            algorithms=[alg],
+            audience=audience,
+            issuer=client.iss,
             leeway=LEEWAY_S,
-            options={"require": ["iss", "aud", "exp", "iat", "jti"],
-                     "verify_iat": True},
-        )  # fmt: skip
+            options={
+                "require": ["iss", "aud", "exp", "iat", "jti"],
+                "verify_iat": True,
+            },
+        )
     except jwt.PyJWTError as exc:
         raise CdsAuthError(f"token refused: {type(exc).__name__}") from None
     now = time.time()
@@ -207,9 +218,10 @@ def jti_claim(*, issuer: str, jti: str, expires: float) -> bool:
     try:
         with transaction.atomic():
             UsedJwtId.objects.create(
-                issuer=issuer[:255], jti=jti[:255],
+                issuer=issuer[:255],
+                jti=jti[:255],
                 expires_at=now + dt.timedelta(seconds=ttl),
-            )  # fmt: skip
+            )
     except IntegrityError:
         return False
     return True

@@ -23,10 +23,13 @@ class CdsCard(models.Model):
         "assessments.Organization", on_delete=models.PROTECT, related_name="cds_cards"
     )
     patient = models.ForeignKey(
-        "assessments.Patient", on_delete=models.PROTECT, null=True, blank=True,
+        "assessments.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="cds_cards",
         help_text="The patient of the care site with the EHR patient's MRN, if any.",
-    )  # fmt: skip
+    )
     fhir_patient_id = models.CharField("EHR patient id", max_length=64)
     hook_instance = models.CharField(max_length=100)
     issuer = models.CharField("EHR (JWT issuer)", max_length=255)

@@ -9,9 +9,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from guidelines.services import Evaluation, guideline_evaluate
-from guidelines.validation import InputError
+from guidelines.services import Evaluation, InputError, guideline_evaluate
 
+from ..inputs import assessment_input
 from ..models import Assessment, Encounter
 from ..services import assessment_create
 from .fhir_in import (
@@ -41,18 +41,22 @@ def fhir_assessment_create(
     mapping = bundle_map(data, on=encounter.occurred_on)
     record = encounter.patient
     if mapping.birth_date is not None and mapping.birth_date != record.birth_date:
-        raise FhirBundleError([Issue(
-            f"Bundle.entry[{mapping.patient_entry}].resource.birthDate",
-            f"contradicts the patient record ({record.birth_date.isoformat()})",
-        )])  # fmt: skip
+        raise FhirBundleError(
+            [
+                Issue(
+                    f"Bundle.entry[{mapping.patient_entry}].resource.birthDate",
+                    f"contradicts the patient record ({record.birth_date.isoformat()})",
+                )
+            ]
+        )
     data_in = {
         k: (dict(v) if isinstance(v, dict) else v) for k, v in mapping.data.items()
     }
-    data_in.get("patient", {}).pop(
-        "age_years", None
-    )  # the record's age at the encounter
+    # The age is the record's, at the encounter date.
+    data_in.get("patient", {}).pop("age_years", None)
     try:
-        assessment = assessment_create(encounter=encounter, data=data_in, author=author)
+        canonical = assessment_input(encounter=encounter, data=data_in)
+        assessment = assessment_create(data=canonical, author=author)
     except InputError as exc:
         raise FhirBundleError(issues_for_input_error(exc, mapping)) from None
     return assessment, mapping

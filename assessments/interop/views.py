@@ -47,44 +47,63 @@ def operation_outcome(issues: list[Issue]) -> dict:
     return {
         "resourceType": "OperationOutcome",
         "issue": [
-            {"severity": i.severity, "code": i.code, "diagnostics": i.diagnostics,
-             "expression": [i.expression]}
+            {
+                "severity": i.severity,
+                "code": i.code,
+                "diagnostics": i.diagnostics,
+                "expression": [i.expression],
+            }
             for i in issues
         ],
-    }  # fmt: skip
+    }
 
 
 def mapping_messages(mapping: FhirMapping) -> list[dict[str, str]]:
     """What the mapping did, as OperationOutcome issues (informational)."""
     messages = [{"severity": "warning", "text": w} for w in mapping.warnings]
     for m in mapping.alternatives:
-        messages.append({"severity": "information",
-                         "text": f"{m.path}: also recorded {m.given} ({m.code}"
-                                 f"{', ' + m.method if m.method else ''}) in "
-                                 f"Bundle.entry[{m.entry}], not used, not averaged"})  # fmt: skip
+        messages.append(
+            {
+                "severity": "information",
+                "text": f"{m.path}: also recorded {m.given} ({m.code}"
+                f"{', ' + m.method if m.method else ''}) in "
+                f"Bundle.entry[{m.entry}], not used, not averaged",
+            }
+        )
     for item in mapping.unknown:
-        messages.append({"severity": "information", "code": "not-supported",
-                         "text": f"{item['element']}: code(s) "
-                                 f"{', '.join(item['codes']) or item['text']} not read"})  # fmt: skip
+        messages.append(
+            {
+                "severity": "information",
+                "code": "not-supported",
+                "text": f"{item['element']}: code(s) "
+                f"{', '.join(item['codes']) or item['text']} not read",
+            }
+        )
     return messages
 
 
 def patient_resource(patient) -> dict:
     return {
-        "resourceType": "Patient", "id": f"mr-cds-patient-{patient.pk}",
+        "resourceType": "Patient",
+        "id": f"mr-cds-patient-{patient.pk}",
         "identifier": [{"type": {"text": "MRN"}, "value": patient.mrn}],
         "name": [{"family": patient.family_name, "given": [patient.given_name]}],
-        "gender": patient.sex, "birthDate": patient.birth_date.isoformat(),
-    }  # fmt: skip
+        "gender": patient.sex,
+        "birthDate": patient.birth_date.isoformat(),
+    }
 
 
 def assessment_bundle(assessment, *, mapping: FhirMapping | None = None) -> dict:
     return result_bundle(
-        result=assessment.result, seed=f"assessment:{assessment.pk}",
-        recorded=assessment.created_at, patient=patient_resource(assessment.encounter.patient),
-        request_identifier=str(uuid.uuid5(uuid.NAMESPACE_URL, f"mr-cds:{assessment.pk}")),
+        result=assessment.result,
+        seed=f"assessment:{assessment.pk}",
+        recorded=assessment.created_at,
+        patient=patient_resource(assessment.encounter.patient),
+        request_identifier=str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"mr-cds:{assessment.pk}")
+        ),
         messages=mapping_messages(mapping) if mapping else None,
-    )  # fmt: skip
+    )
 
 
 class FhirApi(Api):
@@ -107,9 +126,12 @@ class FhirApi(Api):
                 response.status_code, "invalid"
             )
             response.data = operation_outcome(
-                [Issue(e.get("field") or "Bundle", e.get("message", ""), code=code)
-                 for e in errors] or [Issue("Bundle", "refused", code=code)]
-            )  # fmt: skip
+                [
+                    Issue(e.get("field") or "Bundle", e.get("message", ""), code=code)
+                    for e in errors
+                ]
+                or [Issue("Bundle", "refused", code=code)]
+            )
         return response
 
 
@@ -132,17 +154,21 @@ class FhirEvaluateApi(FhirApi):
     def post(self, request):
         evaluation, mapping = fhir_evaluate(data=request.data)
         audit_record(
-            user=request.user, action=AuditAction.EVALUATE, channel=API,
+            user=request.user,
+            action=AuditAction.EVALUATE,
+            channel=API,
             detail=f"FHIR Bundle evaluation ({evaluation.result['guideline']['code']})",
-        )  # fmt: skip
+        )
         reference = mapping.patient_full_url or (
             f"Patient/{mapping.patient_id}" if mapping.patient_id else None
         )
         bundle = result_bundle(
-            result=evaluation.result, seed=f"evaluate:{uuid.uuid4()}",
-            recorded=timezone.now(), patient_reference=reference,
+            result=evaluation.result,
+            seed=f"evaluate:{uuid.uuid4()}",
+            recorded=timezone.now(),
+            patient_reference=reference,
             messages=mapping_messages(mapping),
-        )  # fmt: skip
+        )
         return Response(bundle)
 
 
@@ -163,9 +189,13 @@ class FhirAssessmentCreateApi(FhirApi):
             encounter=encounter, data=request.data, author=request.user
         )
         audit_record(
-            user=request.user, action=AuditAction.CREATE, channel=API, obj=assessment,
-            patient=encounter.patient, detail="from a FHIR Bundle",
-        )  # fmt: skip
+            user=request.user,
+            action=AuditAction.CREATE,
+            channel=API,
+            obj=assessment,
+            patient=encounter.patient,
+            detail="from a FHIR Bundle",
+        )
         return Response(
             assessment_bundle(assessment, mapping=mapping),
             status=status.HTTP_201_CREATED,
@@ -182,9 +212,13 @@ class FhirAssessmentApi(FhirApi):
     def get(self, request, pk):
         assessment = assessment_get_for_user(request.user, pk)
         audit_record(
-            user=request.user, action=AuditAction.EXPORT, channel=API, obj=assessment,
-            patient=assessment.encounter.patient, detail="as a FHIR Bundle",
-        )  # fmt: skip
+            user=request.user,
+            action=AuditAction.EXPORT,
+            channel=API,
+            obj=assessment,
+            patient=assessment.encounter.patient,
+            detail="as a FHIR Bundle",
+        )
         return Response(assessment_bundle(assessment))
 
 
@@ -224,8 +258,12 @@ def _authenticated(request):
         jwt_auth.log_refusal(exc, authorization)
         if authorization:  # a credential was presented and refused (as the API: no
             # audit row for a request without any credential)
-            audit_record(user=None, action=AuditAction.READ, channel=API,
-                         detail=f"CDS Hooks call to {request.path} refused (401)")  # fmt: skip
+            audit_record(
+                user=None,
+                action=AuditAction.READ,
+                channel=API,
+                detail=f"CDS Hooks call to {request.path} refused (401)",
+            )
         return None
 
 
@@ -278,16 +316,23 @@ def cds_patient_view(request, client, organization):
     try:
         hook = cds_hooks.hook_request_parse(_body(request))
         outcome = cds_hooks.patient_view(
-            request=hook, issuer=client.iss, organization=organization,
+            request=hook,
+            issuer=client.iss,
+            organization=organization,
             link_for=lambda card: request.build_absolute_uri(
-                reverse("cds_card", args=[card.uuid])),
-        )  # fmt: skip
+                reverse("cds_card", args=[card.uuid])
+            ),
+        )
     except cds_hooks.HookRequestError as exc:
         return _json(request, {"error": str(exc)}, status=400)
     except cds_hooks.PreconditionFailed as exc:
-        audit_record(user=None, action=AuditAction.EVALUATE, channel=API,
-                     detail=f"CDS Hooks patient-view from {client.iss}: EHR patient "
-                            f"{_safe_id(request)}, 412 ({exc})")  # fmt: skip
+        audit_record(
+            user=None,
+            action=AuditAction.EVALUATE,
+            channel=API,
+            detail=f"CDS Hooks patient-view from {client.iss}: EHR patient "
+            f"{_safe_id(request)}, 412 ({exc})",
+        )
         return _json(request, {"error": str(exc)}, status=412)
     except FhirBundleError as exc:
         issues = "; ".join(f"{i.expression}: {i.diagnostics}" for i in exc.issues[:5])
@@ -296,12 +341,15 @@ def cds_patient_view(request, client, organization):
         )
     card = outcome.card
     audit_record(
-        user=None, action=AuditAction.EVALUATE, channel=API, patient=outcome.patient,
+        user=None,
+        action=AuditAction.EVALUATE,
+        channel=API,
+        patient=outcome.patient,
         obj=card,
         detail=f"CDS Hooks patient-view from {client.iss}: EHR patient {hook.patient_id}"
-               f", user {hook.user_id or '?'}, {len(outcome.cards)} card(s)"
-               + (f", fetched {', '.join(outcome.fetched)}" if outcome.fetched else ""),
-    )  # fmt: skip
+        f", user {hook.user_id or '?'}, {len(outcome.cards)} card(s)"
+        + (f", fetched {', '.join(outcome.fetched)}" if outcome.fetched else ""),
+    )
     return _json(request, {"cards": outcome.cards})
 
 
@@ -320,17 +368,26 @@ def cds_feedback(request, client, organization):
         )
     except cds_hooks.FeedbackError as exc:
         return _json(request, {"error": str(exc)}, status=400)
-    audit_record(user=None, action=AuditAction.CREATE, channel=API,
-                 detail=f"CDS Hooks feedback from {client.iss}: {stored} stored, "
-                        f"{unknown} for unknown cards")  # fmt: skip
+    audit_record(
+        user=None,
+        action=AuditAction.CREATE,
+        channel=API,
+        detail=f"CDS Hooks feedback from {client.iss}: {stored} stored, "
+        f"{unknown} for unknown cards",
+    )
     return _json(request, {"stored": stored, "unknown_cards": unknown})
 
 
 def cds_card_detail(request, card_uuid):
     """The result behind a card, for the clinician who followed its link (login)."""
     card = cds_card_get_for_user(request.user, card_uuid)
-    audit_record(user=request.user, action=AuditAction.READ, channel=AuditChannel.PAGE,
-                 obj=card, patient=card.patient)  # fmt: skip
+    audit_record(
+        user=request.user,
+        action=AuditAction.READ,
+        channel=AuditChannel.PAGE,
+        obj=card,
+        patient=card.patient,
+    )
     return render(
         request, "interop/cds_card.html", {"card": card, "result": card.result}
     )

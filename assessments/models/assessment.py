@@ -44,9 +44,11 @@ def model_field(spec: InputField) -> models.Field:
     if spec.kind is Kind.CHOICE:
         return models.CharField(
             max_length=max(len(v) for v in spec.choice_values),
-            choices=spec.choices, blank=not required, **common,
+            choices=spec.choices,
+            blank=not required,
+            **common,
             **({} if required else {"default": ""}),
-        )  # fmt: skip
+        )
     if spec.kind is Kind.BOOLEAN:
         return models.BooleanField(null=True, blank=True, **common)
     validators = [
@@ -58,9 +60,13 @@ def model_field(spec: InputField) -> models.Field:
             null=not required, blank=not required, validators=validators, **common
         )
     return models.DecimalField(
-        max_digits=DECIMAL_MAX_DIGITS, decimal_places=DECIMAL_PLACES,
-        null=not required, blank=not required, validators=validators, **common,
-    )  # fmt: skip
+        max_digits=DECIMAL_MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        null=not required,
+        blank=not required,
+        validators=validators,
+        **common,
+    )
 
 
 def check_constraints(specs, *, prefix: str, column=lambda spec: spec.column):
@@ -111,39 +117,57 @@ class Assessment(AssessmentInputColumns):
         "assessments.Encounter", on_delete=models.PROTECT, related_name="assessments"
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-        related_name="assessments_created", null=True, blank=True,
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assessments_created",
+        null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # The engine's output, stored as produced (CONTRACT section 2), and the guideline
     # version that produced it. Pages, API and PDFs render this; none recomputes it.
     result = models.JSONField(null=True, blank=True, editable=False)
     rule_set_version = models.ForeignKey(
-        "guidelines.RuleSetVersion", on_delete=models.PROTECT, null=True, blank=True,
-        editable=False, related_name="assessments",
-    )  # fmt: skip
+        "guidelines.RuleSetVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="assessments",
+    )
     # Amend and void (CONTRACT section 6): the only change a stored assessment admits is
     # its status, made by ``assessments.services`` and audited; the record and its
     # result stay as they were.
     status = models.CharField(
-        max_length=16, choices=AssessmentStatus.choices,
-        default=AssessmentStatus.FINAL, editable=False,
-    )  # fmt: skip
+        max_length=16,
+        choices=AssessmentStatus.choices,
+        default=AssessmentStatus.FINAL,
+        editable=False,
+    )
     supersedes = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
         related_name="superseded_by",
         help_text="The assessment this one corrects (it is then 'amended').",
-    )  # fmt: skip
+    )
     reason = models.TextField(
-        blank=True, editable=False,
+        blank=True,
+        editable=False,
         help_text="Why this assessment corrects another, or why it was amended or "
         "voided (the latest of these).",
-    )  # fmt: skip
+    )
     status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        editable=False, related_name="+",
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -46,18 +46,24 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="audit_events",
-    )  # fmt: skip
+    )
     action = models.CharField(max_length=20, choices=AuditAction.choices)
     channel = models.CharField(max_length=10, choices=AuditChannel.choices)
     outcome = models.CharField(
         max_length=10, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS
     )
     patient = models.ForeignKey(
-        "assessments.Patient", on_delete=models.PROTECT, null=True, blank=True,
+        "assessments.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="audit_events",
-    )  # fmt: skip
+    )
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
@@ -71,15 +77,19 @@ class AuditEvent(models.Model):
     )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     hash = models.CharField(  # noqa: DJ001 - NULL is "not sealed yet", not ""
-        max_length=64, editable=False, null=True,
+        max_length=64,
+        editable=False,
+        null=True,
         help_text="SHA-256 of the previous sealed row's hash and this row's content "
         "(empty until sealed).",
-    )  # fmt: skip
+    )
     chain_position = models.BigIntegerField(
-        null=True, unique=True, editable=False,
+        null=True,
+        unique=True,
+        editable=False,
         help_text="Place in the hash chain: 1, 2, 3... in sealing order (empty until "
         "sealed).",
-    )  # fmt: skip
+    )
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -123,11 +133,21 @@ class AuditEvent(models.Model):
 
     def chained_content(self) -> list:
         return [
-            self.at.astimezone(dt.UTC).isoformat(), self.user_id, self.action,
-            self.channel, self.outcome, self.patient_id, self.object_type,
-            self.object_id, self.object_repr, self.detail, self.source_address,
-            self.token_id, self.request, self.status_code,
-        ]  # fmt: skip
+            self.at.astimezone(dt.UTC).isoformat(),
+            self.user_id,
+            self.action,
+            self.channel,
+            self.outcome,
+            self.patient_id,
+            self.object_type,
+            self.object_id,
+            self.object_repr,
+            self.detail,
+            self.source_address,
+            self.token_id,
+            self.request,
+            self.status_code,
+        ]
 
 
 def chain_hash(previous_hash: str, content: list) -> str:

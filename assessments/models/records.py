@@ -85,13 +85,21 @@ class Patient(models.Model):
     birth_date = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices)
     height_cm = models.DecimalField(
-        "height (cm)", max_digits=9, decimal_places=3, null=True, blank=True,
+        "height (cm)",
+        max_digits=9,
+        decimal_places=3,
+        null=True,
+        blank=True,
         validators=_range_validators(HEIGHT),
-    )  # fmt: skip
+    )
     weight_kg = models.DecimalField(
-        "weight (kg)", max_digits=9, decimal_places=3, null=True, blank=True,
+        "weight (kg)",
+        max_digits=9,
+        decimal_places=3,
+        null=True,
+        blank=True,
         validators=_range_validators(WEIGHT),
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -152,9 +160,12 @@ class Encounter(models.Model):
     )
     occurred_at = models.DateTimeField(default=timezone.now)
     clinician = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="encounters",
-        null=True, blank=True,
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="encounters",
+        null=True,
+        blank=True,
+    )
     setting = models.CharField(
         max_length=20, choices=Setting.choices, default=Setting.OUTPATIENT
     )

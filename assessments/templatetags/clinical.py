@@ -2,7 +2,8 @@
 
 from django import template
 
-from guidelines.parameters import parameter_label, value_label
+from guidelines.services import parameter_label
+from guidelines.vocabulary import value_label
 
 register = template.Library()
 

@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 
 from assessments.api.errors import NOT_AUTHENTICATED, NOT_FOUND
 from assessments.models import Assessment, AuditEvent, Encounter, Patient
+from guidelines.authoring import version_create_from_document
 from guidelines.loaders import DATA_DIR, document_read
 from guidelines.models import RuleSetVersion, VersionStatus
-from guidelines.services import active_rule_set, version_create_from_document
+from guidelines.services import active_rule_set
 from tests.factories import EncounterFactory, MembershipFactory, PatientFactory
 
 VIGNETTE = json.loads((DATA_DIR / "vignettes.json").read_text())[3]  # MR-007, C2

@@ -32,8 +32,8 @@ def test_encounter_list_query_count_is_constant(
 
 @pytest.mark.parametrize("extra", [0, 5])
 def test_guideline_list_query_count_is_constant(ehr, extra, django_assert_num_queries):
+    from guidelines.authoring import version_create_from_document
     from guidelines.loaders import document_read
-    from guidelines.services import version_create_from_document
 
     for n in range(extra):
         version_create_from_document(

@@ -3,9 +3,10 @@
 import json
 
 from assessments.services import assessment_create
+from guidelines.authoring import version_create_from_document
 from guidelines.loaders import DATA_DIR, document_read
 from guidelines.models import RuleSetVersion, VersionStatus
-from guidelines.services import guideline_evaluate, version_create_from_document
+from guidelines.services import guideline_evaluate
 
 VIGNETTE = json.loads((DATA_DIR / "vignettes.json").read_text())[3]  # MR-007, C2
 

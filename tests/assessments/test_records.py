@@ -6,8 +6,13 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError
 
+from assessments.inputs import (
+    assessment_from_input,
+    assessment_input,
+    assessment_to_input,
+    input_json,
+)
 from assessments.models import Assessment, PriorEcho
-from assessments.records import assessment_from_input, assessment_to_input
 from assessments.services import assessment_create
 from guidelines.validation import InputError, input_parse
 from guidelines.vocabulary import INPUT_FIELDS, Kind
@@ -142,7 +147,7 @@ def test_age_derives_from_the_birth_date_at_the_encounter_date(encounter, clinic
 )
 def test_input_contradicting_the_patient_record_is_refused(encounter, field, value):
     with pytest.raises(InputError) as caught:
-        assessment_from_input(encounter=encounter, data={"patient": {field: value}})
+        assessment_input(encounter=encounter, data={"patient": {field: value}})
 
     (error,) = caught.value.errors
     assert error.field == f"patient.{field}"
@@ -151,7 +156,10 @@ def test_input_contradicting_the_patient_record_is_refused(encounter, field, val
 
 def test_patient_values_matching_the_record_are_accepted(encounter):
     record, _ = assessment_from_input(
-        encounter=encounter, data={"patient": {**RECORD_PATIENT, "height_cm": "165.0"}}
+        assessment_input(
+            encounter=encounter,
+            data={"patient": {**RECORD_PATIENT, "height_cm": "165.0"}},
+        )
     )
     assert record.patient_height_cm == Decimal("165")
 
@@ -205,3 +213,28 @@ def test_errors_name_the_contract_path(encounter, clinician):
             author=clinician,
         )
     assert {e.field for e in caught.value.errors} == {"echo.eroa_cm2", "labs.bnp_pg_ml"}
+
+
+def test_input_in_hand_reads_as_the_stored_record(encounter, clinician):
+    """The API answers a creation from the canonical input in hand: it must be exactly
+    what reading the stored record back gives (prior echos in the stored order)."""
+    raw = {
+        "etiology": "flail_leaflet",
+        "symptoms": {"nyha_class": 2, "dyspnea": True},
+        "echo": {"eroa_cm2": "0.450", "lvef_pct": 57, "flail_leaflet": True},
+        "prior_echos": [
+            {"months_ago": 6, "lvef_pct": 60},
+            {"months_ago": 18, "lvef_pct": 63, "lvesd_mm": 37},
+            {"months_ago": 6, "lvesd_mm": 40},
+        ],
+    }
+    canonical = assessment_input(encounter=encounter, data=raw)
+    stored = Assessment.objects.get(
+        pk=assessment_create(data=canonical, author=clinician).pk
+    )
+    assert input_json(canonical.data) == assessment_to_input(stored)
+    assert [s["months_ago"] for s in input_json(canonical.data)["prior_echos"]] == [
+        18,
+        6,
+        6,
+    ]

@@ -15,7 +15,7 @@ from assessments.replay_runs import (
     replay_run_summary,
 )
 from assessments.services import assessment_create
-from guidelines import services
+from guidelines import authoring
 from guidelines.models import RuleSetTestCase, RuleSetVersion, VersionStatus
 
 CODE = "acc_aha_2020"
@@ -41,10 +41,10 @@ def draft(editor, rule_sets):
     active = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
-    draft = services.version_copy_to_draft(version=active, user=editor, label="2020.2")
+    draft = authoring.version_copy_to_draft(version=active, user=editor, label="2020.2")
     row = draft.severitycriterionrow_set.get(key="eroa_severe")
     row.condition = ["echo.eroa_cm2", ">=", "0.50"]  # raised: some severe become less
-    services.rule_row_save(row=row, user=editor)
+    authoring.rule_row_save(row=row, user=editor)
     return draft
 
 

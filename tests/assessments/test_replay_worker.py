@@ -15,7 +15,7 @@ from assessments.replay_runs import (
     replay_run_summary,
 )
 from assessments.services import assessment_create
-from guidelines import services
+from guidelines import authoring
 from guidelines.models import RuleSetTestCase, RuleSetVersion, VersionStatus
 from tests.reports.test_worker import Worker, _env, _wait
 
@@ -45,7 +45,7 @@ def test_a_killed_worker_run_is_resumed_and_counted_once(
     active = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
-    draft = services.version_copy_to_draft(version=active, user=editor, label="2020.9")
+    draft = authoring.version_copy_to_draft(version=active, user=editor, label="2020.9")
     env = _env(tmp_path / "media", MR_CDS_TEST_VISIBILITY_TIMEOUT="2")
     first = Worker(tmp_path, "replay-w1", env)
     run = replay_run_start(version=draft, chunk_size=1)

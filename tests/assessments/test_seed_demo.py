@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.http import Http404
 
 from assessments.demo import DEFAULT_PASSWORD
+from assessments.inputs import assessment_to_input
 from assessments.models import (
     Assessment,
     AuditEvent,
@@ -17,7 +18,6 @@ from assessments.models import (
     Patient,
     PriorEcho,
 )
-from assessments.records import assessment_to_input
 from assessments.selectors import patient_get_for_user, patient_list_for_user
 
 

@@ -246,17 +246,17 @@ def test_a_rollback_goes_through_the_same_gate(
     original = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
-    from guidelines import services
+    from guidelines import authoring
 
-    moved = services.version_copy_to_draft(
+    moved = authoring.version_copy_to_draft(
         version=original, user=browser_editor, label="gate-moved"
     )
     row = moved.stagecriterionrow_set.get(key="c2_lvesd")
     row.condition = ["echo.lvesd_mm", ">=", 45]
-    services.rule_row_save(row=row, user=browser_editor)
-    services.version_publish(
+    authoring.rule_row_save(row=row, user=browser_editor)
+    authoring.version_publish(
         version=moved, user=browser_second_editor, reason="moved",
-        acknowledgements={c.id: "r" for c in services.version_outcome_changes(moved)},
+        acknowledgements={c.id: "r" for c in authoring.version_outcome_changes(moved)},
         acknowledge_pending=True,
     )  # fmt: skip
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from guidelines import services
+from guidelines import authoring, services
 from guidelines.models import (
     RecommendationRuleRow,
     RuleSetTestCase,
@@ -69,7 +69,7 @@ def publish_data(version, **extra):
     """The publish form with a reason for the publication and for every changed
     outcome (what a careful second editor posts)."""
     data = {"reason": "Reviewed against the guideline text.", **extra}
-    for change in services.version_outcome_changes(version):
+    for change in authoring.version_outcome_changes(version):
         data[f"ack_{change.id}"] = "Intended: reviewed."
     return data
 
@@ -81,7 +81,9 @@ def staff_clinician(organization):
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return services.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="2020.2"
+    )
 
 
 def edit_row(client, row, **changes):
@@ -155,11 +157,11 @@ def test_published_version_is_immutable_in_the_services(editor, rule_sets):
     row = version.severitycriterionrow_set.get(key="eroa_severe")
     row.condition = ["echo.eroa_cm2", ">=", "0.45"]
     with pytest.raises(services.GuidelineError, match="immutable"):
-        services.rule_row_save(row=row, user=editor)
+        authoring.rule_row_save(row=row, user=editor)
     with pytest.raises(services.GuidelineError, match="immutable"):
-        services.rule_row_delete(row=row, user=editor)
+        authoring.rule_row_delete(row=row, user=editor)
     with pytest.raises(services.GuidelineError, match="immutable"):
-        services.version_delete(version=version)
+        authoring.version_delete(version=version)
     row.refresh_from_db()
     assert row.condition == ["echo.eroa_cm2", ">=", "0.4"]
 
@@ -168,7 +170,7 @@ def test_a_row_cannot_be_moved_out_of_a_published_version(editor, draft):
     published_row = active().severitycriterionrow_set.get(key="eroa_severe")
     published_row.version = draft
     with pytest.raises(services.GuidelineError, match="does not belong"):
-        services.rule_row_save(row=published_row, user=editor)
+        authoring.rule_row_save(row=published_row, user=editor)
 
 
 def test_published_version_is_immutable_in_the_admin(editor_client, rule_sets):
@@ -225,7 +227,7 @@ def test_the_service_validates_the_whole_draft(editor, draft):
     row = draft.severitycriterionrow_set.get(key="eroa_moderate_to_severe")
     row.condition = ["echo.eroa_cm2", ">=", "0.45"]
     with pytest.raises(services.GuidelineError) as refused:
-        services.rule_row_save(row=row, user=editor)
+        authoring.rule_row_save(row=row, user=editor)
     assert any("cut-offs must rise" in p for p in refused.value.problems)
 
 
@@ -288,7 +290,7 @@ def test_publication_switches_evaluation_to_the_new_version(
     vignette = RuleSetTestCase.objects.get(rule_set__code=CODE, name="MR-011")
     before = services.guideline_evaluate(data=vignette.input, guideline=CODE)
     with django_capture_on_commit_callbacks(execute=True):  # the cache moves on commit
-        services.version_publish(
+        authoring.version_publish(
             version=draft, user=second_editor, reason="r", acknowledge_pending=True
         )
     after = services.guideline_evaluate(data=vignette.input, guideline=CODE)

@@ -5,7 +5,7 @@ codes never change."""
 
 import pytest
 
-from guidelines import services
+from guidelines import authoring, services
 from guidelines.loaders import RuleSetError, document_read, ruleset_from_document
 from guidelines.models import RecommendationCode, RecommendationRuleRow
 from tests.guidelines.test_authoring import active, edit_row, url
@@ -19,7 +19,9 @@ def editor_client(client, editor, rule_sets):
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return services.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="2020.2"
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,7 +73,7 @@ def test_a_code_still_recommended_cannot_be_renamed_or_deleted(
     )
     rule = draft.recommendationrulerow_set.filter(code="surgery_mv").first()
     rule.code = "mitral_redo"
-    services.rule_row_save(row=rule, user=editor)
+    authoring.rule_row_save(row=rule, user=editor)
 
     response = editor_client.post(
         url("recommendationcode_change", code.pk),
@@ -132,4 +134,4 @@ def test_a_published_versions_codes_never_change(editor_client, editor, rule_set
     assert not active().codes.filter(code="mitral_redo").exists()
     code.title = "Renamed"
     with pytest.raises(services.GuidelineError, match="immutable"):
-        services.version_codes_save(version=active(), codes=[code], user=editor)
+        authoring.version_codes_save(version=active(), codes=[code], user=editor)

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.contrib.auth.models import Group
 
-from guidelines import services
+from guidelines import authoring, services
 from guidelines.loaders import document_read
 from guidelines.models import RuleSetVersion, VersionStatus
 from tests.factories import UserFactory
@@ -27,35 +27,37 @@ def active():
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return services.version_copy_to_draft(version=active(), user=editor, label="gate-1")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="gate-1"
+    )
 
 
 def move_c2_lvesd(version, user, mm):
     row = version.stagecriterionrow_set.get(key="c2_lvesd")
     row.condition = ["echo.lvesd_mm", ">=", mm]
-    services.rule_row_save(row=row, user=user)
+    authoring.rule_row_save(row=row, user=user)
 
 
 def acknowledge_all(version, reason="Intended: reviewed."):
-    return {c.id: reason for c in services.version_outcome_changes(version)}
+    return {c.id: reason for c in authoring.version_outcome_changes(version)}
 
 
 def publish(version, user, **kwargs):
     kwargs.setdefault("acknowledgements", acknowledge_all(version))
-    return services.version_publish(
+    return authoring.version_publish(
         version=version, user=user, reason="Reviewed.", acknowledge_pending=True,
         **kwargs,
     )  # fmt: skip
 
 
 def test_an_unchanged_draft_changes_no_outcome(draft):
-    assert services.version_outcome_changes(draft) == []
+    assert authoring.version_outcome_changes(draft) == []
 
 
 def test_a_moved_c2_threshold_is_listed_in_clinical_words(draft, editor):
     move_c2_lvesd(draft, editor, 45)
-    assert services.version_check(draft) == []  # the draft's own cases move with it
-    changes = services.version_outcome_changes(draft)
+    assert authoring.version_check(draft) == []  # the draft's own cases move with it
+    changes = authoring.version_outcome_changes(draft)
     texts = [c.text for c in changes]
     # the published version's boundary case at its own cut-off, 40 mm
     [boundary] = [c for c in changes if c.case.startswith("LVESD 40 mm,")]
@@ -82,15 +84,15 @@ def test_a_moved_rule_threshold_is_caught_on_the_vignettes(editor, rule_sets):
     esc = RuleSetVersion.objects.get(
         rule_set__code="esc_eacts_2025", status=VersionStatus.PUBLISHED
     )
-    draft = services.version_copy_to_draft(version=esc, user=editor, label="esc-gate")
+    draft = authoring.version_copy_to_draft(version=esc, user=editor, label="esc-gate")
     row = draft.recommendationrulerow_set.get(key="esc_af_or_ph")
     text = json.dumps(row.condition).replace(
         '["echo.pasp_mmhg", ">", "50"]', '["echo.pasp_mmhg", ">", "60"]'
     )
     assert text != json.dumps(row.condition)
     row.condition = json.loads(text)
-    services.rule_row_save(row=row, user=editor)
-    changes = services.version_outcome_changes(draft)
+    authoring.rule_row_save(row=row, user=editor)
+    changes = authoring.version_outcome_changes(draft)
     assert changes
     assert all(
         c.case.startswith("Pulmonary artery systolic pressure 51 mmHg (on MR-")
@@ -107,7 +109,7 @@ def test_a_changed_outcome_blocks_publication_until_acknowledged_with_a_reason(
     draft, editor, second_editor
 ):
     move_c2_lvesd(draft, editor, 45)
-    changes = services.version_outcome_changes(draft)
+    changes = authoring.version_outcome_changes(draft)
     all_but_one = {c.id: "Intended." for c in changes[1:]}
     for acknowledgements in ({}, {**all_but_one, changes[0].id: "   "}, all_but_one):
         with pytest.raises(services.GuidelineError) as refused:
@@ -132,8 +134,8 @@ def test_the_shipped_data_file_is_a_reference_of_its_own(draft, editor, second_e
     the change against the shipped data file (40 mm), not only against the active."""
     move_c2_lvesd(draft, editor, 45)
     publish(draft, second_editor)
-    later = services.version_copy_to_draft(version=draft, user=editor, label="gate-2")
-    changes = services.version_outcome_changes(later)
+    later = authoring.version_copy_to_draft(version=draft, user=editor, label="gate-2")
+    changes = authoring.version_outcome_changes(later)
     assert {c.reference for c in changes} == {
         f"shipped data file acc_aha_2020.toml ({SHIPPED_LABEL})"
     }
@@ -143,8 +145,8 @@ def test_the_shipped_data_file_is_a_reference_of_its_own(draft, editor, second_e
 def test_vignettes_are_run_through_the_draft(draft, editor):
     row = draft.severitycriterionrow_set.get(key="eroa_severe")
     row.condition = ["echo.eroa_cm2", ">=", "0.50"]
-    services.rule_row_save(row=row, user=editor)
-    cases = [c.case for c in services.version_outcome_changes(draft)]
+    authoring.rule_row_save(row=row, user=editor)
+    cases = [c.case for c in authoring.version_outcome_changes(draft)]
     # MR-023: EROA 0.45 cm², severe under 0.40, no longer under 0.50
     assert any(case.startswith("vignette MR-023") for case in cases), cases
     assert any(case.startswith("EROA 0.4 cm²") for case in cases), cases
@@ -167,7 +169,7 @@ def test_the_editor_of_a_draft_cannot_publish_it(draft, editor, second_editor):
 
 def test_a_header_edit_makes_an_editor(draft, second_editor):
     draft.title = "Edited title"
-    services.version_header_save(version=draft, user=second_editor)
+    authoring.version_header_save(version=draft, user=second_editor)
     with pytest.raises(services.GuidelineError, match="erin edited this draft"):
         publish(draft, second_editor)
 
@@ -180,7 +182,7 @@ def test_only_a_guideline_editor_publishes(draft, organization):
 
 def test_a_reason_for_publication_is_required(draft, second_editor):
     with pytest.raises(services.GuidelineError, match="reason"):
-        services.version_publish(
+        authoring.version_publish(
             version=draft, user=second_editor, reason=" ", acknowledge_pending=True
         )
 
@@ -189,10 +191,10 @@ def test_a_rollback_goes_through_the_same_gate(draft, editor, second_editor):
     original = active()
     move_c2_lvesd(draft, editor, 45)
     publish(draft, second_editor)
-    rollback = services.version_rollback(to=original, user=editor, label="gate-2")
+    rollback = authoring.version_rollback(to=original, user=editor, label="gate-2")
     assert (rollback.status, rollback.is_rollback) == (VersionStatus.DRAFT, True)
     assert active() == draft
-    changes = services.version_outcome_changes(rollback)
+    changes = authoring.version_outcome_changes(rollback)
     assert {c.reference for c in changes} == {"published version gate-1"}
     assert any(
         c.text.startswith("LVESD 44 mm, asymptomatic severe primary MR: stage C1 → C2")
@@ -209,7 +211,7 @@ def test_a_rollback_goes_through_the_same_gate(draft, editor, second_editor):
 
 def test_a_draft_cannot_be_rolled_back_to(draft, editor):
     with pytest.raises(services.GuidelineError, match="is a draft"):
-        services.version_rollback(to=draft, user=editor, label="x")
+        authoring.version_rollback(to=draft, user=editor, label="x")
 
 
 def test_the_check_page_lists_the_changed_outcomes_before_publication(

@@ -7,7 +7,7 @@ from django.urls import reverse
 from assessments.models import Assessment
 from assessments.replay import assessment_replay
 from assessments.services import assessment_create
-from guidelines import services
+from guidelines import authoring, services
 from guidelines.models import RuleSetTestCase, RuleSetVersion, VersionStatus
 
 CODE = "acc_aha_2020"
@@ -38,13 +38,15 @@ def stored(encounter, clinician, rule_sets):
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return services.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="2020.2"
+    )
 
 
 def raise_eroa_severe(draft, editor, value="0.50"):
     row = draft.severitycriterionrow_set.get(key="eroa_severe")
     row.condition = ["echo.eroa_cm2", ">=", value]
-    services.rule_row_save(row=row, user=editor)
+    authoring.rule_row_save(row=row, user=editor)
 
 
 def test_an_unchanged_draft_changes_nothing(stored, draft):
@@ -109,7 +111,7 @@ def test_a_version_an_assessment_used_is_never_deleted(stored):
     version = stored[0].rule_set_version
     assert version == active()
     with pytest.raises(services.GuidelineError):
-        services.version_delete(version=version)
+        authoring.version_delete(version=version)
     with pytest.raises(ProtectedError):
         version.delete()  # the database protects it too
 
@@ -119,10 +121,10 @@ def test_an_old_assessment_keeps_its_version_after_publication(
 ):
     old_version = stored[0].rule_set_version
     raise_eroa_severe(draft, editor, "0.41")
-    services.version_publish(
+    authoring.version_publish(
         version=draft, user=second_editor, reason="r",
         acknowledgements={
-            c.id: "intended" for c in services.version_outcome_changes(draft)
+            c.id: "intended" for c in authoring.version_outcome_changes(draft)
         },
         acknowledge_pending=True,
     )  # fmt: skip

@@ -5,7 +5,7 @@ version's admin page."""
 import pytest
 from django.urls import reverse
 
-from guidelines import services
+from guidelines import authoring
 from guidelines.models import RuleSetVersion, VersionStatus
 
 CODE = "acc_aha_2020"
@@ -16,12 +16,12 @@ def published(editor, second_editor, rule_sets):
     active = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
-    draft = services.version_copy_to_draft(version=active, user=editor, label="gate-1")
+    draft = authoring.version_copy_to_draft(version=active, user=editor, label="gate-1")
     row = draft.stagecriterionrow_set.get(key="c2_lvesd")
     row.condition = ["echo.lvesd_mm", ">=", 45]
-    services.rule_row_save(row=row, user=editor)
-    changes = services.version_outcome_changes(draft)
-    return services.version_publish(
+    authoring.rule_row_save(row=row, user=editor)
+    changes = authoring.version_outcome_changes(draft)
+    return authoring.version_publish(
         version=draft, user=second_editor, reason="Threshold under review (test).",
         acknowledgements={c.id: "Accepted for the LVESD study." for c in changes},
         acknowledge_pending=True,

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from guidelines.engine import evaluate
+from guidelines.expectations import BASE_PRIMARY, boundary_cases, case_problems
 from guidelines.loaders import ruleset_load
-from guidelines.testing import BASE_PRIMARY, boundary_cases, case_problems
 from guidelines.validation import input_parse
 
 ACC = ruleset_load("acc_aha_2020")

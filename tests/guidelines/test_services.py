@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from guidelines.authoring import guidelines_load
 from guidelines.models import RuleSetVersion, VersionStatus
-from guidelines.services import guideline_evaluate, guidelines_load
+from guidelines.services import guideline_evaluate
 from guidelines.validation import InputError
 
 VIGNETTE_INPUT = json.loads(

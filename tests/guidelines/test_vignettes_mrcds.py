@@ -20,8 +20,8 @@ import re
 import pytest
 
 from guidelines.engine import evaluate
+from guidelines.expectations import expectation_for_profile, result_problems
 from guidelines.loaders import DATA_DIR, SHIPPED_RULE_SETS, ruleset_load
-from guidelines.testing import expectation_for_profile, result_problems
 from guidelines.validation import input_parse
 
 VIGNETTES = json.loads((DATA_DIR / "vignettes_mrcds.json").read_text())

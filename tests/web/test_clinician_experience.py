@@ -11,12 +11,12 @@ from assessments.choices import AuditAction, AuditChannel
 from assessments.models import Assessment, AuditEvent
 from assessments.presentation import note_text, result_view, section_text
 from assessments.services import assessment_create
-from guidelines.models import RuleSetVersion, VersionStatus
-from guidelines.services import (
+from guidelines.authoring import (
     version_outcome_changes,
     version_publish,
     version_rollback,
 )
+from guidelines.models import RuleSetVersion, VersionStatus
 
 from .test_pages import SEVERE_PRIMARY
 

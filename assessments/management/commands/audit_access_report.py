@@ -12,8 +12,18 @@ from assessments.choices import AuditAction, AuditChannel
 from assessments.models import Patient
 from assessments.selectors import audit_events_for_patient
 
-COLUMNS = ["at", "user", "action", "outcome", "status", "channel", "object",
-           "source_address", "token_id", "detail"]  # fmt: skip
+COLUMNS = [
+    "at",
+    "user",
+    "action",
+    "outcome",
+    "status",
+    "channel",
+    "object",
+    "source_address",
+    "token_id",
+    "detail",
+]
 
 
 class Command(BaseCommand):
@@ -23,8 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("patient_id", nargs="?", type=int)
         parser.add_argument("--mrn", help="The patient's medical record number")
         parser.add_argument("--site", help="Care site name, when the MRN is ambiguous")
-        parser.add_argument("--since", type=dt.date.fromisoformat,
-                            help="Only events from this day on (YYYY-MM-DD)")  # fmt: skip
+        parser.add_argument(
+            "--since",
+            type=dt.date.fromisoformat,
+            help="Only events from this day on (YYYY-MM-DD)",
+        )
 
     def handle(self, *args, patient_id, mrn, site, since, **options):
         patient = self._patient(patient_id, mrn, site)
@@ -34,14 +47,26 @@ class Command(BaseCommand):
         self.stdout.write(f"# access report of {patient} at {patient.organization}")
         self.stdout.write("\t".join(COLUMNS))
         for e in events.iterator():
-            row = [e.at.isoformat(), str(e.user or "-"), e.action, e.outcome,
-                   str(e.status_code or ""), e.channel, e.object_repr or e.object_type,
-                   e.source_address or "", e.token_id, e.detail]  # fmt: skip
+            row = [
+                e.at.isoformat(),
+                str(e.user or "-"),
+                e.action,
+                e.outcome,
+                str(e.status_code or ""),
+                e.channel,
+                e.object_repr or e.object_type,
+                e.source_address or "",
+                e.token_id,
+                e.detail,
+            ]
             self.stdout.write("\t".join(v.replace("\t", " ") for v in row))
         audit_record(
-            user=None, action=AuditAction.READ, channel=AuditChannel.COMMAND,
-            obj=patient, detail="access report",
-        )  # fmt: skip
+            user=None,
+            action=AuditAction.READ,
+            channel=AuditChannel.COMMAND,
+            obj=patient,
+            detail="access report",
+        )
 
     @staticmethod
     def _patient(patient_id, mrn, site) -> Patient:

@@ -23,13 +23,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path of the DICOM SR file, or - for stdin.")
         parser.add_argument(
-            "--encounter", type=int,
+            "--encounter",
+            type=int,
             help="Compare the report's patient with this encounter's patient record.",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--confirm-patient-mismatch", action="store_true",
+            "--confirm-patient-mismatch",
+            action="store_true",
             help="Import although the report's patient differs from the record.",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options):
         limit = settings.ECHO_IMPORT_MAX_BYTES
@@ -45,20 +47,33 @@ class Command(BaseCommand):
             raise CommandError(f"The file is larger than the limit of {limit} bytes.")
         encounter = None
         if options["encounter"] is not None:
-            encounter = Encounter.objects.select_related("patient").filter(
-                pk=options["encounter"]).first()  # fmt: skip
+            encounter = (
+                Encounter.objects.select_related("patient")
+                .filter(pk=options["encounter"])
+                .first()
+            )
             if encounter is None:
                 raise CommandError(f"No encounter {options['encounter']}.")
         try:
             result = echo_import(
-                data=data, patient=encounter.patient if encounter else None,
+                data=data,
+                patient=encounter.patient if encounter else None,
                 confirm_patient_mismatch=options["confirm_patient_mismatch"],
-            )  # fmt: skip
+            )
         except EchoReportError as exc:
-            audit_record(user=None, action=AuditAction.READ,
-                         channel=AuditChannel.COMMAND, obj=encounter,
-                         detail=f"echo SR import refused: {exc}")  # fmt: skip
+            audit_record(
+                user=None,
+                action=AuditAction.READ,
+                channel=AuditChannel.COMMAND,
+                obj=encounter,
+                detail=f"echo SR import refused: {exc}",
+            )
             raise CommandError(str(exc)) from None
-        audit_record(user=None, action=AuditAction.READ, channel=AuditChannel.COMMAND,
-                     obj=encounter, detail=import_audit_detail(result))  # fmt: skip
+        audit_record(
+            user=None,
+            action=AuditAction.READ,
+            channel=AuditChannel.COMMAND,
+            obj=encounter,
+            detail=import_audit_detail(result),
+        )
         self.stdout.write(json.dumps(result, indent=2))

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from guidelines.services import guidelines_load
+from guidelines.authoring import guidelines_load
 
 
 class Command(BaseCommand):

@@ -1,16 +1,22 @@
-"""The two conversions between a stored assessment and the contract's input JSON.
+"""Assessment input: parsed once at the edge, then stored and shown.
 
-``assessment_to_input`` turns a stored record into CONTRACT section 1 input (numbers as
-JSON numbers, absent values left out). ``assessment_from_input`` turns input into an
-unsaved record for an encounter, taking the patient's age (at the encounter date), sex,
-height and weight from the patient record and refusing input that contradicts it.
-The API, the pages and the rules engine all go through these two functions.
+``assessment_input`` is the one function that turns raw contract input (CONTRACT
+section 1) plus its encounter into canonical input: validation (``input_parse``), the
+patient's age at the encounter date, sex, height and weight from the record (a given
+value that contradicts it is refused), the encounter's presentation by default. The
+API, the form, the admin and the commands call it; services and the engine take what it
+returns and never parse again.
+
+``assessment_from_input`` turns canonical input into an unsaved record;
+``input_json`` turns canonical input into contract JSON (numbers as JSON numbers,
+absent values left out), exactly as ``assessment_to_input`` reads a stored record back.
 """
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from guidelines.validation import FieldError, InputError, input_parse
+from guidelines.services import FieldError, InputError, input_parse
 from guidelines.vocabulary import INPUT_FIELDS, PRIOR_ECHO_FIELDS, Kind, sections
 
 from .models import Assessment, Encounter, PriorEcho
@@ -27,15 +33,21 @@ def json_number(value: Any) -> Any:
     return value
 
 
-def assessment_to_input(assessment: Assessment, *, studies=None) -> dict[str, Any]:
-    """The stored record as contract input JSON (absent values omitted).
+@dataclass(frozen=True)
+class AssessmentInput:
+    """Canonical input of one assessment of ``encounter`` (``assessment_input``'s
+    output): values as ``input_parse`` gives them, the patient section complete."""
 
-    ``studies`` are the prior echos when the record is not saved yet (default: its
-    stored ones).
-    """
+    encounter: Encounter
+    data: dict[str, Any]
+
+
+def _contract_json(values, studies) -> dict[str, Any]:
+    """Contract input JSON from a getter of each field's value and the prior echos (as
+    getters too), in the declaration order, absent values left out."""
     data: dict[str, Any] = {}
     for spec in INPUT_FIELDS:
-        value = getattr(assessment, spec.column)
+        value = values(spec)
         if value is None or value == "":
             continue
         if spec.section:
@@ -44,26 +56,38 @@ def assessment_to_input(assessment: Assessment, *, studies=None) -> dict[str, An
             data[spec.path] = json_number(value)
     studies = [
         {
-            name: json_number(getattr(study, name))
+            name: json_number(study(name))
             for name in PRIOR_ECHO_NAMES
-            if getattr(study, name) is not None
+            if study(name) is not None
         }
-        for study in (assessment.prior_echos.all() if studies is None else studies)
+        for study in studies
     ]
     if studies:
         data["prior_echos"] = studies
     return data
 
 
-def prior_echos_loaded(assessment: Assessment, studies: list[PriorEcho]) -> None:
-    """Mark ``studies`` as the assessment's loaded prior echos, exactly as
-    ``prefetch_related("prior_echos")`` would, so that reading a record just saved
-    (``assessment_to_input``) costs no query. They are put in the model's order (most
-    distant first; saved one by one, so ties keep their order), as a read would."""
-    loaded = assessment.prior_echos.all()
-    loaded._result_cache = sorted(studies, key=lambda study: -study.months_ago)
-    loaded._prefetch_done = True
-    assessment._prefetched_objects_cache = {"prior_echos": loaded}
+def assessment_to_input(assessment: Assessment) -> dict[str, Any]:
+    """The stored record as contract input JSON (absent values omitted)."""
+    return _contract_json(
+        lambda spec: getattr(assessment, spec.column),
+        [
+            lambda name, study=study: getattr(study, name)
+            for study in assessment.prior_echos.all()
+        ],
+    )
+
+
+def input_json(data: dict[str, Any]) -> dict[str, Any]:
+    """Canonical input as contract JSON: what ``assessment_to_input`` reads back once it
+    is stored (prior echos in the stored order, most distant first)."""
+
+    def value(spec):
+        values = data.get(spec.section, {}) if spec.section else data
+        return values.get(spec.name if spec.section else spec.path)
+
+    studies = sorted(data.get("prior_echos", []), key=lambda s: -s["months_ago"])
+    return _contract_json(value, [lambda name, s=s: s.get(name) for s in studies])
 
 
 def patient_section_for_encounter(
@@ -100,19 +124,26 @@ def patient_section_for_encounter(
     return {**given, **record}
 
 
-def assessment_from_input(
-    *, encounter: Encounter, data: dict[str, Any]
-) -> tuple[Assessment, list[PriorEcho]]:
-    """An unsaved assessment (and its prior echos) for ``encounter`` from contract input.
+def assessment_input(*, encounter: Encounter, data: Any) -> AssessmentInput:
+    """Raw contract input for ``encounter`` as canonical input: the one parse.
 
-    Raises ``InputError`` naming every refused field. Nothing is saved here.
+    Raises ``InputError`` naming every refused field (a contradiction of the patient
+    record included).
     """
     canonical = input_parse(data, require_patient=False)
     canonical["patient"] = patient_section_for_encounter(
         encounter, canonical.get("patient", {})
     )
     canonical.setdefault("presentation", encounter.presentation)
-    assessment = Assessment(encounter=encounter)
+    return AssessmentInput(encounter, canonical)
+
+
+def assessment_from_input(
+    assessment_input: AssessmentInput,
+) -> tuple[Assessment, list[PriorEcho]]:
+    """An unsaved assessment (and its prior echos) from canonical input."""
+    canonical = assessment_input.data
+    assessment = Assessment(encounter=assessment_input.encounter)
     for spec in INPUT_FIELDS:
         source = canonical.get(spec.section, {}) if spec.section else canonical
         value = source.get(spec.name if spec.section else spec.path)

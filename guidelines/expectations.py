@@ -1,6 +1,6 @@
 """Rule-set test cases: checking a result against expectations, and boundary cases
 generated from the threshold rows themselves. Pure; used by the test suite and by the
-publish gate (``services.version_check``).
+publish gate (``authoring.version_check``).
 
 An expectation (a vignette's ``expected`` narrowed to one profile) may hold:
 ``severity`` / ``acceptable_severity``, ``stage`` / ``acceptable_stages``, ``mr_type``,
@@ -91,9 +91,13 @@ BASE_PRIMARY = {
     "symptoms": {"nyha_class": 1},
     "echo": {"lvef_pct": 65, "lvesd_mm": 35, "lvedd_mm": 55},
 }
-STEP = {"echo.eroa_cm2": Decimal("0.01"), "echo.regurgitant_volume_ml": Decimal(1),
-        "echo.regurgitant_fraction_pct": Decimal(1), "echo.lvef_pct": Decimal(1),
-        "echo.lvesd_mm": Decimal(1)}  # fmt: skip
+STEP = {
+    "echo.eroa_cm2": Decimal("0.01"),
+    "echo.regurgitant_volume_ml": Decimal(1),
+    "echo.regurgitant_fraction_pct": Decimal(1),
+    "echo.lvef_pct": Decimal(1),
+    "echo.lvesd_mm": Decimal(1),
+}
 
 
 def _band_thresholds(rule_set: RuleSet) -> dict[str, dict[str, Decimal]]:
@@ -158,8 +162,10 @@ def boundary_case_list(rule_set: RuleSet) -> list[BoundaryCase]:
                     (f"{name} minus one step → {lower} (just below)", -1, below),
                     (f"{name} plus one step → {band} (just above)", 1, dict(at)),
                 ):
-                    focus = {first: t1 + delta * STEP[first],
-                             second: t2 + delta * STEP[second]}  # fmt: skip
+                    focus = {
+                        first: t1 + delta * STEP[first],
+                        second: t2 + delta * STEP[second],
+                    }
                     cases.append(
                         BoundaryCase(label, _with_echo(**focus), expected, focus)
                     )
@@ -173,9 +179,11 @@ def boundary_case_list(rule_set: RuleSet) -> list[BoundaryCase]:
         if leaf.parameter not in STEP or leaf.operator not in ("<=", ">=", "<", ">"):
             continue
         step = STEP[leaf.parameter]
-        inside = leaf.value if leaf.operator in ("<=", ">=") else (
-            leaf.value - step if leaf.operator == "<" else leaf.value + step
-        )  # fmt: skip
+        inside = (
+            leaf.value
+            if leaf.operator in ("<=", ">=")
+            else (leaf.value - step if leaf.operator == "<" else leaf.value + step)
+        )
         outside = inside + step if leaf.operator in ("<=", "<") else inside - step
         for value, stage, where in (
             (inside, "C2", "at"),
@@ -184,8 +192,10 @@ def boundary_case_list(rule_set: RuleSet) -> list[BoundaryCase]:
             data = _with_echo(**severe, **{leaf.parameter: value})
             cases.append(
                 BoundaryCase(
-                    f"{leaf.parameter} {value} → stage {stage} ({where})", data,
-                    {"severity": "severe", "stage": stage}, {leaf.parameter: value},
+                    f"{leaf.parameter} {value} → stage {stage} ({where})",
+                    data,
+                    {"severity": "severe", "stage": stage},
+                    {leaf.parameter: value},
                 )
-            )  # fmt: skip
+            )
     return cases
