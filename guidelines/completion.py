@@ -149,7 +149,9 @@ def unknowns_of(
                 drivers = []
                 break
             drivers.append(variable)
-    for name in {*drivers, *([symptom_variable] if symptom_variable else [])}:
+    for name in dict.fromkeys(
+        [*drivers, *([symptom_variable] if symptom_variable else [])]
+    ):
         _add_variable(name, rule_set, variables, regions)
     return Unknowns(variables, regions, tuple(dict.fromkeys(drivers)))
 
@@ -190,7 +192,7 @@ def _domain(name, rule_set):
 def resolve(
     facts: Mapping[str, Any],
     rule_set: RuleSet,
-    unknown_rules: Sequence[tuple[RecommendationRule, frozenset[str]]],
+    unknown_rules: Sequence[tuple[RecommendationRule, Sequence[str]]],
     given_codes: Sequence[str],
     unknowns: Unknowns,
     not_completable: frozenset[str],

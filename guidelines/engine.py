@@ -31,7 +31,7 @@ from typing import Any
 from . import completion
 from .grading import GRADING_INPUTS, QUANTITATIVE, grade_severity
 from .parameters import INTERVENTION_CODES
-from .specs import Leaf, RuleSet, format_value
+from .specs import Leaf, RuleSet, format_value, in_reading_order
 from .vocabulary import (
     FIELDS_BY_PATH,
     PRIMARY_ETIOLOGIES,
@@ -355,7 +355,7 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
                 "source": criterion.source.as_dict() if criterion.source else None,
             })  # fmt: skip
             if met is None:
-                for parameter in needed:
+                for parameter in in_reading_order(criterion.condition, needed):
                     missing.append((parameter, "needed to tell stage C1 from C2"))
         if any(r is True for r in results):
             return "C2"
@@ -530,7 +530,7 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
     deferred: list[dict[str, Any]] = []
     codes: list[str] = []
     groups_done: dict[str, int] = {}
-    unknown: list[tuple[Any, frozenset[str]]] = []
+    unknown: list[tuple[Any, tuple[str, ...]]] = []
     facts["recommendations"] = ()
     for rule in rules_admitted(rule_set, facts):
         if rule.group and rule.group in groups_done:
@@ -538,10 +538,11 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
         needed: set[str] = set()
         result = rule.condition.evaluate(facts, needed)
         if result is None:
+            needed = in_reading_order(rule.condition, needed)
             for parameter in needed:
                 missing.append((parameter, f"needed to decide: {rule.title}"))
             if rule.kind == "recommendation":
-                unknown.append((rule, frozenset(needed)))
+                unknown.append((rule, needed))
             continue
         if not result:
             continue
@@ -686,7 +687,10 @@ def complete_recommendations(
                     continue
                 needed: set[str] = set()
                 if rule.condition.evaluate(facts, needed) is None:
-                    candidates[rule.key] = (rule, frozenset(needed))
+                    candidates[rule.key] = (
+                        rule,
+                        in_reading_order(rule.condition, needed),
+                    )
         finally:
             completion.restore(facts, saved)
     open_rules = [

@@ -221,6 +221,16 @@ class Node:
         return tuple(leaf for child in self.children for leaf in child.leaves())
 
 
+def in_reading_order(condition: Leaf | Node, names) -> tuple[str, ...]:
+    """``names`` (the parameters an evaluation found absent, a set) in the order the
+    condition reads them, so that what is reported does not depend on set order."""
+    return tuple(
+        dict.fromkeys(
+            leaf.parameter for leaf in condition.all_leaves if leaf.parameter in names
+        )
+    )
+
+
 Condition = Leaf | Node
 
 
