@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Any
 
 from .parameters import PARAMETERS, RISK_CATEGORIES
-from .specs import RecommendationRule, RuleSet, format_value
+from .specs import CompiledRuleSet, RecommendationRule, format_value
 from .vocabulary import FIELDS_BY_PATH, Kind
 
 MAX_COMBINATIONS = 64
@@ -87,7 +87,7 @@ class Unknowns:
     stage_drivers: tuple[str, ...]  # variables that decide the undetermined stage
 
 
-def numeric_regions(name: str, rule_set: RuleSet) -> tuple[Region, ...]:
+def numeric_regions(name: str, rule_set: CompiledRuleSet) -> tuple[Region, ...]:
     """One representative value per interval between the rule set's thresholds."""
     param = PARAMETERS[name]
     lo, hi = param.minimum, param.maximum
@@ -128,7 +128,7 @@ def _inside(a: Decimal, b: Decimal, integer: bool, *, first: bool, last: bool):
 
 def unknowns_of(
     facts: Mapping[str, Any],
-    rule_set: RuleSet,
+    rule_set: CompiledRuleSet,
     stage_missing: Sequence[str],
     not_completable: frozenset[str],
 ) -> Unknowns:
@@ -191,7 +191,7 @@ def _domain(name, rule_set):
 
 def resolve(
     facts: Mapping[str, Any],
-    rule_set: RuleSet,
+    rule_set: CompiledRuleSet,
     unknown_rules: Sequence[tuple[RecommendationRule, Sequence[str]]],
     given_codes: Sequence[str],
     unknowns: Unknowns,

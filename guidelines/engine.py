@@ -1,7 +1,7 @@
 """The MR-CDS rules engine: assessment input + compiled rule set → assessment result.
 
 Pure: no ORM, no settings, no I/O. ``evaluate(data, rule_set)`` takes the canonical input
-of ``validation.input_parse`` (CONTRACT section 1) and a ``specs.RuleSet`` and returns the
+of ``validation.input_parse`` (CONTRACT section 1) and a ``specs.CompiledRuleSet`` and returns the
 result of CONTRACT section 2 as JSON-ready data. The steps, in order:
 
 1. Derived values (SPEC 0.6 and 6): BSA (Mosteller), BMI, LVESD index; EROA from PISA,
@@ -31,7 +31,7 @@ from typing import Any
 from . import completion
 from .grading import GRADING_INPUTS, QUANTITATIVE, grade_severity
 from .parameters import INTERVENTION_CODES
-from .specs import Leaf, RuleSet, format_value, in_reading_order
+from .specs import CompiledRuleSet, Leaf, format_value, in_reading_order
 from .vocabulary import (
     FIELDS_BY_PATH,
     PRIMARY_ETIOLOGIES,
@@ -438,7 +438,7 @@ def _plausibility_warnings(facts: Mapping[str, Any], warnings: list[str]) -> Non
         )
 
 
-def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
+def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, Any]:
     """Evaluate one canonical assessment input with a compiled rule set."""
     warnings: list[str] = []
     missing: list[tuple[str, str]] = []
@@ -523,7 +523,7 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
     }
 
 
-def apply_rules(facts, rule_set: RuleSet, missing, warnings):
+def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
     """Run the rules in order; also return the unknown ones and where groups fired."""
     recommendations: list[dict[str, Any]] = []
     cautions: list[dict[str, Any]] = []

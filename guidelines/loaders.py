@@ -1,5 +1,5 @@
 """Turn rule-set documents (the TOML seed files, or rows exported from the database)
-into compiled ``specs.RuleSet`` objects. The only place that knows both shapes.
+into compiled ``specs.CompiledRuleSet`` objects. The only place that knows both shapes.
 
 A document is a plain dict::
 
@@ -28,9 +28,9 @@ from typing import Any
 from .conditions import ConditionError, condition_parse
 from .parameters import BANDS, CONTRACT_CODES, EXTRA_CODES
 from .specs import (
+    CompiledRuleSet,
     Node,
     RecommendationRule,
-    RuleSet,
     SeverityCriterion,
     Source,
     StageCriterion,
@@ -94,7 +94,7 @@ def _check_source(where: str, row: dict[str, Any], errors: list[str]) -> None:
 
 def ruleset_from_document(
     doc: dict[str, Any], *, version_id: int | None = None
-) -> RuleSet:
+) -> CompiledRuleSet:
     """Validate and compile a document; raise ``RuleSetError`` listing every problem."""
     errors: list[str] = []
     head = doc.get("ruleset", {})
@@ -177,7 +177,7 @@ def ruleset_from_document(
             )  # fmt: skip
     if errors:
         raise RuleSetError(errors)
-    return RuleSet(
+    return CompiledRuleSet(
         code=head["code"],
         title=head["title"],
         version=str(head["version"]),
@@ -256,7 +256,7 @@ def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:
             )
 
 
-def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> RuleSet:
+def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> CompiledRuleSet:
     return ruleset_from_document(document_read(code, data_dir))
 
 
@@ -373,7 +373,7 @@ def document_from_version(version) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def ruleset_from_version(version) -> RuleSet:
+def ruleset_from_version(version) -> CompiledRuleSet:
     doc = document_from_version(version)
     compiled = ruleset_from_document(doc, version_id=version.pk)
     return compiled

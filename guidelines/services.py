@@ -48,7 +48,7 @@ from .outcomes import (
     outcome_changes,
     threshold_gate_cases,
 )
-from .specs import RuleSet as CompiledRuleSet
+from .specs import CompiledRuleSet
 from .testing import boundary_cases, case_problems, expectation_for_profile
 from .validation import input_parse
 

@@ -360,7 +360,11 @@ class RecommendationRule:
 
 
 @dataclass(frozen=True)
-class RuleSet:
+class CompiledRuleSet:
+    """One rule-set version as the engine reads it: its header and its rows, each
+    condition parsed into a tree (not the ``models.RuleSet`` row that names a rule
+    set in the database). Built by ``loaders``; never changed once built."""
+
     code: str
     title: str
     version: str
