@@ -201,6 +201,9 @@ def resolve(
     earlier: Callable[[RecommendationRule], Sequence[RecommendationRule]] = (
         lambda rule: ()
     ),
+    test_of: Callable[[RecommendationRule], Callable[..., bool | None]] = (
+        lambda rule: rule.condition.test
+    ),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Given and conditional recommendations for the codes no rule gave.
 
@@ -209,7 +212,8 @@ def resolve(
     completion to the facts in place, recomputes the derived facts and returns what
     ``restore`` puts back; ``entry`` builds a
     recommendation entry from a rule; ``earlier`` gives the rules of the same group
-    before a rule (one that fires in a completion, a caution included, blocks it).
+    before a rule (one that fires in a completion, a caution included, blocks it);
+    ``test_of`` gives the function that tests a rule's condition on these facts.
     """
     by_code: dict[str, list[tuple[RecommendationRule, list[str]]]] = {}
     for rule, needed in unknown_rules:
@@ -224,7 +228,9 @@ def resolve(
     conditional: list[dict[str, Any]] = []
     codes = list(given_codes)
     for code, candidates in by_code.items():
-        outcome = _cover(facts, candidates, codes, unknowns, recompute, earlier)
+        outcome = _cover(
+            facts, candidates, codes, unknowns, recompute, earlier, test_of
+        )
         if outcome.given is not None:
             names, covered = outcome.given
             item = entry(_weakest(covered))
@@ -264,7 +270,9 @@ class _Coverage:
     too_many: list[str] = field(default_factory=list)
 
 
-def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
+def _cover(
+    facts, candidates, codes, unknowns, recompute, earlier, test_of
+) -> _Coverage:
     """Which completions some candidate rule of one code fires in.
 
     Rules that share no unknown are independent: the code holds in every completion
@@ -276,17 +284,21 @@ def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
     """
     outcome = _Coverage()
     recommended = tuple(codes)
+    scratch: set[str] = set()  # absent values, not read here
     for group in _sharing_groups(candidates):
+        tests = [
+            (rule, test_of(rule), [test_of(first) for first in earlier(rule)])
+            for rule, _ in group
+        ]
 
-        def fires(assignment, group=group):
+        def fires(assignment, tests=tests):
             """The first rule of the group that fires in this completion, if any."""
             saved = recompute(facts, assignment)
             try:
                 facts["recommendations"] = recommended
-                for rule, _ in group:
-                    if rule.condition.evaluate(facts, set()) is True and not any(
-                        first.condition.evaluate(facts, set()) is True
-                        for first in earlier(rule)
+                for rule, test, blockers in tests:
+                    if test(facts, scratch) is True and not any(
+                        first(facts, scratch) is True for first in blockers
                     ):
                         return rule
                 return None

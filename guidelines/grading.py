@@ -72,29 +72,6 @@ GRADING_INPUTS = frozenset({
 })  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Finding:
-    parameter: str
-    value: Any
-    unit: str
-    tests_for: str
-    met: bool | None
-    criterion: str
-    source: dict | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "parameter": self.parameter,
-            "value": self.value,
-            "unit": self.unit,
-            "supports": self.tests_for if self.met else None,
-            "tests_for": self.tests_for,
-            "met": self.met,
-            "criterion": self.criterion,
-            "source": self.source,
-        }
-
-
 @dataclass
 class Grading:
     severity: str
@@ -103,62 +80,93 @@ class Grading:
     mild_specific: int = 0
     severe_specific: int = 0
     bands: dict[str, str] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # the result's
     warnings: list[str] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _first_leaf(criterion: SeverityCriterion, facts: Mapping[str, Any]) -> Leaf:
-    leaves = criterion.condition.all_leaves
-    for leaf in leaves:
-        if facts.get(leaf.parameter) is not None:
-            return leaf
-    return leaves[0]
-
-
 UNITS = {name: param.unit for name, param in PARAMETERS.items()}
+BAND_RANK = {band: rank for rank, band in enumerate(BANDS)}
 
 
-def _unit(parameter: str) -> str:
-    return UNITS.get(parameter, "")
+def finding(parameter, value, unit, tests_for, met, criterion, source) -> dict:
+    """One line of the result's trace (CONTRACT section 2, ``findings``)."""
+    return {
+        "parameter": parameter,
+        "value": value,
+        "unit": unit,
+        "supports": tests_for if met else None,
+        "tests_for": tests_for,
+        "met": met,
+        "criterion": criterion,
+        "source": dict(source) if source is not None else None,
+    }
 
 
-def _finding(criterion, facts, tests_for, met) -> Finding:
-    leaf = _first_leaf(criterion, facts)
-    return Finding(
-        parameter=leaf.parameter,
-        value=facts.get(leaf.parameter),
-        unit=_unit(leaf.parameter),
-        tests_for=tests_for,
-        met=met,
-        criterion=str(criterion),
-        source=criterion.source.as_dict() if criterion.source else None,
-    )
+@dataclass(frozen=True)
+class SignRow:
+    """A sign row (specific or supportive) with what its finding needs, read once."""
+
+    criterion: SeverityCriterion
+    test: Callable[[Mapping[str, Any], set[str]], bool | None]
+    tests_for: str  # "mild" or "severe"
+    parameters: tuple[str, ...]  # the finding names the first one recorded
+    text: str
+    source: dict[str, Any] | None
 
 
-_BAND_ROWS: dict[int, tuple[Sequence[SeverityCriterion], dict]] = {}
+@dataclass(frozen=True)
+class PreparedRows:
+    """A rule set's severity rows arranged for the procedure (built once per set)."""
 
+    signs: tuple[SignRow, ...]
+    bands: dict[tuple[str, str], list[SeverityCriterion]]  # (parameter, scope) → rows
 
-def _band_rows(criteria, parameter: str, scope: str = "all") -> list[SeverityCriterion]:
-    """The quantitative cut-off rows of one parameter and scope (indexed once per
-    compiled tuple of criteria)."""
-    cached = _BAND_ROWS.get(id(criteria))
-    if cached is None or cached[0] is not criteria:
-        index: dict[tuple[str, str], list[SeverityCriterion]] = {}
+    @classmethod
+    def of(cls, criteria: Sequence[SeverityCriterion]) -> PreparedRows:
+        signs, bands = [], {}
         for c in criteria:
             if c.role == "band":
                 leaf = c.condition.all_leaves[0]
-                index.setdefault((leaf.parameter, c.scope), []).append(c)
-        cached = _BAND_ROWS[id(criteria)] = (criteria, index)
-    return cached[1].get((parameter, scope), [])
+                bands.setdefault((leaf.parameter, c.scope), []).append(c)
+                continue
+            signs.append(
+                SignRow(
+                    c, c.condition.test,
+                    "severe" if c.role.endswith("severe") else "mild",
+                    tuple(dict.fromkeys(x.parameter for x in c.condition.all_leaves)),
+                    str(c), c.source.as_dict() if c.source else None,
+                )
+            )  # fmt: skip
+        return cls(tuple(signs), bands)
 
 
-def _band(parameter, value, rows, facts) -> tuple[str, SeverityCriterion | None]:
+_PREPARED: dict[int, tuple[Sequence[SeverityCriterion], PreparedRows]] = {}
+
+
+def prepared(criteria: Sequence[SeverityCriterion]) -> PreparedRows:
+    """``PreparedRows`` of a compiled tuple of criteria (kept while it is in use)."""
+    cached = _PREPARED.get(id(criteria))
+    if cached is None or cached[0] is not criteria:
+        if len(_PREPARED) > 64:
+            _PREPARED.clear()
+        cached = _PREPARED[id(criteria)] = (criteria, PreparedRows.of(criteria))
+    return cached[1]
+
+
+def _band_rows(criteria, parameter: str, scope: str = "all") -> list[SeverityCriterion]:
+    """The quantitative cut-off rows of one parameter and scope."""
+    return prepared(criteria).bands.get((parameter, scope), [])
+
+
+def _band(facts, rows) -> tuple[str, SeverityCriterion | None]:
     """Highest band whose lower bound the value reaches (rows sorted by threshold)."""
     best, best_row = "mild", None
+    scratch: set[str] = set()
     for row in rows:
-        reached = row.condition.evaluate(facts, set())
-        if reached and BANDS.index(row.band) >= BANDS.index(best):
+        if row.condition.test(facts, scratch) and (
+            BAND_RANK[row.band] >= BAND_RANK[best]
+        ):
             best, best_row = row.band, row
     return best, best_row
 
@@ -203,55 +211,62 @@ class Reading:
 
 
 def _read(facts, criteria, secondary: bool) -> Reading:
-    """Every sign row (counted when specific: steps 3 and 4) and the band of each
-    quantitative parameter (step 4, with step 6's lower cut-offs): the trace."""
-    findings: list[Finding] = []
-    counted = {"specific_mild": 0, "specific_severe": 0}
+    """Every sign row (counted when specific: step 4) and the band of each
+    quantitative parameter (with the secondary elliptical cut-offs): the trace."""
+    rows = prepared(criteria)
+    findings: list[dict[str, Any]] = []
+    mild_n = severe_n = 0
     met: list[SeverityCriterion] = []
-    for criterion in criteria:
-        if criterion.role == "band":
-            continue
-        holds = criterion.condition.evaluate(facts, set())
-        tests_for = "severe" if criterion.role.endswith("severe") else "mild"
-        findings.append(_finding(criterion, facts, tests_for, holds))
+    scratch: set[str] = set()  # absent values: not reported by the grading
+    get = facts.get
+    for row in rows.signs:
+        holds = row.test(facts, scratch)
+        for parameter in row.parameters:
+            value = get(parameter)
+            if value is not None:
+                break
+        else:
+            parameter = row.parameters[0]
+        findings.append(
+            finding(parameter, value, UNITS.get(parameter, ""), row.tests_for, holds,
+                    row.text, row.source)
+        )  # fmt: skip
         if holds:
-            met.append(criterion)
-            if criterion.role in counted:
-                counted[criterion.role] += 1
+            met.append(row.criterion)
+            role = row.criterion.role
+            if role == "specific_mild":
+                mild_n += 1
+            elif role == "specific_severe":
+                severe_n += 1
 
     bands: dict[str, str] = {}
-    elliptical = secondary and facts.get("echo.elliptical_orifice") is True
+    elliptical = secondary and get("echo.elliptical_orifice") is True
     for parameter in QUANTITATIVE:
-        if facts.get(parameter) is None:
+        value = get(parameter)
+        if value is None:
             continue
-        band, row = _band(
-            parameter, facts[parameter], _band_rows(criteria, parameter), facts
-        )
+        band, row = _band(facts, rows.bands.get((parameter, "all"), ()))
         if elliptical and band != "severe":
-            lowered = _band_rows(criteria, parameter, "secondary_elliptical")
-            new_band, new_row = _band(parameter, facts[parameter], lowered, facts)
+            lowered = rows.bands.get((parameter, "secondary_elliptical"), ())
+            new_band, new_row = _band(facts, lowered)
             if new_band == "severe":
                 band, row = new_band, new_row
         bands[parameter] = band
         if row is None:
-            criterion_text = (
-                f"{PARAMETERS[parameter].display} below every cut-off → mild"
-            )
+            text = f"{PARAMETERS[parameter].display} below every cut-off → mild"
             source = None
         else:
-            criterion_text, source = (
-                str(row),
-                row.source.as_dict() if row.source else None,
-            )
+            text, source = str(row), row.source.as_dict() if row.source else None
         findings.append(
-            Finding(parameter, facts[parameter], _unit(parameter), band, True,
-                    criterion_text, source)
-        )  # fmt: skip
+            finding(
+                parameter, value, UNITS.get(parameter, ""), band, True, text, source
+            )
+        )
 
     grading = Grading(
         severity="indeterminate",
-        mild_specific=counted["specific_mild"],
-        severe_specific=counted["specific_severe"],
+        mild_specific=mild_n,
+        severe_specific=severe_n,
         bands=bands,
         findings=findings,
     )
