@@ -284,65 +284,119 @@ def _cover(
     """
     outcome = _Coverage()
     recommended = tuple(codes)
-    scratch: set[str] = set()  # absent values, not read here
     for group in _sharing_groups(candidates):
-        tests = [
-            (rule, test_of(rule), [test_of(first) for first in earlier(rule)])
-            for rule, _ in group
-        ]
-
-        def fires(assignment, tests=tests):
-            """The first rule of the group that fires in this completion, if any."""
-            saved = recompute(facts, assignment)
+        variables = {n for _, rule_names in group for n in rule_names}
+        if variables.isdisjoint(getattr(recompute, "triggers", variables)):
+            # No derived fact depends on these unknowns: a completion only sets them,
+            # so the facts are saved once for the group and put back at its end.
+            saved = saved_values(facts, (*variables, "recommendations"))
             try:
                 facts["recommendations"] = recommended
-                for rule, test, blockers in tests:
-                    if test(facts, scratch) is True and not any(
-                        first(facts, scratch) is True for first in blockers
-                    ):
-                        return rule
-                return None
+                fires = _setting_fires(facts, group, test_of, earlier, variables)
+                if _cover_group(outcome, group, unknowns, fires):
+                    return outcome
             finally:
                 restore(facts, saved)
-
-        names: list[str] = []
-        uncovered: list[dict[str, Any]] = [{}]
-        covered: list[tuple[dict[str, Any], RecommendationRule]] = []
-        narrowest = None
-        for _, rule_names in group:
-            new = [n for n in rule_names if n not in names]
-            if not new and names:
-                continue
-            domains = [unknowns.variables[n] for n in new]
-            widened = _size(new, unknowns) * len(uncovered)
-            if widened > MAX_COMBINATIONS:
-                if narrowest is None:
-                    outcome.too_many.extend([*names, *new])
-                break
-            names = [*names, *new]
-            uncovered = [
-                {**base, **dict(zip(new, values, strict=True))}
-                for base in uncovered
-                for values in itertools.product(*domains)
-            ]
-            still: list[dict[str, Any]] = []
-            for assignment in uncovered:
-                rule = fires(assignment)
-                if rule is None:
-                    still.append(assignment)
-                else:
-                    covered.append((assignment, rule))
-            uncovered = still
-            if not uncovered:
-                outcome.given = (names, covered)
+        else:
+            fires = _recomputing_fires(
+                facts, group, test_of, earlier, recompute, recommended
+            )
+            if _cover_group(outcome, group, unknowns, fires):
                 return outcome
-            if covered and narrowest is None:
-                narrowest = (list(names), list(covered))
-            if _refuted(uncovered[0], group, names, unknowns, fires):
-                break  # one completion no rule of the code reaches: it is not given
-        if narrowest is not None:
-            outcome.partial.append(narrowest)
     return outcome
+
+
+def _cover_group(outcome: _Coverage, group, unknowns, fires) -> bool:
+    """Widen one group's unknowns rule by rule (see ``_cover``); True when the code
+    is given (``outcome.given`` set)."""
+    names: list[str] = []
+    uncovered: list[dict[str, Any]] = [{}]
+    covered: list[tuple[dict[str, Any], RecommendationRule]] = []
+    narrowest = None
+    for _, rule_names in group:
+        new = [n for n in rule_names if n not in names]
+        if not new and names:
+            continue
+        domains = [unknowns.variables[n] for n in new]
+        widened = _size(new, unknowns) * len(uncovered)
+        if widened > MAX_COMBINATIONS:
+            if narrowest is None:
+                outcome.too_many.extend([*names, *new])
+            break
+        names = [*names, *new]
+        uncovered = [
+            {**base, **dict(zip(new, values, strict=True))}
+            for base in uncovered
+            for values in itertools.product(*domains)
+        ]
+        still: list[dict[str, Any]] = []
+        for assignment in uncovered:
+            rule = fires(assignment)
+            if rule is None:
+                still.append(assignment)
+            else:
+                covered.append((assignment, rule))
+        uncovered = still
+        if not uncovered:
+            outcome.given = (names, covered)
+            return True
+        if covered and narrowest is None:
+            narrowest = (list(names), list(covered))
+        if _refuted(uncovered[0], group, names, unknowns, fires):
+            break  # one completion no rule of the code reaches: it is not given
+    if narrowest is not None:
+        outcome.partial.append(narrowest)
+    return False
+
+
+def _group_tests(group, test_of, earlier):
+    """(rule, its test, the tests of the rules before it in its group)."""
+    return [
+        (rule, test_of(rule), [test_of(first) for first in earlier(rule)])
+        for rule, _ in group
+    ]
+
+
+def _first_firing(facts, tests, scratch):
+    """The first rule that fires, none of the rules before it in its group firing."""
+    for rule, test, blockers in tests:
+        if test(facts, scratch) is True and not any(
+            first(facts, scratch) is True for first in blockers
+        ):
+            return rule
+    return None
+
+
+def _setting_fires(facts, group, test_of, earlier, variables):
+    """``fires`` for unknowns no derived fact depends on: each completion is set over
+    the previous one (the variables it leaves out reset to their recorded values)."""
+    tests = _group_tests(group, test_of, earlier)
+    reset = {name: facts.get(name) for name in variables}
+    scratch: set[str] = set()  # absent values, not read here
+
+    def fires(assignment):
+        facts.update(reset)
+        facts.update(assignment)
+        return _first_firing(facts, tests, scratch)
+
+    return fires
+
+
+def _recomputing_fires(facts, group, test_of, earlier, recompute, recommended):
+    """``fires`` that recomputes the derived facts (symptom status, stage) of each
+    completion and puts the facts back after it."""
+    tests = _group_tests(group, test_of, earlier)
+    scratch: set[str] = set()
+
+    def fires(assignment):
+        saved = recompute(facts, assignment)
+        try:
+            facts["recommendations"] = recommended
+            return _first_firing(facts, tests, scratch)
+        finally:
+            restore(facts, saved)
+
+    return fires
 
 
 def _refuted(base, group, names, unknowns, fires) -> bool:

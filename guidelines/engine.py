@@ -852,6 +852,8 @@ def _recompute(rule_set, unknowns):
             )  # fmt: skip
         return saved
 
+    # The unknowns whose completion changes a derived fact (symptom status, stage).
+    recompute.triggers = frozenset({completion.NYHA, *drivers})
     return recompute
 
 
