@@ -109,8 +109,11 @@ def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
     return facts
 
 
+_PLACES = {places: Decimal(places) for places in ("0.001", "0.1")}
+
+
 def _q(value: Decimal, places: str) -> float:
-    return float(value.quantize(Decimal(places)))
+    return float(value.quantize(_PLACES[places]))
 
 
 class _Derivation:

@@ -40,7 +40,6 @@ Then ``PROCEDURE`` runs its named steps in order until one settles the grade:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -318,7 +317,7 @@ def candidate_grade(r: Reading) -> bool:
     """Steps 3 and 5: four specific signs of one kind and none of the other, else two
     or more quantitative parameters on one grade; otherwise indeterminate."""
     mild_n, severe_n = r.grading.mild_specific, r.grading.severe_specific
-    grades = Counter(BAND_GRADE[b] for b in r.bands.values())
+    grades = _counts(BAND_GRADE[b] for b in r.bands.values())
     agreed = [g for g, n in grades.items() if n >= 2]
     if severe_n >= 4 and mild_n == 0:
         r.candidate, r.settled_by = (
@@ -381,12 +380,22 @@ def _bands_text(bands: dict[str, str]) -> str:
 
 def _majority_subgrade(bands: dict[str, str]) -> str | None:
     """The moderate subgrade most quantitative parameters share (None on a tie)."""
-    counts = Counter(
-        b for b in bands.values() if BAND_GRADE[b] == "moderate"
-    ).most_common()
+    counts = sorted(
+        _counts(b for b in bands.values() if BAND_GRADE[b] == "moderate").items(),
+        key=lambda item: -item[1],
+    )
     if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
         return counts[0][0]
     return None
+
+
+def _counts(items) -> dict[str, int]:
+    """How often each item occurs, in order of first occurrence (a ``Counter`` costs
+    more to build than the whole step at this size)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return counts
 
 
 LOW_BANDS = frozenset({"mild", "mild_to_moderate"})
