@@ -477,7 +477,8 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     symptoms = symptom_status(facts, warnings)
     findings = grading.findings
     for finding in findings:
-        finding["value"] = _jsonable(finding["value"])
+        if type(finding["value"]) is Decimal:  # the only non-JSON value a finding has
+            finding["value"] = float(finding["value"])
         if finding["parameter"] in origin:
             finding["derived"] = True
     stage_missing: list[tuple[str, str]] = []
@@ -497,10 +498,9 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
             "severe_specific_count": grading.severe_specific,
             "mild_specific_count": grading.mild_specific,
             "lv_progression_serial": lv_progression(data, facts),
+            # Derived echo values come from echo inputs, so the section decides.
             "echo_recorded": any(
-                value is not None
-                for path, value in facts.items()
-                if path.startswith("echo.")
+                value is not None for value in (data.get("echo") or {}).values()
             ),
         }
     )

@@ -109,7 +109,8 @@ class SignRow:
     criterion: SeverityCriterion
     test: Callable[[Mapping[str, Any], set[str]], bool | None]
     tests_for: str  # "mild" or "severe"
-    parameters: tuple[str, ...]  # the finding names the first one recorded
+    parameters: tuple[tuple[str, str], ...]  # (parameter, unit): the finding names
+    # the first one recorded
     text: str
     source: dict[str, Any] | None
 
@@ -133,7 +134,12 @@ class PreparedRows:
                 SignRow(
                     c, c.condition.test,
                     "severe" if c.role.endswith("severe") else "mild",
-                    tuple(dict.fromkeys(x.parameter for x in c.condition.all_leaves)),
+                    tuple(
+                        (name, UNITS.get(name, ""))
+                        for name in dict.fromkeys(
+                            leaf.parameter for leaf in c.condition.all_leaves
+                        )
+                    ),
                     str(c), c.source.as_dict() if c.source else None,
                 )
             )  # fmt: skip
@@ -220,16 +226,25 @@ def _read(facts, criteria, secondary: bool) -> Reading:
     get = facts.get
     for row in rows.signs:
         holds = row.test(facts, scratch)
-        for parameter in row.parameters:
+        for parameter, unit in row.parameters:  # noqa: B007 (used after the loop)
             value = get(parameter)
             if value is not None:
                 break
         else:
-            parameter = row.parameters[0]
+            parameter, unit = row.parameters[0]
+        tests_for = row.tests_for
         findings.append(
-            finding(parameter, value, UNITS.get(parameter, ""), row.tests_for, holds,
-                    row.text, row.source)
-        )  # fmt: skip
+            {
+                "parameter": parameter,
+                "value": value,
+                "unit": unit,
+                "supports": tests_for if holds else None,
+                "tests_for": tests_for,
+                "met": holds,
+                "criterion": row.text,
+                "source": dict(row.source) if row.source is not None else None,
+            }
+        )  # fmt: skip (the keys of ``finding``, written out: this runs per row)
         if holds:
             met.append(row.criterion)
             role = row.criterion.role
