@@ -325,7 +325,7 @@ def _cover_group(outcome: _Coverage, group, unknowns, fires) -> bool:
             break
         names = [*names, *new]
         uncovered = [
-            {**base, **dict(zip(new, values, strict=True))}
+            _extended(base, new, values)
             for base in uncovered
             for values in itertools.product(*domains)
         ]
@@ -347,6 +347,13 @@ def _cover_group(outcome: _Coverage, group, unknowns, fires) -> bool:
     if narrowest is not None:
         outcome.partial.append(narrowest)
     return False
+
+
+def _extended(base: dict[str, Any], names, values) -> dict[str, Any]:
+    """``base`` with ``names`` set to ``values`` (a new dict)."""
+    assignment = base.copy()
+    assignment.update(zip(names, values, strict=True))
+    return assignment
 
 
 def _group_tests(group, test_of, earlier):
@@ -408,7 +415,7 @@ def _refuted(base, group, names, unknowns, fires) -> bool:
         return not rest
     domains = [unknowns.variables[n] for n in rest]
     return any(
-        fires({**base, **dict(zip(rest, values, strict=True))}) is None
+        fires(_extended(base, rest, values)) is None
         for values in itertools.product(*domains)
     )
 
