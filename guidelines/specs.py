@@ -211,36 +211,44 @@ def in_reading_order(condition: Leaf | Node, names) -> tuple[str, ...]:
 Condition = Leaf | Node
 
 
-def specialise(condition: Condition, known: Mapping[str, Any]) -> Condition | bool:
-    """``condition`` with the leaves on ``known`` facts decided (facts that every
-    evaluation has before the rules run, never absent): ``True``/``False`` when that
-    decides it, else the smaller condition that tests the same for any other facts."""
+def specialise(
+    condition: Condition, known: Mapping[str, Any], *, top: bool = True
+) -> Condition | bool:
+    """``condition`` with the leaves on ``known`` facts decided (facts every evaluation
+    has before the rules run, never absent): ``True``/``False`` when that decides it,
+    else a smaller condition giving the same result *and* reporting the same absent
+    values for any other facts. So a nested node is decided only when nothing before
+    its deciding child could report an absent value (``all`` stops at a false child,
+    ``any`` at a true one, and what the children before it reported stays reported);
+    the whole condition (``top``) may be decided whatever came before."""
     if isinstance(condition, Leaf):
         if known.get(condition.parameter) is None:
             return condition
         return bool(condition.test(known, set()))
-    children: list[Condition] = []
-    decided_true = 0
-    for child in condition.children:
-        value = specialise(child, known)
-        if value is True:
-            if condition.match == "any":
-                return True
-            decided_true += 1
-        elif value is False:
-            if condition.match == "all":
-                return False
-        else:
-            children.append(value)
     if condition.match == "at_least":
-        n = condition.n - decided_true
-        if n <= 0:
-            return True
-        if len(children) < n:
-            return False
-        return Node("at_least", tuple(children), n)
+        children, n = [], condition.n
+        for child in condition.children:
+            value = specialise(child, known, top=False)
+            if value is True:
+                n -= 1
+            elif value is not False:
+                children.append(value)
+        if not children or (top and (n <= 0 or len(children) < n)):
+            return n <= 0
+        return Node("at_least", tuple(children), n)  # every child is still read
+    stop = condition.match == "any"  # the child value that decides the node
+    children = []
+    for child in condition.children:
+        value = specialise(child, known, top=False)
+        if value is not stop and value is not (not stop):
+            children.append(value)
+        elif value is stop:
+            if top or not children:
+                return stop
+            children.append(child)  # decides at run time, after those before it
+            break
     if not children:
-        return condition.match == "all"
+        return not stop
     if len(children) == 1:
         return children[0]
     return Node(condition.match, tuple(children))
