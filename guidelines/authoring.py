@@ -56,7 +56,7 @@ from .services import (
     active_version,
     compiled_version,
 )
-from .specs import RuleSet as CompiledRuleSet
+from .specs import CompiledRuleSet
 
 # --- creating versions ---------------------------------------------------------------
 

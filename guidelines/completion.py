@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Any
 
 from .parameters import PARAMETERS, RISK_CATEGORIES
-from .specs import RecommendationRule, RuleSet, format_value
+from .specs import CompiledRuleSet, RecommendationRule, format_value
 from .vocabulary import FIELDS_BY_PATH, Kind
 
 MAX_COMBINATIONS = 64
@@ -87,7 +87,7 @@ class Unknowns:
     stage_drivers: tuple[str, ...]  # variables that decide the undetermined stage
 
 
-def numeric_regions(name: str, rule_set: RuleSet) -> tuple[Region, ...]:
+def numeric_regions(name: str, rule_set: CompiledRuleSet) -> tuple[Region, ...]:
     """One representative value per interval between the rule set's thresholds."""
     param = PARAMETERS[name]
     lo, hi = param.minimum, param.maximum
@@ -128,7 +128,7 @@ def _inside(a: Decimal, b: Decimal, integer: bool, *, first: bool, last: bool):
 
 def unknowns_of(
     facts: Mapping[str, Any],
-    rule_set: RuleSet,
+    rule_set: CompiledRuleSet,
     stage_missing: Sequence[str],
     not_completable: frozenset[str],
 ) -> Unknowns:
@@ -149,7 +149,9 @@ def unknowns_of(
                 drivers = []
                 break
             drivers.append(variable)
-    for name in {*drivers, *([symptom_variable] if symptom_variable else [])}:
+    for name in dict.fromkeys(
+        [*drivers, *([symptom_variable] if symptom_variable else [])]
+    ):
         _add_variable(name, rule_set, variables, regions)
     return Unknowns(variables, regions, tuple(dict.fromkeys(drivers)))
 
@@ -189,8 +191,8 @@ def _domain(name, rule_set):
 
 def resolve(
     facts: Mapping[str, Any],
-    rule_set: RuleSet,
-    unknown_rules: Sequence[tuple[RecommendationRule, frozenset[str]]],
+    rule_set: CompiledRuleSet,
+    unknown_rules: Sequence[tuple[RecommendationRule, Sequence[str]]],
     given_codes: Sequence[str],
     unknowns: Unknowns,
     not_completable: frozenset[str],
@@ -198,6 +200,9 @@ def resolve(
     entry: Callable[[RecommendationRule], dict[str, Any]],
     earlier: Callable[[RecommendationRule], Sequence[RecommendationRule]] = (
         lambda rule: ()
+    ),
+    test_of: Callable[[RecommendationRule], Callable[..., bool | None]] = (
+        lambda rule: rule.condition.test
     ),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Given and conditional recommendations for the codes no rule gave.
@@ -207,7 +212,8 @@ def resolve(
     completion to the facts in place, recomputes the derived facts and returns what
     ``restore`` puts back; ``entry`` builds a
     recommendation entry from a rule; ``earlier`` gives the rules of the same group
-    before a rule (one that fires in a completion, a caution included, blocks it).
+    before a rule (one that fires in a completion, a caution included, blocks it);
+    ``test_of`` gives the function that tests a rule's condition on these facts.
     """
     by_code: dict[str, list[tuple[RecommendationRule, list[str]]]] = {}
     for rule, needed in unknown_rules:
@@ -222,7 +228,9 @@ def resolve(
     conditional: list[dict[str, Any]] = []
     codes = list(given_codes)
     for code, candidates in by_code.items():
-        outcome = _cover(facts, candidates, codes, unknowns, recompute, earlier)
+        outcome = _cover(
+            facts, candidates, codes, unknowns, recompute, earlier, test_of
+        )
         if outcome.given is not None:
             names, covered = outcome.given
             item = entry(_weakest(covered))
@@ -262,7 +270,9 @@ class _Coverage:
     too_many: list[str] = field(default_factory=list)
 
 
-def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
+def _cover(
+    facts, candidates, codes, unknowns, recompute, earlier, test_of
+) -> _Coverage:
     """Which completions some candidate rule of one code fires in.
 
     Rules that share no unknown are independent: the code holds in every completion
@@ -275,60 +285,125 @@ def _cover(facts, candidates, codes, unknowns, recompute, earlier) -> _Coverage:
     outcome = _Coverage()
     recommended = tuple(codes)
     for group in _sharing_groups(candidates):
-
-        def fires(assignment, group=group):
-            """The first rule of the group that fires in this completion, if any."""
-            saved = recompute(facts, assignment)
+        variables = {n for _, rule_names in group for n in rule_names}
+        if variables.isdisjoint(getattr(recompute, "triggers", variables)):
+            # No derived fact depends on these unknowns: a completion only sets them,
+            # so the facts are saved once for the group and put back at its end.
+            saved = saved_values(facts, (*variables, "recommendations"))
             try:
                 facts["recommendations"] = recommended
-                for rule, _ in group:
-                    if rule.condition.evaluate(facts, set()) is True and not any(
-                        first.condition.evaluate(facts, set()) is True
-                        for first in earlier(rule)
-                    ):
-                        return rule
-                return None
+                fires = _setting_fires(facts, group, test_of, earlier, variables)
+                if _cover_group(outcome, group, unknowns, fires):
+                    return outcome
             finally:
                 restore(facts, saved)
-
-        names: list[str] = []
-        uncovered: list[dict[str, Any]] = [{}]
-        covered: list[tuple[dict[str, Any], RecommendationRule]] = []
-        narrowest = None
-        for _, rule_names in group:
-            new = [n for n in rule_names if n not in names]
-            if not new and names:
-                continue
-            domains = [unknowns.variables[n] for n in new]
-            widened = _size(new, unknowns) * len(uncovered)
-            if widened > MAX_COMBINATIONS:
-                if narrowest is None:
-                    outcome.too_many.extend([*names, *new])
-                break
-            names = [*names, *new]
-            uncovered = [
-                {**base, **dict(zip(new, values, strict=True))}
-                for base in uncovered
-                for values in itertools.product(*domains)
-            ]
-            still: list[dict[str, Any]] = []
-            for assignment in uncovered:
-                rule = fires(assignment)
-                if rule is None:
-                    still.append(assignment)
-                else:
-                    covered.append((assignment, rule))
-            uncovered = still
-            if not uncovered:
-                outcome.given = (names, covered)
+        else:
+            fires = _recomputing_fires(
+                facts, group, test_of, earlier, recompute, recommended
+            )
+            if _cover_group(outcome, group, unknowns, fires):
                 return outcome
-            if covered and narrowest is None:
-                narrowest = (list(names), list(covered))
-            if _refuted(uncovered[0], group, names, unknowns, fires):
-                break  # one completion no rule of the code reaches: it is not given
-        if narrowest is not None:
-            outcome.partial.append(narrowest)
     return outcome
+
+
+def _cover_group(outcome: _Coverage, group, unknowns, fires) -> bool:
+    """Widen one group's unknowns rule by rule (see ``_cover``); True when the code
+    is given (``outcome.given`` set)."""
+    names: list[str] = []
+    uncovered: list[dict[str, Any]] = [{}]
+    covered: list[tuple[dict[str, Any], RecommendationRule]] = []
+    narrowest = None
+    for _, rule_names in group:
+        new = [n for n in rule_names if n not in names]
+        if not new and names:
+            continue
+        domains = [unknowns.variables[n] for n in new]
+        widened = _size(new, unknowns) * len(uncovered)
+        if widened > MAX_COMBINATIONS:
+            if narrowest is None:
+                outcome.too_many.extend([*names, *new])
+            break
+        names = [*names, *new]
+        uncovered = [
+            _extended(base, new, values)
+            for base in uncovered
+            for values in itertools.product(*domains)
+        ]
+        still: list[dict[str, Any]] = []
+        for assignment in uncovered:
+            rule = fires(assignment)
+            if rule is None:
+                still.append(assignment)
+            else:
+                covered.append((assignment, rule))
+        uncovered = still
+        if not uncovered:
+            outcome.given = (names, covered)
+            return True
+        if covered and narrowest is None:
+            narrowest = (list(names), list(covered))
+        if _refuted(uncovered[0], group, names, unknowns, fires):
+            break  # one completion no rule of the code reaches: it is not given
+    if narrowest is not None:
+        outcome.partial.append(narrowest)
+    return False
+
+
+def _extended(base: dict[str, Any], names, values) -> dict[str, Any]:
+    """``base`` with ``names`` set to ``values`` (a new dict)."""
+    assignment = base.copy()
+    assignment.update(zip(names, values, strict=True))
+    return assignment
+
+
+def _group_tests(group, test_of, earlier):
+    """(rule, its test, the tests of the rules before it in its group)."""
+    return [
+        (rule, test_of(rule), [test_of(first) for first in earlier(rule)])
+        for rule, _ in group
+    ]
+
+
+def _first_firing(facts, tests, scratch):
+    """The first rule that fires, none of the rules before it in its group firing."""
+    for rule, test, blockers in tests:
+        if test(facts, scratch) is True and not any(
+            first(facts, scratch) is True for first in blockers
+        ):
+            return rule
+    return None
+
+
+def _setting_fires(facts, group, test_of, earlier, variables):
+    """``fires`` for unknowns no derived fact depends on: each completion is set over
+    the previous one (the variables it leaves out reset to their recorded values)."""
+    tests = _group_tests(group, test_of, earlier)
+    reset = {name: facts.get(name) for name in variables}
+    scratch: set[str] = set()  # absent values, not read here
+
+    def fires(assignment):
+        facts.update(reset)
+        facts.update(assignment)
+        return _first_firing(facts, tests, scratch)
+
+    return fires
+
+
+def _recomputing_fires(facts, group, test_of, earlier, recompute, recommended):
+    """``fires`` that recomputes the derived facts (symptom status, stage) of each
+    completion and puts the facts back after it."""
+    tests = _group_tests(group, test_of, earlier)
+    scratch: set[str] = set()
+
+    def fires(assignment):
+        saved = recompute(facts, assignment)
+        try:
+            facts["recommendations"] = recommended
+            return _first_firing(facts, tests, scratch)
+        finally:
+            restore(facts, saved)
+
+    return fires
 
 
 def _refuted(base, group, names, unknowns, fires) -> bool:
@@ -340,7 +415,7 @@ def _refuted(base, group, names, unknowns, fires) -> bool:
         return not rest
     domains = [unknowns.variables[n] for n in rest]
     return any(
-        fires({**base, **dict(zip(rest, values, strict=True))}) is None
+        fires(_extended(base, rest, values)) is None
         for values in itertools.product(*domains)
     )
 

@@ -1,7 +1,7 @@
 """The MR-CDS rules engine: assessment input + compiled rule set → assessment result.
 
 Pure: no ORM, no settings, no I/O. ``evaluate(data, rule_set)`` takes the canonical input
-of ``validation.input_parse`` (CONTRACT section 1) and a ``specs.RuleSet`` and returns the
+of ``validation.input_parse`` (CONTRACT section 1) and a ``specs.CompiledRuleSet`` and returns the
 result of CONTRACT section 2 as JSON-ready data. The steps, in order:
 
 1. Derived values (SPEC 0.6 and 6): BSA (Mosteller), BMI, LVESD index; EROA from PISA,
@@ -24,14 +24,24 @@ result of CONTRACT section 2 as JSON-ready data. The steps, in order:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from . import completion
 from .grading import GRADING_INPUTS, QUANTITATIVE, grade_severity
 from .parameters import INTERVENTION_CODES
-from .specs import Leaf, RuleSet, format_value
+from .specs import (
+    CompiledRuleSet,
+    Condition,
+    Leaf,
+    RecommendationRule,
+    always,
+    format_value,
+    in_reading_order,
+    specialise,
+)
 from .vocabulary import (
     FIELDS_BY_PATH,
     PRIMARY_ETIOLOGIES,
@@ -99,8 +109,11 @@ def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
     return facts
 
 
+_PLACES = {places: Decimal(places) for places in ("0.001", "0.1")}
+
+
 def _q(value: Decimal, places: str) -> float:
-    return float(value.quantize(Decimal(places)))
+    return float(value.quantize(_PLACES[places]))
 
 
 class _Derivation:
@@ -355,7 +368,7 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
                 "source": criterion.source.as_dict() if criterion.source else None,
             })  # fmt: skip
             if met is None:
-                for parameter in needed:
+                for parameter in in_reading_order(criterion.condition, needed):
                     missing.append((parameter, "needed to tell stage C1 from C2"))
         if any(r is True for r in results):
             return "C2"
@@ -438,7 +451,7 @@ def _plausibility_warnings(facts: Mapping[str, Any], warnings: list[str]) -> Non
         )
 
 
-def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
+def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, Any]:
     """Evaluate one canonical assessment input with a compiled rule set."""
     warnings: list[str] = []
     missing: list[tuple[str, str]] = []
@@ -462,10 +475,11 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
     missing.extend(grading.missing)
     mr_type = final_mr_type(facts["etiology"], grading.severity, warnings)
     symptoms = symptom_status(facts, warnings)
-    findings = [f.as_dict() for f in grading.findings]
+    findings = grading.findings
     for finding in findings:
-        finding["value"] = _jsonable(finding["value"])
-        if origin.get(finding["parameter"]) == "derived":
+        if type(finding["value"]) is Decimal:  # the only non-JSON value a finding has
+            finding["value"] = float(finding["value"])
+        if finding["parameter"] in origin:
             finding["derived"] = True
     stage_missing: list[tuple[str, str]] = []
     stage = stage_of(
@@ -484,10 +498,9 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
             "severe_specific_count": grading.severe_specific,
             "mild_specific_count": grading.mild_specific,
             "lv_progression_serial": lv_progression(data, facts),
+            # Derived echo values come from echo inputs, so the section decides.
             "echo_recorded": any(
-                value is not None
-                for path, value in facts.items()
-                if path.startswith("echo.")
+                value is not None for value in (data.get("echo") or {}).values()
             ),
         }
     )
@@ -523,42 +536,41 @@ def evaluate(data: Mapping[str, Any], rule_set: RuleSet) -> dict[str, Any]:
     }
 
 
-def apply_rules(facts, rule_set: RuleSet, missing, warnings):
+def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
     """Run the rules in order; also return the unknown ones and where groups fired."""
     recommendations: list[dict[str, Any]] = []
     cautions: list[dict[str, Any]] = []
     deferred: list[dict[str, Any]] = []
     codes: list[str] = []
     groups_done: dict[str, int] = {}
-    unknown: list[tuple[Any, frozenset[str]]] = []
+    unknown: list[tuple[Any, tuple[str, ...]]] = []
     facts["recommendations"] = ()
-    for rule in rules_admitted(rule_set, facts):
+    needed: set[str] = set()
+    for prepared in rules_admitted(rule_set, facts):
+        rule = prepared.rule
         if rule.group and rule.group in groups_done:
             continue
-        needed: set[str] = set()
-        result = rule.condition.evaluate(facts, needed)
+        if needed:
+            needed.clear()
+        result = prepared.test(facts, needed)
         if result is None:
-            for parameter in needed:
+            names = in_reading_order(rule.condition, needed)
+            for parameter in names:
                 missing.append((parameter, f"needed to decide: {rule.title}"))
             if rule.kind == "recommendation":
-                unknown.append((rule, frozenset(needed)))
+                unknown.append((rule, names))
             continue
         if not result:
             continue
-        for leaf in rule.condition.leaves():
-            if (
-                isinstance(leaf, Leaf)
-                and leaf.operator == "not_recorded_as"
-                and facts.get(leaf.parameter) is None
-            ):
-                excluded = " or ".join(format_value(v) for v in leaf.value)
+        for parameter, excluded in prepared.assumed:
+            if facts.get(parameter) is None:
                 missing.append(
-                    (leaf.parameter,
+                    (parameter,
                      f"not recorded; assumed not {excluded} for: {rule.title}")
                 )  # fmt: skip
         if rule.group:
             groups_done[rule.group] = rule.position
-        entry = rule_entry(rule)
+        entry = prepared.entry()
         if rule.kind == "caution":
             cautions.append(entry)
             continue
@@ -574,6 +586,34 @@ def apply_rules(facts, rule_set: RuleSet, missing, warnings):
     recommendations = _without_no_treatment(recommendations, warnings)
     facts["deferred"] = deferred
     return recommendations, cautions, unknown, groups_done
+
+
+@dataclass(frozen=True)
+class PreparedRule:
+    """A recommendation row as the rules step runs it for one combination of the guard
+    facts: its condition with those facts decided, compiled; its result entry."""
+
+    rule: RecommendationRule
+    condition: Condition | bool  # the condition with the guard facts decided
+    test: Callable[[Mapping[str, Any], set[str]], bool | None]
+    assumed: tuple[tuple[str, str], ...]  # not_recorded_as leaves: (parameter, values)
+    template: dict[str, Any]
+
+    @classmethod
+    def of(cls, rule: RecommendationRule, known: Mapping[str, Any]) -> PreparedRule:
+        condition = specialise(rule.condition, known)
+        test = always(condition) if isinstance(condition, bool) else condition.test
+        assumed = tuple(
+            (leaf.parameter, " or ".join(format_value(v) for v in leaf.value))
+            for leaf in rule.condition.leaves()
+            if isinstance(leaf, Leaf) and leaf.operator == "not_recorded_as"
+        )
+        return cls(rule, condition, test, assumed, _entry_template(rule))
+
+    def entry(self) -> dict[str, Any]:
+        entry = dict(self.template)
+        entry["source"] = dict(self.template["source"])
+        return entry
 
 
 def _deferred_entry(rule, entry) -> dict[str, Any]:
@@ -598,37 +638,40 @@ def _deferred_entry(rule, entry) -> dict[str, Any]:
 CONTEXT_INPUTS = frozenset({"presentation", "etiology", "guideline"})
 
 
-# Facts every evaluation knows before the rules run; a rule whose top-level "all" tests
-# one of them against values it does not have is false, whatever else is recorded.
-GUARD_FACTS = ("presentation", "mr_type", "severity")
+# Facts every evaluation knows before the rules run, never absent and never completed
+# (SPEC 0.14 c): each rule is specialised to their values (``specs.specialise``), and a
+# rule they decide false is left out. Few combinations occur, so few are built.
+GUARD_FACTS = ("presentation", "etiology", "mr_type", "severity", "echo_recorded")
 
 
-def rules_admitted(rule_set, facts) -> tuple:
-    """The rules, in order, that the presentation, MR type and severity do not already
-    rule out (the others could only evaluate to false). Built once per combination."""
+def rules_admitted(rule_set, facts) -> tuple[PreparedRule, ...]:
+    """The rules, in order, that the guard facts do not already rule out, each
+    specialised to them. Built once per rule set and combination of their values."""
     key = ("admitted", *(facts[name] for name in GUARD_FACTS))
     admitted = rule_set.memo.get(key)
     if admitted is None:
         known = dict(zip(GUARD_FACTS, key[1:], strict=True))
+        prepared = (PreparedRule.of(rule, known) for rule in rule_set.rules)
         admitted = rule_set.memo[key] = tuple(
-            rule for rule in rule_set.rules if _guards_hold(rule.condition, known)
+            p for p in prepared if p.condition is not False
         )
     return admitted
 
 
-def _guards_hold(condition, known) -> bool:
-    conjuncts = condition.children if getattr(condition, "match", "") == "all" else ()
-    if not conjuncts and isinstance(condition, Leaf):
-        conjuncts = (condition,)
-    for leaf in conjuncts:
-        if not isinstance(leaf, Leaf) or leaf.parameter not in known:
-            continue
-        if leaf.operator in ("==", "in") and leaf.evaluate(known, set()) is False:
-            return False
-    return True
+def _tests_of(rule_set, facts) -> Callable[[RecommendationRule], Callable]:
+    """A rule → its condition's test on facts with these guard facts (a rule they rule
+    out never holds)."""
+    key = ("tests", *(facts[name] for name in GUARD_FACTS))
+    tests = rule_set.memo.get(key)
+    if tests is None:
+        tests = rule_set.memo[key] = {
+            p.rule.key: p.test for p in rules_admitted(rule_set, facts)
+        }
+    never = always(False)
+    return lambda rule: tests.get(rule.key, never)
 
 
-def rule_entry(rule) -> dict[str, Any]:
+def _entry_template(rule) -> dict[str, Any]:
     return {
         "code": rule.code,
         "title": rule.title,
@@ -639,6 +682,10 @@ def rule_entry(rule) -> dict[str, Any]:
         "rule": rule.key,
         "condition": str(rule.condition),
     }
+
+
+def rule_entry(rule) -> dict[str, Any]:
+    return _entry_template(rule)
 
 
 def _without_no_treatment(recommendations, warnings):
@@ -673,6 +720,7 @@ def complete_recommendations(
             CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
         )
     unknowns = completion.unknowns_of(facts, rule_set, stage_missing, not_completable)
+    test_of = _tests_of(rule_set, facts)
     codes = [r["code"] for r in recommendations]
     candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
     hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
@@ -681,12 +729,17 @@ def complete_recommendations(
         for name in hidden:
             facts[name] = None
         try:
+            needed: set[str] = set()
             for rule in _rules_reading(rule_set, UNCERTAIN_DERIVED, facts):
                 if rule.code in codes or not rule.reads.intersection(hidden):
                     continue
-                needed: set[str] = set()
-                if rule.condition.evaluate(facts, needed) is None:
-                    candidates[rule.key] = (rule, frozenset(needed))
+                if needed:
+                    needed.clear()
+                if test_of(rule)(facts, needed) is None:
+                    candidates[rule.key] = (
+                        rule,
+                        in_reading_order(rule.condition, needed),
+                    )
         finally:
             completion.restore(facts, saved)
     open_rules = [
@@ -710,6 +763,7 @@ def complete_recommendations(
     given, conditional = completion.resolve(
         facts, rule_set, open_rules, codes, unknowns, not_completable,
         _recompute(rule_set, unknowns), rule_entry, _earlier_in_group(rule_set),
+        test_of,
     )  # fmt: skip
     for item in given:
         for name in item["unknowns"]:
@@ -769,7 +823,7 @@ def _rules_reading(rule_set, names, facts):
     if key not in rule_set.memo:
         rule_set.memo[key] = tuple(
             rule
-            for rule in rules_admitted(rule_set, facts)
+            for rule in (p.rule for p in rules_admitted(rule_set, facts))
             if rule.kind == "recommendation" and rule.reads.intersection(names)
         )
     return rule_set.memo[key]
@@ -801,6 +855,8 @@ def _recompute(rule_set, unknowns):
             )  # fmt: skip
         return saved
 
+    # The unknowns whose completion changes a derived fact (symptom status, stage).
+    recompute.triggers = frozenset({completion.NYHA, *drivers})
     return recompute
 
 

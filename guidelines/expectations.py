@@ -15,7 +15,7 @@ from typing import Any
 
 from .engine import evaluate
 from .grading import QUANTITATIVE
-from .specs import RuleSet
+from .specs import CompiledRuleSet
 from .validation import InputError, input_parse
 
 BAND_ORDER = ("mild", "mild_to_moderate", "moderate_to_severe", "severe")
@@ -73,7 +73,7 @@ def result_problems(result: dict[str, Any], expected: dict[str, Any]) -> list[st
 
 
 def case_problems(
-    data: dict[str, Any], expected: dict[str, Any], rule_set: RuleSet
+    data: dict[str, Any], expected: dict[str, Any], rule_set: CompiledRuleSet
 ) -> list[str]:
     try:
         clean = input_parse(data)
@@ -100,7 +100,7 @@ STEP = {
 }
 
 
-def _band_thresholds(rule_set: RuleSet) -> dict[str, dict[str, Decimal]]:
+def _band_thresholds(rule_set: CompiledRuleSet) -> dict[str, dict[str, Decimal]]:
     out: dict[str, dict[str, Decimal]] = {}
     for c in rule_set.severity_criteria:
         if c.role == "band" and c.scope == "all":
@@ -117,7 +117,7 @@ def _with_echo(**values) -> dict[str, Any]:
 
 
 def boundary_cases(
-    rule_set: RuleSet,
+    rule_set: CompiledRuleSet,
 ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """(name, input, expected) at, just below and just above every cut-off.
 
@@ -138,7 +138,7 @@ class BoundaryCase:
     focus: dict[str, Decimal]
 
 
-def boundary_case_list(rule_set: RuleSet) -> list[BoundaryCase]:
+def boundary_case_list(rule_set: CompiledRuleSet) -> list[BoundaryCase]:
     """``boundary_cases`` with the values each case is about (for clinical wording)."""
     cases = []
     thresholds = _band_thresholds(rule_set)

@@ -1,45 +1,56 @@
 """MR severity by the ASE 2017 integrative approach (SPEC 0.2 and 1.3), made deterministic.
 
-The thresholds are rule rows (``SeverityCriterion``); the procedure is this module:
+The thresholds are rule rows (``SeverityCriterion``); the procedure is this module. The
+echo is first *read* against the rows (the trace every result shows):
 
-1. Poor image quality → ``indeterminate`` (ASE algorithm footnote).
-2. Trace: no measurable vena contracta, no quantitative value above zero, no more than
-   small flow convergence, a tiny or brief jet, and no criterion specific for severe MR
-   → ``none_trivial``. A severe-specific sign (flail leaflet, ruptured papillary muscle,
-   severe lesion, wall-impinging jet, pulmonary-vein systolic reversal, large flow
-   convergence) rules out trace and mild (SPEC 0.14 a): with nothing quantified the
-   grade is then ``indeterminate`` at least.
-3. Count the criteria specific for mild (M) and for severe (S) MR among the parameters
-   actually supplied. S ≥ 4 with M = 0 → severe; M ≥ 4 with S = 0 → mild.
-4. Otherwise put each available quantitative parameter (EROA, RVol, RF; measured, or
-   derived when not measured) in its band: mild, mild-to-moderate, moderate-to-severe,
-   severe. Lower bounds are inclusive (EROA 0.40 is severe, 0.39 moderate-to-severe).
-5. Two or more parameters agreeing on a grade (moderate covers both subgrades), none two
-   grades away → that grade; the subgrade is the majority band among them.
-6. Secondary MR with an elliptical orifice: the ``secondary_elliptical`` rows of the rule
-   set lower the severe cut-offs. Their conditions carry any further gate: ACC/AHA keeps
-   the RF ≥ 50 % of SPEC 1.3 step 6 [J]; ESC 2025 Fig. 10 has none (SPEC 0.14 d).
-7. Discordance → ``indeterminate``: quantitative grades two apart (mild against severe);
-   on the four-band scale, a sign specific for severe MR against a mild or
-   mild-to-moderate grade (the SPEC's example: VC ≥ 0.7 cm with EROA < 0.30 cm²), or a
-   sign specific for mild MR against a moderate-to-severe or severe grade. Fewer than two
-   quantitative parameters and fewer than four specific criteria also give
-   ``indeterminate``.
-8. Jet area never grades alone, and no single parameter grades alone.
+- each sign row is tested; those ``specific_mild`` (M) and ``specific_severe`` (S) are
+  counted among the parameters actually supplied, ``supportive_*`` rows only shown;
+- each available quantitative parameter (EROA, RVol, RF; measured, or derived when not
+  measured) is put in its band: mild, mild-to-moderate, moderate-to-severe, severe.
+  Lower bounds are inclusive (EROA 0.40 is severe, 0.39 moderate-to-severe). Secondary
+  MR with an elliptical orifice: the ``secondary_elliptical`` rows lower the severe
+  cut-offs; their conditions carry any further gate: ACC/AHA keeps the RF ≥ 50 % of
+  SPEC 1.3 step 6 [J]; ESC 2025 Fig. 10 has none (SPEC 0.14 d).
+
+Then ``PROCEDURE`` runs its named steps in order until one settles the grade:
+
+1. ``poor_image_quality`` → ``indeterminate`` (ASE algorithm footnote).
+2. ``trace_jet``: no measurable vena contracta, no quantitative value above zero, no
+   more than small flow convergence, a tiny or brief jet, and no criterion specific for
+   severe MR → ``none_trivial``. A severe-specific sign (flail leaflet, ruptured
+   papillary muscle, severe lesion, wall-impinging jet, pulmonary-vein systolic
+   reversal, large flow convergence) rules out trace and mild (SPEC 0.14 a): with
+   nothing quantified the grade is then ``indeterminate`` at least.
+3. ``quantitative_two_grades_apart``: quantitative grades two apart (mild against
+   severe) → ``indeterminate``.
+4. ``candidate_grade``: S ≥ 4 with M = 0 → severe; M ≥ 4 with S = 0 → mild; else two or
+   more quantitative parameters agreeing on a grade (moderate covers both subgrades) →
+   that grade, the subgrade being the majority band among them. Quantitative parameters
+   with no two on one grade, or fewer than two of them and fewer than four specific
+   criteria → ``indeterminate``. Jet area never grades alone, nor does any single
+   parameter.
+5. ``discordant_findings`` → ``indeterminate``, on the four-band scale: the vena
+   contracta row specific for severe MR holding with EROA below its moderate-to-severe
+   cut-off (the SPEC's example), or the one specific for mild MR with EROA at or above
+   it; a sign specific for severe MR against a mild or mild-to-moderate grade, or one
+   specific for mild MR against a moderate-to-severe or severe grade. The message is
+   built from the rows, so an edited threshold shows in it.
+6. ``settle``: the candidate is the grade (moderate without a majority subgrade warns).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .parameters import BANDS, PARAMETERS
 from .specs import Leaf, SeverityCriterion
 
+EROA = "echo.eroa_cm2"
+VENA_CONTRACTA = "echo.vena_contracta_cm"
 QUANTITATIVE = (
-    "echo.eroa_cm2",
+    EROA,
     "echo.regurgitant_volume_ml",
     "echo.regurgitant_fraction_pct",
 )
@@ -60,29 +71,6 @@ GRADING_INPUTS = frozenset({
 })  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Finding:
-    parameter: str
-    value: Any
-    unit: str
-    tests_for: str
-    met: bool | None
-    criterion: str
-    source: dict | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "parameter": self.parameter,
-            "value": self.value,
-            "unit": self.unit,
-            "supports": self.tests_for if self.met else None,
-            "tests_for": self.tests_for,
-            "met": self.met,
-            "criterion": self.criterion,
-            "source": self.source,
-        }
-
-
 @dataclass
 class Grading:
     severity: str
@@ -91,62 +79,99 @@ class Grading:
     mild_specific: int = 0
     severe_specific: int = 0
     bands: dict[str, str] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # the result's
     warnings: list[str] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _first_leaf(criterion: SeverityCriterion, facts: Mapping[str, Any]) -> Leaf:
-    leaves = criterion.condition.all_leaves
-    for leaf in leaves:
-        if facts.get(leaf.parameter) is not None:
-            return leaf
-    return leaves[0]
-
-
 UNITS = {name: param.unit for name, param in PARAMETERS.items()}
+BAND_RANK = {band: rank for rank, band in enumerate(BANDS)}
 
 
-def _unit(parameter: str) -> str:
-    return UNITS.get(parameter, "")
+def finding(parameter, value, unit, tests_for, met, criterion, source) -> dict:
+    """One line of the result's trace (CONTRACT section 2, ``findings``)."""
+    return {
+        "parameter": parameter,
+        "value": value,
+        "unit": unit,
+        "supports": tests_for if met else None,
+        "tests_for": tests_for,
+        "met": met,
+        "criterion": criterion,
+        "source": dict(source) if source is not None else None,
+    }
 
 
-def _finding(criterion, facts, tests_for, met) -> Finding:
-    leaf = _first_leaf(criterion, facts)
-    return Finding(
-        parameter=leaf.parameter,
-        value=facts.get(leaf.parameter),
-        unit=_unit(leaf.parameter),
-        tests_for=tests_for,
-        met=met,
-        criterion=str(criterion),
-        source=criterion.source.as_dict() if criterion.source else None,
-    )
+@dataclass(frozen=True)
+class SignRow:
+    """A sign row (specific or supportive) with what its finding needs, read once."""
+
+    criterion: SeverityCriterion
+    test: Callable[[Mapping[str, Any], set[str]], bool | None]
+    tests_for: str  # "mild" or "severe"
+    parameters: tuple[tuple[str, str], ...]  # (parameter, unit): the finding names
+    # the first one recorded
+    text: str
+    source: dict[str, Any] | None
 
 
-_BAND_ROWS: dict[int, tuple[Sequence[SeverityCriterion], dict]] = {}
+@dataclass(frozen=True)
+class PreparedRows:
+    """A rule set's severity rows arranged for the procedure (built once per set)."""
 
+    signs: tuple[SignRow, ...]
+    bands: dict[tuple[str, str], list[SeverityCriterion]]  # (parameter, scope) → rows
 
-def _band_rows(criteria, parameter: str, scope: str = "all") -> list[SeverityCriterion]:
-    """The quantitative cut-off rows of one parameter and scope (indexed once per
-    compiled tuple of criteria)."""
-    cached = _BAND_ROWS.get(id(criteria))
-    if cached is None or cached[0] is not criteria:
-        index: dict[tuple[str, str], list[SeverityCriterion]] = {}
+    @classmethod
+    def of(cls, criteria: Sequence[SeverityCriterion]) -> PreparedRows:
+        signs, bands = [], {}
         for c in criteria:
             if c.role == "band":
                 leaf = c.condition.all_leaves[0]
-                index.setdefault((leaf.parameter, c.scope), []).append(c)
-        cached = _BAND_ROWS[id(criteria)] = (criteria, index)
-    return cached[1].get((parameter, scope), [])
+                bands.setdefault((leaf.parameter, c.scope), []).append(c)
+                continue
+            signs.append(
+                SignRow(
+                    c, c.condition.test,
+                    "severe" if c.role.endswith("severe") else "mild",
+                    tuple(
+                        (name, UNITS.get(name, ""))
+                        for name in dict.fromkeys(
+                            leaf.parameter for leaf in c.condition.all_leaves
+                        )
+                    ),
+                    str(c), c.source.as_dict() if c.source else None,
+                )
+            )  # fmt: skip
+        return cls(tuple(signs), bands)
 
 
-def _band(parameter, value, rows, facts) -> tuple[str, SeverityCriterion | None]:
+_PREPARED: dict[int, tuple[Sequence[SeverityCriterion], PreparedRows]] = {}
+
+
+def prepared(criteria: Sequence[SeverityCriterion]) -> PreparedRows:
+    """``PreparedRows`` of a compiled tuple of criteria (kept while it is in use)."""
+    cached = _PREPARED.get(id(criteria))
+    if cached is None or cached[0] is not criteria:
+        if len(_PREPARED) > 64:
+            _PREPARED.clear()
+        cached = _PREPARED[id(criteria)] = (criteria, PreparedRows.of(criteria))
+    return cached[1]
+
+
+def _band_rows(criteria, parameter: str, scope: str = "all") -> list[SeverityCriterion]:
+    """The quantitative cut-off rows of one parameter and scope."""
+    return prepared(criteria).bands.get((parameter, scope), [])
+
+
+def _band(facts, rows) -> tuple[str, SeverityCriterion | None]:
     """Highest band whose lower bound the value reaches (rows sorted by threshold)."""
     best, best_row = "mild", None
+    scratch: set[str] = set()
     for row in rows:
-        reached = row.condition.evaluate(facts, set())
-        if reached and BANDS.index(row.band) >= BANDS.index(best):
+        if row.condition.test(facts, scratch) and (
+            BAND_RANK[row.band] >= BAND_RANK[best]
+        ):
             best, best_row = row.band, row
     return best, best_row
 
@@ -157,51 +182,100 @@ def grade_severity(
     *,
     secondary: bool,
 ) -> Grading:
-    """Grade MR severity from ``facts`` (dotted paths → values) with ``criteria``."""
-    findings: list[Finding] = []
-    counted = {"specific_mild": 0, "specific_severe": 0}
-    met_keys: set[str] = set()
-    for criterion in criteria:
-        if criterion.role == "band":
-            continue
-        met = criterion.condition.evaluate(facts, set())
-        tests_for = "severe" if criterion.role.endswith("severe") else "mild"
-        findings.append(_finding(criterion, facts, tests_for, met))
-        if met:
-            met_keys.add(criterion.key)
-            if criterion.role in counted:
-                counted[criterion.role] += 1
-    mild_n, severe_n = counted["specific_mild"], counted["specific_severe"]
+    """Grade MR severity from ``facts`` (dotted paths → values) with ``criteria``: read
+    the echo (every criterion, every quantitative band), then run ``PROCEDURE`` in order
+    until a step settles the grade."""
+    reading = _read(facts, criteria, secondary)
+    for step in PROCEDURE:
+        if step(reading):
+            break
+    return reading.grading
 
-    # Quantitative bands (SPEC 1.1, 1.4; step 6 for secondary MR).
+
+@dataclass
+class Reading:
+    """One echo read against the rows: what the procedure's steps decide from."""
+
+    facts: Mapping[str, Any]
+    criteria: Sequence[SeverityCriterion]
+    grading: Grading
+    met: list[SeverityCriterion]  # the sign rows (specific or supportive) that hold
+    candidate: str | None = None  # the grade the counts or the quantitation point to
+    settled_by: str = ""
+
+    @property
+    def bands(self) -> dict[str, str]:
+        return self.grading.bands
+
+    def indeterminate(self, reason: str, warning: str = "") -> bool:
+        self.grading.reason = reason
+        if warning:
+            self.grading.warnings.append(warning)
+        _indeterminate(self.grading, self.facts)
+        return True
+
+
+def _read(facts, criteria, secondary: bool) -> Reading:
+    """Every sign row (counted when specific: step 4) and the band of each
+    quantitative parameter (with the secondary elliptical cut-offs): the trace."""
+    rows = prepared(criteria)
+    findings: list[dict[str, Any]] = []
+    mild_n = severe_n = 0
+    met: list[SeverityCriterion] = []
+    scratch: set[str] = set()  # absent values: not reported by the grading
+    get = facts.get
+    for row in rows.signs:
+        holds = row.test(facts, scratch)
+        for parameter, unit in row.parameters:  # noqa: B007 (used after the loop)
+            value = get(parameter)
+            if value is not None:
+                break
+        else:
+            parameter, unit = row.parameters[0]
+        tests_for = row.tests_for
+        findings.append(
+            {
+                "parameter": parameter,
+                "value": value,
+                "unit": unit,
+                "supports": tests_for if holds else None,
+                "tests_for": tests_for,
+                "met": holds,
+                "criterion": row.text,
+                "source": dict(row.source) if row.source is not None else None,
+            }
+        )  # fmt: skip (the keys of ``finding``, written out: this runs per row)
+        if holds:
+            met.append(row.criterion)
+            role = row.criterion.role
+            if role == "specific_mild":
+                mild_n += 1
+            elif role == "specific_severe":
+                severe_n += 1
+
     bands: dict[str, str] = {}
-    elliptical = secondary and facts.get("echo.elliptical_orifice") is True
+    elliptical = secondary and get("echo.elliptical_orifice") is True
     for parameter in QUANTITATIVE:
-        if facts.get(parameter) is None:
+        value = get(parameter)
+        if value is None:
             continue
-        band, row = _band(
-            parameter, facts[parameter], _band_rows(criteria, parameter), facts
-        )
+        band, row = _band(facts, rows.bands.get((parameter, "all"), ()))
         if elliptical and band != "severe":
-            lowered = _band_rows(criteria, parameter, "secondary_elliptical")
-            new_band, new_row = _band(parameter, facts[parameter], lowered, facts)
+            lowered = rows.bands.get((parameter, "secondary_elliptical"), ())
+            new_band, new_row = _band(facts, lowered)
             if new_band == "severe":
                 band, row = new_band, new_row
         bands[parameter] = band
         if row is None:
-            criterion_text = (
-                f"{PARAMETERS[parameter].display} below every cut-off → mild"
-            )
+            text = f"{PARAMETERS[parameter].display} below every cut-off → mild"
             source = None
         else:
-            criterion_text, source = (
-                str(row),
-                row.source.as_dict() if row.source else None,
-            )
+            text, source = str(row), row.source.as_dict() if row.source else None
         findings.append(
-            Finding(parameter, facts[parameter], _unit(parameter), band, True,
-                    criterion_text, source)
-        )  # fmt: skip
+            finding(
+                parameter, value, UNITS.get(parameter, ""), band, True, text, source
+            )
+        )
 
     grading = Grading(
         severity="indeterminate",
@@ -210,119 +284,204 @@ def grade_severity(
         bands=bands,
         findings=findings,
     )
+    return Reading(facts, criteria, grading, met)
 
-    if facts.get("echo.image_quality") == "poor":
-        grading.reason = "poor image quality (ASE 2017 algorithm footnote)"
-        return _indeterminate(grading, facts)
 
-    vc = facts.get("echo.vena_contracta_cm")
-    quant_values = [facts.get(p) for p in QUANTITATIVE]
+# --- the procedure, in order --------------------------------------------------------
+
+
+def poor_image_quality(r: Reading) -> bool:
+    """Step 1: poor image quality → indeterminate (ASE algorithm footnote)."""
+    if r.facts.get("echo.image_quality") != "poor":
+        return False
+    return r.indeterminate("poor image quality (ASE 2017 algorithm footnote)")
+
+
+def trace_jet(r: Reading) -> bool:
+    """Step 2: nothing measurable and no sign specific for severe MR → trace."""
+    facts = r.facts
+    vc = facts.get(VENA_CONTRACTA)
     if (
-        severe_n == 0
+        r.grading.severe_specific == 0
         and (vc is None or vc == 0)
-        and all(v is None or v == 0 for v in quant_values)
+        and all(facts.get(p) is None or facts.get(p) == 0 for p in QUANTITATIVE)
         and facts.get("echo.flow_convergence") in (None, "none_or_small")
         and (
             facts.get("echo.jet_timing") == "brief"
             or facts.get("echo.jet_area_pct_la") == 0
         )
     ):
-        grading.severity = "none_trivial"
-        grading.reason = "trace jet: no measurable vena contracta or flow convergence"
-        return grading
+        r.grading.severity = "none_trivial"
+        r.grading.reason = "trace jet: no measurable vena contracta or flow convergence"
+        return True
+    return False
 
-    grades = [BAND_GRADE[b] for b in bands.values()]
-    quant_grade = None
-    if len(grades) >= 2:
-        ranks = [GRADE_RANK[g] for g in grades]
-        if max(ranks) - min(ranks) >= 2:
-            grading.reason = "quantitative parameters two grades apart"
-            grading.warnings.append(
-                "Discordant quantitative parameters: "
-                + ", ".join(f"{p.split('.')[-1]} {b}" for p, b in bands.items())
-            )
-            return _indeterminate(grading, facts)
-        agreed = [g for g, n in Counter(grades).items() if n >= 2]
-        if len(agreed) == 1:
-            quant_grade = agreed[0]
 
-    candidate, settled_by = None, ""
+def quantitative_two_grades_apart(r: Reading) -> bool:
+    """Step 7 (first part): quantitative grades two apart → indeterminate."""
+    ranks = [GRADE_RANK[BAND_GRADE[b]] for b in r.bands.values()]
+    if len(ranks) < 2 or max(ranks) - min(ranks) < 2:
+        return False
+    return r.indeterminate(
+        "quantitative parameters two grades apart",
+        "Discordant quantitative parameters: " + _bands_text(r.bands),
+    )
+
+
+def candidate_grade(r: Reading) -> bool:
+    """Steps 3 and 5: four specific signs of one kind and none of the other, else two
+    or more quantitative parameters on one grade; otherwise indeterminate."""
+    mild_n, severe_n = r.grading.mild_specific, r.grading.severe_specific
+    grades = _counts(BAND_GRADE[b] for b in r.bands.values())
+    agreed = [g for g, n in grades.items() if n >= 2]
     if severe_n >= 4 and mild_n == 0:
-        candidate, settled_by = "severe", f"{severe_n} criteria specific for severe MR"
+        r.candidate, r.settled_by = (
+            "severe",
+            f"{severe_n} criteria specific for severe MR",
+        )
     elif mild_n >= 4 and severe_n == 0:
-        candidate, settled_by = "mild", f"{mild_n} criteria specific for mild MR"
-    elif quant_grade:
-        candidate = quant_grade
-        settled_by = (
-            f"{Counter(grades)[quant_grade]} concordant quantitative parameters"
+        r.candidate, r.settled_by = "mild", f"{mild_n} criteria specific for mild MR"
+    elif len(agreed) == 1:
+        r.candidate = agreed[0]
+        r.settled_by = f"{grades[agreed[0]]} concordant quantitative parameters"
+    elif len(r.bands) >= 2:
+        return r.indeterminate(
+            "quantitative parameters disagree (no two on one grade)",
+            "Quantitative parameters disagree: " + _bands_text(r.bands),
         )
-    elif len(grades) >= 2:
-        grading.reason = "quantitative parameters disagree (no two on one grade)"
-        grading.warnings.append(
-            "Quantitative parameters disagree: "
-            + ", ".join(f"{p.split('.')[-1]} {b}" for p, b in bands.items())
-        )
-        return _indeterminate(grading, facts)
     else:
-        grading.reason = "fewer than two quantitative parameters and fewer than four specific criteria"
-        return _indeterminate(grading, facts)
+        return r.indeterminate(
+            "fewer than two quantitative parameters and fewer than four specific "
+            "criteria"
+        )
+    if r.candidate == "moderate":
+        r.grading.subgrade = _majority_subgrade(r.bands)
+    return False
 
-    subgrade = _majority_subgrade(bands) if candidate == "moderate" else None
-    discordance = _discordance(candidate, subgrade, bands, met_keys, mild_n, severe_n)
-    if discordance:
-        grading.reason = discordance
-        grading.warnings.append(f"Discordant echo findings: {discordance}")
-        return _indeterminate(grading, facts)
 
-    grading.severity = candidate
-    grading.reason = settled_by
-    if candidate == "moderate":
-        grading.subgrade = subgrade
-        if subgrade is None:
-            grading.warnings.append(
-                "Moderate MR: the quantitative parameters split between the "
-                "mild-to-moderate and moderate-to-severe subgrades"
-            )
-    return grading
+def discordant_findings(r: Reading) -> bool:
+    """Step 7: signs that contradict the candidate grade → indeterminate."""
+    discordance = _discordance(r)
+    if not discordance:
+        return False
+    return r.indeterminate(discordance, f"Discordant echo findings: {discordance}")
+
+
+def settle(r: Reading) -> bool:
+    """Step 5 (end): the candidate is the grade; moderate keeps its majority subgrade."""
+    r.grading.severity = r.candidate
+    r.grading.reason = r.settled_by
+    if r.candidate == "moderate" and r.grading.subgrade is None:
+        r.grading.warnings.append(
+            "Moderate MR: the quantitative parameters split between the "
+            "mild-to-moderate and moderate-to-severe subgrades"
+        )
+    return True
+
+
+PROCEDURE: tuple[Callable[[Reading], bool], ...] = (
+    poor_image_quality,
+    trace_jet,
+    quantitative_two_grades_apart,
+    candidate_grade,
+    discordant_findings,
+    settle,
+)
+
+
+def _bands_text(bands: dict[str, str]) -> str:
+    return ", ".join(f"{p.split('.')[-1]} {b}" for p, b in bands.items())
 
 
 def _majority_subgrade(bands: dict[str, str]) -> str | None:
     """The moderate subgrade most quantitative parameters share (None on a tie)."""
-    counts = Counter(
-        b for b in bands.values() if BAND_GRADE[b] == "moderate"
-    ).most_common()
+    counts = sorted(
+        _counts(b for b in bands.values() if BAND_GRADE[b] == "moderate").items(),
+        key=lambda item: -item[1],
+    )
     if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
         return counts[0][0]
     return None
 
 
-def _discordance(candidate, subgrade, bands, met_keys, mild_n, severe_n) -> str:
+def _counts(items) -> dict[str, int]:
+    """How often each item occurs, in order of first occurrence (a ``Counter`` costs
+    more to build than the whole step at this size)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return counts
+
+
+LOW_BANDS = frozenset({"mild", "mild_to_moderate"})
+HIGH_BANDS = frozenset({"moderate_to_severe", "severe"})
+
+
+def _discordance(r: Reading) -> str:
     """Internal inconsistency (SPEC 1.3 step 7), judged on the four-band scale.
 
     A sign specific for severe MR is discordant with a grade two band steps below severe
-    (mild or mild-to-moderate): the SPEC's example is VC ≥ 0.7 cm with EROA < 0.30 cm².
-    Mirrored for signs specific for mild MR against moderate-to-severe or severe. A sign
-    one band step away is not discordant: with 2-3 criteria, ASE lets quantitation
-    decide.
+    (mild or mild-to-moderate): the SPEC's example is the vena contracta row specific
+    for severe MR holding with EROA below its moderate-to-severe cut-off. Mirrored for
+    signs specific for mild MR against moderate-to-severe or severe. A sign one band
+    step away is not discordant: with 2-3 criteria, ASE lets quantitation decide.
     """
-    low, high = {"mild", "mild_to_moderate"}, {"moderate_to_severe", "severe"}
-    eroa_band = bands.get("echo.eroa_cm2")
-    if "vc_severe" in met_keys and eroa_band in low:
-        return "vena contracta ≥ 0.7 cm with EROA below 0.30 cm²"
-    if "vc_mild" in met_keys and eroa_band in high:
-        return "vena contracta < 0.3 cm with EROA ≥ 0.30 cm²"
-    level = {"severe": "severe", "mild": "mild"}.get(candidate, subgrade)
-    if severe_n and level in low:
+    bands = r.bands
+    mild_n, severe_n = r.grading.mild_specific, r.grading.severe_specific
+    vc_against_eroa = _vc_against_eroa(r)
+    if vc_against_eroa:
+        return vc_against_eroa
+    level = {"severe": "severe", "mild": "mild"}.get(r.candidate, r.grading.subgrade)
+    if severe_n and level in LOW_BANDS:
         return (
             f"{severe_n} sign(s) specific for severe MR against a {_words(level)} grade"
         )
-    if mild_n and level in high:
+    if mild_n and level in HIGH_BANDS:
         return f"{mild_n} sign(s) specific for mild MR against a {_words(level)} grade"
-    if candidate == "severe" and set(bands.values()) & low:
+    if r.candidate == "severe" and set(bands.values()) & LOW_BANDS:
         return "severe signs against a quantitative parameter in the mild-to-moderate range or below"
-    if candidate == "mild" and set(bands.values()) & high:
+    if r.candidate == "mild" and set(bands.values()) & HIGH_BANDS:
         return "mild signs against a quantitative parameter in the moderate-to-severe range or above"
     return ""
+
+
+def _vc_against_eroa(r: Reading) -> str:
+    """The vena contracta row specific for severe MR holding with EROA in a low band,
+    or the one specific for mild MR with EROA in a high band (SPEC 1.3 step 7)."""
+    eroa_band = r.bands.get(EROA)
+    cut_off = _eroa_cut_off(r.criteria)
+    for role, against in (
+        ("specific_severe", LOW_BANDS),
+        ("specific_mild", HIGH_BANDS),
+    ):
+        if eroa_band not in against:
+            continue
+        for row in r.met:
+            if row.role == role and _reads_only(row, VENA_CONTRACTA):
+                if cut_off is None:
+                    return f"{row.condition} with EROA {_words(eroa_band)}"
+                eroa = _negated(cut_off) if against is LOW_BANDS else cut_off
+                return f"{row.condition} with {eroa}"
+    return ""
+
+
+def _eroa_cut_off(criteria) -> Leaf | None:
+    """EROA's moderate-to-severe lower bound: the line between the low and high bands."""
+    for row in _band_rows(criteria, EROA):
+        if row.band == "moderate_to_severe" and isinstance(row.condition, Leaf):
+            return row.condition
+    return None
+
+
+def _reads_only(row: SeverityCriterion, parameter: str) -> bool:
+    return all(leaf.parameter == parameter for leaf in row.condition.all_leaves)
+
+
+def _negated(leaf: Leaf) -> Leaf:
+    return Leaf(leaf.parameter, NEGATION[leaf.operator], leaf.value, leaf.label)
+
+
+NEGATION = {">=": "<", ">": "<=", "<": ">=", "<=": ">"}
 
 
 def _words(band: str) -> str:

@@ -1,5 +1,5 @@
 """Turn rule-set documents (the TOML seed files, or rows exported from the database)
-into compiled ``specs.RuleSet`` objects. The only place that knows both shapes.
+into compiled ``specs.CompiledRuleSet`` objects. The only place that knows both shapes.
 
 A document is a plain dict::
 
@@ -28,9 +28,9 @@ from typing import Any
 from .conditions import ConditionError, condition_parse, condition_to_data
 from .parameters import BANDS, CONTRACT_CODES, EXTRA_CODES
 from .specs import (
+    CompiledRuleSet,
     Node,
     RecommendationRule,
-    RuleSet,
     SeverityCriterion,
     Source,
     StageCriterion,
@@ -98,7 +98,7 @@ def _check_source(where: str, row: dict[str, Any], errors: list[str]) -> None:
 
 def ruleset_from_document(
     doc: dict[str, Any], *, version_id: int | None = None
-) -> RuleSet:
+) -> CompiledRuleSet:
     """Validate and compile a document; raise ``RuleSetError`` listing every problem."""
     errors: list[str] = []
     head = doc.get("ruleset", {})
@@ -190,7 +190,7 @@ def ruleset_from_document(
             )
     if errors:
         raise RuleSetError(errors)
-    return RuleSet(
+    return CompiledRuleSet(
         code=head["code"],
         title=head["title"],
         version=str(head["version"]),
@@ -272,7 +272,7 @@ def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:
             )
 
 
-def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> RuleSet:
+def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> CompiledRuleSet:
     return ruleset_from_document(document_read(code, data_dir))
 
 
@@ -404,7 +404,7 @@ def document_from_version(version) -> dict[str, Any]:
     }
 
 
-def ruleset_from_version(version) -> RuleSet:
+def ruleset_from_version(version) -> CompiledRuleSet:
     doc = document_from_version(version)
     compiled = ruleset_from_document(doc, version_id=version.pk)
     return compiled

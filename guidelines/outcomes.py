@@ -27,7 +27,7 @@ from typing import Any
 
 from .engine import evaluate
 from .expectations import boundary_case_list
-from .specs import Leaf, RuleSet
+from .specs import CompiledRuleSet, Leaf
 from .validation import InputError, input_parse
 from .vocabulary import FIELDS_BY_PATH, Kind
 
@@ -173,7 +173,7 @@ def outcome_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return changes
 
 
-def boundary_gate_cases(rule_set: RuleSet) -> list[GateCase]:
+def boundary_gate_cases(rule_set: CompiledRuleSet) -> list[GateCase]:
     """The reference's boundary cases, each labelled by the values on its cut-off."""
     return [
         GateCase(", ".join(value_text(p, v) for p, v in c.focus.items()), c.input,
@@ -201,7 +201,7 @@ def _with_value(data: dict[str, Any], parameter: str, value: Decimal) -> dict[st
     return out
 
 
-def rule_thresholds(rule_set: RuleSet) -> list[tuple[str, str, Decimal]]:
+def rule_thresholds(rule_set: CompiledRuleSet) -> list[tuple[str, str, Decimal]]:
     """Every numeric cut-off on an input field in the rule set's recommendation rows."""
     found = set()
     for rule in rule_set.rules:
@@ -221,7 +221,7 @@ def rule_thresholds(rule_set: RuleSet) -> list[tuple[str, str, Decimal]]:
 
 
 def threshold_gate_cases(
-    rule_set: RuleSet, bases: Iterable[GateCase]
+    rule_set: CompiledRuleSet, bases: Iterable[GateCase]
 ) -> list[GateCase]:
     """Each vignette with each rule cut-off's value placed on it and one step beyond
     (outside the condition), the values within the field's plausible range."""
@@ -280,7 +280,7 @@ def outcome_summary(result: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _summary(rule_set: RuleSet, key: str, data: dict[str, Any], data_key: str):
+def _summary(rule_set: CompiledRuleSet, key: str, data: dict[str, Any], data_key: str):
     cache_key = (key, data_key)
     if key and cache_key in _SUMMARIES:
         return _SUMMARIES[cache_key]
@@ -296,7 +296,7 @@ def _summary(rule_set: RuleSet, key: str, data: dict[str, Any], data_key: str):
 
 
 def outcome_changes(
-    *, cases: Iterable[GateCase], draft: RuleSet, reference: RuleSet, label: str,
+    *, cases: Iterable[GateCase], draft: CompiledRuleSet, reference: CompiledRuleSet, label: str,
     draft_key: str = "", reference_key: str = "",
 ) -> list[OutcomeChange]:  # fmt: skip
     """Every case whose outcome under ``draft`` differs from that under ``reference``

@@ -38,7 +38,7 @@ from .loaders import (
 from .models import RuleSet, RuleSetVersion, VersionStatus
 from .parameters import parameter_label
 from .provenance import document_rows, verification_counts
-from .specs import RuleSet as CompiledRuleSet
+from .specs import CompiledRuleSet
 from .thresholds import Threshold, chart_thresholds
 from .validation import FieldError, InputError, input_parse, parse_value
 

@@ -175,34 +175,10 @@ class Node:
 
     @cached_property
     def test(self) -> Callable[[Mapping[str, Any], set[str]], bool | None]:
-        # Short-circuits: ``missing`` is only read by callers when the result is None.
-        tests = tuple(child.test for child in self.children)
-        n = self.n
-        if self.match == "all":
-
-            def test(facts, missing):
-                unknown = False
-                for child in tests:
-                    result = child(facts, missing)
-                    if result is False:
-                        return False
-                    if result is None:
-                        unknown = True
-                return None if unknown else True
-
-        elif self.match == "any":
-
-            def test(facts, missing):
-                unknown = False
-                for child in tests:
-                    result = child(facts, missing)
-                    if result is True:
-                        return True
-                    if result is None:
-                        unknown = True
-                return None if unknown else False
-
-        else:
+        """``evaluate`` as one function, compiled once per node (the hot path)."""
+        if self.match == "at_least":
+            tests = tuple(child.test for child in self.children)
+            n = self.n
 
             def test(facts, missing):
                 results = [child(facts, missing) for child in tests]
@@ -211,7 +187,8 @@ class Node:
                     return True
                 return None if true + results.count(None) >= n else False
 
-        return test
+            return test
+        return compile_node(self)
 
     def leaves(self):
         return iter(self.all_leaves)
@@ -221,7 +198,147 @@ class Node:
         return tuple(leaf for child in self.children for leaf in child.leaves())
 
 
+def in_reading_order(condition: Leaf | Node, names) -> tuple[str, ...]:
+    """``names`` (the parameters an evaluation found absent, a set) in the order the
+    condition reads them, so that what is reported does not depend on set order."""
+    return tuple(
+        dict.fromkeys(
+            leaf.parameter for leaf in condition.all_leaves if leaf.parameter in names
+        )
+    )
+
+
 Condition = Leaf | Node
+
+
+def specialise(
+    condition: Condition, known: Mapping[str, Any], *, top: bool = True
+) -> Condition | bool:
+    """``condition`` with the leaves on ``known`` facts decided (facts every evaluation
+    has before the rules run, never absent): ``True``/``False`` when that decides it,
+    else a smaller condition giving the same result *and* reporting the same absent
+    values for any other facts. So a nested node is decided only when nothing before
+    its deciding child could report an absent value (``all`` stops at a false child,
+    ``any`` at a true one, and what the children before it reported stays reported);
+    the whole condition (``top``) may be decided whatever came before."""
+    if isinstance(condition, Leaf):
+        if known.get(condition.parameter) is None:
+            return condition
+        return bool(condition.test(known, set()))
+    if condition.match == "at_least":
+        children, n = [], condition.n
+        for child in condition.children:
+            value = specialise(child, known, top=False)
+            if value is True:
+                n -= 1
+            elif value is not False:
+                children.append(value)
+        if not children or (top and (n <= 0 or len(children) < n)):
+            return n <= 0
+        return Node("at_least", tuple(children), n)  # every child is still read
+    stop = condition.match == "any"  # the child value that decides the node
+    children = []
+    for child in condition.children:
+        value = specialise(child, known, top=False)
+        if value is not stop and value is not (not stop):
+            children.append(value)
+        elif value is stop:
+            if top or not children:
+                return stop
+            children.append(child)  # decides at run time, after those before it
+            break
+    if not children:
+        return not stop
+    if len(children) == 1:
+        return children[0]
+    return Node(condition.match, tuple(children))
+
+
+def always(value: bool) -> Callable[[Mapping[str, Any], set[str]], bool]:
+    return lambda facts, missing: value
+
+
+# --- conditions compiled to Python functions --------------------------------------------
+#
+# An ``all`` / ``any`` node becomes one function whose body tests each child in turn,
+# with Kleene's three-valued logic: a leaf whose value is absent is unknown (its name goes
+# into ``missing``), ``all`` is false at its first false child and unknown if any child
+# was, ``any`` mirrors it. A call per leaf costs more than the test itself, so the leaves
+# are written inline. Only names made here and operators from the closed table below
+# enter the source; parameter names and values are bound as variables (``p0``, ``v0``),
+# never written into it. ``at_least`` nodes and nested nodes are called as functions.
+#
+# For example ``{all = [["severity", "==", "severe"], ["echo.lvef_pct", "<=", 60]]}``:
+#
+#     def test(facts, missing):
+#         get = facts.get
+#         unknown = False
+#         value = get(p0)
+#         if value is None:
+#             missing.add(p0)
+#             unknown = True
+#         elif not (value == v0):
+#             return False
+#         value = get(p1)
+#         ...
+#         return None if unknown else True
+
+COMPARISONS = {
+    "==": "value == {v}", "!=": "value != {v}", "<": "value < {v}", "<=": "value <= {v}",
+    ">": "value > {v}", ">=": "value >= {v}", "in": "value in {v}",
+    "not_in": "value not in {v}", "includes": "{v} in value", "excludes": "{v} not in value",
+}  # fmt: skip
+
+
+def compile_node(node: Node) -> Callable[[Mapping[str, Any], set[str]], bool | None]:
+    """One function testing ``node`` exactly as the closures of ``Leaf.test`` would."""
+    is_all = node.match == "all"
+    stop = "False" if is_all else "True"  # the child value that decides the node
+    names: dict[str, Any] = {}
+    lines = ["def test(facts, missing):", "    get = facts.get", "    unknown = False"]
+
+    def bind(prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(names)}"
+        names[name] = value
+        return name
+
+    for child in node.children:
+        if isinstance(child, Node):
+            f = bind("n", child.test)
+            lines += [
+                f"    result = {f}(facts, missing)",
+                f"    if result is {stop}:",
+                f"        return {stop}",
+                "    if result is None:",
+                "        unknown = True",
+            ]
+            continue
+        p, v = bind("p", child.parameter), bind("v", child.value)
+        lines.append(f"    value = get({p})")
+        if child.operator == "recorded_as":  # absent is false, not unknown
+            test = f"value is not None and value in {v}"
+            lines += [
+                f"    if {'not ' if is_all else ''}({test}):",
+                f"        return {stop}",
+            ]
+            continue
+        if child.operator == "not_recorded_as":  # absent holds, reported
+            lines += ["    if value is None:", f"        missing.add({p})"]
+            if not is_all:
+                lines.append("        return True")
+            holds = f"value not in {v}"
+        else:
+            lines += ["    if value is None:", f"        missing.add({p})",
+                      "        unknown = True"]  # fmt: skip
+            holds = COMPARISONS[child.operator].format(v=v)
+        lines += [
+            f"    elif {'not ' if is_all else ''}({holds}):",
+            f"        return {stop}",
+        ]
+    lines.append(f"    return None if unknown else {'True' if is_all else 'False'}")
+    source = "\n".join(lines)
+    exec(compile(source, f"<condition {node.match}>", "exec"), names)  # noqa: S102
+    return names["test"]
 
 
 @dataclass(frozen=True)
@@ -350,7 +467,11 @@ class RecommendationRule:
 
 
 @dataclass(frozen=True)
-class RuleSet:
+class CompiledRuleSet:
+    """One rule-set version as the engine reads it: its header and its rows, each
+    condition parsed into a tree (not the ``models.RuleSet`` row that names a rule
+    set in the database). Built by ``loaders``; never changed once built."""
+
     code: str
     title: str
     version: str

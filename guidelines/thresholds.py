@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .parameters import parameter_label
-from .specs import Leaf
-from .specs import RuleSet as CompiledRuleSet
+from .specs import CompiledRuleSet, Leaf
 
 SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 

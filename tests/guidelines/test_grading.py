@@ -7,11 +7,17 @@ import pytest
 
 from guidelines.engine import evaluate
 from guidelines.expectations import BASE_PRIMARY, boundary_cases, case_problems
-from guidelines.loaders import ruleset_load
+from guidelines.loaders import (
+    SHIPPED_RULE_SETS,
+    document_read,
+    ruleset_from_document,
+    ruleset_load,
+)
 from guidelines.validation import input_parse
 
 ACC = ruleset_load("acc_aha_2020")
 ESC = ruleset_load("esc_eacts_2025")
+RULE_SETS = {"acc_aha_2020": ACC, "esc_eacts_2025": ESC}
 
 
 def grade(echo=None, **top):
@@ -77,6 +83,54 @@ def test_vena_contracta_severe_against_small_eroa_is_discordant():
         {"vena_contracta_cm": 0.7, "eroa_cm2": 0.28, "regurgitant_volume_ml": 40}
     )
     assert result["severity"] == "indeterminate"
+
+
+def _with_rows(code, **when):
+    """The shipped rule set with the severity rows named in ``when`` edited (as an
+    editor would), compiled again."""
+    doc = document_read(code)
+    for row in doc["severity"]:
+        if row["key"] in when:
+            row["when"] = when[row["key"]]
+    return ruleset_from_document(doc)
+
+
+@pytest.mark.parametrize("code", SHIPPED_RULE_SETS)
+def test_vena_contracta_discordance_message_shows_the_edited_thresholds(code):
+    edited = _with_rows(
+        code,
+        vc_severe=["echo.vena_contracta_cm", ">=", 0.65],
+        eroa_moderate_to_severe=["echo.eroa_cm2", ">=", 0.28],
+    )
+    echo = {"vena_contracta_cm": 0.66, "eroa_cm2": 0.25,
+            "regurgitant_volume_ml": 40, "regurgitant_fraction_pct": 35}  # fmt: skip
+    data = {**BASE_PRIMARY, "echo": {**BASE_PRIMARY["echo"], **echo}}
+    shipped = evaluate(input_parse(data), RULE_SETS[code])
+    result = evaluate(input_parse(data), edited)
+
+    assert shipped["severity"] == "moderate"  # 0.66 cm is below the shipped 0.7 cm
+    assert result["severity"] == "indeterminate"
+    expected = "Vena contracta width (cm) ≥ 0.65 with EROA (cm²) < 0.28"
+    assert result["severity_basis"] == expected
+    assert f"Discordant echo findings: {expected}" in result["warnings"]
+
+
+def test_mild_vena_contracta_discordance_message_shows_the_edited_thresholds():
+    edited = _with_rows(
+        "acc_aha_2020",
+        vc_mild=["echo.vena_contracta_cm", "<", 0.35],
+        eroa_moderate_to_severe=["echo.eroa_cm2", ">=", 0.28],
+    )
+    echo = {"vena_contracta_cm": 0.32, "eroa_cm2": 0.29,
+            "regurgitant_volume_ml": 50, "regurgitant_fraction_pct": 45}  # fmt: skip
+    data = {**BASE_PRIMARY, "echo": {**BASE_PRIMARY["echo"], **echo}}
+    result = evaluate(input_parse(data), edited)
+
+    assert evaluate(input_parse(data), ACC)["severity"] != "indeterminate"
+    assert result["severity"] == "indeterminate"
+    assert result["severity_basis"] == (
+        "Vena contracta width (cm) < 0.35 with EROA (cm²) ≥ 0.28"
+    )
 
 
 def test_a_single_parameter_never_grades():

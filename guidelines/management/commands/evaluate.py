@@ -2,6 +2,7 @@ import json
 import sys
 from pathlib import Path
 
+import orjson
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
@@ -89,7 +90,6 @@ class Command(BaseCommand):
         except OSError as exc:
             self._fail(f"cannot read JSON input: {exc}")
         evaluator = _BatchEvaluator(options["guideline"], self.stderr)
-        dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
         lines = []
         with stream:
             for position, data in self._jsonl_inputs(stream):
@@ -105,7 +105,10 @@ class Command(BaseCommand):
                 except GuidelineError as exc:
                     self.stdout.write("".join(lines), ending="")
                     raise CommandError(str(exc)) from exc
-                lines.append(dumps(result) + "\n")
+                # The same bytes as json.dumps(separators=(",", ":"), ensure_ascii=False).
+                lines.append(
+                    orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE).decode()
+                )
                 if len(lines) >= JSONL_FLUSH_LINES:
                     self.stdout.write("".join(lines), ending="")
                     lines.clear()
