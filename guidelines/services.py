@@ -48,6 +48,7 @@ from .outcomes import (
     outcome_changes,
     threshold_gate_cases,
 )
+from .prover.publication import SafetyProofFailed, version_prove_or_refuse
 from .specs import RuleSet as CompiledRuleSet
 from .testing import boundary_cases, case_problems, expectation_for_profile
 from .validation import input_parse
@@ -500,6 +501,11 @@ def version_publish(
             "publication refused: say why this version is published (reason)",
             ["reason: required, the changelog shows it to clinicians"],
         )
+    try:  # the safety invariants of docs/guideline.md §6b, for every input (issue 19)
+        proof = version_prove_or_refuse(version)
+    except SafetyProofFailed as failed:
+        raise GuidelineError(str(failed), failed.lines) from None
+    version.safety_proof = proof.as_dict()
     if pending:
         version.pending_rules_acknowledged_by = user
         version.pending_rules_acknowledged_at = timezone.now()
@@ -512,7 +518,7 @@ def version_publish(
     version.save(
         update_fields=[
             "pending_rules_acknowledged_by", "pending_rules_acknowledged_at",
-            "publication_reason", "outcome_changes", "content_hash",
+            "publication_reason", "outcome_changes", "content_hash", "safety_proof",
         ]
     )  # fmt: skip
     _activate(version, user=user)
