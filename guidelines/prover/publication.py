@@ -55,3 +55,16 @@ def version_prove_or_refuse(version) -> ProofReport:
     if not report.ok:
         raise SafetyProofFailed(report)
     return report
+
+
+def version_proof(*, code: str, label: str | None = None) -> ProofReport:
+    """The proof of rule set ``code``: the version labelled ``label``, else the
+    published one (ORM read only)."""
+    from ..models import RuleSetVersion, VersionStatus
+
+    versions = RuleSetVersion.objects.filter(rule_set__code=code)
+    if label:
+        version = versions.get(version=label)
+    else:
+        version = versions.get(status=VersionStatus.PUBLISHED)
+    return ruleset_proof(ruleset_from_version(version))
