@@ -204,7 +204,10 @@ def test_no_teer_or_isolated_surgery_for_secondary_mr_while_crt_is_pending(data)
         if data.get("management", {}).get("crt_implanted") is True:
             continue
         assert "teer" not in codes, (code, data)
-        if data.get("management", {}).get("cabg_planned") is not True:
+        management = data.get("management", {})
+        concomitant = (management.get("cabg_planned") is True
+                       or management.get("other_cardiac_surgery_planned") is True)  # fmt: skip
+        if not concomitant:  # isolated surgery waits for CRT (docs/guideline.md §6b)
             assert "surgery_mv" not in codes, (code, data)
 
 
