@@ -47,6 +47,7 @@ from .outcomes import (
     outcome_changes,
     threshold_gate_cases,
 )
+from .prover.publication import SafetyProofFailed, version_prove_or_refuse
 from .services import (
     ACTIVE_CACHE_SECONDS,
     ACTIVE_KEY,
@@ -403,6 +404,11 @@ def version_publish(
             "publication refused: say why this version is published (reason)",
             ["reason: required, the changelog shows it to clinicians"],
         )
+    try:  # the safety invariants of docs/guideline.md §6b, for every input (issue 19)
+        proof = version_prove_or_refuse(version)
+    except SafetyProofFailed as failed:
+        raise GuidelineError(str(failed), failed.lines) from None
+    version.safety_proof = proof.as_dict()
     if pending:
         version.pending_rules_acknowledged_by = user
         version.pending_rules_acknowledged_at = timezone.now()
@@ -419,6 +425,7 @@ def version_publish(
             "publication_reason",
             "outcome_changes",
             "content_hash",
+            "safety_proof",
         ]
     )
     _activate(version, user=user)

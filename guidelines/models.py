@@ -121,6 +121,11 @@ class RuleSetVersion(models.Model):
         help_text="Every outcome that changed against the published version and the "
         "shipped data file, each with the reason it was accepted (SPEC 0.14 p)",
     )  # fmt: skip
+    safety_proof = models.JSONField(
+        default=dict, blank=True,
+        help_text="The safety invariants (docs/guideline.md §6b) proved for every input "
+        "in range when the version was published: each invariant's status and time",
+    )  # fmt: skip
 
     class Meta:
         ordering = ("rule_set__code", "-created_at")

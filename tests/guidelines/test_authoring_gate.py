@@ -16,6 +16,10 @@ CODE = "acc_aha_2020"
 # ACC/AHA 2020 Table 17: stage C2 (asymptomatic severe primary MR) is LVEF ≤ 60 % or
 # LVESD ≥ 40 mm; mitral surgery is class 1 in C2 (§7.3.3). The shipped threshold is 40.
 LVESD_40_CHANGE = "LVESD 40 mm, asymptomatic severe primary MR: stage C2 → C1"
+# Moving C2 up to 45 mm is refused at publication by the safety proof (docs/guideline.md
+# §6b invariant 4: LVESD ≥ 40 mm at low or intermediate risk always gets surgery), so
+# the drafts these tests publish lower the severe RVol cut-off to 59 mL instead.
+RVOL_59 = "regurgitant volume 59 mL"
 SHIPPED_LABEL = document_read(CODE)["ruleset"]["version"]
 
 
@@ -35,6 +39,12 @@ def draft(editor, rule_sets):
 def move_c2_lvesd(version, user, mm):
     row = version.stagecriterionrow_set.get(key="c2_lvesd")
     row.condition = ["echo.lvesd_mm", ">=", mm]
+    authoring.rule_row_save(row=row, user=user)
+
+
+def lower_severe_rvol(version, user):
+    row = version.severitycriterionrow_set.get(key="rvol_severe")
+    row.condition = ["echo.regurgitant_volume_ml", ">=", 59]
     authoring.rule_row_save(row=row, user=user)
 
 
@@ -108,7 +118,7 @@ def test_a_moved_rule_threshold_is_caught_on_the_vignettes(editor, rule_sets):
 def test_a_changed_outcome_blocks_publication_until_acknowledged_with_a_reason(
     draft, editor, second_editor
 ):
-    move_c2_lvesd(draft, editor, 45)
+    lower_severe_rvol(draft, editor)
     changes = authoring.version_outcome_changes(draft)
     all_but_one = {c.id: "Intended." for c in changes[1:]}
     for acknowledgements in ({}, {**all_but_one, changes[0].id: "   "}, all_but_one):
@@ -130,16 +140,16 @@ def test_a_changed_outcome_blocks_publication_until_acknowledged_with_a_reason(
 
 
 def test_the_shipped_data_file_is_a_reference_of_its_own(draft, editor, second_editor):
-    """Once an editor's version with LVESD 45 mm is active, a later draft still shows
-    the change against the shipped data file (40 mm), not only against the active."""
-    move_c2_lvesd(draft, editor, 45)
+    """Once an editor's version with a severe RVol from 59 mL is active, a later draft still shows
+    the change against the shipped data file (60 mL), not only against the active."""
+    lower_severe_rvol(draft, editor)
     publish(draft, second_editor)
     later = authoring.version_copy_to_draft(version=draft, user=editor, label="gate-2")
     changes = authoring.version_outcome_changes(later)
     assert {c.reference for c in changes} == {
         f"shipped data file acc_aha_2020.toml ({SHIPPED_LABEL})"
     }
-    assert any(c.text.startswith(LVESD_40_CHANGE) for c in changes)
+    assert any(RVOL_59 in c.text for c in changes)
 
 
 def test_vignettes_are_run_through_the_draft(draft, editor):
@@ -156,7 +166,7 @@ def test_the_editor_of_a_draft_cannot_publish_it(draft, editor, second_editor):
     with pytest.raises(services.GuidelineError, match="charlie edited this draft"):
         publish(draft, editor)
     # whoever changed a row is an editor too, by the row history
-    move_c2_lvesd(draft, second_editor, 41)
+    lower_severe_rvol(draft, second_editor)
     with pytest.raises(services.GuidelineError, match="erin edited this draft"):
         publish(draft, second_editor)
     third = UserFactory(username="frank", is_staff=True)
@@ -189,7 +199,7 @@ def test_a_reason_for_publication_is_required(draft, second_editor):
 
 def test_a_rollback_goes_through_the_same_gate(draft, editor, second_editor):
     original = active()
-    move_c2_lvesd(draft, editor, 45)
+    lower_severe_rvol(draft, editor)
     publish(draft, second_editor)
     rollback = authoring.version_rollback(to=original, user=editor, label="gate-2")
     assert (rollback.status, rollback.is_rollback) == (VersionStatus.DRAFT, True)
@@ -197,7 +207,10 @@ def test_a_rollback_goes_through_the_same_gate(draft, editor, second_editor):
     changes = authoring.version_outcome_changes(rollback)
     assert {c.reference for c in changes} == {"published version gate-1"}
     assert any(
-        c.text.startswith("LVESD 44 mm, asymptomatic severe primary MR: stage C1 → C2")
+        c.text.startswith(
+            "EROA 0.4 cm², regurgitant volume 59 mL, asymptomatic severe primary MR: "
+            "severity severe → indeterminate"
+        )
         for c in changes
     )
     with pytest.raises(services.GuidelineError, match="charlie edited this draft"):

@@ -17,8 +17,9 @@ def published(editor, second_editor, rule_sets):
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
     draft = authoring.version_copy_to_draft(version=active, user=editor, label="gate-1")
-    row = draft.stagecriterionrow_set.get(key="c2_lvesd")
-    row.condition = ["echo.lvesd_mm", ">=", 45]
+    # A severe RVol from 59 mL (moving C2 up instead is refused by the safety proof).
+    row = draft.severitycriterionrow_set.get(key="rvol_severe")
+    row.condition = ["echo.regurgitant_volume_ml", ">=", 59]
     authoring.rule_row_save(row=row, user=editor)
     changes = authoring.version_outcome_changes(draft)
     return authoring.version_publish(
@@ -43,7 +44,7 @@ def test_the_changelog_shows_the_recorded_approval(client, clinician, published)
     assert '<dd class="editors">charlie</dd>' in entry
     assert '<dd class="approver">erin</dd>' in entry
     assert "Threshold under review (test)." in entry
-    assert "LVESD 40 mm, asymptomatic severe primary MR: stage C2 → C1" in entry
+    assert "regurgitant volume 59 mL" in entry
     assert "Accepted for the LVESD study." in entry
     # the version loaded from the data file says so
     assert "the repository review (data file)" in body

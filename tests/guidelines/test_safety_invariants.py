@@ -17,6 +17,9 @@ from hypothesis import strategies as st
 from guidelines.engine import evaluate
 from guidelines.loaders import ruleset_load
 from guidelines.parameters import INTERVENTION_CODES
+from guidelines.prover.invariants import (
+    class_level_problems as invariant_class_level_problems,
+)
 from guidelines.validation import input_parse
 from guidelines.vocabulary import INPUT_FIELDS, PRIMARY_ETIOLOGIES
 from tests.guidelines.test_properties import value_strategy
@@ -49,20 +52,6 @@ SURVEILLANCE = {
     "surveillance_echo_1_2y",
     "surveillance_echo_6_12m",
 }
-# Class and level vocabularies (SPEC 0.1, 0.14 l). A 2014/2017 ACC/AHA label ("I, B")
-# is allowed only when the row's source names that guideline and year.
-CLASSES = {
-    "acc_aha_2020": {"1", "2a", "2b", "3: No Benefit", "3: Harm"},
-    "esc_eacts_2025": {"I", "IIa", "IIb", "III"},
-}
-LEVELS = {
-    "acc_aha_2020": {"A", "B-R", "B-NR", "C-LD", "C-EO"},
-    "esc_eacts_2025": {"A", "B", "C"},
-}
-OLDER_ACC_AHA = ("2014", "2017")
-OLDER_CLASSES = {"I", "IIa", "IIb", "III", "1", "2a", "2b"}
-OLDER_LEVELS = {"A", "B", "C"}
-
 
 OPTIONAL_FIELDS = [f for f in INPUT_FIELDS if not f.required]
 REQUIRED_FIELDS = [f for f in INPUT_FIELDS if f.required]
@@ -204,7 +193,10 @@ def test_no_teer_or_isolated_surgery_for_secondary_mr_while_crt_is_pending(data)
         if data.get("management", {}).get("crt_implanted") is True:
             continue
         assert "teer" not in codes, (code, data)
-        if data.get("management", {}).get("cabg_planned") is not True:
+        management = data.get("management", {})
+        concomitant = (management.get("cabg_planned") is True
+                       or management.get("other_cardiac_surgery_planned") is True)  # fmt: skip
+        if not concomitant:  # isolated surgery waits for CRT (docs/guideline.md §6b)
             assert "surgery_mv" not in codes, (code, data)
 
 
@@ -301,19 +293,11 @@ def test_chronic_mild_or_trivial_mr_never_gets_surgery_teer_or_replacement(data)
 
 
 def class_level_problems(code, item):
-    klass, level = item["class"], item["level"]
-    if klass in (None, ""):
-        return ["a level without a class"] if level not in (None, "") else []
-    source = item["source"]["guideline"]
-    older = code == "acc_aha_2020" and any(y in source for y in OLDER_ACC_AHA)
-    classes = CLASSES[code] | (OLDER_CLASSES if older else set())
-    levels = LEVELS[code] | (OLDER_LEVELS if older else set())
-    problems = []
-    if klass not in classes:
-        problems.append(f"class {klass!r} is not a {code} class")
-    if level not in levels and level not in (None, ""):
-        problems.append(f"level {level!r} is not a {code} level (source {source!r})")
-    return problems
+    """Class and level vocabularies (SPEC 0.1, 0.14 l): one statement of the
+    invariant, shared with the prover (guidelines/prover/invariants.py)."""
+    return invariant_class_level_problems(
+        code, item["class"], item["level"], item["source"]["guideline"]
+    )
 
 
 @SAFETY

@@ -1,0 +1,279 @@
+"""The rule-set prover (issue 19): the safety invariants of docs/guideline.md §6b are
+proved for every input in range for both shipped rule sets, and each deliberately
+broken draft (a moved threshold, a dropped exclusion) is caught with a patient that the
+real engine confirms. The expectations come from the guideline and the SPEC (cited),
+never from the prover's own output."""
+
+import copy
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from guidelines import services
+from guidelines.engine import evaluate
+from guidelines.loaders import document_read, ruleset_from_document
+from guidelines.models import RuleSetVersion, VersionStatus
+from guidelines.prover import ruleset_prove
+from guidelines.prover.invariants import INVARIANTS
+from guidelines.validation import input_parse
+
+SHIPPED = ("acc_aha_2020", "esc_eacts_2025")
+BY_KEY = {inv.key: inv for inv in INVARIANTS}
+
+
+@pytest.fixture(scope="module")
+def shipped_reports():
+    return {
+        code: ruleset_prove(ruleset_from_document(document_read(code)))
+        for code in SHIPPED
+    }
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+@pytest.mark.parametrize("key", list(BY_KEY))
+def test_every_invariant_is_proved_for_the_shipped_rule_sets(
+    shipped_reports, code, key
+):
+    outcome = next(o for o in shipped_reports[code].outcomes if o.key == key)
+    assert outcome.status == "proved", "\n".join(outcome.description + outcome.fired)
+
+
+# --- deliberately broken drafts ----------------------------------------------------
+
+
+def _without(condition, leaf):
+    """The condition data with every copy of ``leaf`` removed."""
+    if isinstance(condition, dict):
+        return {
+            k: (
+                [_without(c, leaf) for c in v if c != leaf]
+                if isinstance(v, list)
+                else v
+            )
+            for k, v in condition.items()
+        }
+    return condition
+
+
+def _replaced(condition, old, new):
+    if condition == old:
+        return new
+    if isinstance(condition, dict):
+        return {
+            k: ([_replaced(c, old, new) for c in v] if isinstance(v, list) else v)
+            for k, v in condition.items()
+        }
+    return condition
+
+
+def _edit(doc, table, key, change):
+    for row in doc[table]:
+        if row["key"] == key:
+            change(row)
+            return
+    raise AssertionError(f"no {table} row {key}")
+
+
+def drop_flail_from_severe_signs(doc):
+    _edit(doc, "severity", "severe_valve_lesion", lambda r: r.update(
+        when=_without(r["when"], ["echo.flail_leaflet", "==", True])))  # fmt: skip
+
+
+def drop_hypotension_from_stabilization(doc):
+    leaf = ["hemodynamics.hypotension", "recorded_as", [True]]
+    for key in ("acute_stabilization_hypotensive", "acute_stabilization"):
+        _edit(doc, "rule", key, lambda r: r.update(when=_without(r["when"], leaf)))
+
+
+def move_teer_valve_area_to_2(doc):
+    old = ["echo.mitral_valve_area_cm2", "<", 3.0]
+    for row in doc["rule"]:
+        row["when"] = _replaced(
+            row["when"], old, ["echo.mitral_valve_area_cm2", "<", 2.0]
+        )
+
+
+def drop_crt_first_from_teer(doc):
+    doc["rule"] = [r for r in doc["rule"] if r["key"] != "teer_after_crt"]
+    for row in doc["rule"]:
+        if row["code"] == "teer":
+            row["when"] = _without(row["when"], ["recommendations", "excludes", "crt"])
+
+
+def move_c2_lvesd_to_45(doc):
+    _edit(
+        doc, "stage", "c2_lvesd", lambda r: r.update(when=["echo.lvesd_mm", ">=", 45])
+    )
+
+
+def drop_severity_from_concomitant_surgery(doc):
+    _edit(doc, "rule", "P10", lambda r: r.update(
+        when=_without(r["when"], ["severity", "==", "severe"])))  # fmt: skip
+
+
+def label_p1_as_2014(doc):
+    _edit(doc, "rule", "P1", lambda r: r.update({"class": "I"}))
+
+
+def invert_the_rf_gate(doc):
+    gate = ["echo.regurgitant_fraction_pct", ">=", 50]
+    inverted = ["echo.regurgitant_fraction_pct", "<", 50]
+    for key in ("eroa_severe_secondary_elliptical", "rvol_severe_secondary_elliptical"):
+        _edit(doc, "severity", key, lambda r: r.update(
+            when=_replaced(r["when"], gate, inverted)))  # fmt: skip
+
+
+def drop_prohibitive_risk_from_p4(doc):
+    leaf = ["surgical_risk", "not_recorded_as", ["prohibitive"]]
+    _edit(doc, "rule", "P4", lambda r: r.update(when=_without(r["when"], leaf)))
+
+
+def codes(result):
+    return {r["code"] for r in result["recommendations"]}
+
+
+def echo(patient, name):
+    value = patient.get("echo", {}).get(name)
+    return None if value is None else Decimal(str(value))
+
+
+# (invariant, rule set, the break, what the engine must show for the patient found,
+#  read from the guideline: one patient, or before / after for a change)
+BROKEN = [
+    pytest.param(
+        "structural_sign", "acc_aha_2020", drop_flail_from_severe_signs,
+        lambda p, r: p["echo"]["flail_leaflet"] is True
+        and r["severity"] in ("none_trivial", "mild"),
+        id="flail leaflet no longer severe-specific → graded trivial (SPEC 0.14 a)",
+    ),
+    pytest.param(
+        "acute_compromise", "acc_aha_2020", drop_hypotension_from_stabilization,
+        lambda p, r: p["presentation"] == "acute"
+        and "acute_stabilization" not in codes(r),
+        id="hypotension dropped → acute MR not stabilised (SPEC 0.14 b)",
+    ),
+    pytest.param(
+        "teer_exclusion", "acc_aha_2020", move_teer_valve_area_to_2,
+        lambda p, r: echo(p, "mitral_valve_area_cm2") < Decimal("3.0")
+        and "teer" in codes(r),
+        id="TEER valve-area exclusion moved to 2.0 cm² → TEER at < 3.0 (SPEC 0.14 e)",
+    ),
+    pytest.param(
+        "crt_before_teer", "esc_eacts_2025", drop_crt_first_from_teer,
+        lambda p, r: {"crt", "teer"} <= codes(r),
+        id="CRT-first exclusion dropped → TEER beside CRT (SPEC 0.14 f)",
+    ),
+    pytest.param(
+        "surgery_lv_dysfunction", "acc_aha_2020", move_c2_lvesd_to_45,
+        lambda p, r: r["mr_type"] == "primary" and r["severity"] == "severe"
+        and "surgery_mv" not in codes(r),
+        id="C2 LVESD moved to 45 mm → no surgery at 40-44 mm (ACC/AHA Table 17)",
+    ),
+    pytest.param(
+        "mild_no_intervention", "acc_aha_2020", drop_severity_from_concomitant_surgery,
+        lambda p, r: r["severity"] in ("none_trivial", "mild")
+        and "surgery_mv" in codes(r),
+        id="P10 without its severity → surgery for mild MR",
+    ),
+    pytest.param(
+        "well_formed", "acc_aha_2020", label_p1_as_2014,
+        lambda p, r: any(i["class"] == "I" for i in r["recommendations"]),
+        id="P1 labelled 'I' under a 2020 source (SPEC 0.14 l)",
+    ),
+    pytest.param(
+        "monotone_regurgitant_fraction_pct", "acc_aha_2020", invert_the_rf_gate,
+        lambda before, after: before[1]["severity"] == "severe"
+        and after[1]["severity"] in ("mild", "moderate"),
+        id="elliptical RF gate inverted → raising RF lowers severity",
+    ),
+    pytest.param(
+        "lvef_lowered", "acc_aha_2020", drop_prohibitive_risk_from_p4,
+        lambda before, after: "surgery_mv" in codes(before[1])
+        and "surgery_mv" not in codes(after[1])
+        and echo(after[0], "lvef_pct") < echo(before[0], "lvef_pct"),
+        id="P4 at prohibitive risk → lowering LVEF removes surgery",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "code", "breaks", "engine_shows"), BROKEN)
+def test_a_broken_draft_is_caught_with_a_patient_the_engine_confirms(
+    key, code, breaks, engine_shows
+):
+    doc = copy.deepcopy(document_read(code))
+    breaks(doc)
+    rule_set = ruleset_from_document(doc)
+    [outcome] = ruleset_prove(rule_set, [BY_KEY[key]]).outcomes
+    assert outcome.status == "violated", outcome.description
+    runs = [(p, evaluate(input_parse(p), rule_set)) for p in outcome.patients]
+    if BY_KEY[key].change:
+        assert engine_shows(*runs)
+    else:
+        assert engine_shows(*runs[0])
+    assert outcome.description[0].startswith(("Patient: ", "Before: Patient: "))
+    assert outcome.fired  # the rules that fired, named
+
+
+def test_the_same_breaks_leave_the_other_rule_set_untouched(shipped_reports):
+    assert all(report.ok for report in shipped_reports.values())
+
+
+# --- publication and the command ---------------------------------------------------
+
+
+def active(code="acc_aha_2020"):
+    return RuleSetVersion.objects.get(
+        rule_set__code=code, status=VersionStatus.PUBLISHED
+    )
+
+
+def publish(version, user):
+    return services.version_publish(
+        version=version, user=user, reason="Reviewed.", acknowledge_pending=True,
+        acknowledgements={c.id: "ok" for c in services.version_outcome_changes(version)},
+    )  # fmt: skip
+
+
+def test_publication_is_refused_with_the_counterexample_patient(
+    editor, second_editor, rule_sets
+):
+    draft = services.version_copy_to_draft(version=active(), user=editor, label="p-1")
+    row = draft.stagecriterionrow_set.get(key="c2_lvesd")
+    row.condition = ["echo.lvesd_mm", ">=", 45]
+    services.rule_row_save(row=row, user=editor)
+    with pytest.raises(services.GuidelineError, match="safety invariant") as refused:
+        publish(draft, second_editor)
+    problems = "\n".join(refused.value.problems)
+    assert "LVESD ≥ 40 mm" in problems  # the invariant, in clinical words
+    assert "Patient: Presentation: Chronic" in problems
+    assert "rule that fired:" in problems
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT
+    assert draft.safety_proof == {}
+
+
+def test_a_published_version_stores_its_proof(editor, second_editor, rule_sets):
+    draft = services.version_copy_to_draft(version=active(), user=editor, label="p-2")
+    publish(draft, second_editor)
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.PUBLISHED
+    assert draft.safety_proof["ok"] is True
+    assert {o["key"] for o in draft.safety_proof["outcomes"]} == set(BY_KEY)
+    assert {o["status"] for o in draft.safety_proof["outcomes"]} == {"proved"}
+
+
+def test_the_command_proves_the_active_version(rule_sets, capsys):
+    call_command("prove_rule_set", "esc_eacts_2025")
+    out = capsys.readouterr().out
+    assert out.count("PROVED") == len(INVARIANTS)
+
+
+def test_the_command_fails_on_a_broken_version(editor, rule_sets, capsys):
+    draft = services.version_copy_to_draft(version=active(), user=editor, label="p-3")
+    row = draft.recommendationrulerow_set.get(key="P1")
+    row.cor = "I"
+    services.rule_row_save(row=row, user=editor)
+    with pytest.raises(CommandError, match="well_formed"):
+        call_command("prove_rule_set", "acc_aha_2020", "--version", "p-3")
+    assert "VIOLATED" in capsys.readouterr().out
