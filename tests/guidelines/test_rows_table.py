@@ -33,18 +33,23 @@ def test_every_row_of_every_data_file_is_in_the_table_once():
     assert len(keys) == len(set(keys))
 
 
-def test_a_row_read_only_in_a_secondary_source_says_what_is_unverified():
+def _two_rows(a_evidence: str, a_from: str, **b_fields: str):
+    """A surgery row ``a`` and a [V] GDMT row ``b`` of a one-guideline document."""
     doc = {
         "ruleset": {"code": "x", "url": "https://doi.org/10.1/x"},
         "rule": [
             {"key": "a", "code": "surgery_mv", "class": "1", "level": "B-NR",
-             "evidence": "S", "section": "7.3", "when": ["severity", "==", "severe"],
-             "verified_from": "pocket guide"},
+             "evidence": a_evidence, "section": "7.3",
+             "when": ["severity", "==", "severe"], "verified_from": a_from},
             {"key": "b", "code": "gdmt", "evidence": "V", "section": "9.1.3",
-             "when": ["severity", "==", "severe"], "url": "https://example.org/page"},
+             "when": ["severity", "==", "severe"], **b_fields},
         ],
     }  # fmt: skip
-    a, b = document_rows(doc)
+    return document_rows(doc)
+
+
+def test_a_row_read_only_in_a_secondary_source_says_what_is_unverified():
+    a, b = _two_rows("S", "pocket guide", url="https://example.org/page")
     assert "class, level and wording" in a.still_unverified
     assert "DOI" not in a.still_unverified  # inherits the guideline's DOI
     assert b.still_unverified == "the URL is not the guideline's DOI"
@@ -71,18 +76,11 @@ def test_the_command_writes_between_the_markers_and_check_refuses_a_stale_table(
 
 
 def test_a_row_that_says_why_it_was_not_read_does_not_count_as_naming_its_text():
-    doc = {
-        "ruleset": {"code": "x", "url": "https://doi.org/10.1/x"},
-        "rule": [
-            {"key": "a", "code": "surgery_mv", "class": "1", "level": "B-NR",
-             "evidence": "M", "section": "7.3", "when": ["severity", "==", "severe"],
-             "verified_from": "Not read: no reproduction of the text was found"},
-            {"key": "b", "code": "gdmt", "evidence": "V", "section": "9.1.3",
-             "when": ["severity", "==", "severe"],
-             "verified_from": "Not read: the extraction stops before §9"},
-        ],
-    }  # fmt: skip
-    a, b = document_rows(doc)
+    a, b = _two_rows(
+        "M",
+        "Not read: no reproduction of the text was found",
+        verified_from="Not read: the extraction stops before §9",
+    )
     assert verification_counts([a, b])["verified_from"] == 0
     assert "the text it was read against is not named" in b.still_unverified
     assert "Not read: no reproduction" in a.verified_from  # the reason stays shown
