@@ -30,6 +30,9 @@ UNVERIFIED = {
     "M": "the whole row against the guideline text (written from memory)",
     "J": "clinical sign-off of a design judgement (no guideline statement)",
 }
+# A ``verified_from`` that starts so says why the row could not be read against a text
+# (no reproduction found): it names no text, so the row is not counted as naming one.
+NOT_READ = "Not read:"
 ROWS_BEGIN = "<!-- rows:begin -->"
 ROWS_END = "<!-- rows:end -->"
 TABLES = ("severity", "stage", "rule")
@@ -51,13 +54,18 @@ class RowProvenance:
     verified_from: str
 
     @property
+    def names_its_text(self) -> bool:
+        """The row names a text or reproduction it was read against."""
+        return bool(self.verified_from) and not self.verified_from.startswith(NOT_READ)
+
+    @property
     def still_unverified(self) -> str:
         gaps = [UNVERIFIED.get(self.evidence, "evidence tag missing")]
         if self.url and not self.url.startswith("https://doi.org/"):
             gaps.append("the URL is not the guideline's DOI")
         if (
             self.evidence == "V"
-            and not self.verified_from
+            and not self.names_its_text
             and self.url.startswith("https://doi.org/")
         ):
             gaps.append("the text it was read against is not named")
@@ -102,7 +110,7 @@ def verification_counts(rows: list[RowProvenance]) -> dict[str, Any]:
     return {
         "total": len(rows),
         "by_tag": {tag: sum(1 for r in rows if r.evidence == tag) for tag in TAGS},
-        "verified_from": sum(1 for r in rows if r.verified_from),
+        "verified_from": sum(1 for r in rows if r.names_its_text),
         "unverified": [r for r in rows if r.evidence in ("S", "M")],
     }
 

@@ -713,11 +713,13 @@ ACC_2020_LEVELS = {None, "A", "B-R", "B-NR", "C-LD", "C-EO"}
 # (same meaning), the form the shared vocabulary checks accept.
 AHA_ACC_2014_CLASSES = {"I", "IIa", "IIb", "3: No Benefit", "3: Harm"}
 AHA_ACC_2014_LEVELS = {"A", "B", "C"}
+# The 2017 focused update writes 2014-style classes with the newer levels (IIb B-R).
+AHA_ACC_2017_LEVELS = {"A", "B-R", "B-NR", "C-LD", "C-EO"}
 
 
 def test_levels_belong_to_the_guideline_the_row_names():
-    """0.14 l: ACC/AHA 2020 levels are A, B-R, B-NR, C-LD, C-EO; a 2014 label is shown
-    under a 2014 source; a level never stands without a class."""
+    """0.14 l: ACC/AHA 2020 levels are A, B-R, B-NR, C-LD, C-EO; a 2014 (or 2017) label
+    is shown under its own source; a level never stands without a class."""
     for rule in RULE_SET.rules:
         guideline = rule.source.guideline
         if rule.loe is not None:
@@ -730,6 +732,11 @@ def test_levels_belong_to_the_guideline_the_row_names():
             assert rule.loe in AHA_ACC_2014_LEVELS, rule.key
             assert "2014" in rule.source.citation
             assert "2014" in rule.source.section
+        elif guideline == "AHA/ACC 2017":
+            assert rule.cor in AHA_ACC_2014_CLASSES, rule.key
+            assert rule.loe in AHA_ACC_2017_LEVELS, rule.key
+            assert "2017" in rule.source.citation
+            assert "2017" in rule.source.section
         else:
             assert guideline == "AHA/ACC/HFSA 2022", (rule.key, guideline)
             assert rule.cor in ACC_2020_CLASSES

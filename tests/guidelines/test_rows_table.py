@@ -2,6 +2,8 @@
 and kept in step with them. When this fails after a data change, run
 ``manage.py guideline_rows_table`` and commit docs/guideline.md."""
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -31,18 +33,23 @@ def test_every_row_of_every_data_file_is_in_the_table_once():
     assert len(keys) == len(set(keys))
 
 
-def test_a_row_read_only_in_a_secondary_source_says_what_is_unverified():
+def _two_rows(a_evidence: str, a_from: str, **b_fields: str):
+    """A surgery row ``a`` and a [V] GDMT row ``b`` of a one-guideline document."""
     doc = {
         "ruleset": {"code": "x", "url": "https://doi.org/10.1/x"},
         "rule": [
             {"key": "a", "code": "surgery_mv", "class": "1", "level": "B-NR",
-             "evidence": "S", "section": "7.3", "when": ["severity", "==", "severe"],
-             "verified_from": "pocket guide"},
+             "evidence": a_evidence, "section": "7.3",
+             "when": ["severity", "==", "severe"], "verified_from": a_from},
             {"key": "b", "code": "gdmt", "evidence": "V", "section": "9.1.3",
-             "when": ["severity", "==", "severe"], "url": "https://example.org/page"},
+             "when": ["severity", "==", "severe"], **b_fields},
         ],
     }  # fmt: skip
-    a, b = document_rows(doc)
+    return document_rows(doc)
+
+
+def test_a_row_read_only_in_a_secondary_source_says_what_is_unverified():
+    a, b = _two_rows("S", "pocket guide", url="https://example.org/page")
     assert "class, level and wording" in a.still_unverified
     assert "DOI" not in a.still_unverified  # inherits the guideline's DOI
     assert b.still_unverified == "the URL is not the guideline's DOI"
@@ -66,3 +73,57 @@ def test_the_command_writes_between_the_markers_and_check_refuses_a_stale_table(
     assert text.endswith("after\n")
     assert "| `c2_lvesd` | stage C2 |" in text
     call_command("guideline_rows_table", "--check", doc=str(doc))
+
+
+def test_a_row_that_says_why_it_was_not_read_does_not_count_as_naming_its_text():
+    a, b = _two_rows(
+        "M",
+        "Not read: no reproduction of the text was found",
+        verified_from="Not read: the extraction stops before §9",
+    )
+    assert verification_counts([a, b])["verified_from"] == 0
+    assert "the text it was read against is not named" in b.still_unverified
+    assert "Not read: no reproduction" in a.verified_from  # the reason stays shown
+
+
+# A [V] row that quotes the statement it was read against ('…', class level) carries
+# that class and level: a class or level moved in the data file without re-reading the
+# text fails here. Roman (2014/2017, ESC) and arabic (2020) classes are the same class.
+QUOTED = re.compile(
+    r"'[^']+',\s*(I{1,3}|IIa|IIb|1|2a|2b|3)(?::\s*(?:Harm|No Benefit))?"
+    r"\s+([ABC](?:-(?:R|NR|LD|EO))?)\)"
+)
+SAME_CLASS = {"I": "1", "IIa": "2a", "IIb": "2b", "III": "3"}
+
+
+def _cls(text: str) -> str:
+    head = str(text).split(":")[0].strip()
+    return SAME_CLASS.get(head, head)
+
+
+def test_every_verified_row_quoting_its_statement_carries_the_quoted_class_and_level():
+    checked = 0
+    for row in shipped_rows():
+        quotes = QUOTED.findall(row.verified_from)
+        if row.evidence != "V" or len(quotes) != 1:
+            continue
+        cls, level = quotes[0]
+        assert (_cls(row.cor), row.loe) == (_cls(cls), level), row.key
+        checked += 1
+    # both rule sets quote their verified statements (ACC/AHA 2014/2017 and ESC rows)
+    assert checked >= 10
+
+
+def test_acc_aha_rows_read_only_in_an_earlier_guideline_show_that_guideline():
+    """SPEC 0.14 l: a verified 2014/2017 statement is shown under its own guideline,
+    year and DOI, never under the 2020 source."""
+    earlier = {"AHA/ACC 2014": "10.1161/CIR.0000000000000031",
+               "AHA/ACC 2017": "10.1161/CIR.0000000000000503"}  # fmt: skip
+    doc = document_read("acc_aha_2020")
+    seen = 0
+    for row in doc["rule"]:
+        if row.get("guideline") in earlier:
+            assert row["url"].endswith(earlier[row["guideline"]]), row["key"]
+            assert row["section"].startswith(row["guideline"][-4:]), row["key"]
+            seen += 1
+    assert seen >= 5
