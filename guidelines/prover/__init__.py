@@ -27,7 +27,7 @@ import z3
 
 from ..engine import evaluate
 from ..parameters import value_label
-from ..specs import RuleSet
+from ..specs import CompiledRuleSet
 from ..validation import input_parse
 from ..vocabulary import FIELDS_BY_PATH, INPUT_FIELDS, Kind
 from . import model
@@ -94,7 +94,7 @@ class ProofReport:
         return "\n".join(lines)
 
 
-def ruleset_prove(rule_set: RuleSet, invariants=INVARIANTS) -> ProofReport:
+def ruleset_prove(rule_set: CompiledRuleSet, invariants=INVARIANTS) -> ProofReport:
     start = time.process_time()
     outcomes = [invariant_prove(rule_set, inv) for inv in invariants]
     return ProofReport(
@@ -103,7 +103,7 @@ def ruleset_prove(rule_set: RuleSet, invariants=INVARIANTS) -> ProofReport:
     )  # fmt: skip
 
 
-def invariant_prove(rule_set: RuleSet, invariant: Invariant) -> Outcome:
+def invariant_prove(rule_set: CompiledRuleSet, invariant: Invariant) -> Outcome:
     start = time.process_time()
     outcome = Outcome(invariant.key, invariant.statement, invariant.source, "proved", 0)
     result, _ = _search(rule_set, invariant, concrete=False)

@@ -1,6 +1,6 @@
 """A compiled rule-set version as constraints over every possible assessment input.
 
-The translation follows the rule *data* (the loader's ``specs.RuleSet``) and the
+The translation follows the rule *data* (the loader's ``specs.CompiledRuleSet``) and the
 procedure documented in ``docs/guideline.md`` sections 3 to 6a, not the engine's code:
 
 - every input field of ``vocabulary.INPUT_FIELDS`` is a pair *(recorded, value)* over its
@@ -41,7 +41,7 @@ from typing import Any
 import z3
 
 from ..parameters import BANDS, INTERVENTION_CODES, PARAMETERS
-from ..specs import Leaf, RuleSet
+from ..specs import CompiledRuleSet, Leaf
 from ..vocabulary import (
     DECIMAL_PLACES,
     INPUT_FIELDS,
@@ -278,7 +278,7 @@ def _band(rows, view: View) -> z3.ArithRef:
     return band
 
 
-def grade(view: View, rule_set: RuleSet) -> Grading:
+def grade(view: View, rule_set: CompiledRuleSet) -> Grading:
     criteria = rule_set.severity_criteria
     met: dict[str, z3.BoolRef] = {}
     counts: dict[str, list] = {"specific_mild": [], "specific_severe": []}
@@ -438,7 +438,7 @@ def surgical_risk(view: View) -> Fact:
     )
 
 
-def stage(view: View, rule_set: RuleSet, mr, severity, status) -> z3.ArithRef:
+def stage(view: View, rule_set: CompiledRuleSet, mr, severity, status) -> z3.ArithRef:
     def s(value):
         return enum("stage", value)
 
@@ -497,7 +497,7 @@ class RulePass:
 class Evaluation:
     """Every fact of one evaluation, as formulas over its input variables."""
 
-    rule_set: RuleSet
+    rule_set: CompiledRuleSet
     prefix: str
     view: View
     grading: Grading
@@ -546,7 +546,7 @@ def _derived_facts(view: View, prefix: str, concrete: bool, constraints) -> None
 
 
 def evaluation(
-    rule_set: RuleSet,
+    rule_set: CompiledRuleSet,
     inputs: Inputs,
     prefix: str = "",
     *,
@@ -599,7 +599,7 @@ def _reader(base, added: dict[str, list], *, strict: bool):
     return codes
 
 
-def rules_pass(rule_set: RuleSet, view: View) -> RulePass:
+def rules_pass(rule_set: CompiledRuleSet, view: View) -> RulePass:
     """The recommendation rows in position order (docs/guideline.md section 6)."""
     counted, true, false, blocked = {}, {}, {}, {}
     by_group: dict[str, list] = {}

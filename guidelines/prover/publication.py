@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..loaders import ruleset_from_version
-from ..specs import RuleSet
+from ..specs import CompiledRuleSet
 from . import ProofReport, ruleset_prove
 
 
@@ -38,7 +38,7 @@ class SafetyProofFailed(Exception):
 _PROOFS: dict[str, ProofReport] = {}  # clinical content hash → report
 
 
-def ruleset_proof(rule_set: RuleSet) -> ProofReport:
+def ruleset_proof(rule_set: CompiledRuleSet) -> ProofReport:
     """The proof report of a compiled rule set (memoised by its clinical content;
     the version label is not clinical content)."""
     report = _PROOFS.get(rule_set.content_hash)
