@@ -252,7 +252,7 @@ def fired_rules(result: dict[str, Any]) -> list[str]:
                 f"{key[:-1] if key != 'conditional' else key} {item['code']}"
                 f"{f' (rule {rule})' if rule else ''}: {item['title']}"
             )
-    return lines
+    return lines or ["no rule fired: no recommendation, caution or conditional entry"]
 
 
 def _number_text(value) -> str:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from guidelines import services
+from guidelines import authoring, services
 from guidelines.engine import evaluate
 from guidelines.loaders import document_read, ruleset_from_document
 from guidelines.models import RuleSetVersion, VersionStatus
@@ -229,19 +229,19 @@ def active(code="acc_aha_2020"):
 
 
 def publish(version, user):
-    return services.version_publish(
+    return authoring.version_publish(
         version=version, user=user, reason="Reviewed.", acknowledge_pending=True,
-        acknowledgements={c.id: "ok" for c in services.version_outcome_changes(version)},
+        acknowledgements={c.id: "ok" for c in authoring.version_outcome_changes(version)},
     )  # fmt: skip
 
 
 def test_publication_is_refused_with_the_counterexample_patient(
     editor, second_editor, rule_sets
 ):
-    draft = services.version_copy_to_draft(version=active(), user=editor, label="p-1")
+    draft = authoring.version_copy_to_draft(version=active(), user=editor, label="p-1")
     row = draft.stagecriterionrow_set.get(key="c2_lvesd")
     row.condition = ["echo.lvesd_mm", ">=", 45]
-    services.rule_row_save(row=row, user=editor)
+    authoring.rule_row_save(row=row, user=editor)
     with pytest.raises(services.GuidelineError, match="safety invariant") as refused:
         publish(draft, second_editor)
     problems = "\n".join(refused.value.problems)
@@ -254,7 +254,7 @@ def test_publication_is_refused_with_the_counterexample_patient(
 
 
 def test_a_published_version_stores_its_proof(editor, second_editor, rule_sets):
-    draft = services.version_copy_to_draft(version=active(), user=editor, label="p-2")
+    draft = authoring.version_copy_to_draft(version=active(), user=editor, label="p-2")
     publish(draft, second_editor)
     draft.refresh_from_db()
     assert draft.status == VersionStatus.PUBLISHED
@@ -270,10 +270,10 @@ def test_the_command_proves_the_active_version(rule_sets, capsys):
 
 
 def test_the_command_fails_on_a_broken_version(editor, rule_sets, capsys):
-    draft = services.version_copy_to_draft(version=active(), user=editor, label="p-3")
+    draft = authoring.version_copy_to_draft(version=active(), user=editor, label="p-3")
     row = draft.recommendationrulerow_set.get(key="P1")
     row.cor = "I"
-    services.rule_row_save(row=row, user=editor)
+    authoring.rule_row_save(row=row, user=editor)
     with pytest.raises(CommandError, match="well_formed"):
         call_command("prove_rule_set", "acc_aha_2020", "--version", "p-3")
     assert "VIOLATED" in capsys.readouterr().out
