@@ -652,6 +652,51 @@ class Completion:
         return self.passed.recommends(code)
 
 
+_EXTREMES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def extreme_pins(rule_set: RuleSet, end: str) -> dict[str, Any]:
+    """Pins for the completion where every completable value sits at one end of its
+    domain (docs/guideline.md 6a c): no or yes, the first or last choice, at or below
+    the rule set's lowest threshold for a number, or at or above its highest."""
+    key = (rule_set.content_hash, end)
+    if key in _EXTREMES:
+        return _EXTREMES[key]
+    thresholds: dict[str, list] = {}
+    for item in (*rule_set.rules, *rule_set.stage_criteria):
+        for leaf in item.condition.leaves():
+            values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+            for value in values:
+                if isinstance(value, int | Decimal) and not isinstance(value, bool):
+                    thresholds.setdefault(leaf.parameter, []).append(number(value))
+    # The symptom status completes to either value (never to "unknown").
+    pins: dict[str, Any] = {
+        "symptom_status": ("asymptomatic",) if end == "low" else ("symptomatic",)
+    }
+    for name, param in PARAMETERS.items():
+        if name in pins:
+            continue
+        if param.kind is Kind.BOOLEAN:
+            pins[name] = (end == "high",)
+        elif param.kind is Kind.CHOICE and param.choices:
+            pins[name] = (param.choices[0 if end == "low" else -1],)
+        elif name in thresholds:
+            cut = min(thresholds[name]) if end == "low" else max(thresholds[name])
+            pins[name] = _at_most(cut) if end == "low" else _at_least(cut)
+    if len(_EXTREMES) > 64:
+        _EXTREMES.clear()
+    _EXTREMES[key] = pins
+    return pins
+
+
+def _at_most(cut):
+    return lambda value: value <= cut
+
+
+def _at_least(cut):
+    return lambda value: value >= cut
+
+
 def completed(
     ev: Evaluation, prefix: str, pins: dict[str, tuple[Any, ...]] | None = None
 ) -> Completion:
