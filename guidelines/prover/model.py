@@ -27,7 +27,9 @@ forbid a code: ``completed_view`` is a second world where every completable abse
 may take any value, the symptom status and stage are recomputed, and a rule counts when
 it is true there and no earlier row of its group is. The engine gives a code by
 completion only when some rule of it fires in *every* combination, so in particular in
-one such world: a proof that no world fires it is a proof for the engine.
+the two extreme ones (``extreme_pins``: every completed value at the low end of its
+domain, then at the high end): a proof that no such pair of worlds fires it is a proof
+for the engine.
 """
 
 from __future__ import annotations
@@ -164,6 +166,17 @@ def leaf_truth(leaf: Leaf, view: View, codes) -> Truth:
         ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
     }[op](fact.value, value)  # fmt: skip
     return Truth(z3.And(fact.present, holds), z3.And(fact.present, z3.Not(holds)))
+
+
+def leaves(condition) -> list[Leaf]:
+    """The leaves of a condition tree, in order (read from its data shape)."""
+    if isinstance(condition, Leaf):
+        return [condition]
+    return [leaf for child in condition.children for leaf in leaves(child)]
+
+
+def reads(rule) -> frozenset[str]:
+    return frozenset(leaf.parameter for leaf in leaves(rule.condition))
 
 
 def no_codes(code: str) -> tuple[z3.BoolRef, z3.BoolRef]:
@@ -303,7 +316,7 @@ def grade(view: View, rule_set: RuleSet) -> Grading:
     for p in QUANTITATIVE:
         rows = [
             c for c in criteria
-            if c.role == "band" and c.condition.all_leaves[0].parameter == p
+            if c.role == "band" and leaves(c.condition)[0].parameter == p
         ]  # fmt: skip
         band = _band([c for c in rows if c.scope == "all"], view)
         lowered = _band([c for c in rows if c.scope == "secondary_elliptical"], view)
@@ -664,7 +677,7 @@ def extreme_pins(rule_set: RuleSet, end: str) -> dict[str, Any]:
         return _EXTREMES[key]
     thresholds: dict[str, list] = {}
     for item in (*rule_set.rules, *rule_set.stage_criteria):
-        for leaf in item.condition.leaves():
+        for leaf in leaves(item.condition):
             values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
             for value in values:
                 if isinstance(value, int | Decimal) and not isinstance(value, bool):
@@ -708,7 +721,12 @@ def completed(
     combination."""
     pins = pins or {}
     rule_set = ev.rule_set
-    fixed = CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
+    grading = {
+        leaf.parameter
+        for c in rule_set.severity_criteria
+        for leaf in leaves(c.condition)
+    }
+    fixed = CONTEXT_FACTS | GRADING_INPUTS | grading
     view, constraints = View(), []
     for name, fact in ev.view.items():
         if name in fixed or name not in PARAMETERS:
@@ -779,7 +797,7 @@ def completed(
         true[rule.key] = truth(rule.condition, view, given).true
         before = earlier.setdefault(rule.group, []) if rule.group else []
         undecided = z3.Not(ev.passed.false[rule.key])
-        if rule.reads & {"stage", "symptom_status"}:
+        if reads(rule) & {"stage", "symptom_status"}:
             undecided = z3.Or(undecided, hidden)
         counted[rule.key] = z3.And(
             true[rule.key], undecided, z3.Not(ev.passed.blocked[rule.key]),
@@ -797,7 +815,7 @@ def completed(
             group_fired.setdefault(rule.group, []).append(ev.passed.counted[rule.key])
     after = _reader(ev.passed.recommends, by_code, strict=False)
     for rule in rule_set.rules:
-        if rule.kind != "recommendation" or "recommendations" not in rule.reads:
+        if rule.kind != "recommendation" or "recommendations" not in reads(rule):
             continue
         again = z3.And(
             truth(rule.condition, ev.view, after).true,
