@@ -279,3 +279,8 @@ def test_the_command_fails_on_a_broken_version(editor, rule_sets, capsys):
     with pytest.raises(CommandError, match="well_formed"):
         call_command("prove_rule_set", "acc_aha_2020", "--version", "p-3")
     assert "VIOLATED" in capsys.readouterr().out
+
+
+def test_the_command_proves_a_shipped_data_file(capsys):
+    call_command("prove_rule_set", "acc_aha_2020", "--data-file")
+    assert capsys.readouterr().out.count("PROVED") == len(INVARIANTS)
