@@ -28,7 +28,7 @@ from decimal import Decimal
 import z3
 
 from ..parameters import INTERVENTION_CODES
-from ..vocabulary import PRIMARY_ETIOLOGIES
+from ..vocabulary import PRIMARY_ETIOLOGIES, Kind
 from . import model
 from .model import Evaluation, enum, is_true, is_value
 
@@ -87,7 +87,8 @@ class Context:
         self._completed: dict[tuple, model.Completion] = {}
 
     def completed(self, pins=None) -> model.Completion:
-        key = tuple(sorted((pins or {}).items()))
+        key = tuple(sorted((pins or {}).items(), key=lambda item: item[0]))
+        key = tuple((name, id(pin) if callable(pin) else pin) for name, pin in key)
         if key not in self._completed:
             done = model.completed(self.ev, f"w{len(self._completed)}:", pins)
             self.constraints.extend(done.constraints)
@@ -99,10 +100,19 @@ class Context:
         return model.final_recommends(self.ev.passed, code)
 
     def may_give(self, *codes: str, pins=None) -> z3.BoolRef:
-        """Perhaps recommended: by the rule pass or by the missing-data step."""
-        done = self.completed(pins)
+        """Perhaps recommended: by the rule pass or by the missing-data step. A code
+        that step gives fires in every completion, so in both extreme ones (every
+        completed value at the low end, then at the high end)."""
+        low, high = (
+            self.completed({**model.extreme_pins(self.ev.rule_set, end), **(pins or {})})
+            for end in ("low", "high")
+        )  # fmt: skip
         return z3.Or([
-            z3.Or(self.ev.passed.recommends(c), done.recommends(c)) for c in codes
+            z3.Or(
+                self.ev.passed.recommends(c),
+                z3.And(low.recommends(c), high.recommends(c)),
+            )
+            for c in codes
         ])  # fmt: skip
 
     def fact(self, name: str) -> model.Fact:
@@ -335,9 +345,36 @@ def _malformed_rules(rule_set):
 
 
 def _well_formed(ctx: Context):
+    """A malformed row is shown when it fires, when the missing-data step gives it,
+    or when it is undecided (it may then be listed as conditional, with its class)."""
     ev, done = ctx.ev, ctx.completed()
+    status, stage = ev.view["symptom_status"].value, ev.view["stage"].value
+    hidden = z3.Or(
+        status == enum("symptom_status", "unknown"),
+        status == enum("symptom_status", "equivocal"),
+        stage == enum("stage", "undetermined"),
+    )
+    unknown = model.View(ev.view)  # the engine hides an uncertain stage and status
+    for name in ("stage", "symptom_status"):
+        unknown[name] = model.Fact(z3.BoolVal(False), ev.view[name].value, Kind.CHOICE)
+
+    def codes(code):
+        has = ev.passed.recommends(code)
+        return z3.BoolVal(True), z3.Not(has)  # permissive: any code may be given
+
+    def undecided(rule):
+        again = model.truth(rule.condition, unknown, codes)
+        return z3.Or(
+            z3.Not(ev.passed.false[rule.key]),
+            z3.And(hidden, z3.Not(again.false)),
+        )
+
     shown = [
-        z3.Or(ev.passed.counted[r.key], done.passed.counted.get(r.key, False))
+        z3.Or(
+            ev.passed.counted[r.key],
+            done.passed.counted.get(r.key, False),
+            z3.And(undecided(r), z3.Not(ev.passed.blocked[r.key])),
+        )
         for r in _malformed_rules(ev.rule_set)
     ]
     both = [

@@ -27,12 +27,13 @@ forbid a code: ``completed_view`` is a second world where every completable abse
 may take any value, the symptom status and stage are recomputed, and a rule counts when
 it is true there and no earlier row of its group is. The engine gives a code by
 completion only when some rule of it fires in *every* combination, so in particular in
-one such world: a proof that no world fires it is a proof for the engine.
+the two extreme ones (``extreme_pins``: every completed value at the low end of its
+domain, then at the high end): a proof that no such pair of worlds fires it is a proof
+for the engine.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -40,28 +41,38 @@ from typing import Any
 
 import z3
 
-from ..parameters import BANDS, INTERVENTION_CODES, PARAMETERS
-from ..specs import CompiledRuleSet, Leaf
-from ..vocabulary import (
-    DECIMAL_PLACES,
-    INPUT_FIELDS,
-    PRIMARY_ETIOLOGIES,
-    SECONDARY_ATRIAL_ETIOLOGIES,
-    SECONDARY_VENTRICULAR_ETIOLOGIES,
-    Kind,
+from ..parameters import INTERVENTION_CODES, PARAMETERS
+from ..specs import CompiledRuleSet
+from ..vocabulary import DECIMAL_PLACES, INPUT_FIELDS, Kind
+from .procedure import (
+    QUANTITATIVE,
+    SYMPTOM_FLAGS,
+    Grading,
+    grade,
+    mr_type,
+    stage,
+    surgical_risk,
+    symptom_status,
+)
+from .terms import (
+    Fact,
+    View,
+    constant,
+    enum,
+    is_true,
+    is_value,
+    known,
+    leaves,
+    number,
+    reads,
+    truth,
 )
 
-QUANTITATIVE = (
-    "echo.eroa_cm2",
-    "echo.regurgitant_volume_ml",
-    "echo.regurgitant_fraction_pct",
-)
-BAND_GRADE = (1, 2, 2, 3)  # mild, mild-to-moderate, moderate-to-severe, severe → rank
-SYMPTOM_FLAGS = (
-    "symptoms.dyspnea", "symptoms.fatigue", "symptoms.edema", "symptoms.orthopnea",
-    "symptoms.reduced_exercise_tolerance",
-)  # fmt: skip
-# Inputs that only feed derivations; absent in a concrete counterexample.
+__all__ = [  # what the invariants read
+    "QUANTITATIVE", "SYMPTOM_FLAGS", "Fact", "View", "enum", "is_true", "is_value",
+    "number", "reads", "truth",
+]  # fmt: skip
+
 DERIVATION_ONLY = (
     "echo.aliasing_velocity_cm_s",
     "echo.mr_vti_cm",
@@ -82,106 +93,6 @@ GRADING_INPUTS = frozenset({
     "echo.flow_convergence", "echo.jet_timing", "echo.jet_area_pct_la",
     "echo.elliptical_orifice", "echo.pisa_radius_cm", *DERIVATION_ONLY,
 })  # fmt: skip
-
-
-def choices_of(name: str) -> tuple[Any, ...]:
-    return PARAMETERS[name].choices
-
-
-def index_of(name: str, value: Any) -> int:
-    return choices_of(name).index(value)
-
-
-def number(value: Any) -> Fraction:
-    return Fraction(Decimal(str(value)))
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One fact: whether it is recorded (known) and its value."""
-
-    present: z3.BoolRef
-    value: z3.ExprRef
-    kind: Kind
-
-
-def known(value: z3.ExprRef, kind: Kind) -> Fact:
-    return Fact(z3.BoolVal(True), value, kind)
-
-
-class View(dict):
-    """Fact name → ``Fact``: what one evaluation knows (the engine's ``facts``)."""
-
-
-# --- three-valued conditions ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Truth:
-    true: z3.BoolRef
-    false: z3.BoolRef
-
-
-def _const(name: str, value: Any) -> z3.ExprRef:
-    kind = PARAMETERS[name].kind
-    if kind is Kind.BOOLEAN:
-        return z3.BoolVal(bool(value))
-    if kind is Kind.CHOICE:
-        return z3.IntVal(index_of(name, value))
-    if kind is Kind.INTEGER:
-        return z3.IntVal(int(value))
-    return z3.RealVal(number(value))
-
-
-def leaf_truth(leaf: Leaf, view: View, codes) -> Truth:
-    """``codes(code)``: (``includes code`` holds, ``excludes code`` holds) for the
-    codes recommended before this row."""
-    op = leaf.operator
-    if op in ("includes", "excludes"):
-        includes, excludes = codes(leaf.value)
-        true = includes if op == "includes" else excludes
-        return Truth(true, z3.Not(true))
-    fact = view[leaf.parameter]
-    if op in ("in", "not_in", "not_recorded_as", "recorded_as"):
-        member = z3.Or([fact.value == _const(leaf.parameter, v) for v in leaf.value])
-        if op == "in":
-            return Truth(
-                z3.And(fact.present, member), z3.And(fact.present, z3.Not(member))
-            )
-        if op == "not_in":
-            return Truth(
-                z3.And(fact.present, z3.Not(member)), z3.And(fact.present, member)
-            )
-        if op == "recorded_as":
-            true = z3.And(fact.present, member)
-            return Truth(true, z3.Not(true))
-        false = z3.And(fact.present, member)
-        return Truth(z3.Not(false), false)
-    value = _const(leaf.parameter, leaf.value)
-    holds = {
-        "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    }[op](fact.value, value)  # fmt: skip
-    return Truth(z3.And(fact.present, holds), z3.And(fact.present, z3.Not(holds)))
-
-
-def no_codes(code: str) -> tuple[z3.BoolRef, z3.BoolRef]:
-    return z3.BoolVal(False), z3.BoolVal(True)
-
-
-def truth(condition, view: View, codes=no_codes) -> Truth:
-    if isinstance(condition, Leaf):
-        return leaf_truth(condition, view, codes)
-    parts = [truth(c, view, codes) for c in condition.children]
-    if condition.match == "all":
-        return Truth(z3.And([p.true for p in parts]), z3.Or([p.false for p in parts]))
-    if condition.match == "any":
-        return Truth(z3.Or([p.true for p in parts]), z3.And([p.false for p in parts]))
-    n = condition.n
-    true_count = z3.Sum([z3.If(p.true, 1, 0) for p in parts])
-    open_count = z3.Sum([z3.If(p.false, 0, 1) for p in parts])
-    return Truth(true_count >= n, open_count < n)
 
 
 # --- inputs --------------------------------------------------------------------------
@@ -239,241 +150,6 @@ class Inputs:
         lo, hi = number(spec.minimum), number(spec.maximum)
         self.constraints.append(z3.And(value >= lo, value <= hi))
         return Fact(present, value, spec.kind)
-
-
-def enum(name: str, value: str) -> z3.ArithRef:
-    return z3.IntVal(index_of(name, value))
-
-
-def is_value(fact: Fact, name: str, *values: str) -> z3.BoolRef:
-    return z3.And(fact.present, z3.Or([fact.value == enum(name, v) for v in values]))
-
-
-def is_true(fact: Fact) -> z3.BoolRef:
-    return z3.And(fact.present, fact.value)
-
-
-def _max(a, b):
-    return z3.If(a >= b, a, b)
-
-
-# --- grading (docs/guideline.md section 3) --------------------------------------------
-
-
-@dataclass
-class Grading:
-    severity: z3.ArithRef  # index in parameters.SEVERITIES
-    subgrade: Fact
-    mild_n: z3.ArithRef
-    severe_n: z3.ArithRef
-    bands: dict[str, tuple[z3.BoolRef, z3.ArithRef]]  # parameter → (present, band)
-
-
-def _band(rows, view: View) -> z3.ArithRef:
-    """The highest band whose lower bound the value reaches (mild when none)."""
-    band = z3.IntVal(0)
-    for row in rows:
-        reached = truth(row.condition, view).true
-        band = z3.If(reached, _max(band, z3.IntVal(BANDS.index(row.band))), band)
-    return band
-
-
-def grade(view: View, rule_set: CompiledRuleSet) -> Grading:
-    criteria = rule_set.severity_criteria
-    met: dict[str, z3.BoolRef] = {}
-    counts: dict[str, list] = {"specific_mild": [], "specific_severe": []}
-    for c in criteria:
-        if c.role == "band":
-            continue
-        met[c.key] = truth(c.condition, view).true
-        if c.role in counts:
-            counts[c.role].append(z3.If(met[c.key], 1, 0))
-    mild_n = (
-        z3.Sum(counts["specific_mild"]) if counts["specific_mild"] else z3.IntVal(0)
-    )
-    severe_n = (
-        z3.Sum(counts["specific_severe"]) if counts["specific_severe"] else z3.IntVal(0)
-    )
-    secondary = is_value(
-        view["etiology"], "etiology",
-        *SECONDARY_VENTRICULAR_ETIOLOGIES, *SECONDARY_ATRIAL_ETIOLOGIES,
-    )  # fmt: skip
-    elliptical = z3.And(secondary, is_true(view["echo.elliptical_orifice"]))
-    bands = {}
-    for p in QUANTITATIVE:
-        rows = [
-            c for c in criteria
-            if c.role == "band" and c.condition.all_leaves[0].parameter == p
-        ]  # fmt: skip
-        band = _band([c for c in rows if c.scope == "all"], view)
-        lowered = _band([c for c in rows if c.scope == "secondary_elliptical"], view)
-        band = z3.If(z3.And(elliptical, band != 3, lowered == 3), 3, band)
-        bands[p] = (view[p].present, band)
-
-    def rank(band):
-        return z3.If(band == 0, 1, z3.If(band == 3, 3, 2))
-
-    present = [(pres, band, rank(band)) for pres, band in bands.values()]
-    vc, fc = view["echo.vena_contracta_cm"], view["echo.flow_convergence"]
-    timing, area = view["echo.jet_timing"], view["echo.jet_area_pct_la"]
-    poor = is_value(view["echo.image_quality"], "echo.image_quality", "poor")
-    trace = z3.And(
-        severe_n == 0,
-        z3.Or(z3.Not(vc.present), vc.value == 0),
-        *[z3.Or(z3.Not(view[p].present), view[p].value == 0) for p in QUANTITATIVE],
-        z3.Or(z3.Not(fc.present), fc.value == enum("echo.flow_convergence", "none_or_small")),
-        z3.Or(
-            is_value(timing, "echo.jet_timing", "brief"),
-            z3.And(area.present, area.value == 0),
-        ),
-    )  # fmt: skip
-    two_apart = z3.Or([
-        z3.And(pa, pb, ra - rb >= 2)
-        for (pa, _, ra), (pb, _, rb) in itertools.permutations(present, 2)
-    ])  # fmt: skip
-
-    def count(grade_rank):
-        return z3.Sum([z3.If(z3.And(p, r == grade_rank), 1, 0) for p, _, r in present])
-
-    agreed = z3.Or([count(g) >= 2 for g in (1, 2, 3)])
-    quant = z3.If(count(1) >= 2, 1, z3.If(count(2) >= 2, 2, 3))
-    by_severe = z3.And(severe_n >= 4, mild_n == 0)
-    by_mild = z3.And(mild_n >= 4, severe_n == 0)
-    settled = z3.Or(by_severe, by_mild, agreed)
-    candidate = z3.If(by_severe, 3, z3.If(by_mild, 1, quant))
-
-    def in_band(b):
-        return z3.Sum([z3.If(z3.And(p, band == b), 1, 0) for p, band, _ in present])
-
-    m2m, m2s = in_band(1), in_band(2)
-    sub = z3.If(m2m > m2s, 1, z3.If(m2s > m2m, 2, 0))
-    level = z3.If(candidate == 3, 3, z3.If(candidate == 1, 0, z3.If(sub == 0, -1, sub)))
-
-    def low(b):
-        return z3.Or(b == 0, b == 1)
-
-    def high(b):
-        return z3.Or(b == 2, b == 3)
-
-    eroa_present, eroa_band = bands["echo.eroa_cm2"]
-    discordant = z3.Or(
-        z3.And(met.get("vc_severe", False), eroa_present, low(eroa_band)),
-        z3.And(met.get("vc_mild", False), eroa_present, high(eroa_band)),
-        z3.And(severe_n > 0, low(level)),
-        z3.And(mild_n > 0, high(level)),
-        z3.And(candidate == 3, z3.Or([z3.And(p, low(b)) for p, b, _ in present])),
-        z3.And(candidate == 1, z3.Or([z3.And(p, high(b)) for p, b, _ in present])),
-    )
-    name = "severity"
-    graded = z3.If(candidate == 3, enum(name, "severe"),
-                   z3.If(candidate == 1, enum(name, "mild"), enum(name, "moderate")))  # fmt: skip
-    indeterminate = enum(name, "indeterminate")
-    severity = z3.If(
-        poor, indeterminate,
-        z3.If(trace, enum(name, "none_trivial"),
-              z3.If(z3.Or(two_apart, z3.Not(settled), discordant), indeterminate, graded)),
-    )  # fmt: skip
-    subgrade = Fact(
-        z3.And(severity == enum(name, "moderate"), sub != 0),
-        z3.If(sub == 1, enum("severity_subgrade", "mild_to_moderate"),
-              enum("severity_subgrade", "moderate_to_severe")),
-        Kind.CHOICE,
-    )  # fmt: skip
-    return Grading(severity, subgrade, mild_n, severe_n, bands)
-
-
-# --- MR type, symptoms, risk, stage (sections 4 and 5) --------------------------------
-
-
-def mr_type(view: View, severity) -> z3.ArithRef:
-    etiology, name = view["etiology"], "mr_type"
-    return z3.If(
-        is_value(etiology, "etiology", *PRIMARY_ETIOLOGIES), enum(name, "primary"),
-        z3.If(is_value(etiology, "etiology", *SECONDARY_VENTRICULAR_ETIOLOGIES),
-              enum(name, "secondary_ventricular"),
-        z3.If(is_value(etiology, "etiology", *SECONDARY_ATRIAL_ETIOLOGIES),
-              enum(name, "secondary_atrial"),
-        z3.If(z3.Or(severity == enum("severity", "none_trivial"),
-                    z3.And(is_value(etiology, "etiology", "structurally_normal"),
-                           severity == enum("severity", "mild"))),
-              enum(name, "not_applicable"), enum(name, "undetermined"))))
-    )  # fmt: skip
-
-
-def symptom_status(view: View) -> z3.ArithRef:
-    nyha, name = view["symptoms.nyha_class"], "symptom_status"
-    symptomatic = z3.Or(
-        z3.And(nyha.present, nyha.value >= 2),
-        *[is_true(view[f]) for f in SYMPTOM_FLAGS],
-        is_true(view["hemodynamics.pulmonary_edema"]),
-        is_true(view["hemodynamics.cardiogenic_shock"]),
-    )
-    return z3.If(
-        is_true(view["symptoms.equivocal"]), enum(name, "equivocal"),
-        z3.If(symptomatic, enum(name, "symptomatic"),
-              z3.If(z3.And(nyha.present, nyha.value == 1), enum(name, "asymptomatic"),
-                    enum(name, "unknown"))),
-    )  # fmt: skip
-
-
-def surgical_risk(view: View) -> Fact:
-    """Given, else derived from STS-PROM (< 4 low, ≤ 8 intermediate, else high) and
-    frailty, the worse of the two; "low" needs a known STS-PROM (SPEC 0.8, 0.13)."""
-    given, sts = view["management.surgical_risk"], view["management.sts_prom_pct"]
-    frailty = view["management.frailty"]
-    by_sts = z3.If(sts.value < 4, 0, z3.If(sts.value <= 8, 1, 2))
-    by_frailty = z3.If(frailty.value == 0, 0, z3.If(frailty.value == 1, 1, 2))
-    derived = z3.If(
-        z3.And(sts.present, frailty.present), _max(by_sts, by_frailty),
-        z3.If(sts.present, by_sts, by_frailty),
-    )  # fmt: skip
-    derived_known = z3.And(
-        z3.Or(sts.present, frailty.present),
-        z3.Not(z3.And(derived == 0, z3.Not(sts.present))),
-    )
-    return Fact(
-        z3.Or(given.present, derived_known),
-        z3.If(given.present, given.value, derived),
-        Kind.CHOICE,
-    )
-
-
-def stage(view: View, rule_set: CompiledRuleSet, mr, severity, status) -> z3.ArithRef:
-    def s(value):
-        return enum("stage", value)
-
-    def sev(*values):
-        return z3.Or([severity == enum("severity", v) for v in values])
-
-    def mr_is(value):
-        return mr == enum("mr_type", value)
-
-    def status_is(*values):
-        return z3.Or([status == enum("symptom_status", v) for v in values])
-
-    criteria = [truth(c.condition, view) for c in rule_set.stage_criteria]
-    c2 = z3.Or([c.true for c in criteria])
-    c1 = z3.And([c.false for c in criteria]) if criteria else z3.BoolVal(False)
-    primary = z3.If(status_is("symptomatic"), s("D"),
-                    z3.If(c2, s("C2"), z3.If(c1, s("C1"), s("undetermined"))))  # fmt: skip
-    gdmt = view["management.gdmt_optimized"]
-    secondary = z3.If(
-        status_is("asymptomatic"), s("C"),
-        z3.If(z3.Not(gdmt.present), s("undetermined"),
-              z3.If(z3.Or(z3.Not(gdmt.value),
-                          is_true(view["management.cad_requiring_revascularization"])),
-                    s("C"), s("D"))),
-    )  # fmt: skip
-    return z3.If(
-        is_value(view["presentation"], "presentation", "acute"), s("not_applicable"),
-        z3.If(sev("indeterminate"), s("undetermined"),
-        z3.If(mr_is("not_applicable"), s("not_applicable"),
-        z3.If(sev("none_trivial"), s("A"),
-        z3.If(sev("mild", "moderate"), s("B"),
-        z3.If(mr_is("undetermined"), s("undetermined"),
-        z3.If(status_is("unknown", "equivocal"), s("undetermined"),
-              z3.If(mr_is("primary"), primary, secondary))))))),
-    )  # fmt: skip
 
 
 # --- one evaluation ------------------------------------------------------------------
@@ -652,6 +328,51 @@ class Completion:
         return self.passed.recommends(code)
 
 
+_EXTREMES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def extreme_pins(rule_set: CompiledRuleSet, end: str) -> dict[str, Any]:
+    """Pins for the completion where every completable value sits at one end of its
+    domain (docs/guideline.md 6a c): no or yes, the first or last choice, at or below
+    the rule set's lowest threshold for a number, or at or above its highest."""
+    key = (rule_set.content_hash, end)
+    if key in _EXTREMES:
+        return _EXTREMES[key]
+    thresholds: dict[str, list] = {}
+    for item in (*rule_set.rules, *rule_set.stage_criteria):
+        for leaf in leaves(item.condition):
+            values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+            for value in values:
+                if isinstance(value, int | Decimal) and not isinstance(value, bool):
+                    thresholds.setdefault(leaf.parameter, []).append(number(value))
+    # The symptom status completes to either value (never to "unknown").
+    pins: dict[str, Any] = {
+        "symptom_status": ("asymptomatic",) if end == "low" else ("symptomatic",)
+    }
+    for name, param in PARAMETERS.items():
+        if name in pins:
+            continue
+        if param.kind is Kind.BOOLEAN:
+            pins[name] = (end == "high",)
+        elif param.kind is Kind.CHOICE and param.choices:
+            pins[name] = (param.choices[0 if end == "low" else -1],)
+        elif name in thresholds:
+            cut = min(thresholds[name]) if end == "low" else max(thresholds[name])
+            pins[name] = _at_most(cut) if end == "low" else _at_least(cut)
+    if len(_EXTREMES) > 64:
+        _EXTREMES.clear()
+    _EXTREMES[key] = pins
+    return pins
+
+
+def _at_most(cut):
+    return lambda value: value <= cut
+
+
+def _at_least(cut):
+    return lambda value: value >= cut
+
+
 def completed(
     ev: Evaluation, prefix: str, pins: dict[str, tuple[Any, ...]] | None = None
 ) -> Completion:
@@ -663,7 +384,12 @@ def completed(
     combination."""
     pins = pins or {}
     rule_set = ev.rule_set
-    fixed = CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
+    grading = {
+        leaf.parameter
+        for c in rule_set.severity_criteria
+        for leaf in leaves(c.condition)
+    }
+    fixed = CONTEXT_FACTS | GRADING_INPUTS | grading
     view, constraints = View(), []
     for name, fact in ev.view.items():
         if name in fixed or name not in PARAMETERS:
@@ -685,7 +411,7 @@ def completed(
             pin = pins[name]
             allowed = (
                 pin(value) if callable(pin)
-                else z3.Or([value == _const(name, v) for v in pin])
+                else z3.Or([value == constant(name, v) for v in pin])
             )  # fmt: skip
             constraints.append(z3.Implies(z3.And(fill, z3.Not(fact.present)), allowed))
         view[name] = Fact(
@@ -734,7 +460,7 @@ def completed(
         true[rule.key] = truth(rule.condition, view, given).true
         before = earlier.setdefault(rule.group, []) if rule.group else []
         undecided = z3.Not(ev.passed.false[rule.key])
-        if rule.reads & {"stage", "symptom_status"}:
+        if reads(rule) & {"stage", "symptom_status"}:
             undecided = z3.Or(undecided, hidden)
         counted[rule.key] = z3.And(
             true[rule.key], undecided, z3.Not(ev.passed.blocked[rule.key]),
@@ -752,7 +478,7 @@ def completed(
             group_fired.setdefault(rule.group, []).append(ev.passed.counted[rule.key])
     after = _reader(ev.passed.recommends, by_code, strict=False)
     for rule in rule_set.rules:
-        if rule.kind != "recommendation" or "recommendations" not in rule.reads:
+        if rule.kind != "recommendation" or "recommendations" not in reads(rule):
             continue
         again = z3.And(
             truth(rule.condition, ev.view, after).true,
