@@ -312,6 +312,8 @@ def surgical_risk(facts: Mapping[str, Any], warnings: list[str]) -> str | None:
 
 def lv_progression(data: Mapping[str, Any], facts: Mapping[str, Any]) -> bool | None:
     """Progressive LV dilation or EF decline over the last ≥3 serial studies (P5)."""
+    if len(data.get("prior_echos", ())) < 2:
+        return None  # with today's study, fewer than three
     studies = [dict(s) for s in data.get("prior_echos", [])]
     if not any(s["months_ago"] == 0 for s in studies):
         studies.append(
