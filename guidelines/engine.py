@@ -312,6 +312,8 @@ def surgical_risk(facts: Mapping[str, Any], warnings: list[str]) -> str | None:
 
 def lv_progression(data: Mapping[str, Any], facts: Mapping[str, Any]) -> bool | None:
     """Progressive LV dilation or EF decline over the last ≥3 serial studies (P5)."""
+    if len(data.get("prior_echos", ())) < 2:
+        return None  # with today's study, fewer than three
     studies = [dict(s) for s in data.get("prior_echos", [])]
     if not any(s["months_ago"] == 0 for s in studies):
         studies.append(
@@ -600,9 +602,18 @@ class PreparedRule:
     template: dict[str, Any]
 
     @classmethod
-    def of(cls, rule: RecommendationRule, known: Mapping[str, Any]) -> PreparedRule:
+    def of(
+        cls, rule: RecommendationRule, known: Mapping[str, Any], compiled: dict
+    ) -> PreparedRule:
+        """``compiled``: condition → its test, shared by the combinations (most give
+        the same specialised condition, which is then compiled once)."""
         condition = specialise(rule.condition, known)
-        test = always(condition) if isinstance(condition, bool) else condition.test
+        if isinstance(condition, bool):
+            test = always(condition)
+        else:
+            test = compiled.get(condition)
+            if test is None:
+                test = compiled[condition] = condition.test
         assumed = tuple(
             (leaf.parameter, " or ".join(format_value(v) for v in leaf.value))
             for leaf in rule.condition.leaves()
@@ -651,7 +662,8 @@ def rules_admitted(rule_set, facts) -> tuple[PreparedRule, ...]:
     admitted = rule_set.memo.get(key)
     if admitted is None:
         known = dict(zip(GUARD_FACTS, key[1:], strict=True))
-        prepared = (PreparedRule.of(rule, known) for rule in rule_set.rules)
+        compiled = rule_set.memo.setdefault("compiled conditions", {})
+        prepared = (PreparedRule.of(rule, known, compiled) for rule in rule_set.rules)
         admitted = rule_set.memo[key] = tuple(
             p for p in prepared if p.condition is not False
         )
