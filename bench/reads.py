@@ -27,6 +27,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-reads-only-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # plain in-process requests
 
 
 def main():
@@ -49,6 +50,7 @@ def main():
     from assessments.api.services import api_token_issue
     from assessments.choices import Role
     from assessments.models import Assessment, Membership, Patient
+    from assessments.selectors import integrations_group
 
     sys.path.insert(0, str(ROOT / "bench"))
     from replay import seeded_organization  # noqa: PLC0415
@@ -63,6 +65,7 @@ def main():
                                      defaults={"role": Role.CLINICIAN})  # fmt: skip
     Membership.objects.get_or_create(user=ehr_user, organization=org,
                                      defaults={"role": Role.API_CLIENT})  # fmt: skip
+    ehr_user.groups.add(integrations_group())  # tokens go to integrations only
     page = Client()
     page.force_login(clinician)
     api = APIClient()
