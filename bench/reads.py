@@ -98,26 +98,29 @@ def main():
     }  # fmt: skip
     rows = {}
     print(f"{n_assessments} assessments across {n_patients} patients")
-    print(f"{'read':<40}{'p50 ms':>8}{'p95 ms':>8}{'queries':>9}")
+    print(f"{'read':<40}{'p50 ms':>8}{'p95 ms':>8}{'CPU ms':>8}{'queries':>9}")
     for label, (client, url) in reads.items():
         for _ in range(5):
             assert client.get(url()).status_code == 200
-        times, queries = [], set()
+        times, cpu, queries = [], [], set()
         for _ in range(args.requests):
             target = url()
             with CaptureQueriesContext(connection) as captured:
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 response = client.get(target)
                 times.append((time.perf_counter() - start) * 1000)
+                cpu.append((time.process_time() - start_cpu) * 1000)
             assert response.status_code == 200, (target, response.status_code)
             queries.add(len(captured))
         times.sort()
         rows[label] = {"p50_ms": round(statistics.median(times), 2),
                        "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+                       "cpu_ms": round(statistics.mean(cpu), 2),
                        "queries": sorted(queries)}  # fmt: skip
         r = rows[label]
         print(
-            f"{label:<40}{r['p50_ms']:>8.1f}{r['p95_ms']:>8.1f}{str(r['queries']):>9}"
+            f"{label:<40}{r['p50_ms']:>8.1f}{r['p95_ms']:>8.1f}{r['cpu_ms']:>8.1f}"
+            f"{str(r['queries']):>9}"
         )
     print(
         f"load average (1 min): {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs shared"
