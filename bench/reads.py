@@ -1,7 +1,9 @@
 """Reads at scale: server time (in-process, through the URL conf and middleware, no
 network) of the patient page, the patient API lists and the assessment read over the
 assessments seeded by bench/replay.py (default 1,000,000 across 100,000 patients), as
-p50/p95 over random patients; then EXPLAIN ANALYZE of the big-table queries.
+p50/p95 over random patients, with the mean process CPU time per request (this
+process only: PostgreSQL's time is in the wall time). The indexes these reads use are
+proved by EXPLAIN in tests/api/test_read_plans.py.
 
     DATABASE_URL=postgres://... .venv/bin/python bench/replay.py --seed-only
     DATABASE_URL=postgres://... .venv/bin/python bench/reads.py [--requests 200]

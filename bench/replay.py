@@ -19,7 +19,9 @@ Each measurement starts a replay run of a draft copy of the active acc_aha_2020 
 (it changes one threshold) over all the seeded assessments, lets W workers (``celery
 worker --concurrency 1`` each) process chunks for --seconds, counts the assessments of
 the chunks done in that window, then cancels the run. The run is not finished: a full
-pass is this rate times the number of assessments.
+pass is this rate times the number of assessments. The workers' CPU time per assessment
+(/proc, the pool processes included) is printed too: on a shared machine the wall-time
+rate depends on the load, the CPU time much less.
 """
 
 from __future__ import annotations
