@@ -73,11 +73,27 @@ def remove() -> None:
                 f"DELETE FROM {table} WHERE {column} IN ({subquery})",
                 [org.pk],
             )
+        # The audit trail is append-only: a patient whose record was read (by
+        # bench/reads.py) stays, as the trail refers to it.
         cursor.execute(
-            "DELETE FROM assessments_patient WHERE organization_id = %s", [org.pk]
+            """DELETE FROM assessments_patient p WHERE organization_id = %s
+               AND NOT EXISTS (SELECT 1 FROM assessments_auditevent a
+                               WHERE a.patient_id = p.id)""",
+            [org.pk],
         )
-    org.delete()
-    print(f"removed the seeded rows in {time.perf_counter() - start:.1f} s")
+        cursor.execute(
+            "SELECT count(*) FROM assessments_patient WHERE organization_id = %s",
+            [org.pk],
+        )
+        kept = cursor.fetchone()[0]
+    org.memberships.all().delete()
+    if kept:
+        org.name = f"{ORGANIZATION}: removed, {kept} audited patients kept"
+        org.save(update_fields=["name"])
+    else:
+        org.delete()
+    print(f"removed the seeded rows in {time.perf_counter() - start:.1f} s"
+          + (f" ({kept} patients kept: the audit trail refers to them)" if kept else ""))  # fmt: skip
 
 
 def seed(n_assessments: int, n_patients: int) -> None:
