@@ -67,14 +67,15 @@ def _contract_json(values, studies) -> dict[str, Any]:
     return data
 
 
-def assessment_to_input(assessment: Assessment) -> dict[str, Any]:
-    """The stored record as contract input JSON (absent values omitted)."""
+def assessment_to_input(assessment: Assessment, *, studies=None) -> dict[str, Any]:
+    """The stored record as contract input JSON (absent values omitted). ``studies``
+    are its prior echos when they are read apart (replay reads plain rows: anything
+    with the columns as attributes will do); by default the record's own."""
+    if studies is None:
+        studies = assessment.prior_echos.all()
     return _contract_json(
         lambda spec: getattr(assessment, spec.column),
-        [
-            lambda name, study=study: getattr(study, name)
-            for study in assessment.prior_echos.all()
-        ],
+        [lambda name, study=study: getattr(study, name) for study in studies],
     )
 
 

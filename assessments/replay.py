@@ -13,12 +13,13 @@ Lives in ``assessments`` because guidelines must not import the clinical record.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import JSONField, Q
+from django.db.models import F, JSONField, Q
 from django.db.models.expressions import RawSQL
 
 from guidelines.services import (
@@ -29,13 +30,15 @@ from guidelines.services import (
     input_parse,
     version_compiled,
 )
+from guidelines.vocabulary import INPUT_FIELDS
 
 from .choices import AssessmentStatus
-from .inputs import assessment_to_input
-from .models import Assessment
+from .inputs import PRIOR_ECHO_NAMES, assessment_to_input
+from .models import Assessment, PriorEcho
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
+Outcome = tuple[Any, Any, set[str]]  # severity, stage, recommendation codes
 
 
 @dataclass
@@ -100,8 +103,10 @@ class ReplaySummary:
             getattr(self, name).update(counts[name])
 
 
-def _codes(result: dict[str, Any]) -> set[str]:
-    return {r["code"] for r in result.get("recommendations", [])}
+def _outcome(result: dict[str, Any]) -> Outcome:
+    """What replay compares of a result: severity, stage, recommendation codes."""
+    codes = {r["code"] for r in result.get("recommendations", [])}
+    return result.get("severity"), result.get("stage"), codes
 
 
 def assessments_for_rule_set(version):
@@ -113,10 +118,8 @@ def assessments_for_rule_set(version):
     )
     if code == settings.MR_CDS_DEFAULT_GUIDELINE:
         same |= Q(rule_set_version__isnull=True, guideline="")
-    return (
-        Assessment.objects.filter(same, status=AssessmentStatus.FINAL)
-        .order_by("-created_at", "-id")
-        .prefetch_related("prior_echos")
+    return Assessment.objects.filter(same, status=AssessmentStatus.FINAL).order_by(
+        "-created_at", "-id"
     )
 
 
@@ -128,65 +131,85 @@ def assessment_replay(*, version, limit: int = DEFAULT_LIMIT) -> ReplaySummary:
     limit = max(1, min(int(limit), MAX_LIMIT))
     compiled = version_compiled(version)
     summary = ReplaySummary(version=str(version), limit=limit)
-    assessments = assessments_for_rule_set(version)[:limit]
-    replay_into(summary, assessments, version=version, compiled=compiled)
+    records = stored_records(assessments_for_rule_set(version)[:limit])
+    replay_into(summary, records, version=version, compiled=compiled)
     return summary
 
 
-def stored_outcomes(queryset):
-    """``queryset`` with what replay reads of the stored result: on PostgreSQL only its
-    severity, stage and recommendation codes (``stored_outcome``), which spares decoding
-    the whole result (~14 KB) of every row; elsewhere the result itself."""
-    if connection.vendor != "postgresql":
-        return queryset
-    outcome = RawSQL(
-        "CASE WHEN result IS NULL THEN NULL ELSE jsonb_build_object("
-        "'severity', result->'severity', 'stage', result->'stage', 'recommendations', "
-        "jsonb_path_query_array(result, '$.recommendations[*].code')) END",
-        [],
-        output_field=JSONField(),
-    )
-    return queryset.defer("result").annotate(stored_outcome=outcome)
+# The stored result's outcome, read on PostgreSQL without sending (and decoding) the
+# whole result (~11 KB of JSON a row): ``jsonb_to_record`` reads the compressed value
+# once for the three keys, where ``result->'severity'`` and the like would each read it.
+STORED_OUTCOME_SQL = (
+    "CASE WHEN result IS NULL THEN NULL ELSE (SELECT jsonb_build_object("
+    "'severity', o.severity, 'stage', o.stage, 'codes', "
+    "coalesce(jsonb_path_query_array(o.recommendations, '$[*].code'), '[]')) "
+    "FROM jsonb_to_record(result) AS o(severity jsonb, stage jsonb, "
+    "recommendations jsonb)) END"
+)
+INPUT_COLUMNS = tuple(spec.column for spec in INPUT_FIELDS)
 
 
-def _stored(assessment) -> dict[str, Any] | None:
-    outcome = getattr(assessment, "stored_outcome", _NOT_ANNOTATED)
-    if outcome is _NOT_ANNOTATED:
-        return assessment.result
-    if outcome is not None:
-        outcome["recommendations"] = [{"code": c} for c in outcome["recommendations"]]
-    return outcome
+def stored_records(queryset) -> Iterator[tuple[dict[str, Any], Outcome | None]]:
+    """(contract input, stored outcome or None) of each assessment of ``queryset``, in
+    its order, read as plain rows (no model instances): one query for the assessments
+    and one for all their prior echos. The input is ``assessment_to_input`` of the
+    record, applied to the row (a named tuple has the columns as attributes)."""
+    if connection.vendor == "postgresql":
+        outcome = RawSQL(STORED_OUTCOME_SQL, [], output_field=JSONField())  # noqa: S611 (constant SQL)
+        queryset = queryset.annotate(stored=outcome)
+
+        def stored(row):
+            if row.stored is None:
+                return None
+            return row.stored["severity"], row.stored["stage"], set(row.stored["codes"])
+    else:
+        queryset = queryset.annotate(stored=F("result"))
+
+        def stored(row):
+            return None if row.stored is None else _outcome(row.stored)
+
+    rows = list(queryset.values_list("id", *INPUT_COLUMNS, "stored", named=True))
+    studies: dict[int, list] = {}
+    for study in (
+        PriorEcho.objects.filter(assessment_id__in=[row.id for row in rows])
+        .order_by("assessment_id", "-months_ago", "id")
+        .values_list("assessment_id", *PRIOR_ECHO_NAMES, named=True)
+    ):
+        studies.setdefault(study.assessment_id, []).append(study)
+    for row in rows:
+        yield assessment_to_input(row, studies=studies.get(row.id, ())), stored(row)
 
 
-_NOT_ANNOTATED = object()
-
-
-def replay_into(summary: ReplaySummary, assessments, *, version, compiled) -> None:
-    """Add to ``summary`` how each of ``assessments`` changes under ``compiled``."""
-    for assessment in assessments:
-        data = assessment_to_input(assessment)
+def replay_into(summary: ReplaySummary, records, *, version, compiled) -> None:
+    """Add to ``summary`` how each of ``records`` (``stored_records``) changes under
+    ``compiled``."""
+    for data, stored in records:
         try:
             clean = input_parse(data)
-            stored = _stored(assessment)
             if stored is not None:
                 before = stored
                 summary.stored_baseline += 1
             else:
-                before = guideline_evaluate(
-                    data=data, guideline=version.rule_set.code
-                ).result
+                before = _outcome(
+                    guideline_evaluate(
+                        data=data, guideline=version.rule_set.code
+                    ).result
+                )
                 summary.fresh_baseline += 1
         except (InputError, GuidelineError):
             summary.skipped += 1
             continue
-        after = compiled_evaluate(clean, compiled)
+        after = _outcome(compiled_evaluate(clean, compiled))
         summary.replayed += 1
         changed = False
-        for name, counter in (("severity", summary.severity), ("stage", summary.stage)):
-            if before.get(name) != after.get(name):
-                counter[(str(before.get(name)), str(after.get(name)))] += 1
+        for counter, old, new in (
+            (summary.severity, before[0], after[0]),
+            (summary.stage, before[1], after[1]),
+        ):
+            if old != new:
+                counter[(str(old), str(new))] += 1
                 changed = True
-        gained, lost = _codes(after) - _codes(before), _codes(before) - _codes(after)
+        gained, lost = after[2] - before[2], before[2] - after[2]
         summary.codes_gained.update(gained)
         summary.codes_lost.update(lost)
         summary.changed += changed or bool(gained or lost)

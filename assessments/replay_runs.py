@@ -23,7 +23,7 @@ from .replay import (
     ReplaySummary,
     assessments_for_rule_set,
     replay_into,
-    stored_outcomes,
+    stored_records,
 )
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -108,12 +108,12 @@ def replay_chunk_process(*, chunk_id: int) -> bool:
         return False
     version = run.version
     summary = ReplaySummary(version=str(version), limit=0)
-    assessments = stored_outcomes(
+    records = stored_records(
         assessments_for_rule_set(version)
         .filter(id__gte=chunk.first_id, id__lte=chunk.last_id)
         .order_by("id")
     )
-    replay_into(summary, assessments, version=version, compiled=_compiled(version))
+    replay_into(summary, records, version=version, compiled=_compiled(version))
     with transaction.atomic():
         # The run's row first: chunks finishing at once then see each other's commit,
         # and exactly one of them marks the run done.

@@ -5,7 +5,9 @@ Views, API views and tasks never filter by owner themselves; they call these.
 
 The rule is a join to the user's membership of the patient's organization. A user has
 at most one membership per organization (``membership_unique_user_org``), so the join
-never repeats a row.
+never repeats a row. The patient list is the exception: it is narrowed by the ids of
+the user's care sites, read first (one small query), so that a site of 100,000 patients
+is counted and paged over the index (organization, name) rather than joined in full.
 """
 
 from django.contrib.auth import get_user_model
@@ -39,13 +41,24 @@ def organization_list_for_user(user) -> QuerySet[Organization]:
 
 
 def patient_list_for_user(user) -> QuerySet[Patient]:
-    return _visible_to(
-        user, Patient.objects.select_related("organization"), "organization__"
+    patients = Patient.objects.select_related("organization")
+    if not user.is_authenticated or not user.is_active or user.is_superuser:
+        return _visible_to(user, patients)
+    sites = (
+        Membership.objects.filter(user=user)
+        .order_by()
+        .values_list("organization_id", flat=True)
     )
+    return patients.filter(organization_id__in=list(sites))
 
 
 def patient_get_for_user(user, pk) -> Patient:
-    return _get_or_404(patient_list_for_user(user), pk)
+    return _get_or_404(
+        _visible_to(
+            user, Patient.objects.select_related("organization"), "organization__"
+        ),
+        pk,
+    )
 
 
 def encounter_list_for_user(user) -> QuerySet[Encounter]:

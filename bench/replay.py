@@ -19,7 +19,9 @@ Each measurement starts a replay run of a draft copy of the active acc_aha_2020 
 (it changes one threshold) over all the seeded assessments, lets W workers (``celery
 worker --concurrency 1`` each) process chunks for --seconds, counts the assessments of
 the chunks done in that window, then cancels the run. The run is not finished: a full
-pass is this rate times the number of assessments.
+pass is this rate times the number of assessments. The workers' CPU time per assessment
+(/proc, the pool processes included) is printed too: on a shared machine the wall-time
+rate depends on the load, the CPU time much less.
 """
 
 from __future__ import annotations
@@ -71,11 +73,27 @@ def remove() -> None:
                 f"DELETE FROM {table} WHERE {column} IN ({subquery})",
                 [org.pk],
             )
+        # The audit trail is append-only: a patient whose record was read (by
+        # bench/reads.py) stays, as the trail refers to it.
         cursor.execute(
-            "DELETE FROM assessments_patient WHERE organization_id = %s", [org.pk]
+            """DELETE FROM assessments_patient p WHERE organization_id = %s
+               AND NOT EXISTS (SELECT 1 FROM assessments_auditevent a
+                               WHERE a.patient_id = p.id)""",
+            [org.pk],
         )
-    org.delete()
-    print(f"removed the seeded rows in {time.perf_counter() - start:.1f} s")
+        cursor.execute(
+            "SELECT count(*) FROM assessments_patient WHERE organization_id = %s",
+            [org.pk],
+        )
+        kept = cursor.fetchone()[0]
+    org.memberships.all().delete()
+    if kept:
+        org.name = f"{ORGANIZATION}: removed, {kept} audited patients kept"
+        org.save(update_fields=["name"])
+    else:
+        org.delete()
+    print(f"removed the seeded rows in {time.perf_counter() - start:.1f} s"
+          + (f" ({kept} patients kept: the audit trail refers to them)" if kept else ""))  # fmt: skip
 
 
 def seed(n_assessments: int, n_patients: int) -> None:
@@ -179,10 +197,38 @@ def seed(n_assessments: int, n_patients: int) -> None:
             [len(templates), org.pk],
         )
     with connection.cursor() as cursor:
+        # The visibility map set, as autovacuum would in time: the patient list's
+        # count and page ids are then index-only scans.
+        cursor.execute("VACUUM (ANALYZE) assessments_patient, assessments_encounter")
         cursor.execute("ANALYZE")
     total = Assessment.objects.filter(encounter__patient__organization=org).count()
     print(f"seeded {total} assessments across {n_patients} patients in "
           f"{time.perf_counter() - start:.0f} s")  # fmt: skip
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """User + system CPU seconds of the processes ``roots`` and their descendants (the
+    workers' pool processes), from Linux /proc. PostgreSQL's own time is not in it."""
+    parents, cpu = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = int(fields[11]) + int(fields[12])
+
+    def in_tree(pid: int) -> bool:
+        while pid > 1:
+            if pid in roots:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    ticks = sum(t for pid, t in cpu.items() if in_tree(pid))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def measure(workers: int, seconds: float, chunk_size: int) -> dict:
@@ -238,9 +284,11 @@ def measure(workers: int, seconds: float, chunk_size: int) -> dict:
         done = ReplayChunk.objects.filter(run=run, done_at__isnull=False)
         while not done.exists():
             time.sleep(0.5)
+        cpu0 = cpu_seconds([p.pid for p in procs])
         first = done.order_by("done_at").first()
         t0, n0 = first.done_at, first.counts["replayed"] + first.counts["skipped"]
         time.sleep(seconds)
+        cpu1 = cpu_seconds([p.pid for p in procs])
         chunks = list(done.order_by("done_at").values_list("done_at", "counts"))
         replay_run_cancel(run=run)
         app.control.purge()
@@ -250,7 +298,9 @@ def measure(workers: int, seconds: float, chunk_size: int) -> dict:
         rate = n / elapsed if elapsed > 0 else 0.0
         return {"workers": workers, "assessments_per_s": round(rate, 1),
                 "per_worker": round(rate / workers, 1), "chunks_done": len(chunks),
-                "window_s": round(elapsed, 1), "in_scope": run.total}  # fmt: skip
+                "window_s": round(elapsed, 1), "in_scope": run.total,
+                "worker_cpu_us_per_assessment": round(1e6 * (cpu1 - cpu0) / n)
+                if n else None}  # fmt: skip
     finally:
         for p in procs:
             p.terminate()
@@ -298,7 +348,8 @@ def main():
     for r in rows:
         print(f"{r['workers']} worker(s): {r['assessments_per_s']:8.1f} assessments/s "
               f"({r['per_worker']:.1f} per worker; {r['chunks_done']} chunks of "
-              f"{args.chunk_size} in {r['window_s']} s; {r['in_scope']} in scope)")  # fmt: skip
+              f"{args.chunk_size} in {r['window_s']} s; {r['in_scope']} in scope; "
+              f"worker CPU {r['worker_cpu_us_per_assessment']} µs per assessment)")  # fmt: skip
     print(f"load average (1 min) before {load_before:.2f}, after {os.getloadavg()[0]:.2f}; "
           f"{os.cpu_count()} CPUs shared with other work")  # fmt: skip
     print("command: .venv/bin/python bench/replay.py " + " ".join(sys.argv[1:]))

@@ -8,6 +8,7 @@ class combining the two operation views.
 
 import copy
 
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
@@ -139,8 +140,30 @@ class Page(PageNumberPagination):
     max_page_size = 100
 
 
-def paginated(view: APIView, queryset, serializer_class) -> Response:
-    paginator = Page()
+class IdsFirstPaginator(Paginator):
+    """Reads a page's ids first, then its rows: skipping to page 2,000 of a site's
+    patients walks the (organization, name) index only, not 50,000 table rows."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ids = list(
+            self.object_list.values_list("pk", flat=True)[
+                bottom : bottom + self.per_page
+            ]
+        )
+        rows = self.object_list.in_bulk(ids)
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
+class LongListPage(Page):
+    django_paginator_class = IdsFirstPaginator
+
+
+def paginated(
+    view: APIView, queryset, serializer_class, pagination: type[Page] = Page
+) -> Response:
+    paginator = pagination()
     page = paginator.paginate_queryset(queryset, view.request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -215,7 +238,7 @@ class PatientListApi(Api):
             )
         if mrn := filters.validated_data.get("mrn", "").strip():
             patients = patients.filter(mrn=mrn)
-        response = paginated(self, patients, PatientOutputSerializer)
+        response = paginated(self, patients, PatientOutputSerializer, LongListPage)
         shown = [str(p["id"]) for p in response.data["results"]]
         audit_record(
             user=request.user,

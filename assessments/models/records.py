@@ -104,6 +104,12 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]
+        indexes = [  # a care site's patients in list order (counted and paged on it)
+            models.Index(
+                fields=["organization", "family_name", "given_name", "id"],
+                name="patient_site_by_name",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "mrn"], name="patient_mrn_unique_per_org"

@@ -86,6 +86,22 @@ def test_the_patient_api_lists_use_indexes(ehr, history):
     )
 
 
+def test_the_patient_list_pages_over_the_site_index(ehr, history):
+    """A page's ids are read in list order from the (organization, name) index, not
+    by sorting the site's patients (100,000 of them at scale)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL (set DATABASE_URL)")
+    checked = plans(lambda: ehr.get("/api/v1/patients/?page=2&page_size=2"))
+    page_ids = [
+        plan
+        for sql, plan in checked
+        if sql.startswith('SELECT "assessments_patient"."id" AS "pk"')
+    ]
+    assert len(page_ids) == 1, checked
+    assert "patient_site_by_name" in page_ids[0]
+    assert "Sort" not in page_ids[0]
+
+
 def test_the_assessment_read_uses_indexes(ehr, history):
     _, assessments = history
     assert_no_seq_scan_on_big_tables(
