@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import forms, services
 from .compare import condition_display, row_summary
 from .forms import (
     DraftForm,
@@ -165,7 +165,7 @@ class DraftPartAdmin(SimpleHistoryAdmin):
             return super().delete_view(request, object_id, extra_context)
         except services.GuidelineError as exc:
             self.message_user(
-                request, " ".join([f"{exc}:", *exc.problems]), messages.ERROR
+                request, " ".join([f"{exc}:", *map(str, exc.problems)]), messages.ERROR
             )
             opts = self.opts
             return HttpResponseRedirect(
@@ -205,21 +205,50 @@ class RuleRowAdmin(DraftPartAdmin):
 
     def get_fieldsets(self, request, obj=None):
         editable = self.has_change_permission(request, obj) if obj else True
-        condition = (
-            ["reads_as_condition",
-             ("condition_parameter", "condition_operator", "condition_value"),
-             "condition"]
-            if editable
-            else ["reads_as_condition", "condition"]
-        )  # fmt: skip
+        mode = self._condition_mode(request, obj)
+        if not editable:
+            condition, description = ["reads_as_condition"], ""
+        elif mode == forms.LINE:
+            condition = [
+                "reads_as_condition",
+                ("condition_parameter", "condition_operator", "condition_value"),
+            ]
+            description = format_html(
+                '<p>One condition. <a href="?condition=json" id="condition-as-json">'
+                "Write a group instead (all / any / at least N, as JSON)</a>.</p>{}",
+                vocabulary_html(),
+            )
+        else:
+            condition = ["reads_as_condition", "condition"]
+            simple = obj is None or forms.condition_mode(obj.condition) == forms.LINE
+            back = (
+                format_html(
+                    '<p><a href="?" id="condition-as-line">Write one condition '
+                    "instead (parameter, operator, value)</a>.</p>"
+                )
+                if simple
+                else ""
+            )
+            description = format_html("{}{}", back, vocabulary_html())
+        provenance = [
+            "guideline", "section", "citation", "url", "evidence", "evidence_flag",
+            "verified_from",
+        ]  # fmt: skip
         return [
             (None, {"fields": ["version", "key", "position"]}),
-            ("If — conditions", {"fields": condition,
-                                 "description": vocabulary_html() if editable else ""}),
+            ("If — condition", {"fields": condition, "description": description}),
             (self.then_title, {"fields": self.then_fields}),
-            ("Provenance", {"fields": ["guideline", "section", "citation", "url",
-                                       "evidence", "evidence_flag", "verified_from"]}),
-        ]  # fmt: skip
+            ("Provenance", {"fields": provenance}),
+        ]
+
+    @staticmethod
+    def _condition_mode(request, obj) -> str:
+        return forms.condition_mode(obj and obj.condition, request.GET.get("condition"))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        mode = self._condition_mode(request, obj)
+        return type(form.__name__, (form,), {"condition_mode": mode})
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["reads_as_condition", "evidence_flag"]
@@ -240,7 +269,7 @@ class RuleRowAdmin(DraftPartAdmin):
     def reads_as(self, row):
         return row_summary(_table(row), services.row_document_entry(row))
 
-    @admin.display(description="if (reads as)")
+    @admin.display(description="if (as saved)")
     def reads_as_condition(self, row):
         return condition_display(row.condition) if row and row.pk else "—"
 

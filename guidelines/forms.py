@@ -1,19 +1,21 @@
 """Admin forms for guideline authoring: rule rows that read as "if ... then ...", test
 cases, and the draft / publish / rollback confirmations.
 
-A rule row's condition is stored as JSON (``conditions.py``). The form shows it three
-ways: its readable text, a parameter / operator / value line for a simple condition (the
-parameter is a choice from the closed vocabulary), and the JSON itself for groups. On
-save the condition is parsed with ``condition_parse`` and the whole draft is validated
-with the edited row (``services.version_rows_problems``); every error names the rule row
-key and the field.
+A rule row's condition is stored as JSON (``conditions.py``) and edited in exactly one
+place, so what is shown can never disagree with what is saved: a simple condition as a
+parameter / operator / value line (the parameter a choice from the closed vocabulary),
+a group (all / any / at least N) as its JSON. The mode follows the stored condition; an
+editor turns a simple condition into a group by switching the form to JSON
+(``?condition=json``). Its readable text is derived from the saved row. On save the
+condition is parsed with ``condition_parse`` and the whole draft is validated with the
+edited row (``services.version_rows_problems``); each ``RuleSetProblem`` is attached to
+the field it names.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +35,7 @@ from .models import (
 )
 from .parameters import CONTRACT_CODES, EXTRA_CODES, PARAMETERS, SEVERITIES, STAGES
 from .specs import OPERATORS, SET_OPERATORS
-from .validation import InputError, input_parse
+from .validation import InputError, RuleSetProblem, input_parse
 from .vocabulary import Kind
 
 OPERATOR_LABELS = {
@@ -61,23 +63,9 @@ CONDITION_HELP = (
     + ", ".join(OPERATORS)
     + ". Parameters: the closed vocabulary listed under “Condition vocabulary”."
 )
-# "severity[eroa_severe]: when: ..." -> table, key, message
-PROBLEM = re.compile(
-    r"^(?P<table>severity|stage|rule)\[(?P<key>[^\]]*)\]: (?P<rest>.*)$"
-)
-PROBLEM_FIELDS = {
-    "when": "condition",
-    "evidence": "evidence",
-    "section": "section",
-    "role": "role",
-    "band": "band",
-    "code": "code",
-    "title": "title",
-    "kind": "kind",
-    "duplicate key": "key",
-    "key": "key",
-    "a band is": "condition",
-}
+# A rule-set document's field -> the rule row form's field (the others share names).
+FORM_FIELDS = {"when": "condition", "class": "cor", "level": "loe"}
+LINE, JSON = "line", "json"  # the two ways a condition is edited
 
 
 def vocabulary_html() -> str:
@@ -135,20 +123,29 @@ def value_text(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def problems_by_field(problems: list[str], key: str) -> list[tuple[str | None, str]]:
-    """Map whole-draft problems to this row's fields (None: a form-wide error)."""
+def condition_mode(condition: Any, asked: str | None = None) -> str:
+    """How a stored condition is edited: a group always as JSON; a simple condition (or
+    a new row) as a line, unless the editor asked for JSON to write a group."""
+    if condition and not (isinstance(condition, list) and len(condition) == 3):
+        return JSON
+    return JSON if asked == JSON else LINE
+
+
+def problems_by_field(
+    problems: list[RuleSetProblem], *, table: str, key: str, fields
+) -> list[tuple[str | None, str]]:
+    """Whole-draft problems as (form field, message): a problem of this row goes to the
+    field it names when the form has it; any other is form-wide (field None)."""
     out = []
     for problem in problems:
-        match = PROBLEM.match(problem)
-        if match and match["key"] == key:
-            rest = match["rest"]
-            field = next(
-                (f for prefix, f in PROBLEM_FIELDS.items() if rest.startswith(prefix)),
-                None,
-            )
-            out.append((field, f"Rule row {key}, field {field or 'row'}: {rest}"))
-        else:
-            out.append((None, problem))
+        if (problem.table, problem.key) != (table, key):
+            out.append((None, str(problem)))
+            continue
+        field = FORM_FIELDS.get(problem.field, problem.field)
+        if field not in fields:
+            field = None
+        label = field or "row"
+        out.append((field, f"Rule row {key}, field {label}: {problem.message}"))
     return out
 
 
@@ -197,13 +194,18 @@ class RecommendationCodeForm(DraftPartForm):
         code = construct_instance(self, copy.copy(self.instance))
         code.version = version
         for problem in version_codes_problems(version=version, codes=[code]):
-            field = "code" if problem.startswith(f"codes[{code.code}]") else None
-            self.add_error(field, problem)
+            mine = (problem.table, problem.key) == ("codes", code.code)
+            field = problem.field if mine and problem.field in self.fields else None
+            self.add_error(field, str(problem))
         return cleaned
 
 
 class RuleRowForm(DraftPartForm):
-    """Shared by the three row models: the condition, edited as a line or as JSON."""
+    """Shared by the three row models: the condition, edited in one place (a line for
+    a simple condition, the JSON for a group; ``condition_mode``)."""
+
+    table = ""  # the rule-set document table of the row model
+    condition_mode = LINE  # set per request by the admin (``condition_mode()``)
 
     condition_parameter = forms.ChoiceField(
         label="Parameter", required=False, choices=PARAMETER_CHOICES
@@ -229,11 +231,14 @@ class RuleRowForm(DraftPartForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        unused = ("condition",) if self.condition_mode == LINE else self.LEAF_FIELDS
+        for name in unused:
+            self.fields.pop(name, None)
         data = self.instance.condition if self.instance.pk else None
-        if isinstance(data, list) and len(data) == 3:
-            self.initial.setdefault("condition_parameter", data[0])
-            self.initial.setdefault("condition_operator", data[1])
-            self.initial.setdefault("condition_value", value_text(data[2]))
+        if self.condition_mode == LINE and isinstance(data, list) and len(data) == 3:
+            self.initial["condition_parameter"] = data[0]
+            self.initial["condition_operator"] = data[1]
+            self.initial["condition_value"] = value_text(data[2])
 
     def clean(self):
         cleaned = super().clean()
@@ -243,35 +248,36 @@ class RuleRowForm(DraftPartForm):
         if condition is None or self.errors or version is None:
             return cleaned
         extra = frozenset(version.codes.values_list("code", flat=True))
+        field = self._condition_field()
         try:
             parsed = condition_parse(condition, "", extra)
         except ConditionError as exc:
-            self.add_error(
-                "condition", f"Rule row {key}, field condition: {exc.message} "
-                f"(at {exc.path or 'the top'})"
-            )  # fmt: skip
+            at = exc.path or "the top"
+            message = f"Rule row {key}, field condition: {exc.message} (at {at})"
+            self.add_error(field, message)
             return cleaned
-        cleaned["condition"] = condition_to_data(parsed)
+        # The one value saved: the instance's condition, whichever way it was written.
+        self.instance.condition = cleaned["condition"] = condition_to_data(parsed)
         self._validate_draft(version, key)
         return cleaned
 
     def _condition(self, cleaned, key):
-        """The JSON when it was edited (or nothing else was); else the simple line."""
-        leaf_changed = any(name in self.changed_data for name in self.LEAF_FIELDS)
-        if "condition" in self.changed_data or not leaf_changed:
+        """The condition as written in this form's one editor, or None (with errors)."""
+        if self.condition_mode == JSON:
             if cleaned.get("condition") in (None, "", [], {}):
                 self.add_error(
-                    "condition", f"Rule row {key}, field condition: a condition is "
-                    "required (parameter, operator and value, or the JSON)",
-                )  # fmt: skip
+                    "condition",
+                    f"Rule row {key}, field condition: a condition is required",
+                )
                 return None
             return cleaned["condition"]
         missing = [name for name in self.LEAF_FIELDS if not cleaned.get(name)]
         for name in missing:
-            self.add_error(
-                name, f"Rule row {key}, field condition: a simple condition needs "
-                "parameter, operator and value (or edit the JSON for a group)",
-            )  # fmt: skip
+            message = (
+                f"Rule row {key}, field condition: a condition needs a parameter, "
+                "an operator and a value"
+            )
+            self.add_error(name, message)
         if missing:
             return None
         operator = cleaned["condition_operator"]
@@ -287,13 +293,21 @@ class RuleRowForm(DraftPartForm):
         row = construct_instance(self, copy.copy(self.instance))
         row.version = version
         problems = version_rows_problems(version=version, rows=[row])
-        for field, message in problems_by_field(problems, row.key):
-            if field is not None and field not in self.fields:
-                field = None
+        for field, message in problems_by_field(
+            problems, table=self.table, key=row.key, fields=[*self.fields, "condition"]
+        ):
+            if field == "condition":
+                field = self._condition_field()
             self.add_error(field, message)
+
+    def _condition_field(self) -> str:
+        """Where a condition's error is shown: the JSON, or the line's value."""
+        return "condition" if self.condition_mode == JSON else "condition_value"
 
 
 class SeverityRowForm(RuleRowForm):
+    table = "severity"
+
     class Meta:
         model = SeverityCriterionRow
         fields = [
@@ -303,6 +317,8 @@ class SeverityRowForm(RuleRowForm):
 
 
 class StageRowForm(RuleRowForm):
+    table = "stage"
+
     class Meta:
         model = StageCriterionRow
         fields = [
@@ -312,6 +328,8 @@ class StageRowForm(RuleRowForm):
 
 
 class RecommendationRowForm(RuleRowForm):
+    table = "rule"
+
     class Meta:
         model = RecommendationRuleRow
         fields = [

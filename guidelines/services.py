@@ -50,7 +50,7 @@ from .outcomes import (
 )
 from .specs import RuleSet as CompiledRuleSet
 from .testing import boundary_cases, case_problems, expectation_for_profile
-from .validation import input_parse
+from .validation import RuleSetProblem, input_parse
 
 try:  # the errors of the Redis cache backend (absent: only the in-memory cache)
     from redis.exceptions import RedisError
@@ -68,9 +68,10 @@ _cache_down_until = 0.0
 
 
 class GuidelineError(Exception):
-    """A guideline operation was refused; ``problems`` lists why."""
+    """A guideline operation was refused; ``problems`` lists why (text, or a
+    ``RuleSetProblem`` naming the table, row key and field of an invalid draft)."""
 
-    def __init__(self, message: str, problems: list[str] | None = None):
+    def __init__(self, message: str, problems: list | None = None):
         self.problems = problems or []
         super().__init__(message)
 
@@ -594,12 +595,11 @@ def version_document_with(
     return doc
 
 
-def version_rows_problems(*, version: RuleSetVersion, rows=(), deleted=()) -> list[str]:
-    """Every problem of the whole draft with these changes (empty list = valid).
-
-    Messages name the table, the row key and the field, e.g.
-    ``severity[eroa_severe]: when: threshold 9 for echo.eroa_cm2 is outside ...``.
-    """
+def version_rows_problems(
+    *, version: RuleSetVersion, rows=(), deleted=()
+) -> list[RuleSetProblem]:
+    """Every problem of the whole draft with these changes (empty list = valid), each
+    naming its table, row key and field (``validation.RuleSetProblem``)."""
     from .loaders import RuleSetError
 
     try:
@@ -682,7 +682,7 @@ def rule_row_delete(*, row, user=None) -> None:
 
 def version_codes_problems(
     *, version: RuleSetVersion, codes=(), deleted=()
-) -> list[str]:
+) -> list[RuleSetProblem]:
     """Every problem of the whole draft with these recommendation codes saved and
     ``deleted`` gone (e.g. a rule row still recommending a deleted code)."""
     from .loaders import RuleSetError

@@ -84,9 +84,13 @@ def draft(editor, rule_sets):
     return services.version_copy_to_draft(version=active(), user=editor, label="2020.2")
 
 
-def edit_row(client, row, **changes):
+def edit_row(client, row, *, as_json=False, **changes):
+    """Post the row's change form; ``as_json``: the form switched to the JSON editor."""
     model = row._meta.model_name
-    return client.post(url(f"{model}_change", row.pk), row_post_data(row, **changes))
+    query = "?condition=json" if as_json else ""
+    return client.post(
+        url(f"{model}_change", row.pk) + query, row_post_data(row, **changes)
+    )
 
 
 def test_editor_drafts_edits_and_publishes_through_the_admin(
@@ -214,10 +218,11 @@ def test_an_invalid_row_is_refused_naming_the_row_and_the_field(editor_client, d
     assert f"Rule row {rule.key}, field code" in response.content.decode()
 
     response = edit_row(
-        editor_client, rule, condition=json.dumps(["echo.lvef_pct", "includes", 3]),
-        condition_parameter="", condition_operator="", condition_value="",
+        editor_client, rule, as_json=True,
+        condition=json.dumps(["echo.lvef_pct", "includes", 3]),
     )  # fmt: skip
     assert f"Rule row {rule.key}, field condition" in response.content.decode()
+    assert "condition" in response.context_data["adminform"].form.errors
     assert SeverityCriterionRow.objects.get(pk=row.pk).condition[2] == "0.3"
 
 
@@ -226,7 +231,10 @@ def test_the_service_validates_the_whole_draft(editor, draft):
     row.condition = ["echo.eroa_cm2", ">=", "0.45"]
     with pytest.raises(services.GuidelineError) as refused:
         services.rule_row_save(row=row, user=editor)
-    assert any("cut-offs must rise" in p for p in refused.value.problems)
+    assert any(
+        (p.table, p.field) == ("severity", "when") and "cut-offs must rise" in p.message
+        for p in refused.value.problems
+    )
 
 
 def test_a_group_condition_is_edited_as_json(editor_client, draft):
