@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -61,24 +62,33 @@ PENDING = "pending clinical verification"
 
 @dataclass(frozen=True)
 class VersionTool:
-    """A page about one version, e.g. ``replay``; ``view(request, version, admin)``."""
+    """A page about one version, e.g. ``replay``; ``view(request, version, admin)``.
+
+    ``publish_impact(request, version)``, when given, returns what the publish page
+    shows of the tool: a replay summary (``replayed``, ``changed``, ``unchanged``,
+    ``skipped``, ``severity_changes``, ``stage_changes``, ``codes_gained_list``,
+    ``codes_lost_list``; see ``replay_counts.html``)."""
 
     name: str
     label: str
     view: Callable[[HttpRequest, RuleSetVersion, admin.ModelAdmin], HttpResponse]
     drafts_only: bool = True
+    publish_impact: Callable[[HttpRequest, RuleSetVersion], Any] | None = None
 
 
 VERSION_TOOLS: list[VersionTool] = []
 
 
 def register_version_tool(
-    *, name: str, label: str, view, drafts_only: bool = True
+    *, name: str, label: str, view, drafts_only: bool = True, publish_impact=None
 ) -> None:
     """Add a page to the version admin at ``<id>/<name>/`` (URL name
-    ``admin:guidelines_rulesetversion_<name>``). Call at import time of an admin module."""
+    ``admin:guidelines_rulesetversion_<name>``), and optionally its summary on the
+    publish page. Call at import time of an admin module."""
     if all(tool.name != name for tool in VERSION_TOOLS):
-        VERSION_TOOLS.append(VersionTool(name, label, view, drafts_only))
+        VERSION_TOOLS.append(
+            VersionTool(name, label, view, drafts_only, publish_impact)
+        )
 
 
 def evidence_text(evidence: str) -> str:
@@ -372,6 +382,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or obj.is_editable)
 
+    def get_actions(self, request):
+        """No "Delete selected": published and retired versions are never deleted, so
+        on this list it would be refused for nearly every selection; a draft is deleted
+        from its own page."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def _require_author(self, request) -> None:
         """Drafting, publishing and rolling back: the model's change permission."""
         if not super().has_change_permission(request):
@@ -603,11 +621,20 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             against=against, comparison=comparison, others=others,
         )  # fmt: skip
 
+    @staticmethod
+    def _publish_diff(version):
+        """What the draft changes, row by row, against the active version (None when
+        there is none, e.g. the first version of a rule set)."""
+        against = services.active_version(version.rule_set)
+        if against is None or against.pk == version.pk:
+            return None
+        return against, services.version_compare(version=version, against=against)
+
     def publish_view(self, request, pk):
         version = self._version(request, pk)
         self._require_author(request)
         pending = services.pending_verification_rules(version)
-        error, problems, changes, refusal = "", [], [], ""
+        error, problems, changes, refusal, invalid = "", [], [], "", False
         if not version.is_editable:
             error = f"{version} is not a draft; only drafts can be published."
         else:
@@ -615,7 +642,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             try:
                 changes = services.version_outcome_changes(version)
             except RuleSetError as exc:
-                error, problems = "the draft is invalid", exc.errors
+                error, problems, invalid = "the draft is invalid", exc.errors, True
         form = PublishForm(
             request.POST if request.method == "POST" else None, changes=changes
         )
@@ -642,10 +669,27 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:guidelines_rulesetversion_change", args=[version.pk])
                 )
+        # The button is offered only to someone the gate could let through.
+        can_publish = version.is_editable and not refusal and not invalid
+        diff = self._publish_diff(version) if version.is_editable else None
+        impacts = (
+            [
+                (
+                    tool,
+                    self._url(tool.name, version),
+                    tool.publish_impact(request, version),
+                )
+                for tool in VERSION_TOOLS
+                if tool.publish_impact is not None
+            ]
+            if version.is_editable and not invalid
+            else []
+        )
         return self.render_tool_page(
             request, "publish.html", version, f"Publish {version}", form=form,
             pending=pending, error=error, problems=problems, changes=changes,
             refusal=refusal, editors=services.version_editors(version),
+            can_publish=can_publish, diff=diff, impacts=impacts,
             status=409 if error and request.method == "POST" else 200,
         )  # fmt: skip
 
