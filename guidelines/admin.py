@@ -35,6 +35,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import forms, services
 from .compare import condition_display, row_summary
 from .forms import (
+    ANY_OF_GROUPS,
+    PRIOR_ROWS_EXTRA,
     DraftForm,
     PublishForm,
     RecommendationCodeForm,
@@ -42,6 +44,9 @@ from .forms import (
     SeverityRowForm,
     StageRowForm,
     TestCaseForm,
+    input_field_name,
+    input_lookup,
+    prior_field_name,
     vocabulary_html,
 )
 from .loaders import RuleSetError, ruleset_from_version
@@ -56,6 +61,7 @@ from .models import (
     VersionStatus,
 )
 from .testing import case_problems
+from .vocabulary import PRIOR_ECHO_FIELDS, sections
 
 PENDING = "pending clinical verification"
 
@@ -769,16 +775,77 @@ class RuleSetAdmin(admin.ModelAdmin):
 
 @admin.register(RuleSetTestCase)
 class RuleSetTestCaseAdmin(admin.ModelAdmin):
+    """A test case as a form: the input by the clinician form's sections (those with a
+    value open), prior studies as rows, the expectation as choices."""
+
     form = TestCaseForm
     list_display = ["name", "rule_set", "origin", "active", "description"]
     list_filter = ["rule_set", "origin", "active"]
     search_fields = ["name", "description"]
     readonly_fields = ["origin", "against_active_version"]
-    fieldsets = [
-        (None, {"fields": ["rule_set", "name", "description", "active", "origin"]}),
-        ("Given this input", {"fields": ["input"]}),
-        ("Expect", {"fields": ["expected", "against_active_version"]}),
-    ]
+    OPEN_SECTIONS = ("", "patient", "echo")  # open even when empty
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The input and expectation fields are added per case by the form itself.
+        kwargs["fields"] = TestCaseForm.Meta.fields
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        data = obj.input if obj else {}
+        fieldsets = [
+            (None, {"fields": ["rule_set", "name", "description", "active", "origin"]})
+        ]
+        for section in sections():
+            names = [input_field_name(f.path) for f in section.fields]
+            filled = any(input_lookup(data, f.path) is not None for f in section.fields)
+            fieldsets.append(
+                (
+                    f"Given — {section.title}",
+                    {
+                        "fields": _rows_of(names, 3),
+                        "classes": []
+                        if filled or section.key in self.OPEN_SECTIONS
+                        else ["collapse"],
+                    },
+                )
+            )
+        priors = len(data.get("prior_echos") or []) + PRIOR_ROWS_EXTRA
+        fieldsets.append(
+            (
+                "Given — prior echocardiograms (serial LV studies)",
+                {
+                    "fields": [
+                        tuple(prior_field_name(row, f.path) for f in PRIOR_ECHO_FIELDS)
+                        for row in range(priors)
+                    ],
+                    "classes": [] if data.get("prior_echos") else ["collapse"],
+                },
+            )
+        )
+        any_of = max(
+            ANY_OF_GROUPS,
+            len((obj.expected if obj else {}).get("required_any_of") or []),
+        )
+        fieldsets.append(
+            (
+                "Expect",
+                {
+                    "fields": [
+                        ("exp_severity", "exp_severity_subgrade"),
+                        "exp_acceptable_severity",
+                        "exp_stage",
+                        "exp_acceptable_stages",
+                        "exp_mr_type",
+                        ("exp_required", "exp_must_not"),
+                        *_rows_of(
+                            [f"exp_required_any_of_{g}" for g in range(any_of)], 3
+                        ),
+                        "against_active_version",
+                    ]
+                },
+            )
+        )
+        return fieldsets
 
     @admin.display(description="with the active version")
     def against_active_version(self, case):
@@ -791,3 +858,8 @@ class RuleSetTestCaseAdmin(admin.ModelAdmin):
             case.input, case.expected, services.compiled_version(version.pk)
         )
         return "passes" if not problems else "fails: " + "; ".join(problems)
+
+
+def _rows_of(names: list[str], size: int) -> list[tuple[str, ...]]:
+    """Fields laid out ``size`` to a line."""
+    return [tuple(names[i : i + size]) for i in range(0, len(names), size)]

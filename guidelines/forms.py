@@ -33,10 +33,19 @@ from .models import (
     StageCriterionRow,
     VersionStatus,
 )
-from .parameters import CONTRACT_CODES, EXTRA_CODES, PARAMETERS, SEVERITIES, STAGES
+from .parameters import (
+    CONTRACT_CODES,
+    EXTRA_CODES,
+    MR_TYPES,
+    PARAMETERS,
+    SEVERITIES,
+    STAGES,
+    SUBGRADES,
+    value_label,
+)
 from .specs import OPERATORS, SET_OPERATORS
 from .validation import InputError, RuleSetProblem, input_parse
-from .vocabulary import Kind
+from .vocabulary import INPUT_FIELDS, PRIOR_ECHO_FIELDS, Kind
 
 OPERATOR_LABELS = {
     "==": "= equals",
@@ -340,81 +349,240 @@ class RecommendationRowForm(RuleRowForm):
 
 
 # --- test cases ----------------------------------------------------------------------
+# A test case is edited as a form: one field per input field of the vocabulary (grouped
+# as the clinician's form is), prior studies as rows, and the expectation as choices.
+# Numbers are typed as text and parsed by ``input_parse`` (the one gate), so no typed
+# value is ever dropped; each refusal is shown at its field.
 
-EXPECTED_KEYS = {
-    "severity": "expected severity: " + ", ".join(SEVERITIES),
-    "acceptable_severity": "list of other acceptable severities",
-    "stage": "expected stage: " + ", ".join(STAGES),
-    "acceptable_stages": "list of other acceptable stages",
-    "mr_type": "primary, secondary_ventricular, secondary_atrial, ...",
-    "severity_subgrade": "mild_to_moderate or moderate_to_severe (when moderate)",
-    "required": "list of codes that must be recommended",
-    "required_any_of": "list of code lists; at least one list recommended whole",
-    "must_not": "list of forbidden codes",
+PRIOR_ROWS_EXTRA = 2  # empty prior-study rows offered below the stored ones
+ANY_OF_GROUPS = 3  # "at least one of these sets recommended whole"
+EXPECTED_CHOICES = {  # expectation key -> (values, words of ``value_label``)
+    "severity": SEVERITIES,
+    "stage": STAGES,
+    "mr_type": MR_TYPES,
+    "severity_subgrade": SUBGRADES,
 }
+EXPECTED_ALSO = {"acceptable_severity": "severity", "acceptable_stages": "stage"}
+EXPECTED_CODES = ("required", "must_not")
 KNOWN_CODES = frozenset(CONTRACT_CODES + EXTRA_CODES)
+BOOLEAN_CHOICES = [("", "not recorded"), ("true", "yes"), ("false", "no")]
+
+
+def input_field_name(path: str) -> str:
+    """The form field of an input path: ``echo.eroa_cm2`` -> ``in_echo_eroa_cm2``."""
+    return "in_" + path.replace(".", "_")
+
+
+def prior_field_name(row: int, name: str) -> str:
+    return f"prior_{row}_{name}"
+
+
+def _field_label(spec) -> str:
+    return f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+
+
+def _input_form_field(spec) -> forms.Field:
+    label = _field_label(spec)
+    if spec.kind is Kind.CHOICE:
+        return forms.ChoiceField(
+            label=label,
+            required=False,
+            help_text=spec.help,
+            choices=[("", "not recorded"), *spec.choices],
+        )
+    if spec.kind is Kind.BOOLEAN:
+        return forms.ChoiceField(
+            label=label, required=False, help_text=spec.help, choices=BOOLEAN_CHOICES
+        )
+    bounds = f"{spec.minimum} to {spec.maximum}" + (
+        f" {spec.unit}" if spec.unit else ""
+    )
+    help_text = " ".join(part for part in (spec.help, f"Plausible: {bounds}.") if part)
+    return forms.CharField(
+        label=label,
+        required=False,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}),
+    )
+
+
+def _stored_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _json_number(value: Decimal) -> int | float:
+    """A canonical number as JSON: whole numbers as integers, others as the float
+    whose shortest repr is the same decimal (at most three places, CONTRACT 6)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _code_choices() -> list[tuple[str, str]]:
+    """Every known code with the title a published rule row gives it."""
+    titles: dict[str, str] = {}
+    for code, title in RecommendationRuleRow.objects.filter(
+        version__status=VersionStatus.PUBLISHED
+    ).values_list("code", "title"):
+        titles.setdefault(code, title)
+    return [
+        (code, f"{code}: {titles[code]}" if code in titles else code)
+        for code in sorted(KNOWN_CODES)
+    ]
 
 
 class TestCaseForm(forms.ModelForm):
-    input = forms.JSONField(
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 90}),
-        help_text='Assessment input (CONTRACT section 1), e.g. {"etiology": '
-        '"degenerative_prolapse", "patient": {"age_years": 60, "sex": "male"}, '
-        '"echo": {"eroa_cm2": 0.45}}',
-    )
-    expected = forms.JSONField(
-        widget=forms.Textarea(attrs={"rows": 8, "cols": 90}),
-        help_text="Expected result, any of: "
-        + "; ".join(f"{k} ({v})" for k, v in EXPECTED_KEYS.items())
-        + '. Example: {"severity": "severe", "stage": "C1", "required": '
-        '["surveillance_echo_6_12m"], "must_not": ["teer"]}',
-    )
+    """A rule-set test case: given this input, expect this result. The input and the
+    expectation are stored as JSON and edited only through these fields."""
 
     class Meta:
         model = RuleSetTestCase
-        fields = ["rule_set", "name", "description", "active", "input", "expected"]
+        fields = ["rule_set", "name", "description", "active"]
 
-    def clean_input(self):
-        data = self.cleaned_data["input"]
-        try:
-            input_parse(data)
-        except InputError as exc:
-            raise forms.ValidationError(
-                [f"{e.field}: {e.message}" for e in exc.errors]
-            ) from None
-        return data
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = self.instance.input if self.instance.pk else {}
+        expected = self.instance.expected if self.instance.pk else {}
+        for spec in INPUT_FIELDS:
+            name = input_field_name(spec.path)
+            self.fields[name] = _input_form_field(spec)
+            self.initial.setdefault(name, _stored_text(input_lookup(data, spec.path)))
+        priors = data.get("prior_echos") or []
+        self.prior_rows = len(priors) + PRIOR_ROWS_EXTRA
+        for row in range(self.prior_rows):
+            study = priors[row] if row < len(priors) else {}
+            for spec in PRIOR_ECHO_FIELDS:
+                name = prior_field_name(row, spec.path)
+                self.fields[name] = _input_form_field(spec)
+                self.fields[name].label = f"Prior study {row + 1}: {_field_label(spec)}"
+                self.initial.setdefault(name, _stored_text(study.get(spec.path)))
+        self._add_expected_fields(expected)
 
-    def clean_expected(self):
-        expected = self.cleaned_data["expected"]
-        if not isinstance(expected, dict):
-            raise forms.ValidationError(
-                'expected is a JSON object, e.g. {"severity": "severe"}'
+    def _add_expected_fields(self, expected: dict[str, Any]) -> None:
+        for key, values in EXPECTED_CHOICES.items():
+            self.fields[f"exp_{key}"] = forms.ChoiceField(
+                label=f"Expected {key.replace('_', ' ')}",
+                required=False,
+                choices=[
+                    ("", "not checked"),
+                    *((v, value_label(key, v)) for v in values),
+                ],
             )
-        errors = [f"unknown key {k!r}" for k in expected if k not in EXPECTED_KEYS]
-        if expected.get("severity") not in (None, *SEVERITIES):
-            errors.append(f"severity must be one of {', '.join(SEVERITIES)}")
-        if expected.get("stage") not in (None, *STAGES):
-            errors.append(f"stage must be one of {', '.join(STAGES)}")
-        for name in ("required", "must_not"):
-            codes = expected.get(name, [])
-            if not isinstance(codes, list):
-                errors.append(f"{name} is a list of codes")
+            self.initial.setdefault(f"exp_{key}", expected.get(key, ""))
+        for key, kind in EXPECTED_ALSO.items():
+            self.fields[f"exp_{key}"] = forms.MultipleChoiceField(
+                label=f"Also acceptable ({kind})",
+                required=False,
+                choices=[(v, value_label(kind, v)) for v in EXPECTED_CHOICES[kind]],
+                widget=forms.CheckboxSelectMultiple,
+            )
+            self.initial.setdefault(f"exp_{key}", expected.get(key, []))
+        codes = _code_choices()
+        labels = {
+            "required": "Must recommend (each of these)",
+            "must_not": "Must not recommend (none of these)",
+        }
+        for key in EXPECTED_CODES:
+            self.fields[f"exp_{key}"] = forms.MultipleChoiceField(
+                label=labels[key],
+                required=False,
+                choices=codes,
+                widget=forms.SelectMultiple(attrs={"size": 8}),
+            )
+            self.initial.setdefault(f"exp_{key}", expected.get(key, []))
+        any_of = expected.get("required_any_of") or []
+        for group in range(max(ANY_OF_GROUPS, len(any_of))):
+            name = f"exp_required_any_of_{group}"
+            self.fields[name] = forms.MultipleChoiceField(
+                label=f"Or must recommend this set whole (option {group + 1})",
+                required=False,
+                choices=codes,
+                widget=forms.SelectMultiple(attrs={"size": 6}),
+                help_text="At least one of these sets is recommended whole."
+                if group == 0
+                else "",
+            )
+            self.initial.setdefault(name, any_of[group] if group < len(any_of) else [])
+
+    @property
+    def any_of_groups(self) -> int:
+        return sum(1 for name in self.fields if name.startswith("exp_required_any_of_"))
+
+    def clean(self):
+        cleaned = super().clean()
+        raw, where = self._raw_input(cleaned)
+        try:
+            canonical = input_parse(raw)
+        except InputError as exc:
+            for error in exc.errors:
+                field = where.get(error.field)
+                message = error.message if field else f"{error.field}: {error.message}"
+                self.add_error(field, message)
+            return cleaned
+        self.instance.input = json.loads(
+            json.dumps(canonical, default=_json_number, sort_keys=False)
+        )
+        self.instance.expected = self._expected(cleaned)
+        return cleaned
+
+    def _raw_input(self, cleaned) -> tuple[dict[str, Any], dict[str, str]]:
+        """The input as typed (numbers as text), and each input path's form field."""
+        raw: dict[str, Any] = {}
+        where: dict[str, str] = {}
+        for spec in INPUT_FIELDS:
+            name = input_field_name(spec.path)
+            where[spec.path] = name
+            text = cleaned.get(name)
+            if text in (None, ""):
                 continue
-            errors += [
-                f"{name}: unknown code {c!r}" for c in codes if c not in KNOWN_CODES
-            ]
-        for group in expected.get("required_any_of", []):
-            if not isinstance(group, list):
-                errors.append("required_any_of is a list of code lists")
-                continue
-            errors += [
-                f"required_any_of: unknown code {c!r}"
-                for c in group
-                if c not in KNOWN_CODES
-            ]
-        if errors:
-            raise forms.ValidationError(errors)
+            value = (
+                {"true": True, "false": False}[text]
+                if (spec.kind is Kind.BOOLEAN)
+                else text
+            )
+            section, _, leaf = spec.path.rpartition(".")
+            (raw.setdefault(section, {}) if section else raw)[leaf] = value
+        studies = []
+        for row in range(self.prior_rows):
+            study = {
+                spec.path: cleaned[prior_field_name(row, spec.path)]
+                for spec in PRIOR_ECHO_FIELDS
+                if cleaned.get(prior_field_name(row, spec.path)) not in (None, "")
+            }
+            if study:
+                for spec in PRIOR_ECHO_FIELDS:
+                    where[f"prior_echos[{len(studies)}].{spec.path}"] = (
+                        prior_field_name(row, spec.path)
+                    )
+                studies.append(study)
+        if studies:
+            raw["prior_echos"] = studies
+        return raw, where
+
+    def _expected(self, cleaned) -> dict[str, Any]:
+        """The expectation from the fields; keys this form does not edit are kept."""
+        edited = {*EXPECTED_CHOICES, *EXPECTED_ALSO, *EXPECTED_CODES, "required_any_of"}
+        stored = self.instance.expected if self.instance.pk else {}
+        expected = {k: v for k, v in (stored or {}).items() if k not in edited}
+        for key in (*EXPECTED_CHOICES, *EXPECTED_ALSO, *EXPECTED_CODES):
+            value = cleaned.get(f"exp_{key}")
+            if value:
+                expected[key] = value
+        groups = [
+            cleaned[f"exp_required_any_of_{group}"]
+            for group in range(self.any_of_groups)
+            if cleaned.get(f"exp_required_any_of_{group}")
+        ]
+        if groups:
+            expected["required_any_of"] = groups
         return expected
+
+
+def input_lookup(data: dict[str, Any], path: str) -> Any:
+    section, _, leaf = path.rpartition(".")
+    return (data.get(section) or {} if section else data).get(leaf)
 
 
 # --- confirmations -------------------------------------------------------------------

@@ -394,19 +394,23 @@ def test_editor_adds_a_test_case_that_gates_publication(editor_client, draft):
             "name": "ED-001 large EROA",
             "description": "added by an editor",
             "active": "on",
-            "input": json.dumps(
-                {
-                    "etiology": "degenerative_prolapse",
-                    "patient": {"age_years": 60, "sex": "male"},
-                    "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70},
-                }
-            ),  # fmt: skip
-            "expected": json.dumps({"severity": "mild"}),
+            "in_etiology": "degenerative_prolapse",
+            "in_patient_age_years": "60",
+            "in_patient_sex": "male",
+            "in_echo_eroa_cm2": "0.45",
+            "in_echo_regurgitant_volume_ml": "70",
+            "exp_severity": "mild",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     case = RuleSetTestCase.objects.get(name="ED-001 large EROA")
     assert case.origin == "editor"
+    assert case.input == {
+        "etiology": "degenerative_prolapse",
+        "patient": {"age_years": 60, "sex": "male"},
+        "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70},
+    }
+    assert case.expected == {"severity": "mild"}
     response = editor_client.post(
         url("rulesetversion_publish", draft.pk), {"acknowledge_pending": "on"}
     )
@@ -419,14 +423,15 @@ def test_a_bad_test_case_is_refused(editor_client, rule_sets):
     response = editor_client.post(
         url("rulesettestcase_add"),
         {"rule_set": rule_set.pk, "name": "bad", "active": "on",
-         "input": json.dumps({"echo": {"eroa_cm2": 9}}),
-         "expected": json.dumps({"severity": "huge", "must_not": ["nope"]})},
+         "in_echo_eroa_cm2": "9", "exp_severity": "huge", "exp_must_not": ["nope"]},
     )  # fmt: skip
     assert response.status_code == 200
-    page = response.content.decode()
-    assert "echo.eroa_cm2" in page
-    assert "severity must be one of" in page
-    assert "unknown code" in page
+    errors = response.context_data["adminform"].form.errors
+    assert "must be between" in errors["in_echo_eroa_cm2"][0]
+    assert errors["in_patient_age_years"] == ["is required"]
+    assert "exp_severity" in errors
+    assert "exp_must_not" in errors
+    assert not RuleSetTestCase.objects.filter(name="bad").exists()
 
 
 def test_a_draft_can_be_deleted_a_published_version_cannot(editor_client, draft):
