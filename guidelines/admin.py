@@ -214,6 +214,10 @@ class RuleRowAdmin(DraftPartAdmin):
     then_title = "Then"
     then_fields: list = []
     list_display = ["key", "version", "reads_as", "evidence_flag"]
+
+    class Media:
+        css = {"all": ["css/guideline_admin.css"]}
+
     list_filter = ["version__rule_set", "version__status", "evidence"]
     list_select_related = ["version__rule_set"]
     search_fields = ["key", "section"]
@@ -246,10 +250,11 @@ class RuleRowAdmin(DraftPartAdmin):
                 else ""
             )
             description = format_html("{}{}", back, vocabulary_html())
-        provenance = [
-            "guideline", "section", "citation", "url", "evidence", "evidence_flag",
-            "verified_from",
-        ]  # fmt: skip
+        provenance = ["guideline", "section", "citation", "url", "evidence"]
+        # The evidence choice names its tag in words; read-only, the flag says so.
+        provenance += (
+            ["verified_from"] if editable else ["evidence_flag", "verified_from"]
+        )
         return [
             (None, {"fields": ["version", "key", "position"]}),
             ("If — condition", {"fields": condition, "description": description}),
@@ -287,7 +292,12 @@ class RuleRowAdmin(DraftPartAdmin):
 
     @admin.display(description="if (as saved)")
     def reads_as_condition(self, row):
-        return condition_display(row.condition) if row and row.pk else "—"
+        """The stored condition in words (read again: the form's row may hold an
+        edit that was refused)."""
+        if not (row and row.pk):
+            return "—"
+        stored = type(row).objects.filter(pk=row.pk).values_list("condition", flat=True)
+        return condition_display(stored.first())
 
     @admin.display(description="evidence")
     def evidence_flag(self, row):
@@ -785,6 +795,9 @@ class RuleSetTestCaseAdmin(admin.ModelAdmin):
     readonly_fields = ["origin", "against_active_version"]
     OPEN_SECTIONS = ("", "patient", "echo")  # open even when empty
 
+    class Media:
+        css = {"all": ["css/guideline_admin.css"]}
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The input and expectation fields are added per case by the form itself.
         kwargs["fields"] = TestCaseForm.Meta.fields
@@ -836,12 +849,20 @@ class RuleSetTestCaseAdmin(admin.ModelAdmin):
                         "exp_stage",
                         "exp_acceptable_stages",
                         "exp_mr_type",
-                        ("exp_required", "exp_must_not"),
-                        *_rows_of(
-                            [f"exp_required_any_of_{g}" for g in range(any_of)], 3
-                        ),
+                        "exp_required",
+                        "exp_must_not",
                         "against_active_version",
                     ]
+                },
+            )
+        )
+        any_of_used = bool((obj.expected if obj else {}).get("required_any_of"))
+        fieldsets.append(
+            (
+                "Expect — at least one of these sets recommended whole",
+                {
+                    "fields": [f"exp_required_any_of_{g}" for g in range(any_of)],
+                    "classes": [] if any_of_used else ["collapse"],
                 },
             )
         )

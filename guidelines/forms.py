@@ -234,7 +234,13 @@ class RuleRowForm(DraftPartForm):
         help_text=CONDITION_HELP,
     )
 
-    url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text="The guideline's DOI link",
+    )
 
     LEAF_FIELDS = ("condition_parameter", "condition_operator", "condition_value")
 
@@ -420,17 +426,19 @@ def _json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _code_choices() -> list[tuple[str, str]]:
-    """Every known code with the title a published rule row gives it."""
-    titles: dict[str, str] = {}
-    for code, title in RecommendationRuleRow.objects.filter(
-        version__status=VersionStatus.PUBLISHED
-    ).values_list("code", "title"):
-        titles.setdefault(code, title)
-    return [
-        (code, f"{code}: {titles[code]}" if code in titles else code)
-        for code in sorted(KNOWN_CODES)
-    ]
+def _codes_widget() -> forms.CheckboxSelectMultiple:
+    """Every code as a checkbox (about 30, laid out in columns by the admin CSS), so
+    the chosen ones are always in view."""
+    return forms.CheckboxSelectMultiple(attrs={"class": "code-choices"})
+
+
+CODE_CHOICES = [(code, code) for code in sorted(KNOWN_CODES)]
+EXPECTED_LABELS = {
+    "severity": "Expected severity",
+    "stage": "Expected stage",
+    "mr_type": "Expected MR type",
+    "severity_subgrade": "Expected subgrade (when moderate)",
+}
 
 
 class TestCaseForm(forms.ModelForm):
@@ -463,7 +471,7 @@ class TestCaseForm(forms.ModelForm):
     def _add_expected_fields(self, expected: dict[str, Any]) -> None:
         for key, values in EXPECTED_CHOICES.items():
             self.fields[f"exp_{key}"] = forms.ChoiceField(
-                label=f"Expected {key.replace('_', ' ')}",
+                label=EXPECTED_LABELS[key],
                 required=False,
                 choices=[
                     ("", "not checked"),
@@ -479,7 +487,6 @@ class TestCaseForm(forms.ModelForm):
                 widget=forms.CheckboxSelectMultiple,
             )
             self.initial.setdefault(f"exp_{key}", expected.get(key, []))
-        codes = _code_choices()
         labels = {
             "required": "Must recommend (each of these)",
             "must_not": "Must not recommend (none of these)",
@@ -488,18 +495,18 @@ class TestCaseForm(forms.ModelForm):
             self.fields[f"exp_{key}"] = forms.MultipleChoiceField(
                 label=labels[key],
                 required=False,
-                choices=codes,
-                widget=forms.SelectMultiple(attrs={"size": 8}),
+                choices=CODE_CHOICES,
+                widget=_codes_widget(),
             )
             self.initial.setdefault(f"exp_{key}", expected.get(key, []))
         any_of = expected.get("required_any_of") or []
         for group in range(max(ANY_OF_GROUPS, len(any_of))):
             name = f"exp_required_any_of_{group}"
             self.fields[name] = forms.MultipleChoiceField(
-                label=f"Or must recommend this set whole (option {group + 1})",
+                label=f"Set {group + 1}",
                 required=False,
-                choices=codes,
-                widget=forms.SelectMultiple(attrs={"size": 6}),
+                choices=CODE_CHOICES,
+                widget=_codes_widget(),
                 help_text="At least one of these sets is recommended whole."
                 if group == 0
                 else "",

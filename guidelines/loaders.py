@@ -257,18 +257,29 @@ def _check_bands(
         by_param.setdefault((leaf.parameter, c.scope), []).append(c)
     for (parameter, scope), rows in by_param.items():
         rows.sort(key=lambda c: BANDS.index(c.band))
-        seen = [c.band for c in rows]
-        if len(seen) != len(set(seen)):
-            message = f"{parameter} ({scope}) has a band twice"
-            errors.append(RuleSetProblem("severity", "", "band", message))
+        bands = [c.band for c in rows]
+        message = f"{parameter} ({scope}) has a band twice"
+        errors += [
+            RuleSetProblem("severity", c.key, "band", message)
+            for c in rows
+            if bands.count(c.band) > 1
+        ]
         thresholds = [next(c.condition.leaves()).value for c in rows]
-        if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
-            message = f"{parameter} ({scope}) cut-offs must rise with the band: " + (
-                ", ".join(
-                    f"{c.band} ≥ {t}" for c, t in zip(rows, thresholds, strict=True)
-                )
-            )
-            errors.append(RuleSetProblem("severity", "", "when", message))
+        # Each row of a pair out of order (a lower band's cut-off not below the next).
+        out_of_order = {
+            c.key
+            for i in range(len(rows) - 1)
+            if thresholds[i] >= thresholds[i + 1]
+            for c in rows[i : i + 2]
+        }
+        message = f"{parameter} ({scope}) cut-offs must rise with the band: " + (
+            ", ".join(f"{c.band} ≥ {t}" for c, t in zip(rows, thresholds, strict=True))
+        )
+        errors += [
+            RuleSetProblem("severity", c.key, "when", message)
+            for c in rows
+            if c.key in out_of_order
+        ]
 
 
 def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> RuleSet:
