@@ -685,8 +685,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:guidelines_rulesetversion_change", args=[version.pk])
                 )
-        # The button is offered only to someone the gate could let through.
-        can_publish = version.is_editable and not refusal and not invalid
+        # Failing cases refuse publication: shown up front, like the four-eyes rule,
+        # and the button is offered only when the gate could let the draft through.
+        failures = (
+            services.version_check(version)
+            if version.is_editable and not invalid
+            else []
+        )
+        can_publish = version.is_editable and not (refusal or invalid or failures)
         diff = self._publish_diff(version) if version.is_editable else None
         impacts = (
             [
@@ -705,7 +711,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             request, "publish.html", version, f"Publish {version}", form=form,
             pending=pending, error=error, problems=problems, changes=changes,
             refusal=refusal, editors=services.version_editors(version),
-            can_publish=can_publish, diff=diff, impacts=impacts,
+            can_publish=can_publish, diff=diff, impacts=impacts, failures=failures,
             status=409 if error and request.method == "POST" else 200,
         )  # fmt: skip
 

@@ -43,22 +43,37 @@ def raise_eroa_severe(draft, editor):
 
 
 def test_the_publish_page_shows_the_diff_the_replay_impact_and_the_gate(
-    client, second_editor, editor, draft, stored
+    client, second_editor, editor, draft, encounter, clinician
 ):
-    raise_eroa_severe(draft, editor)
+    """ACC/AHA 2020 Table 17: LVESD ≥ 40 mm makes asymptomatic severe primary MR stage
+    C2. A draft moving it to 45 mm passes its own cases; a stored MR-005 (flail,
+    asymptomatic) with LVESD 42 mm would go from C2 to C1."""
+    data = dict(RuleSetTestCase.objects.get(rule_set__code=CODE, name="MR-005").input)
+    data.pop("patient")
+    data["echo"] = {**data["echo"], "lvesd_mm": 42}
+    assert (
+        assessment_create(encounter=encounter, data=data, author=clinician).result[
+            "stage"
+        ]
+        == "C2"
+    )
+    row = draft.stagecriterionrow_set.get(key="c2_lvesd")
+    row.condition = ["echo.lvesd_mm", ">=", 45]
+    services.rule_row_save(row=row, user=editor)
     client.force_login(second_editor)
     response = client.get(url("rulesetversion_publish", draft.pk))
     assert response.status_code == 200
     page = response.content.decode()
     diff = page[page.index('id="diff"') : page.index("</section>")]
-    assert "eroa_severe" in diff
+    assert "c2_lvesd" in diff
     assert "1 changed, 0 added, 0 removed" in diff
-    assert "≥ 0.4" in diff
-    assert "≥ 0.50" in diff
-    assert "then severe MR (quantitative cut-off)" in diff  # the row, in words
+    assert "LV end-systolic diameter (mm) ≥ 40" in diff
+    assert "LV end-systolic diameter (mm) ≥ 45" in diff
+    assert "then stage C2" in diff  # the row, in words
     impact = page[page.index('id="impact-replay"') :]
-    assert "<strong>1 of 1</strong>" in impact  # MR-023 is no longer severe
-    assert "indeterminate" in impact
+    assert "<strong>1 of 1</strong>" in impact
+    assert "Stage C1 (asymptomatic severe MR, LV function preserved)" in impact
+    assert 'id="failures"' not in page
     assert AuditEvent.objects.filter(
         action=AuditAction.READ, detail__contains="replay of"
     ).exists()
@@ -117,3 +132,16 @@ def test_the_version_list_offers_no_delete_that_is_refused(client, editor, draft
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
     assert client.get(url("rulesetversion_delete", published.pk)).status_code == 403
+
+
+def test_a_failing_case_is_shown_before_publishing_and_no_button_offered(
+    client, second_editor, editor, draft
+):
+    """MR-023 (EROA 0.45 cm²) is severe MR by ASE 2017's EROA ≥ 0.40 cm²; a draft that
+    moves the cut-off to 0.50 fails it, and the gate would refuse the publication."""
+    raise_eroa_severe(draft, editor)
+    client.force_login(second_editor)
+    page = client.get(url("rulesetversion_publish", draft.pk)).content.decode()
+    failures = page[page.index('id="failures"') :]
+    assert "MR-023: severity" in failures
+    assert 'name="_publish"' not in page
