@@ -44,6 +44,7 @@ from .forms import (
     SeverityRowForm,
     StageRowForm,
     TestCaseForm,
+    VersionHeaderForm,
     input_field_name,
     input_lookup,
     prior_field_name,
@@ -364,6 +365,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
     list_filter = ["rule_set", "status", "origin"]
     list_select_related = ["rule_set", "published_by", "based_on"]
     search_fields = ["version", "rule_set__code"]
+    form = VersionHeaderForm
     inlines = [SeverityRowInline, StageRowInline, RecommendationRowInline, CodeInline]
     actions = ["draft_from_selected"]
     fieldsets = [

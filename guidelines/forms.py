@@ -592,6 +592,32 @@ def input_lookup(data: dict[str, Any], path: str) -> Any:
     return (data.get(section) or {} if section else data).get(leaf)
 
 
+# --- a version's header ----------------------------------------------------------------
+
+
+class VersionHeaderForm(forms.ModelForm):
+    """A draft's header; its notes (a list) are edited as lines of text, not JSON."""
+
+    notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 100}),
+        help_text="One note per line.",
+    )
+
+    class Meta:
+        model = RuleSetVersion
+        fields = ["version", "title", "guideline", "citation", "url", "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["notes"] = "\n".join(self.instance.notes or [])
+
+    def clean_notes(self) -> list[str]:
+        lines = self.cleaned_data["notes"].splitlines()
+        return [line.strip() for line in lines if line.strip()]
+
+
 # --- confirmations -------------------------------------------------------------------
 
 

@@ -450,3 +450,19 @@ def test_editors_group_has_the_guideline_permissions(db):
     assert {"change_rulesetversion", "change_severitycriterionrow",
             "add_rulesettestcase", "view_historicalseveritycriterionrow",
             "add_recommendationcode", "view_historicalrecommendationcode"} <= codenames  # fmt: skip
+
+
+def test_a_drafts_notes_are_edited_as_lines_not_json(editor_client, editor, draft):
+    page = editor_client.get(url("rulesetversion_change", draft.pk))
+    form = page.context_data["adminform"].form
+    assert form["notes"].value() == "\n".join(draft.notes)
+    data = {name: form[name].value() for name in form.fields}
+    data["notes"] = "First note.\n\n  Second note, reviewed.  \n"
+    inlines = ("severitycriterionrow_set", "stagecriterionrow_set", "codes")
+    for prefix in (*inlines, "recommendationrulerow_set"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    response = editor_client.post(url("rulesetversion_change", draft.pk), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    draft.refresh_from_db()
+    assert draft.notes == ["First note.", "Second note, reviewed."]
+    assert draft.last_edited_by == editor
