@@ -353,6 +353,24 @@ class RecommendationCodeAdmin(DraftPartAdmin):
         )
 
 
+def problem_links(version: RuleSetVersion, problems) -> list[str]:
+    """For each ``RuleSetProblem`` of ``version``, the edit page of the row or code it
+    names ("" when it names a whole table or the header)."""
+    models = {table: model for model, table in services.ROW_TABLES.items()}
+    links = []
+    for problem in problems:
+        if problem.table == "codes":
+            part = version.codes.filter(code=problem.key).first()
+        elif problem.table in models and problem.key:
+            rows = models[problem.table].objects.filter(version=version)
+            part = rows.filter(key=problem.key).first()
+        else:
+            part = None
+        name = part and f"admin:guidelines_{part._meta.model_name}_change"
+        links.append(reverse(name, args=[part.pk]) if part else "")
+    return links
+
+
 # --- versions --------------------------------------------------------------------------
 
 
@@ -604,18 +622,20 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         version = self._version(request, pk)
         try:
             ruleset_from_version(version)
-            invalid: list[str] = []
+            invalid: list = []
         except RuleSetError as exc:
             invalid = exc.errors
         failures = [] if invalid else services.version_check(version)
+        links = problem_links(version, invalid)
         changes = (
             services.version_outcome_changes(version)
             if version.is_editable and not invalid
             else []
         )
         return self.render_tool_page(
-            request, "check.html", version, f"Checks of {version}", invalid=invalid,
-            failures=failures, changes=changes,
+            request, "check.html", version, f"Checks of {version}",
+            invalid=list(zip(invalid, links, strict=True)), failures=failures,
+            changes=changes,
             case_count=version.rule_set.test_cases.filter(active=True).count(),
             pending=services.pending_verification_rules(version),
         )  # fmt: skip

@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import Page, expect
 
@@ -23,22 +22,12 @@ from assessments.services import assessment_create
 from guidelines import services
 from guidelines.models import RuleSetTestCase, RuleSetVersion, VersionStatus
 
+from .test_accessibility import violations
+from .test_guideline_authoring import sign_in
+
 pytestmark = pytest.mark.e2e
 CODE = "acc_aha_2020"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "editors"
-WCAG_AA = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-
-
-def violations(page: Page) -> list[str]:
-    results = Axe().run(page, options=WCAG_AA)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at "
-        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:3])
-        for v in results.response["violations"]
-    ]
 
 
 def audit(page: Page, name: str, found: dict[str, list[str]]) -> None:
@@ -67,14 +56,6 @@ def draft(editors):
     return services.version_copy_to_draft(
         version=active, user=editors[0], label="edit-1"
     )
-
-
-def sign_in(page: Page, base: str, user) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.locator("#id_username").fill(user.username)
-    page.locator("#id_password").fill("password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#user-tools")).to_contain_text(user.username)
 
 
 def save(page: Page) -> None:

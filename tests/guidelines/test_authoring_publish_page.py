@@ -145,3 +145,18 @@ def test_a_failing_case_is_shown_before_publishing_and_no_button_offered(
     failures = page[page.index('id="failures"') :]
     assert "MR-023: severity" in failures
     assert 'name="_publish"' not in page
+
+
+def test_the_check_page_links_each_problem_to_the_row_it_names(client, editor, draft):
+    # Stored around the validating services, as a broken import would leave it.
+    rule = draft.recommendationrulerow_set.order_by("position").first()
+    type(rule).objects.filter(pk=rule.pk).update(evidence="X")
+    draft.severitycriterionrow_set.filter(key="vc_mild").delete()
+    client.force_login(editor)
+    response = client.get(url("rulesetversion_check", draft.pk))
+    problems = dict(response.context_data["invalid"])
+    by_place = {(p.table, p.key, p.field): link for p, link in problems.items()}
+    row_url = url("recommendationrulerow_change", rule.pk)
+    assert by_place[("rule", rule.key, "evidence")] == row_url
+    assert by_place[("severity", "", "")] == ""  # the table as a whole: no row
+    assert f'href="{row_url}"' in response.content.decode()
