@@ -33,21 +33,23 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import forms, services
-from .compare import condition_display, row_summary
-from .forms import (
+from .case_forms import (
     ANY_OF_GROUPS,
     PRIOR_ROWS_EXTRA,
+    TestCaseForm,
+    input_field_name,
+    input_lookup,
+    prior_field_name,
+)
+from .compare import condition_display, row_summary
+from .forms import (
     DraftForm,
     PublishForm,
     RecommendationCodeForm,
     RecommendationRowForm,
     SeverityRowForm,
     StageRowForm,
-    TestCaseForm,
     VersionHeaderForm,
-    input_field_name,
-    input_lookup,
-    prior_field_name,
     vocabulary_html,
 )
 from .loaders import RuleSetError, ruleset_from_version
