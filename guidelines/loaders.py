@@ -134,10 +134,11 @@ def ruleset_from_document(
         if role not in SEVERITY_ROLES:
             message = f"role must be one of {', '.join(SEVERITY_ROLES)}"
             errors.append(RuleSetProblem("severity", where, "role", message))
-        if role == "band" and row.get("band") not in BANDS[1:]:
+        bad_band = role == "band" and row.get("band") not in BANDS[1:]
+        if bad_band:
             message = f"band must be one of {', '.join(BANDS[1:])}"
             errors.append(RuleSetProblem("severity", where, "band", message))
-        if condition is not None and role in SEVERITY_ROLES:
+        if condition is not None and role in SEVERITY_ROLES and not bad_band:
             severity.append(
                 SeverityCriterion(
                     key=row["key"], role=role, condition=condition,
