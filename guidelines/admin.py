@@ -110,6 +110,13 @@ def _table(row) -> str:
     return services.ROW_TABLES[type(row)]
 
 
+def part_link(part, text: str) -> str:
+    """A link to a version's part (rule row or code) on its own page, where it is
+    changed (a draft's) or viewed (a published version's)."""
+    url = reverse(f"admin:guidelines_{part._meta.model_name}_change", args=[part.pk])
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
 # --- rule rows -------------------------------------------------------------------------
 
 
@@ -117,9 +124,9 @@ class RowSummaryInline(admin.TabularInline):
     """A version's rows as "if ... then ..." lines, each linking to its edit page."""
 
     extra = 0
-    show_change_link = True
-    can_delete = False
-    fields = ["key", "reads_as", "evidence_flag"]
+    show_change_link = False  # the key links to the row's page, which says "Change"
+    can_delete = False  # (a draft's row) or "View" (a published one's row) itself
+    fields = ["row_link", "reads_as", "evidence_flag"]
     readonly_fields = fields
     ordering = ("position", "id")
 
@@ -131,6 +138,10 @@ class RowSummaryInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="key")
+    def row_link(self, row):
+        return part_link(row, row.key)
 
     @admin.display(description="reads as")
     def reads_as(self, row):
@@ -157,13 +168,16 @@ class RecommendationRowInline(RowSummaryInline):
 
 
 class CodeInline(admin.TabularInline):
-    """The codes a version adds, each linking to its edit page (drafts only)."""
+    """The codes a version adds, each linking to its own page."""
 
     model = RecommendationCode
     extra = 0
-    show_change_link = True
-    fields = ["code", "title"]
+    fields = ["code_link", "title"]
     readonly_fields = fields
+
+    @admin.display(description="code")
+    def code_link(self, code):
+        return part_link(code, code.code)
 
     def has_add_permission(self, request, obj=None):
         return False
