@@ -401,6 +401,9 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
     search_fields = ["version", "rule_set__code"]
     form = VersionHeaderForm
     inlines = [SeverityRowInline, StageRowInline, RecommendationRowInline, CodeInline]
+
+    class Media:
+        css = {"all": ["css/guideline_admin.css"]}
     actions = ["draft_from_selected"]
     fieldsets = [
         (None, {"fields": ["rule_set", "version", "status", "origin", "based_on",
