@@ -404,6 +404,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/guideline_admin.css"]}
+
     actions = ["draft_from_selected"]
     fieldsets = [
         (None, {"fields": ["rule_set", "version", "status", "origin", "based_on",
