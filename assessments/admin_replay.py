@@ -18,6 +18,17 @@ from .replay_runs import (
 )
 
 
+def replay_audited(request, version, limit=DEFAULT_LIMIT):
+    """The replay summary of the most recent ``limit`` assessments, the read audited
+    (counts only); raises ``RuleSetError`` when the version is invalid."""
+    summary = assessment_replay(version=version, limit=limit)
+    audit_record(
+        user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
+        detail=f"replay of {version} over {summary.replayed} assessments (counts only)",
+    )  # fmt: skip
+    return summary
+
+
 def replay_view(request, version, model_admin):
     try:
         limit = max(1, min(int(request.GET.get("limit", DEFAULT_LIMIT)), MAX_LIMIT))
@@ -25,16 +36,9 @@ def replay_view(request, version, model_admin):
         limit = DEFAULT_LIMIT
     summary, error, problems = None, "", []
     try:
-        summary = assessment_replay(version=version, limit=limit)
+        summary = replay_audited(request, version, limit)
     except RuleSetError as exc:
         error, problems = "the version is invalid; fix its rows first", exc.errors
-    else:
-        audit_record(
-            user=request.user,
-            action=AuditAction.READ,
-            channel=AuditChannel.ADMIN,
-            detail=f"replay of {version} over {summary.replayed} assessments (counts only)",
-        )
     return model_admin.render_tool_page(
         request,
         "replay.html",
@@ -53,6 +57,7 @@ register_version_tool(
     label="Replay on recent assessments",
     view=replay_view,
     drafts_only=False,
+    publish_impact=replay_audited,
 )
 
 

@@ -29,7 +29,15 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import authoring, services
+from . import authoring, forms, services
+from .case_forms import (
+    ANY_OF_GROUPS,
+    PRIOR_ROWS_EXTRA,
+    TestCaseForm,
+    input_field_name,
+    input_lookup,
+    prior_field_name,
+)
 from .compare import condition_display, row_summary
 from .expectations import case_problems
 from .forms import (
@@ -39,7 +47,7 @@ from .forms import (
     RecommendationRowForm,
     SeverityRowForm,
     StageRowForm,
-    TestCaseForm,
+    VersionHeaderForm,
     vocabulary_html,
 )
 from .loaders import RuleSetError, ruleset_from_version
@@ -53,6 +61,7 @@ from .models import (
     StageCriterionRow,
     VersionStatus,
 )
+from .vocabulary import PRIOR_ECHO_FIELDS, sections
 
 PENDING = "pending clinical verification"
 
@@ -67,6 +76,13 @@ def _table(row) -> str:
     return authoring.ROW_TABLES[type(row)]
 
 
+def part_link(part, text: str) -> str:
+    """A link to a version's part (rule row or code) on its own page, where it is
+    changed (a draft's) or viewed (a published version's)."""
+    url = reverse(f"admin:guidelines_{part._meta.model_name}_change", args=[part.pk])
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
 # --- rule rows -------------------------------------------------------------------------
 
 
@@ -74,9 +90,9 @@ class RowSummaryInline(admin.TabularInline):
     """A version's rows as "if ... then ..." lines, each linking to its edit page."""
 
     extra = 0
-    show_change_link = True
-    can_delete = False
-    fields = ["key", "reads_as", "evidence_flag"]
+    show_change_link = False  # the key links to the row's page, which says "Change"
+    can_delete = False  # (a draft's row) or "View" (a published one's row) itself
+    fields = ["row_link", "reads_as", "evidence_flag"]
     readonly_fields = fields
     ordering = ("position", "id")
 
@@ -88,6 +104,10 @@ class RowSummaryInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="key")
+    def row_link(self, row):
+        return part_link(row, row.key)
 
     @admin.display(description="reads as")
     def reads_as(self, row):
@@ -114,13 +134,16 @@ class RecommendationRowInline(RowSummaryInline):
 
 
 class CodeInline(admin.TabularInline):
-    """The codes a version adds, each linking to its edit page (drafts only)."""
+    """The codes a version adds, each linking to its own page."""
 
     model = RecommendationCode
     extra = 0
-    show_change_link = True
-    fields = ["code", "title"]
+    fields = ["code_link", "title"]
     readonly_fields = fields
+
+    @admin.display(description="code")
+    def code_link(self, code):
+        return part_link(code, code.code)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -141,7 +164,7 @@ class DraftPartAdmin(SimpleHistoryAdmin):
             return super().delete_view(request, object_id, extra_context)
         except services.GuidelineError as exc:
             self.message_user(
-                request, " ".join([f"{exc}:", *exc.problems]), messages.ERROR
+                request, " ".join([f"{exc}:", *map(str, exc.problems)]), messages.ERROR
             )
             opts = self.opts
             return HttpResponseRedirect(
@@ -174,6 +197,10 @@ class RuleRowAdmin(DraftPartAdmin):
     then_title = "Then"
     then_fields: list = []
     list_display = ["key", "version", "reads_as", "evidence_flag"]
+
+    class Media:
+        css = {"all": ["css/guideline_admin.css"]}
+
     list_filter = ["version__rule_set", "version__status", "evidence"]
     list_select_related = ["version__rule_set"]
     search_fields = ["key", "section"]
@@ -181,21 +208,51 @@ class RuleRowAdmin(DraftPartAdmin):
 
     def get_fieldsets(self, request, obj=None):
         editable = self.has_change_permission(request, obj) if obj else True
-        condition = (
-            ["reads_as_condition",
-             ("condition_parameter", "condition_operator", "condition_value"),
-             "condition"]
-            if editable
-            else ["reads_as_condition", "condition"]
-        )  # fmt: skip
+        mode = self._condition_mode(request, obj)
+        if not editable:
+            condition, description = ["reads_as_condition"], ""
+        elif mode == forms.LINE:
+            condition = [
+                "reads_as_condition",
+                ("condition_parameter", "condition_operator", "condition_value"),
+            ]
+            description = format_html(
+                '<p>One condition. <a href="?condition=json" id="condition-as-json">'
+                "Write a group instead (all / any / at least N, as JSON)</a>.</p>{}",
+                vocabulary_html(),
+            )
+        else:
+            condition = ["reads_as_condition", "condition"]
+            simple = obj is None or forms.condition_mode(obj.condition) == forms.LINE
+            back = (
+                format_html(
+                    '<p><a href="?" id="condition-as-line">Write one condition '
+                    "instead (parameter, operator, value)</a>.</p>"
+                )
+                if simple
+                else ""
+            )
+            description = format_html("{}{}", back, vocabulary_html())
+        provenance = ["guideline", "section", "citation", "url", "evidence"]
+        # The evidence choice names its tag in words; read-only, the flag says so.
+        provenance += (
+            ["verified_from"] if editable else ["evidence_flag", "verified_from"]
+        )
         return [
             (None, {"fields": ["version", "key", "position"]}),
-            ("If — conditions", {"fields": condition,
-                                 "description": vocabulary_html() if editable else ""}),
+            ("If — condition", {"fields": condition, "description": description}),
             (self.then_title, {"fields": self.then_fields}),
-            ("Provenance", {"fields": ["guideline", "section", "citation", "url",
-                                       "evidence", "evidence_flag", "verified_from"]}),
-        ]  # fmt: skip
+            ("Provenance", {"fields": provenance}),
+        ]
+
+    @staticmethod
+    def _condition_mode(request, obj) -> str:
+        return forms.condition_mode(obj and obj.condition, request.GET.get("condition"))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        mode = self._condition_mode(request, obj)
+        return type(form.__name__, (form,), {"condition_mode": mode})
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["reads_as_condition", "evidence_flag"]
@@ -216,9 +273,14 @@ class RuleRowAdmin(DraftPartAdmin):
     def reads_as(self, row):
         return row_summary(_table(row), authoring.row_document_entry(row))
 
-    @admin.display(description="if (reads as)")
+    @admin.display(description="if (as saved)")
     def reads_as_condition(self, row):
-        return condition_display(row.condition) if row and row.pk else "—"
+        """The stored condition in words (read again: the form's row may hold an
+        edit that was refused)."""
+        if not (row and row.pk):
+            return "—"
+        stored = type(row).objects.filter(pk=row.pk).values_list("condition", flat=True)
+        return condition_display(stored.first())
 
     @admin.display(description="evidence")
     def evidence_flag(self, row):
@@ -265,14 +327,30 @@ class RecommendationCodeAdmin(DraftPartAdmin):
         return ["version"] if obj else []
 
     def save_model(self, request, obj, form, change):
-        authoring.version_codes_save(
-            version=obj.version, codes=[obj], user=request.user
-        )
+        authoring.version_codes_save(version=obj.version, codes=[obj], user=request.user)
 
     def delete_model(self, request, obj):
         authoring.version_codes_save(
             version=obj.version, deleted=[obj], user=request.user
         )
+
+
+def problem_links(version: RuleSetVersion, problems) -> list[str]:
+    """For each ``RuleSetProblem`` of ``version``, the edit page of the row or code it
+    names ("" when it names a whole table or the header)."""
+    models = {table: model for model, table in authoring.ROW_TABLES.items()}
+    links = []
+    for problem in problems:
+        if problem.table == "codes":
+            part = version.codes.filter(code=problem.key).first()
+        elif problem.table in models and problem.key:
+            rows = models[problem.table].objects.filter(version=version)
+            part = rows.filter(key=problem.key).first()
+        else:
+            part = None
+        name = part and f"admin:guidelines_{part._meta.model_name}_change"
+        links.append(reverse(name, args=[part.pk]) if part else "")
+    return links
 
 
 # --- versions --------------------------------------------------------------------------
@@ -287,7 +365,12 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
     list_filter = ["rule_set", "status", "origin"]
     list_select_related = ["rule_set", "published_by", "based_on"]
     search_fields = ["version", "rule_set__code"]
+    form = VersionHeaderForm
     inlines = [SeverityRowInline, StageRowInline, RecommendationRowInline, CodeInline]
+
+    class Media:
+        css = {"all": ["css/guideline_admin.css"]}
+
     actions = ["draft_from_selected"]
     fieldsets = [
         (None, {"fields": ["rule_set", "version", "status", "origin", "based_on",
@@ -320,6 +403,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or obj.is_editable)
+
+    def get_actions(self, request):
+        """No "Delete selected": published and retired versions are never deleted, so
+        on this list it would be refused for nearly every selection; a draft is deleted
+        from its own page."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def _require_author(self, request) -> None:
         """Drafting, publishing and rolling back: the model's change permission."""
@@ -413,9 +504,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 name=f"guidelines_rulesetversion_{name}",
             )
 
-        tools = [
-            page(tool.name, self._tool_view(tool)) for tool in services.VERSION_TOOLS
-        ]
+        tools = [page(tool.name, self._tool_view(tool)) for tool in services.VERSION_TOOLS]
         return [
             page("draft", self.draft_view),
             page("check", self.check_view),
@@ -519,18 +608,20 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         version = self._version(request, pk)
         try:
             ruleset_from_version(version)
-            invalid: list[str] = []
+            invalid: list = []
         except RuleSetError as exc:
             invalid = exc.errors
         failures = [] if invalid else authoring.version_check(version)
+        links = problem_links(version, invalid)
         changes = (
             authoring.version_outcome_changes(version)
             if version.is_editable and not invalid
             else []
         )
         return self.render_tool_page(
-            request, "check.html", version, f"Checks of {version}", invalid=invalid,
-            failures=failures, changes=changes,
+            request, "check.html", version, f"Checks of {version}",
+            invalid=list(zip(invalid, links, strict=True)), failures=failures,
+            changes=changes,
             case_count=version.rule_set.test_cases.filter(active=True).count(),
             pending=authoring.pending_verification_rules(version),
         )  # fmt: skip
@@ -554,11 +645,20 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             against=against, comparison=comparison, others=others,
         )  # fmt: skip
 
+    @staticmethod
+    def _publish_diff(version):
+        """What the draft changes, row by row, against the active version (None when
+        there is none, e.g. the first version of a rule set)."""
+        against = services.active_version(version.rule_set)
+        if against is None or against.pk == version.pk:
+            return None
+        return against, authoring.version_compare(version=version, against=against)
+
     def publish_view(self, request, pk):
         version = self._version(request, pk)
         self._require_author(request)
         pending = authoring.pending_verification_rules(version)
-        error, problems, changes, refusal = "", [], [], ""
+        error, problems, changes, refusal, invalid = "", [], [], "", False
         if not version.is_editable:
             error = f"{version} is not a draft; only drafts can be published."
         else:
@@ -566,7 +666,7 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             try:
                 changes = authoring.version_outcome_changes(version)
             except RuleSetError as exc:
-                error, problems = "the draft is invalid", exc.errors
+                error, problems, invalid = "the draft is invalid", exc.errors, True
         form = PublishForm(
             request.POST if request.method == "POST" else None, changes=changes
         )
@@ -593,10 +693,33 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:guidelines_rulesetversion_change", args=[version.pk])
                 )
+        # Failing cases refuse publication: shown up front, like the four-eyes rule,
+        # and the button is offered only when the gate could let the draft through.
+        failures = (
+            authoring.version_check(version)
+            if version.is_editable and not invalid
+            else []
+        )
+        can_publish = version.is_editable and not (refusal or invalid or failures)
+        diff = self._publish_diff(version) if version.is_editable else None
+        impacts = (
+            [
+                (
+                    tool,
+                    self._url(tool.name, version),
+                    tool.publish_impact(request, version),
+                )
+                for tool in services.VERSION_TOOLS
+                if tool.publish_impact is not None
+            ]
+            if version.is_editable and not invalid
+            else []
+        )
         return self.render_tool_page(
             request, "publish.html", version, f"Publish {version}", form=form,
             pending=pending, error=error, problems=problems, changes=changes,
             refusal=refusal, editors=authoring.version_editors(version),
+            can_publish=can_publish, diff=diff, impacts=impacts, failures=failures,
             status=409 if error and request.method == "POST" else 200,
         )  # fmt: skip
 
@@ -676,16 +799,88 @@ class RuleSetAdmin(admin.ModelAdmin):
 
 @admin.register(RuleSetTestCase)
 class RuleSetTestCaseAdmin(admin.ModelAdmin):
+    """A test case as a form: the input by the clinician form's sections (those with a
+    value open), prior studies as rows, the expectation as choices."""
+
     form = TestCaseForm
     list_display = ["name", "rule_set", "origin", "active", "description"]
     list_filter = ["rule_set", "origin", "active"]
     search_fields = ["name", "description"]
     readonly_fields = ["origin", "against_active_version"]
-    fieldsets = [
-        (None, {"fields": ["rule_set", "name", "description", "active", "origin"]}),
-        ("Given this input", {"fields": ["input"]}),
-        ("Expect", {"fields": ["expected", "against_active_version"]}),
-    ]
+    OPEN_SECTIONS = ("", "patient", "echo")  # open even when empty
+
+    class Media:
+        css = {"all": ["css/guideline_admin.css"]}
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The input and expectation fields are added per case by the form itself.
+        kwargs["fields"] = TestCaseForm.Meta.fields
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        data = obj.input if obj else {}
+        fieldsets = [
+            (None, {"fields": ["rule_set", "name", "description", "active", "origin"]})
+        ]
+        for section in sections():
+            names = [input_field_name(f.path) for f in section.fields]
+            filled = any(input_lookup(data, f.path) is not None for f in section.fields)
+            fieldsets.append(
+                (
+                    f"Given — {section.title}",
+                    {
+                        "fields": _rows_of(names, 3),
+                        "classes": []
+                        if filled or section.key in self.OPEN_SECTIONS
+                        else ["collapse"],
+                    },
+                )
+            )
+        priors = len(data.get("prior_echos") or []) + PRIOR_ROWS_EXTRA
+        fieldsets.append(
+            (
+                "Given — prior echocardiograms (serial LV studies)",
+                {
+                    "fields": [
+                        tuple(prior_field_name(row, f.path) for f in PRIOR_ECHO_FIELDS)
+                        for row in range(priors)
+                    ],
+                    "classes": [] if data.get("prior_echos") else ["collapse"],
+                },
+            )
+        )
+        any_of = max(
+            ANY_OF_GROUPS,
+            len((obj.expected if obj else {}).get("required_any_of") or []),
+        )
+        fieldsets.append(
+            (
+                "Expect",
+                {
+                    "fields": [
+                        ("exp_severity", "exp_severity_subgrade"),
+                        "exp_acceptable_severity",
+                        "exp_stage",
+                        "exp_acceptable_stages",
+                        "exp_mr_type",
+                        "exp_required",
+                        "exp_must_not",
+                        "against_active_version",
+                    ]
+                },
+            )
+        )
+        any_of_used = bool((obj.expected if obj else {}).get("required_any_of"))
+        fieldsets.append(
+            (
+                "Expect — at least one of these sets recommended whole",
+                {
+                    "fields": [f"exp_required_any_of_{g}" for g in range(any_of)],
+                    "classes": [] if any_of_used else ["collapse"],
+                },
+            )
+        )
+        return fieldsets
 
     @admin.display(description="with the active version")
     def against_active_version(self, case):
@@ -698,3 +893,8 @@ class RuleSetTestCaseAdmin(admin.ModelAdmin):
             case.input, case.expected, services.compiled_version(version.pk)
         )
         return "passes" if not problems else "fails: " + "; ".join(problems)
+
+
+def _rows_of(names: list[str], size: int) -> list[tuple[str, ...]]:
+    """Fields laid out ``size`` to a line."""
+    return [tuple(names[i : i + size]) for i in range(0, len(names), size)]

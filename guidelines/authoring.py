@@ -58,6 +58,7 @@ from .services import (
     compiled_version,
 )
 from .specs import CompiledRuleSet
+from .validation import RuleSetProblem
 
 # --- creating versions ---------------------------------------------------------------
 
@@ -510,12 +511,11 @@ def version_document_with(
     return doc
 
 
-def version_rows_problems(*, version: RuleSetVersion, rows=(), deleted=()) -> list[str]:
-    """Every problem of the whole draft with these changes (empty list = valid).
-
-    Messages name the table, the row key and the field, e.g.
-    ``severity[eroa_severe]: when: threshold 9 for echo.eroa_cm2 is outside ...``.
-    """
+def version_rows_problems(
+    *, version: RuleSetVersion, rows=(), deleted=()
+) -> list[RuleSetProblem]:
+    """Every problem of the whole draft with these changes (empty list = valid), each
+    naming its table, row key and field (``validation.RuleSetProblem``)."""
     try:
         ruleset_from_document(
             version_document_with(version, rows=rows, deleted=deleted)
@@ -601,7 +601,7 @@ def rule_row_delete(*, row, user=None) -> None:
 
 def version_codes_problems(
     *, version: RuleSetVersion, codes=(), deleted=()
-) -> list[str]:
+) -> list[RuleSetProblem]:
     """Every problem of the whole draft with these recommendation codes saved and
     ``deleted`` gone (e.g. a rule row still recommending a deleted code)."""
     doc = _document(version)

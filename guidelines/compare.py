@@ -84,26 +84,41 @@ def _display(name: str, value: Any) -> str:
     return str(value)
 
 
+SEVERITY_OUTCOMES = {
+    "specific_mild": "counts towards mild MR (specific sign)",
+    "specific_severe": "counts towards severe MR (specific sign)",
+    "supportive_mild": "supports mild MR (shown, not counted)",
+    "supportive_severe": "supports severe MR (shown, not counted)",
+}
+RULE_KINDS = {
+    "caution": "caution: ",
+    "conditional": "would apply once its prerequisite is done: ",
+}
+
+
 def row_summary(table: str, row: dict[str, Any]) -> str:
-    """A row as one line: ``if <condition> then <outcome>``."""
+    """A row as one line in clinical words: ``if <condition> then <outcome>``."""
     if table == "codes":
         return f"{row['code']}: {row.get('title', '')}"
     condition = condition_display(row.get("when"))
     if table == "severity":
+        role = str(row.get("role", ""))
         outcome = (
-            f"{row.get('band', '').replace('_', '-')} MR (band)"
-            if row.get("role") == "band"
-            else str(row.get("role", "")).replace("_", " ")
+            f"{row.get('band', '').replace('_', '-')} MR (quantitative cut-off)"
+            if role == "band"
+            else SEVERITY_OUTCOMES.get(role, role.replace("_", " "))
         )
     elif table == "stage":
         outcome = "stage C2"
     else:
-        grade = (
-            f" (class {row.get('class')}, level {row.get('level')})"
-            if row.get("class")
-            else ""
+        grade = ", ".join(
+            f"{name} {row[field]}"
+            for field, name in (("class", "Class"), ("level", "Level"))
+            if row.get(field)
         )
-        outcome = f"{row.get('code', '')}{grade}"
+        title = row.get("title") or row.get("code", "")
+        kind = RULE_KINDS.get(row.get("kind", ""), "")
+        outcome = f"{kind}{title}" + (f" ({grade})" if grade else "")
     return f"if {condition} then {outcome}"
 
 

@@ -1,19 +1,22 @@
-"""Admin forms for guideline authoring: rule rows that read as "if ... then ...", test
-cases, and the draft / publish / rollback confirmations.
+"""Admin forms for guideline authoring: rule rows that read as "if ... then ...", a
+version's header, and the draft / publish / rollback confirmations (test cases:
+``case_forms``).
 
-A rule row's condition is stored as JSON (``conditions.py``). The form shows it three
-ways: its readable text, a parameter / operator / value line for a simple condition (the
-parameter is a choice from the closed vocabulary), and the JSON itself for groups. On
-save the condition is parsed with ``condition_parse`` and the whole draft is validated
-with the edited row (``authoring.version_rows_problems``); every error names the rule row
-key and the field.
+A rule row's condition is stored as JSON (``conditions.py``) and edited in exactly one
+place, so what is shown can never disagree with what is saved: a simple condition as a
+parameter / operator / value line (the parameter a choice from the closed vocabulary),
+a group (all / any / at least N) as its JSON. The mode follows the stored condition; an
+editor turns a simple condition into a group by switching the form to JSON
+(``?condition=json``). Its readable text is derived from the saved row. On save the
+condition is parsed with ``condition_parse`` and the whole draft is validated with the
+edited row (``authoring.version_rows_problems``); each ``RuleSetProblem`` is attached to
+the field it names.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -25,15 +28,16 @@ from .conditions import ConditionError, condition_parse, condition_to_data
 from .models import (
     RecommendationCode,
     RecommendationRuleRow,
-    RuleSetTestCase,
     RuleSetVersion,
     SeverityCriterionRow,
     StageCriterionRow,
     VersionStatus,
 )
-from .parameters import CONTRACT_CODES, EXTRA_CODES, PARAMETERS, SEVERITIES, STAGES
+from .parameters import (
+    PARAMETERS,
+)
 from .specs import OPERATORS, SET_OPERATORS
-from .validation import InputError, input_parse
+from .validation import RuleSetProblem
 from .vocabulary import Kind
 
 OPERATOR_LABELS = {
@@ -61,23 +65,9 @@ CONDITION_HELP = (
     + ", ".join(OPERATORS)
     + ". Parameters: the closed vocabulary listed under “Condition vocabulary”."
 )
-# "severity[eroa_severe]: when: ..." -> table, key, message
-PROBLEM = re.compile(
-    r"^(?P<table>severity|stage|rule)\[(?P<key>[^\]]*)\]: (?P<rest>.*)$"
-)
-PROBLEM_FIELDS = {
-    "when": "condition",
-    "evidence": "evidence",
-    "section": "section",
-    "role": "role",
-    "band": "band",
-    "code": "code",
-    "title": "title",
-    "kind": "kind",
-    "duplicate key": "key",
-    "key": "key",
-    "a band is": "condition",
-}
+# A rule-set document's field -> the rule row form's field (the others share names).
+FORM_FIELDS = {"when": "condition", "class": "cor", "level": "loe"}
+LINE, JSON = "line", "json"  # the two ways a condition is edited
 
 
 def vocabulary_html() -> str:
@@ -135,20 +125,29 @@ def value_text(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def problems_by_field(problems: list[str], key: str) -> list[tuple[str | None, str]]:
-    """Map whole-draft problems to this row's fields (None: a form-wide error)."""
+def condition_mode(condition: Any, asked: str | None = None) -> str:
+    """How a stored condition is edited: a group always as JSON; a simple condition (or
+    a new row) as a line, unless the editor asked for JSON to write a group."""
+    if condition and not (isinstance(condition, list) and len(condition) == 3):
+        return JSON
+    return JSON if asked == JSON else LINE
+
+
+def problems_by_field(
+    problems: list[RuleSetProblem], *, table: str, key: str, fields
+) -> list[tuple[str | None, str]]:
+    """Whole-draft problems as (form field, message): a problem of this row goes to the
+    field it names when the form has it; any other is form-wide (field None)."""
     out = []
     for problem in problems:
-        match = PROBLEM.match(problem)
-        if match and match["key"] == key:
-            rest = match["rest"]
-            field = next(
-                (f for prefix, f in PROBLEM_FIELDS.items() if rest.startswith(prefix)),
-                None,
-            )
-            out.append((field, f"Rule row {key}, field {field or 'row'}: {rest}"))
-        else:
-            out.append((None, problem))
+        if (problem.table, problem.key) != (table, key):
+            out.append((None, str(problem)))
+            continue
+        field = FORM_FIELDS.get(problem.field, problem.field)
+        if field not in fields:
+            field = None
+        label = field or "row"
+        out.append((field, f"Rule row {key}, field {label}: {problem.message}"))
     return out
 
 
@@ -197,13 +196,18 @@ class RecommendationCodeForm(DraftPartForm):
         code = construct_instance(self, copy.copy(self.instance))
         code.version = version
         for problem in version_codes_problems(version=version, codes=[code]):
-            field = "code" if problem.startswith(f"codes[{code.code}]") else None
-            self.add_error(field, problem)
+            mine = (problem.table, problem.key) == ("codes", code.code)
+            field = problem.field if mine and problem.field in self.fields else None
+            self.add_error(field, str(problem))
         return cleaned
 
 
 class RuleRowForm(DraftPartForm):
-    """Shared by the three row models: the condition, edited as a line or as JSON."""
+    """Shared by the three row models: the condition, edited in one place (a line for
+    a simple condition, the JSON for a group; ``condition_mode``)."""
+
+    table = ""  # the rule-set document table of the row model
+    condition_mode = LINE  # set per request by the admin (``condition_mode()``)
 
     condition_parameter = forms.ChoiceField(
         label="Parameter", required=False, choices=PARAMETER_CHOICES
@@ -223,17 +227,26 @@ class RuleRowForm(DraftPartForm):
         help_text=CONDITION_HELP,
     )
 
-    url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text="The guideline's DOI link",
+    )
 
     LEAF_FIELDS = ("condition_parameter", "condition_operator", "condition_value")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        unused = ("condition",) if self.condition_mode == LINE else self.LEAF_FIELDS
+        for name in unused:
+            self.fields.pop(name, None)
         data = self.instance.condition if self.instance.pk else None
-        if isinstance(data, list) and len(data) == 3:
-            self.initial.setdefault("condition_parameter", data[0])
-            self.initial.setdefault("condition_operator", data[1])
-            self.initial.setdefault("condition_value", value_text(data[2]))
+        if self.condition_mode == LINE and isinstance(data, list) and len(data) == 3:
+            self.initial["condition_parameter"] = data[0]
+            self.initial["condition_operator"] = data[1]
+            self.initial["condition_value"] = value_text(data[2])
 
     def clean(self):
         cleaned = super().clean()
@@ -243,35 +256,36 @@ class RuleRowForm(DraftPartForm):
         if condition is None or self.errors or version is None:
             return cleaned
         extra = frozenset(version.codes.values_list("code", flat=True))
+        field = self._condition_field()
         try:
             parsed = condition_parse(condition, "", extra)
         except ConditionError as exc:
-            self.add_error(
-                "condition", f"Rule row {key}, field condition: {exc.message} "
-                f"(at {exc.path or 'the top'})"
-            )  # fmt: skip
+            at = exc.path or "the top"
+            message = f"Rule row {key}, field condition: {exc.message} (at {at})"
+            self.add_error(field, message)
             return cleaned
-        cleaned["condition"] = condition_to_data(parsed)
+        # The one value saved: the instance's condition, whichever way it was written.
+        self.instance.condition = cleaned["condition"] = condition_to_data(parsed)
         self._validate_draft(version, key)
         return cleaned
 
     def _condition(self, cleaned, key):
-        """The JSON when it was edited (or nothing else was); else the simple line."""
-        leaf_changed = any(name in self.changed_data for name in self.LEAF_FIELDS)
-        if "condition" in self.changed_data or not leaf_changed:
+        """The condition as written in this form's one editor, or None (with errors)."""
+        if self.condition_mode == JSON:
             if cleaned.get("condition") in (None, "", [], {}):
                 self.add_error(
-                    "condition", f"Rule row {key}, field condition: a condition is "
-                    "required (parameter, operator and value, or the JSON)",
-                )  # fmt: skip
+                    "condition",
+                    f"Rule row {key}, field condition: a condition is required",
+                )
                 return None
             return cleaned["condition"]
         missing = [name for name in self.LEAF_FIELDS if not cleaned.get(name)]
         for name in missing:
-            self.add_error(
-                name, f"Rule row {key}, field condition: a simple condition needs "
-                "parameter, operator and value (or edit the JSON for a group)",
-            )  # fmt: skip
+            message = (
+                f"Rule row {key}, field condition: a condition needs a parameter, "
+                "an operator and a value"
+            )
+            self.add_error(name, message)
         if missing:
             return None
         operator = cleaned["condition_operator"]
@@ -287,13 +301,21 @@ class RuleRowForm(DraftPartForm):
         row = construct_instance(self, copy.copy(self.instance))
         row.version = version
         problems = version_rows_problems(version=version, rows=[row])
-        for field, message in problems_by_field(problems, row.key):
-            if field is not None and field not in self.fields:
-                field = None
+        for field, message in problems_by_field(
+            problems, table=self.table, key=row.key, fields=[*self.fields, "condition"]
+        ):
+            if field == "condition":
+                field = self._condition_field()
             self.add_error(field, message)
+
+    def _condition_field(self) -> str:
+        """Where a condition's error is shown: the JSON, or the line's value."""
+        return "condition" if self.condition_mode == JSON else "condition_value"
 
 
 class SeverityRowForm(RuleRowForm):
+    table = "severity"
+
     class Meta:
         model = SeverityCriterionRow
         fields = [
@@ -303,6 +325,8 @@ class SeverityRowForm(RuleRowForm):
 
 
 class StageRowForm(RuleRowForm):
+    table = "stage"
+
     class Meta:
         model = StageCriterionRow
         fields = [
@@ -312,6 +336,8 @@ class StageRowForm(RuleRowForm):
 
 
 class RecommendationRowForm(RuleRowForm):
+    table = "rule"
+
     class Meta:
         model = RecommendationRuleRow
         fields = [
@@ -321,82 +347,30 @@ class RecommendationRowForm(RuleRowForm):
         ]  # fmt: skip
 
 
-# --- test cases ----------------------------------------------------------------------
-
-EXPECTED_KEYS = {
-    "severity": "expected severity: " + ", ".join(SEVERITIES),
-    "acceptable_severity": "list of other acceptable severities",
-    "stage": "expected stage: " + ", ".join(STAGES),
-    "acceptable_stages": "list of other acceptable stages",
-    "mr_type": "primary, secondary_ventricular, secondary_atrial, ...",
-    "severity_subgrade": "mild_to_moderate or moderate_to_severe (when moderate)",
-    "required": "list of codes that must be recommended",
-    "required_any_of": "list of code lists; at least one list recommended whole",
-    "must_not": "list of forbidden codes",
-}
-KNOWN_CODES = frozenset(CONTRACT_CODES + EXTRA_CODES)
+# --- a version's header ----------------------------------------------------------------
 
 
-class TestCaseForm(forms.ModelForm):
-    input = forms.JSONField(
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 90}),
-        help_text='Assessment input (CONTRACT section 1), e.g. {"etiology": '
-        '"degenerative_prolapse", "patient": {"age_years": 60, "sex": "male"}, '
-        '"echo": {"eroa_cm2": 0.45}}',
-    )
-    expected = forms.JSONField(
-        widget=forms.Textarea(attrs={"rows": 8, "cols": 90}),
-        help_text="Expected result, any of: "
-        + "; ".join(f"{k} ({v})" for k, v in EXPECTED_KEYS.items())
-        + '. Example: {"severity": "severe", "stage": "C1", "required": '
-        '["surveillance_echo_6_12m"], "must_not": ["teer"]}',
+class VersionHeaderForm(forms.ModelForm):
+    """A draft's header; its notes (a list) are edited as lines of text, not JSON."""
+
+    notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 100}),
+        help_text="One note per line.",
     )
 
     class Meta:
-        model = RuleSetTestCase
-        fields = ["rule_set", "name", "description", "active", "input", "expected"]
+        model = RuleSetVersion
+        fields = ["version", "title", "guideline", "citation", "url", "notes"]
 
-    def clean_input(self):
-        data = self.cleaned_data["input"]
-        try:
-            input_parse(data)
-        except InputError as exc:
-            raise forms.ValidationError(
-                [f"{e.field}: {e.message}" for e in exc.errors]
-            ) from None
-        return data
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["notes"] = "\n".join(self.instance.notes or [])
 
-    def clean_expected(self):
-        expected = self.cleaned_data["expected"]
-        if not isinstance(expected, dict):
-            raise forms.ValidationError(
-                'expected is a JSON object, e.g. {"severity": "severe"}'
-            )
-        errors = [f"unknown key {k!r}" for k in expected if k not in EXPECTED_KEYS]
-        if expected.get("severity") not in (None, *SEVERITIES):
-            errors.append(f"severity must be one of {', '.join(SEVERITIES)}")
-        if expected.get("stage") not in (None, *STAGES):
-            errors.append(f"stage must be one of {', '.join(STAGES)}")
-        for name in ("required", "must_not"):
-            codes = expected.get(name, [])
-            if not isinstance(codes, list):
-                errors.append(f"{name} is a list of codes")
-                continue
-            errors += [
-                f"{name}: unknown code {c!r}" for c in codes if c not in KNOWN_CODES
-            ]
-        for group in expected.get("required_any_of", []):
-            if not isinstance(group, list):
-                errors.append("required_any_of is a list of code lists")
-                continue
-            errors += [
-                f"required_any_of: unknown code {c!r}"
-                for c in group
-                if c not in KNOWN_CODES
-            ]
-        if errors:
-            raise forms.ValidationError(errors)
-        return expected
+    def clean_notes(self) -> list[str]:
+        lines = self.cleaned_data["notes"].splitlines()
+        return [line.strip() for line in lines if line.strip()]
 
 
 # --- confirmations -------------------------------------------------------------------

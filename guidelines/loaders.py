@@ -35,6 +35,7 @@ from .specs import (
     Source,
     StageCriterion,
 )
+from .validation import RuleSetProblem
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_RULE_SETS = ("acc_aha_2020", "esc_eacts_2025")
@@ -51,11 +52,12 @@ RULE_KINDS = ("recommendation", "caution", "conditional")
 
 
 class RuleSetError(ValueError):
-    """One or more rows of a rule-set document are invalid."""
+    """One or more rows of a rule-set document are invalid; ``errors`` lists each as a
+    ``RuleSetProblem`` (table, row key, field, message)."""
 
-    def __init__(self, errors: list[str]):
+    def __init__(self, errors: list[RuleSetProblem]):
         self.errors = errors
-        super().__init__("\n".join(errors))
+        super().__init__("\n".join(str(e) for e in errors))
 
 
 def document_read(code: str, data_dir: Path = DATA_DIR) -> dict[str, Any]:
@@ -89,51 +91,58 @@ def _source(row: dict[str, Any], head: dict[str, Any]) -> Source:
     )
 
 
-def _check_source(where: str, row: dict[str, Any], errors: list[str]) -> None:
+def _check_source(
+    table: str, key: str, row: dict[str, Any], errors: list[RuleSetProblem]
+) -> None:
     if row.get("evidence") not in EVIDENCE_TAGS:
-        errors.append(f"{where}: evidence must be one of {', '.join(EVIDENCE_TAGS)}")
+        message = f"evidence must be one of {', '.join(EVIDENCE_TAGS)}"
+        errors.append(RuleSetProblem(table, key, "evidence", message))
     if not str(row.get("section", "")).strip():
-        errors.append(f"{where}: section is required (where the guideline says it)")
+        message = "section is required (where the guideline says it)"
+        errors.append(RuleSetProblem(table, key, "section", message))
 
 
 def ruleset_from_document(
     doc: dict[str, Any], *, version_id: int | None = None
 ) -> CompiledRuleSet:
     """Validate and compile a document; raise ``RuleSetError`` listing every problem."""
-    errors: list[str] = []
+    errors: list[RuleSetProblem] = []
     head = doc.get("ruleset", {})
     for field in ("code", "title", "version"):
         if not head.get(field):
-            errors.append(f"ruleset: {field} is required")
+            errors.append(RuleSetProblem("ruleset", "", field, f"{field} is required"))
     _check_codes(doc.get("codes", []), errors)
     extra_codes = frozenset(c.get("code") for c in doc.get("codes", []))
     known_codes = set(CONTRACT_CODES) | set(EXTRA_CODES) | extra_codes
     keys: set[str] = set()
 
-    def parse(where: str, row: dict[str, Any]):
+    def parse(table: str, where: str, row: dict[str, Any]):
         key = row.get("key")
         if not key:
-            errors.append(f"{where}: key is required")
+            errors.append(RuleSetProblem(table, where, "key", "key is required"))
         elif key in keys:
-            errors.append(f"{where}: duplicate key {key!r}")
+            errors.append(RuleSetProblem(table, where, "key", f"duplicate key {key!r}"))
         keys.add(key)
         try:
             return condition_parse(row.get("when"), "when", extra_codes)
         except ConditionError as exc:
-            errors.append(f"{where}: {exc}")
+            errors.append(RuleSetProblem(table, where, "when", str(exc)))
             return None
 
     severity = []
     for i, row in enumerate(doc.get("severity", [])):
-        where = f"severity[{row.get('key', i)}]"
-        condition = parse(where, row)
-        _check_source(where, row, errors)
+        where = str(row.get("key", i))
+        condition = parse("severity", where, row)
+        _check_source("severity", where, row, errors)
         role = row.get("role")
         if role not in SEVERITY_ROLES:
-            errors.append(f"{where}: role must be one of {', '.join(SEVERITY_ROLES)}")
-        if role == "band" and row.get("band") not in BANDS[1:]:
-            errors.append(f"{where}: band must be one of {', '.join(BANDS[1:])}")
-        if condition is not None and role in SEVERITY_ROLES:
+            message = f"role must be one of {', '.join(SEVERITY_ROLES)}"
+            errors.append(RuleSetProblem("severity", where, "role", message))
+        bad_band = role == "band" and row.get("band") not in BANDS[1:]
+        if bad_band:
+            message = f"band must be one of {', '.join(BANDS[1:])}"
+            errors.append(RuleSetProblem("severity", where, "band", message))
+        if condition is not None and role in SEVERITY_ROLES and not bad_band:
             severity.append(
                 SeverityCriterion(
                     key=row["key"],
@@ -148,30 +157,31 @@ def ruleset_from_document(
     severity_keys = {c.key for c in severity}
     for key in REQUIRED_SEVERITY_KEYS:
         if key not in severity_keys:
-            errors.append(f"severity: a criterion with key {key!r} is required")
+            message = f"a criterion with key {key!r} is required"
+            errors.append(RuleSetProblem("severity", "", "", message))
 
     stage = []
     for i, row in enumerate(doc.get("stage", [])):
-        where = f"stage[{row.get('key', i)}]"
-        condition = parse(where, row)
-        _check_source(where, row, errors)
+        where = str(row.get("key", i))
+        condition = parse("stage", where, row)
+        _check_source("stage", where, row, errors)
         if condition is not None:
             stage.append(StageCriterion(row["key"], condition, _source(row, head)))
 
     rules = []
     for i, row in enumerate(doc.get("rule", [])):
-        where = f"rule[{row.get('key', i)}]"
-        condition = parse(where, row)
-        _check_source(where, row, errors)
+        where = str(row.get("key", i))
+        condition = parse("rule", where, row)
+        _check_source("rule", where, row, errors)
         if row.get("code") not in known_codes:
-            errors.append(
-                f"{where}: code {row.get('code')!r} is not a known recommendation code"
-            )
+            message = f"code {row.get('code')!r} is not a known recommendation code"
+            errors.append(RuleSetProblem("rule", where, "code", message))
         if not row.get("title"):
-            errors.append(f"{where}: title is required")
+            errors.append(RuleSetProblem("rule", where, "title", "title is required"))
         kind = row.get("kind", "recommendation")
         if kind not in RULE_KINDS:
-            errors.append(f"{where}: kind must be one of {', '.join(RULE_KINDS)}")
+            message = f"kind must be one of {', '.join(RULE_KINDS)}"
+            errors.append(RuleSetProblem("rule", where, "kind", message))
         if condition is not None:
             rules.append(
                 RecommendationRule(
@@ -206,30 +216,34 @@ def ruleset_from_document(
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,59}")
 
 
-def _check_codes(codes: list[dict[str, Any]], errors: list[str]) -> None:
+def _check_codes(codes: list[dict[str, Any]], errors: list[RuleSetProblem]) -> None:
     """Codes a rule set adds to the contract's: not one of them, unique, snake_case,
     titled."""
     seen: set[str] = set()
     for i, entry in enumerate(codes):
         code = entry.get("code") or ""
-        where = f"codes[{code or i}]"
+        where = str(code or i)
         if not CODE_PATTERN.fullmatch(code):
-            errors.append(
-                f"{where}: code must be 1 to 60 lowercase letters, digits and "
-                "underscores, starting with a letter"
+            message = (
+                "code must be 1 to 60 lowercase letters, digits and underscores, "
+                "starting with a letter"
             )
         elif code in CONTRACT_CODES:
-            errors.append(
-                f"{where}: {code!r} is already a contract recommendation code"
-            )
+            message = f"{code!r} is already a contract recommendation code"
         elif code in seen:
-            errors.append(f"{where}: duplicate code {code!r}")
+            message = f"duplicate code {code!r}"
+        else:
+            message = ""
+        if message:
+            errors.append(RuleSetProblem("codes", where, "code", message))
         seen.add(code)
         if not (entry.get("title") or "").strip():
-            errors.append(f"{where}: title is required")
+            errors.append(RuleSetProblem("codes", where, "title", "title is required"))
 
 
-def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:
+def _check_bands(
+    criteria: list[SeverityCriterion], errors: list[RuleSetProblem]
+) -> None:
     """Band cut-offs per parameter and scope: '>=' only, strictly rising with the band.
 
     A band of a narrower scope (``secondary_elliptical``) may add gates:
@@ -247,29 +261,39 @@ def _check_bands(criteria: list[SeverityCriterion], errors: list[str]) -> None:
             and c.condition.children[0] is leaf
         )
         if leaf.operator != ">=" or not (c.condition is leaf or gated):
-            errors.append(
-                f"severity[{c.key}]: a band is one [parameter, '>=', lower bound]"
-                + (
-                    " (a narrower scope may add gates: {all = [band, gate, ...]})"
-                    if c.scope != "all"
-                    else ""
-                )
+            message = "a band is one [parameter, '>=', lower bound]" + (
+                " (a narrower scope may add gates: {all = [band, gate, ...]})"
+                if c.scope != "all"
+                else ""
             )
+            errors.append(RuleSetProblem("severity", c.key, "when", message))
             continue
         by_param.setdefault((leaf.parameter, c.scope), []).append(c)
     for (parameter, scope), rows in by_param.items():
         rows.sort(key=lambda c: BANDS.index(c.band))
-        seen = [c.band for c in rows]
-        if len(seen) != len(set(seen)):
-            errors.append(f"severity: {parameter} ({scope}) has a band twice")
+        bands = [c.band for c in rows]
+        message = f"{parameter} ({scope}) has a band twice"
+        errors += [
+            RuleSetProblem("severity", c.key, "band", message)
+            for c in rows
+            if bands.count(c.band) > 1
+        ]
         thresholds = [next(c.condition.leaves()).value for c in rows]
-        if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
-            errors.append(
-                f"severity: {parameter} ({scope}) cut-offs must rise with the band: "
-                + ", ".join(
-                    f"{c.band} ≥ {t}" for c, t in zip(rows, thresholds, strict=True)
-                )
-            )
+        # Each row of a pair out of order (a lower band's cut-off not below the next).
+        out_of_order = {
+            c.key
+            for i in range(len(rows) - 1)
+            if thresholds[i] >= thresholds[i + 1]
+            for c in rows[i : i + 2]
+        }
+        message = f"{parameter} ({scope}) cut-offs must rise with the band: " + (
+            ", ".join(f"{c.band} ≥ {t}" for c, t in zip(rows, thresholds, strict=True))
+        )
+        errors += [
+            RuleSetProblem("severity", c.key, "when", message)
+            for c in rows
+            if c.key in out_of_order
+        ]
 
 
 def ruleset_load(code: str, data_dir: Path = DATA_DIR) -> CompiledRuleSet:

@@ -90,9 +90,10 @@ _cache_down_until = 0.0
 
 
 class GuidelineError(Exception):
-    """A guideline operation was refused; ``problems`` lists why."""
+    """A guideline operation was refused; ``problems`` lists why (text, or a
+    ``RuleSetProblem`` naming the table, row key and field of an invalid draft)."""
 
-    def __init__(self, message: str, problems: list[str] | None = None):
+    def __init__(self, message: str, problems: list | None = None):
         self.problems = problems or []
         super().__init__(message)
 
@@ -241,26 +242,35 @@ def compiled_evaluate(clean: dict[str, Any], compiled: CompiledRuleSet) -> dict:
 
 @dataclass(frozen=True)
 class VersionTool:
-    """A page about one version, e.g. ``replay``; ``view(request, version, admin)``."""
+    """A page about one version, e.g. ``replay``; ``view(request, version, admin)``.
+
+    ``publish_impact(request, version)``, when given, returns what the publish page
+    shows of the tool: a replay summary (``replayed``, ``changed``, ``unchanged``,
+    ``skipped``, ``severity_changes``, ``stage_changes``, ``codes_gained_list``,
+    ``codes_lost_list``; see ``replay_counts.html``)."""
 
     name: str
     label: str
     view: Callable[..., Any]
     drafts_only: bool = True
+    publish_impact: Callable[..., Any] | None = None
 
 
 VERSION_TOOLS: list[VersionTool] = []
 
 
 def register_version_tool(
-    *, name: str, label: str, view, drafts_only: bool = True
+    *, name: str, label: str, view, drafts_only: bool = True, publish_impact=None
 ) -> None:
     """Add a page to the version admin at ``<id>/<name>/`` (URL name
-    ``admin:guidelines_rulesetversion_<name>``). Other apps (the replay over stored
-    assessments lives in ``assessments``, which guidelines must not import) call this
-    at import time of their admin module; the guidelines admin lists what is here."""
+    ``admin:guidelines_rulesetversion_<name>``), and optionally its summary on the
+    publish page. Other apps (the replay over stored assessments lives in
+    ``assessments``, which guidelines must not import) call this at import time of
+    their admin module; the guidelines admin lists what is here."""
     if all(tool.name != name for tool in VERSION_TOOLS):
-        VERSION_TOOLS.append(VersionTool(name, label, view, drafts_only))
+        VERSION_TOOLS.append(
+            VersionTool(name, label, view, drafts_only, publish_impact)
+        )
 
 
 # --- catalogue --------------------------------------------------------------------------

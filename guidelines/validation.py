@@ -1,4 +1,5 @@
-"""Validate an assessment input (CONTRACT section 1) against the vocabulary.
+"""Validate an assessment input (CONTRACT section 1) against the vocabulary, and name
+the problems of a rule-set document (``RuleSetProblem``) as data.
 
 ``input_parse`` is the one gate every surface uses (API, pages, ``manage.py evaluate``,
 rule-set test cases). It returns the canonical input: a nested dict whose numbers are
@@ -32,6 +33,25 @@ class FieldError:
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class RuleSetProblem:
+    """One problem of a rule-set document, where an editor's form can put it: the
+    ``table`` (``ruleset``, ``codes``, ``severity``, ``stage``, ``rule``), the row's
+    ``key`` (a code for ``codes``; "" for a whole table), the document ``field``
+    (``when``, ``evidence``, ``class`` ...; "" for the whole row) and the ``message``.
+    Printed as before problems were data: ``severity[eroa_severe]: <message>``, the
+    message naming its field in words."""
+
+    table: str
+    key: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.table}[{self.key}]" if self.key else self.table
+        return f"{where}: {self.message}"
 
 
 class InputError(Exception):

@@ -81,14 +81,16 @@ def staff_clinician(organization):
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return authoring.version_copy_to_draft(
-        version=active(), user=editor, label="2020.2"
-    )
+    return authoring.version_copy_to_draft(version=active(), user=editor, label="2020.2")
 
 
-def edit_row(client, row, **changes):
+def edit_row(client, row, *, as_json=False, **changes):
+    """Post the row's change form; ``as_json``: the form switched to the JSON editor."""
     model = row._meta.model_name
-    return client.post(url(f"{model}_change", row.pk), row_post_data(row, **changes))
+    query = "?condition=json" if as_json else ""
+    return client.post(
+        url(f"{model}_change", row.pk) + query, row_post_data(row, **changes)
+    )
 
 
 def test_editor_drafts_edits_and_publishes_through_the_admin(
@@ -216,10 +218,11 @@ def test_an_invalid_row_is_refused_naming_the_row_and_the_field(editor_client, d
     assert f"Rule row {rule.key}, field code" in response.content.decode()
 
     response = edit_row(
-        editor_client, rule, condition=json.dumps(["echo.lvef_pct", "includes", 3]),
-        condition_parameter="", condition_operator="", condition_value="",
+        editor_client, rule, as_json=True,
+        condition=json.dumps(["echo.lvef_pct", "includes", 3]),
     )  # fmt: skip
     assert f"Rule row {rule.key}, field condition" in response.content.decode()
+    assert "condition" in response.context_data["adminform"].form.errors
     assert SeverityCriterionRow.objects.get(pk=row.pk).condition[2] == "0.3"
 
 
@@ -228,7 +231,10 @@ def test_the_service_validates_the_whole_draft(editor, draft):
     row.condition = ["echo.eroa_cm2", ">=", "0.45"]
     with pytest.raises(services.GuidelineError) as refused:
         authoring.rule_row_save(row=row, user=editor)
-    assert any("cut-offs must rise" in p for p in refused.value.problems)
+    assert any(
+        (p.table, p.field) == ("severity", "when") and "cut-offs must rise" in p.message
+        for p in refused.value.problems
+    )
 
 
 def test_a_group_condition_is_edited_as_json(editor_client, draft):
@@ -388,19 +394,23 @@ def test_editor_adds_a_test_case_that_gates_publication(editor_client, draft):
             "name": "ED-001 large EROA",
             "description": "added by an editor",
             "active": "on",
-            "input": json.dumps(
-                {
-                    "etiology": "degenerative_prolapse",
-                    "patient": {"age_years": 60, "sex": "male"},
-                    "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70},
-                }
-            ),  # fmt: skip
-            "expected": json.dumps({"severity": "mild"}),
+            "in_etiology": "degenerative_prolapse",
+            "in_patient_age_years": "60",
+            "in_patient_sex": "male",
+            "in_echo_eroa_cm2": "0.45",
+            "in_echo_regurgitant_volume_ml": "70",
+            "exp_severity": "mild",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     case = RuleSetTestCase.objects.get(name="ED-001 large EROA")
     assert case.origin == "editor"
+    assert case.input == {
+        "etiology": "degenerative_prolapse",
+        "patient": {"age_years": 60, "sex": "male"},
+        "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70},
+    }
+    assert case.expected == {"severity": "mild"}
     response = editor_client.post(
         url("rulesetversion_publish", draft.pk), {"acknowledge_pending": "on"}
     )
@@ -413,14 +423,15 @@ def test_a_bad_test_case_is_refused(editor_client, rule_sets):
     response = editor_client.post(
         url("rulesettestcase_add"),
         {"rule_set": rule_set.pk, "name": "bad", "active": "on",
-         "input": json.dumps({"echo": {"eroa_cm2": 9}}),
-         "expected": json.dumps({"severity": "huge", "must_not": ["nope"]})},
+         "in_echo_eroa_cm2": "9", "exp_severity": "huge", "exp_must_not": ["nope"]},
     )  # fmt: skip
     assert response.status_code == 200
-    page = response.content.decode()
-    assert "echo.eroa_cm2" in page
-    assert "severity must be one of" in page
-    assert "unknown code" in page
+    errors = response.context_data["adminform"].form.errors
+    assert "must be between" in errors["in_echo_eroa_cm2"][0]
+    assert errors["in_patient_age_years"] == ["is required"]
+    assert "exp_severity" in errors
+    assert "exp_must_not" in errors
+    assert not RuleSetTestCase.objects.filter(name="bad").exists()
 
 
 def test_a_draft_can_be_deleted_a_published_version_cannot(editor_client, draft):
@@ -439,3 +450,19 @@ def test_editors_group_has_the_guideline_permissions(db):
     assert {"change_rulesetversion", "change_severitycriterionrow",
             "add_rulesettestcase", "view_historicalseveritycriterionrow",
             "add_recommendationcode", "view_historicalrecommendationcode"} <= codenames  # fmt: skip
+
+
+def test_a_drafts_notes_are_edited_as_lines_not_json(editor_client, editor, draft):
+    page = editor_client.get(url("rulesetversion_change", draft.pk))
+    form = page.context_data["adminform"].form
+    assert form["notes"].value() == "\n".join(draft.notes)
+    data = {name: form[name].value() for name in form.fields}
+    data["notes"] = "First note.\n\n  Second note, reviewed.  \n"
+    inlines = ("severitycriterionrow_set", "stagecriterionrow_set", "codes")
+    for prefix in (*inlines, "recommendationrulerow_set"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    response = editor_client.post(url("rulesetversion_change", draft.pk), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    draft.refresh_from_db()
+    assert draft.notes == ["First note.", "Second note, reviewed."]
+    assert draft.last_edited_by == editor

@@ -42,7 +42,11 @@ def test_a_rule_set_document_refuses_a_bad_code(entry, problem):
     doc["codes"] = [*doc["codes"], entry]
     with pytest.raises(RuleSetError) as refused:
         ruleset_from_document(doc)
-    assert any(p.startswith(problem) for p in refused.value.errors), refused.value
+    assert any(str(p).startswith(problem) for p in refused.value.errors), refused.value
+    assert {(p.table, p.field) for p in refused.value.errors} <= {
+        ("codes", "code"),
+        ("codes", "title"),
+    }
 
 
 def test_an_editor_adds_a_code_and_a_rule_recommends_it(editor_client, editor, draft):

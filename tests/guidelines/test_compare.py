@@ -80,7 +80,7 @@ def test_added_and_removed_rules(shipped):
     assert by_status["removed"].key == removed["key"]
     assert by_status["added"].key == "new_rule"
     assert by_status["added"].summary.endswith(
-        "then heart_team_review (class 1, level C)"
+        f"then {added['title']} (Class 1, Level C)"
     )
     assert [label for label, _ in comparison.by_table()] == ["Recommendation rules"]
 

@@ -54,10 +54,10 @@ def test_every_row_problem_is_reported_with_its_key():
     broken["rule"][1]["code"] = "no_such_code"
     with pytest.raises(RuleSetError) as excinfo:
         ruleset_from_document(broken)
-    errors = excinfo.value.errors
-    assert any(e.startswith("rule[imaging_indeterminate]: evidence") for e in errors)
-    assert any(
-        e.startswith("rule[imaging_mechanism]: code 'no_such_code'") for e in errors
+    where = {(e.table, e.key, e.field): e.message for e in excinfo.value.errors}
+    assert where[("rule", "imaging_indeterminate", "evidence")].startswith("evidence")
+    assert where[("rule", "imaging_mechanism", "code")].startswith(
+        "code 'no_such_code'"
     )
 
 
