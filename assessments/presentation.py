@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from guidelines.services import parameter_label
+from django.utils.text import capfirst
+
+from guidelines.services import NOT_READ, parameter_label
 from guidelines.vocabulary import (
     CLASS_MEANINGS,
     FIELDS_BY_PATH,
@@ -144,10 +146,21 @@ def _recommendation(rec: dict[str, Any], assumptions) -> dict[str, Any]:
         "assumptions": assumptions.get(rec.get("title", ""), []),
         "condition_text": plain_words(rec.get("condition", "")),
         "evidence_text": VALUE_LABELS["evidence"].get(evidence, ""),
+        "verification_text": verification_text(source.get("verified_from") or ""),
         "guideline": source.get("guideline", ""),
         "section_text": section_text(source),
         "detail_text": without_spec_references(rec.get("detail") or ""),
     }
+
+
+def verification_text(verified_from: str) -> str:
+    """Where a row was read against its guideline, or why it has not been yet."""
+    if not verified_from:
+        return ""
+    if verified_from.startswith(NOT_READ):
+        reason = verified_from.removeprefix(NOT_READ).strip()
+        return f"not yet read against a guideline text ({reason})"
+    return f"verified from {verified_from}"
 
 
 def result_view(
@@ -437,7 +450,7 @@ def note_text(
         lines.append(line)
     for rec in view["conditional"]:
         lines.append(
-            f"- Would apply if {rec['if_text']}: {rec.get('title')} ({rec['class_text']})"
+            f"- {capfirst(rec['if_text'])}: {rec.get('title')} ({rec['class_text']})"
         )
     for caution in view["cautions"]:
         lines.append(f"- Caution: {caution.get('title')} ({caution['class_text']})")

@@ -37,7 +37,7 @@ from .loaders import (
 )
 from .models import RuleSet, RuleSetVersion, VersionStatus
 from .parameters import parameter_label
-from .provenance import document_rows, verification_counts
+from .provenance import NOT_READ, document_rows, verification_counts
 from .specs import CompiledRuleSet
 from .thresholds import Threshold, chart_thresholds
 from .validation import FieldError, InputError, input_parse, parse_value
@@ -48,6 +48,7 @@ __all__ = [
     "FieldError",
     "GuidelineError",
     "InputError",
+    "NOT_READ",
     "RuleSetError",
     "Threshold",
     "active_rule_set",

@@ -167,6 +167,64 @@ def test_conditional_recommendations_read_would_apply_if():
     assert view["strongest"] is None  # a conditional one is never the bottom line
 
 
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "Surgical risk (Heart Team) is low",
+        "would apply if Surgical risk (Heart Team) is low",  # the engine's own words
+    ],
+)
+def test_the_note_says_would_apply_if_once(condition, stored):
+    result = {
+        **stored.result,
+        "conditional": [
+            {
+                "code": "surgery_mv",
+                "title": "Mitral valve surgery",
+                "class": "2a",
+                "level": "B-NR",
+                "source": {},
+                "depends_on": ["management.surgical_risk"],
+                "condition": condition,
+            }
+        ],
+    }
+    text = note_text(
+        result=result,
+        data=FLAIL,
+        assessment_id=stored.pk,
+        recorded_at=stored.created_at,
+        encounter_at=stored.encounter.occurred_at,
+    )
+    assert (
+        "- Would apply if Surgical risk (Heart Team) is low: Mitral valve surgery"
+        in text
+    )
+    assert "would apply if would apply if" not in text.lower()
+
+
+@pytest.mark.parametrize(
+    ("verified_from", "shown"),
+    [
+        ("", ""),
+        (
+            "Guideline Central pocket guide, p. 54, Table 37",
+            "verified from Guideline Central pocket guide, p. 54, Table 37",
+        ),
+        (
+            "Not read: no reproduction of the 2020 text was found",
+            "not yet read against a guideline text (no reproduction of the 2020 text "
+            "was found)",
+        ),
+    ],
+)
+def test_a_recommendation_says_where_it_was_verified_or_why_not(verified_from, shown):
+    rec = {"code": "surgery_mv", "title": "Mitral valve surgery", "class": "1",
+           "level": "B", "source": {"evidence": "M", "verified_from": verified_from}}  # fmt: skip
+    view = result_view({"severity": "severe", "recommendations": [rec]})
+    assert view["recommendations"][0]["verification_text"] == shown
+
+
 def test_the_note_text_is_plain_and_complete(stored):
     text = note_text(
         result=stored.result, data=FLAIL, assessment_id=stored.pk,
