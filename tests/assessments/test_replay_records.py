@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assessments.models import Assessment
-from assessments.records import assessment_to_input
+from assessments.inputs import assessment_to_input
 from assessments.replay import stored_records
 from assessments.services import assessment_create
 from guidelines.models import RuleSetTestCase

@@ -5,7 +5,7 @@ ESC/EACTS 2025, ESC HF 2021), never from the engine's output; each carries the S
 items it exercises in ``spec_items`` and cites its sentence or table in ``rationale``.
 
 Beyond the shared vignette format a profile block may hold (checked here, not in
-guidelines/testing.py):
+guidelines/expectations.py):
 - ``severity`` / ``severity_subgrade`` / ``stage`` / ``acceptable_severity`` /
   ``acceptable_stages``: a profile's own grade or stage where the guidelines differ
   (ESC elliptical orifice, SPEC 0.14 d);
