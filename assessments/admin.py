@@ -17,7 +17,7 @@ from django.urls import path
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
-from guidelines.vocabulary import sections
+from guidelines.vocabulary import sections, value_label
 
 from . import admin_replay  # noqa: F401  (the replay page of rule-set versions)
 from .audit import audit_record, field_changes
@@ -311,6 +311,8 @@ class AssessmentAdmin(AuditedAdmin):
         "echo_eroa_cm2",
         "echo_regurgitant_volume_ml",
         "echo_lvef_pct",
+        "severity",
+        "stage",
         "created_by",
         "created_at",
     ]
@@ -323,6 +325,14 @@ class AssessmentAdmin(AuditedAdmin):
     @admin.display(description="patient", ordering="encounter__patient__family_name")
     def patient(self, obj):
         return obj.encounter.patient
+
+    @admin.display(description="MR severity")
+    def severity(self, obj):
+        return value_label("severity", (obj.result or {}).get("severity"))
+
+    @admin.display(description="stage")
+    def stage(self, obj):
+        return value_label("stage", (obj.result or {}).get("stage"))
 
     def get_readonly_fields(self, request, obj=None):
         return [name for _, options in self.fieldsets for name in options["fields"]]

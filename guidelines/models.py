@@ -12,8 +12,10 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .parameters import BANDS
-from .vocabulary import GUIDELINE_CHOICES  # noqa: F401  (documented codes)
+from .vocabulary import (
+    BAND,
+    GUIDELINE_CHOICES,  # noqa: F401  (documented codes)
+)
 
 
 class VersionStatus(models.TextChoices):
@@ -181,9 +183,8 @@ class SeverityCriterionRow(SourcedRow):
     """One ASE 2017 grading criterion or quantitative cut-off of a rule-set version."""
 
     role = models.CharField(max_length=20, choices=SeverityRole.choices)
-    band = models.CharField(
-        max_length=20, blank=True, choices=[(b, b.replace("_", " ")) for b in BANDS[1:]]
-    )
+    # The lower bound of a quantitative band: every band but the lowest (vocabulary).
+    band = models.CharField(max_length=20, blank=True, choices=BAND.choices[1:])
     scope = models.CharField(
         max_length=24, default="all",
         choices=[("all", "All MR"), ("secondary_elliptical", "Secondary MR, elliptical orifice")],

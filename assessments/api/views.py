@@ -16,7 +16,12 @@ from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -108,6 +113,50 @@ IDEMPOTENCY = OpenApiParameter(
         "ASCII characters."
     ),
 )
+# Request examples for integrators (docs at /api/docs/); tests/api checks that each one
+# is accepted by its endpoint.
+SEVERE_PRIMARY_ECHO = {
+    "etiology": "degenerative_prolapse",
+    "symptoms": {"nyha_class": 2},
+    "ecg": {"rhythm": "sinus"},
+    "echo": {
+        "eroa_cm2": 0.45,
+        "regurgitant_volume_ml": 68,
+        "vena_contracta_cm": 0.75,
+        "lvef_pct": 62,
+        "lvesd_mm": 36,
+        "lvedd_mm": 55,
+    },
+    "management": {"surgical_risk": "low"},
+}
+EVALUATE_EXAMPLES = [
+    OpenApiExample(
+        "Severe primary MR, symptomatic",
+        summary="Prolapse with quantified severe MR, NYHA II",
+        value={
+            "guideline": "acc_aha_2020",
+            "patient": {
+                "age_years": 67,
+                "sex": "female",
+                "height_cm": 165,
+                "weight_kg": 68.5,
+            },
+            **SEVERE_PRIMARY_ECHO,
+        },
+        request_only=True,
+    ),
+]
+CREATE_EXAMPLES = [
+    OpenApiExample(
+        "Severe primary MR, patient from the record",
+        summary="The same input; age, sex, height and weight from the patient record",
+        value={
+            **SEVERE_PRIMARY_ECHO,
+            "prior_echos": [{"months_ago": 12, "lvef_pct": 65, "lvesd_mm": 33}],
+        },
+        request_only=True,
+    ),
+]
 PAGE_PARAMETERS = [
     OpenApiParameter("page", int, description="Page number (from 1)"),
     OpenApiParameter(
@@ -185,6 +234,7 @@ class EvaluateApi(Api):
             "400 naming the field and the range."
         ),
         request=EvaluateInputSerializer,
+        examples=EVALUATE_EXAMPLES,
         responses={200: ResultSerializer, **errors(400, 415)},
         tags=["evaluation"],
     )
@@ -476,6 +526,7 @@ class AssessmentCreateApi(Api):
             "patient record, and a given value that contradicts the record is refused."
         ),
         request=AssessmentCreateInputSerializer,
+        examples=CREATE_EXAMPLES,
         parameters=[IDEMPOTENCY],
         responses={201: AssessmentOutputSerializer, **errors(400, 404, 409, 415)},
         tags=["assessments"],

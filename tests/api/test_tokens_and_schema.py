@@ -126,3 +126,23 @@ def test_the_docs_send_anonymous_visitors_to_log_in(db):
     response = APIClient().get("/api/docs/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_every_request_example_of_the_schema_is_accepted(schema, ehr, encounter):
+    """The examples integrators copy from the docs are valid input of their endpoint."""
+    targets = {
+        "/api/v1/evaluate": ("/api/v1/evaluate", 200),
+        "/api/v1/encounters/{id}/assessments/": (
+            f"/api/v1/encounters/{encounter.pk}/assessments/",
+            201,
+        ),
+    }
+    seen = 0
+    for path, (url, expected) in targets.items():
+        content = schema["paths"][path]["post"]["requestBody"]["content"]
+        examples = content["application/json"]["examples"]
+        for name, example in examples.items():
+            response = ehr.post(url, example["value"], format="json")
+            assert response.status_code == expected, (name, response.content)
+            seen += 1
+    assert seen == 2
