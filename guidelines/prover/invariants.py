@@ -7,7 +7,8 @@ and the translated rule set violates the invariant. Every formula over-approxima
 violation, so that *unsatisfiable* is a proof for the engine:
 
 - a code the invariant forbids counts as recommended when the rule pass gives it *or*
-  the missing-data step might (``model.completed``);
+  the missing-data step might (it fires in both extreme completions,
+  ``Context.may_give``);
 - a code the invariant requires counts as given only when the rule pass gives it (the
   missing-data step adds codes, never removes them). Invariant 4 ("surgery whatever is
   missing") is the one exception: when the symptom status is unknown it is proved in
