@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("guidelines", "0007_rule_kind_conditional"),
+        ("guidelines", "0008_version_safety_proof"),
     ]
 
     operations = [
