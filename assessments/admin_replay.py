@@ -23,9 +23,11 @@ def replay_audited(request, version, limit=DEFAULT_LIMIT):
     (counts only); raises ``RuleSetError`` when the version is invalid."""
     summary = assessment_replay(version=version, limit=limit)
     audit_record(
-        user=request.user, action=AuditAction.READ, channel=AuditChannel.ADMIN,
+        user=request.user,
+        action=AuditAction.READ,
+        channel=AuditChannel.ADMIN,
         detail=f"replay of {version} over {summary.replayed} assessments (counts only)",
-    )  # fmt: skip
+    )
     return summary
 
 

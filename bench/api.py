@@ -61,11 +61,19 @@ EVALUATE_BODY = {
     "etiology": "degenerative_prolapse",
     "patient": {"age_years": 67, "sex": "female", "height_cm": 165, "weight_kg": 68.5},
     "symptoms": {"nyha_class": 2},
-    "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 68, "regurgitant_fraction_pct": 52,
-             "vena_contracta_cm": 0.72, "lvef_pct": 62, "lvesd_mm": 36, "lvedd_mm": 55,
-             "la_volume_index_ml_m2": 48, "pasp_mmhg": 35},
+    "echo": {
+        "eroa_cm2": 0.45,
+        "regurgitant_volume_ml": 68,
+        "regurgitant_fraction_pct": 52,
+        "vena_contracta_cm": 0.72,
+        "lvef_pct": 62,
+        "lvesd_mm": 36,
+        "lvedd_mm": 55,
+        "la_volume_index_ml_m2": 48,
+        "pasp_mmhg": 35,
+    },
     "management": {"surgical_risk": "low", "repair_likelihood": "high"},
-}  # fmt: skip
+}
 ASSESSMENT_BODY = {k: v for k, v in EVALUATE_BODY.items() if k != "patient"}
 NOOP = "no-op (same auth)"
 NOOP_PATH = "/bench/noop"
@@ -181,16 +189,28 @@ def drive_wrk(port, method, path, body, token, *, clients, duration, warmup, tmp
     )
     url = f"http://{HOST}:{port}{path}"
     base = ["wrk", "-t2", f"-c{clients}", "-s", str(script), url]
-    subprocess.run([*base[:1], f"-d{max(1, int(warmup))}s", *base[1:]], capture_output=True,
-                   check=True)  # fmt: skip
-    out = subprocess.run([*base[:1], f"-d{int(duration)}s", *base[1:]], capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
+    subprocess.run(
+        [*base[:1], f"-d{max(1, int(warmup))}s", *base[1:]],
+        capture_output=True,
+        check=True,
+    )
+    out = subprocess.run(
+        [*base[:1], f"-d{int(duration)}s", *base[1:]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("MRCDS "))
     requests_, errors, micros, p50, p99 = line.split()[1:]
     seconds = int(micros) / 1e6
     ok = int(requests_) - int(errors)
-    return {"requests": int(requests_), "errors": int(errors), "rps": ok / seconds,
-            "p50_ms": float(p50) / 1000, "p99_ms": float(p99) / 1000}  # fmt: skip
+    return {
+        "requests": int(requests_),
+        "errors": int(errors),
+        "rps": ok / seconds,
+        "p50_ms": float(p50) / 1000,
+        "p99_ms": float(p99) / 1000,
+    }
 
 
 def median_of(rounds: list[dict]) -> dict:
@@ -224,9 +244,11 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument(
-        "--loader", choices=["auto", "wrk", "python"], default="auto",
+        "--loader",
+        choices=["auto", "wrk", "python"],
+        default="auto",
         help="load generator: wrk when installed (auto), or the Python one",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     use_wrk = args.loader == "wrk" or (args.loader == "auto" and shutil.which("wrk"))
 
@@ -236,13 +258,20 @@ def main() -> None:
     port = free_port()
     server = pidfile = None
     try:
-        print(f"database: {urlsplit(database_url).scheme}; redis: "
-              f"{'yes' if os.environ.get('REDIS_URL') else 'no'}", flush=True)  # fmt: skip
+        print(
+            f"database: {urlsplit(database_url).scheme}; redis: "
+            f"{'yes' if os.environ.get('REDIS_URL') else 'no'}",
+            flush=True,
+        )
         token = prepare(env)
         server, pidfile = start_gunicorn(
-            {**env, "DJANGO_SETTINGS_MODULE": "bench.noop_settings"}, port, 2, tmp,
-            "--backlog", "256",
-        )  # fmt: skip
+            {**env, "DJANGO_SETTINGS_MODULE": "bench.noop_settings"},
+            port,
+            2,
+            tmp,
+            "--backlog",
+            "256",
+        )
         status, body = request(port, "POST", NOOP_PATH, EVALUATE_BODY)
         assert status == 401, (status, body)  # the no-op view requires the token too
         encounter_id = new_encounter(port, token, "BENCH-1")
@@ -257,35 +286,57 @@ def main() -> None:
             (NOOP, "POST", NOOP_PATH, EVALUATE_BODY, token),
             ("GET /healthz", "GET", "/healthz", None, None),
             ("POST /api/v1/evaluate", "POST", "/api/v1/evaluate", EVALUATE_BODY, token),
-            ("POST assessment (create)", "POST",
-             f"/api/v1/encounters/{encounter_id}/assessments/", ASSESSMENT_BODY, token),
-        ]  # fmt: skip
+            (
+                "POST assessment (create)",
+                "POST",
+                f"/api/v1/encounters/{encounter_id}/assessments/",
+                ASSESSMENT_BODY,
+                token,
+            ),
+        ]
         samples = {label: [] for label, *_ in runs}
         for _ in range(args.rounds):
             for label, method, path, payload, auth in runs:
                 if use_wrk:
                     figures = drive_wrk(
-                        port, method, path, payload, auth, clients=args.clients,
-                        duration=args.duration, warmup=args.warmup, tmp=tmp,
-                    )  # fmt: skip
+                        port,
+                        method,
+                        path,
+                        payload,
+                        auth,
+                        clients=args.clients,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        tmp=tmp,
+                    )
                 else:
                     figures = drive(
-                        port, method, path, payload, auth, clients=args.clients,
-                        duration=args.duration, warmup=args.warmup,
-                    )  # fmt: skip
+                        port,
+                        method,
+                        path,
+                        payload,
+                        auth,
+                        clients=args.clients,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                    )
                 samples[label].append(figures)
         results = {label: median_of(rounds) for label, rounds in samples.items()}
         base = results[NOOP]["rps"] or 1
-        print(f"\nload generator: {'wrk -t2' if use_wrk else 'Python'}; "
-              f"gunicorn -w 2 (sync), DEBUG off, {args.clients} clients, "
-              f"{args.rounds} rounds of {args.duration:g} s each after {args.warmup:g} s "
-              f"warm-up (medians), {os.cpu_count()} CPUs")  # fmt: skip
+        print(
+            f"\nload generator: {'wrk -t2' if use_wrk else 'Python'}; "
+            f"gunicorn -w 2 (sync), DEBUG off, {args.clients} clients, "
+            f"{args.rounds} rounds of {args.duration:g} s each after {args.warmup:g} s "
+            f"warm-up (medians), {os.cpu_count()} CPUs"
+        )
         print(
             f"{'endpoint':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs no-op':>12}"
         )
         for label, r in results.items():
-            print(f"{label:<28}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                  f"{r['errors']:>8}{r['rps'] / base:>11.0%}")  # fmt: skip
+            print(
+                f"{label:<28}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                f"{r['errors']:>8}{r['rps'] / base:>11.0%}"
+            )
         evaluate = results["POST /api/v1/evaluate"]
         create = results["POST assessment (create)"]
         targets = [
@@ -299,11 +350,20 @@ def main() -> None:
         for r in results.values():
             r["vs_noop"] = round(r["rps"] / base, 3)
         load_after = os.getloadavg()
-        print(f"load average (1 min) before {load_before[0]:.2f}, after "
-              f"{load_after[0]:.2f}; {os.cpu_count()} CPUs shared with other work")  # fmt: skip
+        print(
+            f"load average (1 min) before {load_before[0]:.2f}, after "
+            f"{load_after[0]:.2f}; {os.cpu_count()} CPUs shared with other work"
+        )
         print("command: .venv/bin/python bench/api.py " + " ".join(sys.argv[1:]))
-        print(json.dumps({"results": results, "clients": args.clients,
-                          "load_1min": [load_before[0], load_after[0]]}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "results": results,
+                    "clients": args.clients,
+                    "load_1min": [load_before[0], load_after[0]],
+                }
+            )
+        )
     finally:
         if pidfile is not None:
             stop_gunicorn(server, pidfile)

@@ -29,13 +29,22 @@ CREATE_BODY = {
     "etiology": "flail_leaflet",
     "symptoms": {"nyha_class": 2, "dyspnea": True},
     "ecg": {"rhythm": "sinus"},
-    "echo": {"modality": "tte", "eroa_cm2": 0.52, "regurgitant_volume_ml": 75,
-             "regurgitant_fraction_pct": 58, "vena_contracta_cm": 0.8,
-             "flail_leaflet": True, "lvef_pct": 57, "lvesd_mm": 42, "lvedd_mm": 63,
-             "la_volume_index_ml_m2": 61, "pasp_mmhg": 52},
+    "echo": {
+        "modality": "tte",
+        "eroa_cm2": 0.52,
+        "regurgitant_volume_ml": 75,
+        "regurgitant_fraction_pct": 58,
+        "vena_contracta_cm": 0.8,
+        "flail_leaflet": True,
+        "lvef_pct": 57,
+        "lvesd_mm": 42,
+        "lvedd_mm": 63,
+        "la_volume_index_ml_m2": 61,
+        "pasp_mmhg": 52,
+    },
     "management": {"surgical_risk": "intermediate"},
     "prior_echos": [{"months_ago": 18, "lvef_pct": 63, "lvesd_mm": 37}],
-}  # fmt: skip
+}
 PATIENT = {"age_years": 67, "sex": "female", "height_cm": 165, "weight_kg": 68.5}
 
 
@@ -77,9 +86,15 @@ def main() -> None:
     user = get_user_model().objects.create_user("bench")
     Membership.objects.create(user=user, organization=site, role=Role.CLINICIAN)
     patient = Patient.objects.create(
-        organization=site, mrn="B-1", given_name="B", family_name="Bench",
-        birth_date=dt.date(1958, 6, 15), sex="female", height_cm=165, weight_kg=68.5,
-    )  # fmt: skip
+        organization=site,
+        mrn="B-1",
+        given_name="B",
+        family_name="Bench",
+        birth_date=dt.date(1958, 6, 15),
+        sex="female",
+        height_cm=165,
+        weight_kg=68.5,
+    )
     encounter = Encounter.objects.create(
         patient=patient, occurred_at=dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
     )

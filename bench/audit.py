@@ -37,8 +37,12 @@ def main():
         DJANGO_SETTINGS_MODULE="mr_cds.settings",
     )
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT,
-                       check=True, env=os.environ)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"],
+            cwd=ROOT,
+            check=True,
+            env=os.environ,
+        )
         run(args, database_url)
     finally:
         from django.db import connections
@@ -102,19 +106,25 @@ def run(args, database_url):
     p99 = latencies[int(len(latencies) * 0.99) - 1]
     print(f"database: {connection.vendor} ({database_url.split('@')[-1]})")
     print(f"command: {' '.join(sys.argv)}")
-    print(f"appends: {len(latencies)} by {args.threads} threads in {elapsed:.2f} s "
-          f"= {len(latencies) / elapsed:.0f}/s")  # fmt: skip
+    print(
+        f"appends: {len(latencies)} by {args.threads} threads in {elapsed:.2f} s "
+        f"= {len(latencies) / elapsed:.0f}/s"
+    )
     print(
         f"latency: p50 {statistics.median(latencies) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"
     )
     total = sealing["events"] + rest
     seconds = sealing["seconds"] + rest_seconds
-    print(f"sealing: {sealing['events']} events in {sealing['runs']} runs during the "
-          f"appends, {rest} after them in {rest_seconds:.2f} s; "
-          f"{total / seconds if seconds else 0:.0f} events/s sealed")  # fmt: skip
-    print(f"audit_verify: {check.sealed} events in {verify:.2f} s "
-          f"({verify / max(check.sealed, 1) * 1e6:.0f} µs/event), {check.unsealed} unsealed, "
-          f"chain {'broken' if check.broken else 'intact'}")  # fmt: skip
+    print(
+        f"sealing: {sealing['events']} events in {sealing['runs']} runs during the "
+        f"appends, {rest} after them in {rest_seconds:.2f} s; "
+        f"{total / seconds if seconds else 0:.0f} events/s sealed"
+    )
+    print(
+        f"audit_verify: {check.sealed} events in {verify:.2f} s "
+        f"({verify / max(check.sealed, 1) * 1e6:.0f} µs/event), {check.unsealed} unsealed, "
+        f"chain {'broken' if check.broken else 'intact'}"
+    )
     if (
         check.broken
         or check.unsealed

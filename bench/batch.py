@@ -42,8 +42,11 @@ def run(args, input_path: Path) -> tuple[float, float, int]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--skip-default", action="store_true",
-                        help="measure --jsonl only (the default mode is slow)")  # fmt: skip
+    parser.add_argument(
+        "--skip-default",
+        action="store_true",
+        help="measure --jsonl only (the default mode is slow)",
+    )
 
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
@@ -72,8 +75,10 @@ def main():
     (work / "empty.json").write_text("[]")
 
     rows = []
-    modes = [("--jsonl (JSON array in)", ["--jsonl"], "batch.json"),
-             ("--jsonl (JSON Lines in)", ["--jsonl"], "batch.jsonl")]  # fmt: skip
+    modes = [
+        ("--jsonl (JSON array in)", ["--jsonl"], "batch.json"),
+        ("--jsonl (JSON Lines in)", ["--jsonl"], "batch.jsonl"),
+    ]
     if not args.skip_default:
         modes.insert(0, ("default (indented)", [], "batch.json"))
     for label, flags, name in modes:
@@ -81,9 +86,15 @@ def main():
         elapsed, size = min(r[0] for r in runs), runs[0][2]
         cpu = min(r[1] for r in runs)
         per_eval, cpu_per_eval = elapsed / args.count * 1e6, cpu / args.count * 1e6
-        rows.append({"mode": label, "us_per_evaluation": round(per_eval, 1),
-                     "cpu_us_per_evaluation": round(cpu_per_eval, 1),
-                     "output_bytes": size, "total_s": round(elapsed, 2)})  # fmt: skip
+        rows.append(
+            {
+                "mode": label,
+                "us_per_evaluation": round(per_eval, 1),
+                "cpu_us_per_evaluation": round(cpu_per_eval, 1),
+                "output_bytes": size,
+                "total_s": round(elapsed, 2),
+            }
+        )
         print(
             f"{label:26s} {per_eval:8.1f} µs/evaluation wall, {cpu_per_eval:.1f} µs CPU "
             f"({args.count} inputs, {elapsed:.2f} s total, {size / 1e6:.1f} MB out)"
@@ -108,14 +119,24 @@ def main():
             orjson.dumps(result).decode()
         parts["compact JSON"].append(clock() - start)
     breakdown = {k: round(min(v) / args.count * 1e6, 1) for k, v in parts.items()}
-    print("breakdown (CPU µs/evaluation): "
-          + ", ".join(f"{k} {v}" for k, v in breakdown.items()))  # fmt: skip
+    print(
+        "breakdown (CPU µs/evaluation): "
+        + ", ".join(f"{k} {v}" for k, v in breakdown.items())
+    )
     print(f"load: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)")
     print(
         "command: DEBUG=true .venv/bin/python bench/batch.py " + " ".join(sys.argv[1:])
     )
-    print(json.dumps({"count": args.count, "rows": rows, "breakdown_us": breakdown,
-                      "load_1min": os.getloadavg()[0]}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "count": args.count,
+                "rows": rows,
+                "breakdown_us": breakdown,
+                "load_1min": os.getloadavg()[0],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -55,8 +55,11 @@ def percentile(values: list[float], share: float) -> float:
 
 def call(port: int, body: bytes, token: str) -> tuple[int, float, bytes]:
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
-    headers = {"Host": f"{HOST}:{port}", "Content-Type": "application/json",
-               "Authorization": f"Bearer {token}"}  # fmt: skip
+    headers = {
+        "Host": f"{HOST}:{port}",
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {token}",
+    }
     started = time.perf_counter()
     try:
         conn.request(
@@ -87,7 +90,13 @@ def main() -> None:
         database_url,
         tmp,
         CDS_HOOKS_CLIENTS=json.dumps(
-            [{"iss": ISSUER, "jwks_file": str(tmp / "jwks.json"), "organization": ORGANIZATION}]
+            [
+                {
+                    "iss": ISSUER,
+                    "jwks_file": str(tmp / "jwks.json"),
+                    "organization": ORGANIZATION,
+                }
+            ]
         ),
     )
     server = pidfile = None
@@ -97,14 +106,24 @@ def main() -> None:
     def token() -> str:
         now = int(time.time())
         return jwt.encode(
-            {"iss": ISSUER, "aud": audience, "iat": now, "exp": now + 600,
-             "jti": str(uuid.uuid4())},
-            key, algorithm="ES384", headers={"kid": "bench-1", "typ": "JWT"},
-        )  # fmt: skip
+            {
+                "iss": ISSUER,
+                "aud": audience,
+                "iat": now,
+                "exp": now + 600,
+                "jti": str(uuid.uuid4()),
+            },
+            key,
+            algorithm="ES384",
+            headers={"kid": "bench-1", "typ": "JWT"},
+        )
 
     try:
-        print(f"database: {database_url.split(':')[0]}; redis: "
-              f"{'yes' if os.environ.get('REDIS_URL') else 'no'}", flush=True)  # fmt: skip
+        print(
+            f"database: {database_url.split(':')[0]}; redis: "
+            f"{'yes' if os.environ.get('REDIS_URL') else 'no'}",
+            flush=True,
+        )
         prepare(env)
         server, pidfile = start_gunicorn(env, port, 2, tmp)
         status, _, data = call(port, body, token())
@@ -138,17 +157,31 @@ def main() -> None:
             thread.join()
         elapsed = time.perf_counter() - started
         p50, p95, p99 = (percentile(latencies, s) * 1000 for s in (0.50, 0.95, 0.99))
-        print(f"\nPOST /cds-services/mr-cds-patient-view, prefetch complete; gunicorn -w 2 "
-              f"(sync), DEBUG off; {args.clients} client(s), {args.requests} calls after "
-              f"{args.warmup} warm-up, {os.cpu_count()} CPUs")  # fmt: skip
-        print(f"p50 {p50:.1f} ms   p95 {p95:.1f} ms   p99 {p99:.1f} ms   "
-              f"mean {statistics.mean(latencies) * 1000:.1f} ms   "
-              f"{len(latencies) / elapsed:.1f} calls/s   errors {errors}")  # fmt: skip
+        print(
+            f"\nPOST /cds-services/mr-cds-patient-view, prefetch complete; gunicorn -w 2 "
+            f"(sync), DEBUG off; {args.clients} client(s), {args.requests} calls after "
+            f"{args.warmup} warm-up, {os.cpu_count()} CPUs"
+        )
+        print(
+            f"p50 {p50:.1f} ms   p95 {p95:.1f} ms   p99 {p99:.1f} ms   "
+            f"mean {statistics.mean(latencies) * 1000:.1f} ms   "
+            f"{len(latencies) / elapsed:.1f} calls/s   errors {errors}"
+        )
         print(
             f"target p95 <= 300 ms: {'met' if p95 <= 300 and not errors else 'MISSED'}"
         )
-        print(json.dumps({"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "errors": errors,
-                          "clients": args.clients, "requests": args.requests}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "p50_ms": p50,
+                    "p95_ms": p95,
+                    "p99_ms": p99,
+                    "errors": errors,
+                    "clients": args.clients,
+                    "requests": args.requests,
+                }
+            )
+        )
     finally:
         if pidfile is not None:
             stop_gunicorn(server, pidfile)

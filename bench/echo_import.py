@@ -34,21 +34,41 @@ from tests.echo_import.builders import (  # noqa: E402
 
 
 def section(index: int):
-    return mitral_section([
-        num("SCT", "399367004", "Cardiovascular Orifice Area", "0.45", "cm2",
-            modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)]),
-        num("SCT", "399027007", "Cardiovascular Orifice Diameter", "6", "mm",
-            modifiers=[(FLOW, REGURGITANT)]),
-        num("LN", "20355-4", "Peak Blood Velocity", "5.1", "m/s",
-            modifiers=[(FLOW, REGURGITANT)]),
-        num("LN", "18043-0", "LVEF", "62", "%"),
-        num("LN", "29438-9", "LVIDs", "4.1", "cm"),
-        num("LN", "29436-3", "LVIDd", "5.5", "cm"),
-        num("LN", "80064-9", "MR volume (PISA)", "68", "mL"),
-        num("LN", "80070-6", "E wave", "1.4", "m/s"),
-        num("LN", "79984-1", "LAVI", "52", "mL/m2"),
-        num("99LOCAL", f"X-{index}", "Cart value", "3", "cm"),
-    ])  # fmt: skip
+    return mitral_section(
+        [
+            num(
+                "SCT",
+                "399367004",
+                "Cardiovascular Orifice Area",
+                "0.45",
+                "cm2",
+                modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)],
+            ),
+            num(
+                "SCT",
+                "399027007",
+                "Cardiovascular Orifice Diameter",
+                "6",
+                "mm",
+                modifiers=[(FLOW, REGURGITANT)],
+            ),
+            num(
+                "LN",
+                "20355-4",
+                "Peak Blood Velocity",
+                "5.1",
+                "m/s",
+                modifiers=[(FLOW, REGURGITANT)],
+            ),
+            num("LN", "18043-0", "LVEF", "62", "%"),
+            num("LN", "29438-9", "LVIDs", "4.1", "cm"),
+            num("LN", "29436-3", "LVIDd", "5.5", "cm"),
+            num("LN", "80064-9", "MR volume (PISA)", "68", "mL"),
+            num("LN", "80070-6", "E wave", "1.4", "m/s"),
+            num("LN", "79984-1", "LAVI", "52", "mL/m2"),
+            num("99LOCAL", f"X-{index}", "Cart value", "3", "cm"),
+        ]
+    )
 
 
 def measure(data: bytes, repeat: int) -> tuple[float, float]:
@@ -69,8 +89,10 @@ def main() -> None:
     for sections in (1, 30):
         data = echo_sr([section(i) for i in range(sections)])
         median, p95 = measure(data, args.repeat)
-        print(f"{sections * 10:4d} measurements, {len(data):7d} bytes: "
-              f"median {median:6.2f} ms, p95 {p95:6.2f} ms")  # fmt: skip
+        print(
+            f"{sections * 10:4d} measurements, {len(data):7d} bytes: "
+            f"median {median:6.2f} ms, p95 {p95:6.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -57,9 +57,11 @@ def main():
                 evaluate(data, rule_set)
             cpu.append((time.process_time() - start_cpu) / len(clean) * 1e6)
             wall.append((time.perf_counter() - start) / len(clean) * 1e6)
-        print(f"engine only   {code:16s} median {statistics.median(wall):7.1f} µs/evaluation wall, "
-              f"{statistics.median(cpu):.1f} µs CPU (p95 wall {sorted(wall)[int(len(wall) * 0.95)]:.1f}; "
-              f"{args.rounds} rounds x {len(clean)} vignettes)")  # fmt: skip
+        print(
+            f"engine only   {code:16s} median {statistics.median(wall):7.1f} µs/evaluation wall, "
+            f"{statistics.median(cpu):.1f} µs CPU (p95 wall {sorted(wall)[int(len(wall) * 0.95)]:.1f}; "
+            f"{args.rounds} rounds x {len(clean)} vignettes)"
+        )
 
     # The missing-data step (SPEC 0.14 c): the same runs with the step switched off,
     # interleaved, so a slow spell of a shared machine weighs on both alike.
@@ -82,8 +84,10 @@ def main():
         engine.complete_recommendations = complete
         with_step = statistics.median(runs["with"])
         without = statistics.median(runs["without"])
-        print(f"missing-data  {code:16s} median CPU {with_step:7.1f} µs/evaluation with the step, "
-              f"{without:.1f} without (+{with_step - without:.1f} µs)")  # fmt: skip
+        print(
+            f"missing-data  {code:16s} median CPU {with_step:7.1f} µs/evaluation with the step, "
+            f"{without:.1f} without (+{with_step - without:.1f} µs)"
+        )
 
     for code in ("acc_aha_2020", "esc_eacts_2025"):
         tagged = [{**data, "guideline": code} for data in inputs]
@@ -97,8 +101,10 @@ def main():
                     guideline_evaluate(data=data)
                 per_eval.append((time.perf_counter() - start) / len(tagged) * 1e6)
         evaluations = args.rounds * len(tagged)
-        print(f"validate+eval {code:16s} median {statistics.median(per_eval):7.1f} µs/evaluation, "
-              f"{len(queries) / evaluations:.3f} DB queries/evaluation after warm-up")  # fmt: skip
+        print(
+            f"validate+eval {code:16s} median {statistics.median(per_eval):7.1f} µs/evaluation, "
+            f"{len(queries) / evaluations:.3f} DB queries/evaluation after warm-up"
+        )
     print(f"load: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)")
     print(
         "command: DEBUG=true .venv/bin/python bench/engine.py " + " ".join(sys.argv[1:])

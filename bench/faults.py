@@ -79,14 +79,32 @@ class Postgres:
         self.data.mkdir()
         if os.geteuid() == 0:
             shutil.chown(self.data, "postgres", "postgres")
-        as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust",
-                    "-U", "postgres")  # fmt: skip
-        self.options = (f"-p {PG_PORT} -c listen_addresses=127.0.0.1 "
-                        f"-k {self.data} -c max_connections=100")  # fmt: skip
+        as_postgres(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+        )
+        self.options = (
+            f"-p {PG_PORT} -c listen_addresses=127.0.0.1 "
+            f"-k {self.data} -c max_connections=100"
+        )
 
     def ctl(self, *args):
-        return as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w",
-                           "-l", str(self.data / "log"), "-o", self.options, *args)  # fmt: skip
+        return as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.data / "log"),
+            "-o",
+            self.options,
+            *args,
+        )
 
     def start(self):
         self.ctl("start")
@@ -105,10 +123,22 @@ class Redis:
 
     def start(self):
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=(self.tmp / "redis.log").open("a"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(REDIS_PORT),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=(self.tmp / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )
         wait(lambda: run_ok("redis-cli", "-p", str(REDIS_PORT), "ping"), 20, "redis")
 
     def stop(self):
@@ -137,12 +167,30 @@ class Worker:
     def __init__(self, env, tmp, name, *extra, **more_env):
         self.log = tmp / f"{name}.log"
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "mr_cds", "worker", "-c", "1", "-n",
-             f"{name}@%h", "-l", "info", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", *extra],
-            cwd=ROOT, env={**env, **more_env}, stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "mr_cds",
+                "worker",
+                "-c",
+                "1",
+                "-n",
+                f"{name}@%h",
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                *extra,
+            ],
+            cwd=ROOT,
+            env={**env, **more_env},
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         WORKERS.append(self)
         self.started = wait(lambda: " ready." in self.log.read_text(), 90, name)
 
@@ -214,9 +262,12 @@ def report_attempts(env, assessment_id) -> int:
 
 def new_assessment(port, token, encounter) -> int:
     status, body = request(
-        port, "POST", f"/api/v1/encounters/{encounter}/assessments/", ASSESSMENT_BODY,
+        port,
+        "POST",
+        f"/api/v1/encounters/{encounter}/assessments/",
+        ASSESSMENT_BODY,
         token,
-    )  # fmt: skip
+    )
     assert status == 201, body
     return json.loads(body)["id"]
 
@@ -247,8 +298,9 @@ def fault_postgres_restart(env, port, token, encounter, postgres, clients, durat
     statuses = Counter(status for _, status, _ in samples)
     created = statuses[201]
     failed = [(at, st) for at, st, _ in samples if st != 201]
-    next_201 = min((at + s for at, st, s in samples if st == 201 and at >= up_at),
-                   default=None)  # fmt: skip
+    next_201 = min(
+        (at + s for at, st, s in samples if st == 201 and at >= up_at), default=None
+    )
     return {
         "requests": len(samples),
         "answers": dict(sorted(statuses.items())),
@@ -303,10 +355,13 @@ def fault_broker_down(env, tmp, port, token, encounter, redis):
     (status, body), seconds = timed(
         lambda: request(
             port, "POST", f"/api/v1/assessments/{assessment}/report", {}, token
-        )  # fmt: skip
+        )
     )
-    down["report_request"] = {"http": status, "seconds": round(seconds, 2),
-                              "status": json.loads(body).get("status")}  # fmt: skip
+    down["report_request"] = {
+        "http": status,
+        "seconds": round(seconds, 2),
+        "status": json.loads(body).get("status"),
+    }
     (status, _), seconds = timed(
         lambda: request(port, "POST", "/api/v1/evaluate", EVALUATE_BODY, token)
     )
@@ -318,7 +373,7 @@ def fault_broker_down(env, tmp, port, token, encounter, redis):
             f"/api/v1/encounters/{encounter}/assessments/",
             ASSESSMENT_BODY,
             token,
-        )  # fmt: skip
+        )
     )
     down["create"] = {"http": status, "seconds": round(seconds, 2)}
     (status, _), seconds = timed(lambda: request(port, "GET", "/healthz"))
@@ -361,10 +416,14 @@ def main() -> None:
         (tmp / "media").mkdir()
         token = prepare(env)
         port = free_port()
-        server, pidfile = start_gunicorn(env, port, 2, tmp, "--backlog", "256", "--timeout", "60")
+        server, pidfile = start_gunicorn(
+            env, port, 2, tmp, "--backlog", "256", "--timeout", "60"
+        )
         encounter = new_encounter(port, token, "FAULT-1")
-        print(f"command: .venv/bin/python bench/faults.py --clients {args.clients} "
-              f"--duration {args.duration:g}")  # fmt: skip
+        print(
+            f"command: .venv/bin/python bench/faults.py --clients {args.clients} "
+            f"--duration {args.duration:g}"
+        )
         print(
             f"own PostgreSQL :{PG_PORT}, own Redis :{REDIS_PORT}, gunicorn -w 2, "
             f"Celery workers -c 1, {os.cpu_count()} CPUs",
@@ -374,29 +433,40 @@ def main() -> None:
         results["postgres_restart"] = fault_postgres_restart(
             env, port, token, encounter, postgres, args.clients, args.duration
         )
-        print("1. PostgreSQL restarted mid-load:", json.dumps(results["postgres_restart"]),
-              flush=True)  # fmt: skip
+        print(
+            "1. PostgreSQL restarted mid-load:",
+            json.dumps(results["postgres_restart"]),
+            flush=True,
+        )
         results["worker_killed"] = fault_worker_killed(env, tmp, port, token, encounter)
-        print("2. worker SIGKILLed mid-render:", json.dumps(results["worker_killed"]),
-              flush=True)  # fmt: skip
+        print(
+            "2. worker SIGKILLed mid-render:",
+            json.dumps(results["worker_killed"]),
+            flush=True,
+        )
         results["broker_down"] = fault_broker_down(
             env, tmp, port, token, encounter, redis
         )
-        print("3. broker down at request time:", json.dumps(results["broker_down"]),
-              flush=True)  # fmt: skip
+        print(
+            "3. broker down at request time:",
+            json.dumps(results["broker_down"]),
+            flush=True,
+        )
         pg = results["postgres_restart"]
         lost = pg["created_201"] - pg["rows_stored"]
-        print(f"summary: PostgreSQL restart: {pg['created_201']} created, {lost} lost, "
-              f"audit {'complete' if pg['audit_entries'] == pg['rows_stored'] else 'INCOMPLETE'}, "
-              f"non-201 answers {sum(v for k, v in pg['answers'].items() if k != 201)}, "
-              f"recovered {pg['recovered_s_after_postgres_up']} s after it was back; "
-              f"killed worker's report ready "
-              f"{results['worker_killed']['ready_s_after_new_worker_started']} s after a new "
-              f"worker started; broker down: report request "
-              f"{results['broker_down']['while_down']['report_request']['http']} in "
-              f"{results['broker_down']['while_down']['report_request']['seconds']} s, PDF "
-              f"ready {results['broker_down']['ready_s_after_broker_back']} s after the "
-              "broker was back")  # fmt: skip
+        print(
+            f"summary: PostgreSQL restart: {pg['created_201']} created, {lost} lost, "
+            f"audit {'complete' if pg['audit_entries'] == pg['rows_stored'] else 'INCOMPLETE'}, "
+            f"non-201 answers {sum(v for k, v in pg['answers'].items() if k != 201)}, "
+            f"recovered {pg['recovered_s_after_postgres_up']} s after it was back; "
+            f"killed worker's report ready "
+            f"{results['worker_killed']['ready_s_after_new_worker_started']} s after a new "
+            f"worker started; broker down: report request "
+            f"{results['broker_down']['while_down']['report_request']['http']} in "
+            f"{results['broker_down']['while_down']['report_request']['seconds']} s, PDF "
+            f"ready {results['broker_down']['ready_s_after_broker_back']} s after the "
+            "broker was back"
+        )
         print(json.dumps({"faults": results}))
     finally:
         for worker in WORKERS:

@@ -65,8 +65,10 @@ def main() -> None:
     numeric = [f for f in INPUT_FIELDS if f.kind in (Kind.DECIMAL, Kind.INTEGER)]
     normal = best_of(NORMAL, args.repeat)
     print(f"command: .venv/bin/python bench/input_worst.py --repeat {args.repeat}")
-    print(f"{len(numeric)} numeric fields x {len(HOSTILE)} hostile values, "
-          f"best of {args.repeat} runs each")  # fmt: skip
+    print(
+        f"{len(numeric)} numeric fields x {len(HOSTILE)} hostile values, "
+        f"best of {args.repeat} runs each"
+    )
     print(f"normal input: {normal * 1e3:.3f} ms")
     worst = (0.0, "", "")
     print(f"{'value':<28}{'worst field':<40}{'ms':>8}")

@@ -56,8 +56,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql")):
-        sys.exit("bench/load.py needs DATABASE_URL=postgres://... (a server to create "
-                 "its throwaway database on)")  # fmt: skip
+        sys.exit(
+            "bench/load.py needs DATABASE_URL=postgres://... (a server to create "
+            "its throwaway database on)"
+        )
     tmp = Path(tempfile.mkdtemp(prefix="mr-cds-load-"))
     database_url, drop_database = throwaway_database(tmp)
     env = server_env(database_url, tmp)
@@ -72,19 +74,29 @@ def main() -> None:
         before = count_rows(env)
         path = f"/api/v1/encounters/{encounter}/assessments/"
         figures = drive(
-            port, "POST", path, ASSESSMENT_BODY, token,
-            clients=args.clients, duration=args.duration, warmup=0,
-        )  # fmt: skip
+            port,
+            "POST",
+            path,
+            ASSESSMENT_BODY,
+            token,
+            clients=args.clients,
+            duration=args.duration,
+            warmup=0,
+        )
         after = count_rows(env)
         created = figures["requests"] - figures["errors"]
         rows = after["assessments"] - before["assessments"]
         audits = after["audit_creates"] - before["audit_creates"]
-        print(f"command: DATABASE_URL=postgres://... .venv/bin/python bench/load.py "
-              f"--clients {args.clients} --duration {args.duration:g} "
-              f"--workers {args.workers}")  # fmt: skip
-        print(f"database: PostgreSQL (throwaway {urlsplit(database_url).path[1:]}); "
-              f"redis: {'yes' if os.environ.get('REDIS_URL') else 'no'}; gunicorn -w "
-              f"{args.workers} (sync), DEBUG off; {os.cpu_count()} CPUs")  # fmt: skip
+        print(
+            f"command: DATABASE_URL=postgres://... .venv/bin/python bench/load.py "
+            f"--clients {args.clients} --duration {args.duration:g} "
+            f"--workers {args.workers}"
+        )
+        print(
+            f"database: PostgreSQL (throwaway {urlsplit(database_url).path[1:]}); "
+            f"redis: {'yes' if os.environ.get('REDIS_URL') else 'no'}; gunicorn -w "
+            f"{args.workers} (sync), DEBUG off; {os.cpu_count()} CPUs"
+        )
         print(
             f"requests {figures['requests']}  201s {created}  errors "
             f"{figures['errors']}  rows stored {rows}  audit entries {audits}"
@@ -97,8 +109,18 @@ def main() -> None:
             "OK" if rows == created == audits and not figures["errors"] else "LOST"
         )
         print(f"rows = 201s = audit entries, no errors: {verdict}")
-        print(json.dumps({"load": {**figures, "created": created, "rows": rows,
-                                   "audit_entries": audits}}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "load": {
+                        **figures,
+                        "created": created,
+                        "rows": rows,
+                        "audit_entries": audits,
+                    }
+                }
+            )
+        )
     finally:
         if pidfile is not None:
             stop_gunicorn(server, pidfile)

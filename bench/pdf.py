@@ -57,10 +57,12 @@ def main():
         _timed(lambda: report_render(assessment=typical)) for _ in range(args.renders)
     ]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"typical report ({TYPICAL_MRN}, {len(report_render(assessment=typical)) // 1024} KB"
-          f"): first render {first * 1000:.0f} ms, "
-          f"median of {args.renders} {statistics.median(times) * 1000:.0f} ms "
-          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})")  # fmt: skip
+    print(
+        f"typical report ({TYPICAL_MRN}, {len(report_render(assessment=typical)) // 1024} KB"
+        f"): first render {first * 1000:.0f} ms, "
+        f"median of {args.renders} {statistics.median(times) * 1000:.0f} ms "
+        f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})"
+    )
     print(f"peak memory (ru_maxrss, whole process): {peak_mib:.1f} MiB")
     target = "met" if statistics.median(times) < 1 else "MISSED"
     print(f"target < 1 s per typical report: {target}")
@@ -71,8 +73,10 @@ def main():
     assessments = _assessments(typical, args.reports)
     for count in (1, 2):
         seconds = _with_workers(count, assessments)
-        print(f"{args.reports} reports with {count} worker(s): {seconds:.2f} s wall "
-              f"({seconds / args.reports * 1000:.0f} ms per report)")  # fmt: skip
+        print(
+            f"{args.reports} reports with {count} worker(s): {seconds:.2f} s wall "
+            f"({seconds / args.reports * 1000:.0f} ms per report)"
+        )
 
 
 def _timed(function) -> float:
@@ -130,11 +134,30 @@ def _with_workers(count, assessments) -> float:
 def _start_worker(name):
     log = WORK / f"{name}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mr_cds", "worker", "-c", "1",
-         "-n", f"{name}@%h", "--pidfile", str(WORK / f"{name}.pid"), "-l", "info",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mr_cds",
+            "worker",
+            "-c",
+            "1",
+            "-n",
+            f"{name}@%h",
+            "--pidfile",
+            str(WORK / f"{name}.pid"),
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while " ready." not in log.read_text():
         if time.monotonic() > deadline or process.poll() is not None:

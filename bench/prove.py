@@ -29,8 +29,15 @@ def main():
     reports = [ruleset_prove(ruleset_load(code)) for code in SHIPPED_RULE_SETS]
     total = time.process_time() - start
     if args.json:
-        print(json.dumps({"total_cpu_s": round(total, 3),
-                          "rule_sets": [r.as_dict() for r in reports]}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "total_cpu_s": round(total, 3),
+                    "rule_sets": [r.as_dict() for r in reports],
+                },
+                indent=2,
+            )
+        )
         return 0 if all(r.ok for r in reports) else 1
     for report in reports:
         print(f"{report.rule_set} {report.version}")

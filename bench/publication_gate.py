@@ -53,9 +53,10 @@ def main():
             if code in v["expected"].get("profiles", {})
         ]
         cases = [
-            *outcomes.boundary_gate_cases(reference), *bases,
+            *outcomes.boundary_gate_cases(reference),
+            *bases,
             *outcomes.threshold_gate_cases(reference, bases),
-        ]  # fmt: skip
+        ]
         keys = {"reference_key": clinical_hash(doc), "draft_key": clinical_hash(moved)}
         cold, warm = [], []
         for _ in range(args.rounds):
@@ -63,9 +64,12 @@ def main():
             for times, kwargs in ((cold, {}), (warm, keys), (warm, keys)):
                 start = time.perf_counter()
                 found = outcomes.outcome_changes(
-                    cases=cases, draft=draft, reference=reference, label="file",
+                    cases=cases,
+                    draft=draft,
+                    reference=reference,
+                    label="file",
                     **kwargs,
-                )  # fmt: skip
+                )
                 times.append(time.perf_counter() - start)
         print(
             f"{code}: {len(cases)} cases ({len(bases)} vignettes, "

@@ -63,10 +63,12 @@ def main():
     users = get_user_model().objects
     clinician, _ = users.get_or_create(username="bench-scale-clinician")
     ehr_user, _ = users.get_or_create(username="bench-scale-ehr")
-    Membership.objects.get_or_create(user=clinician, organization=org,
-                                     defaults={"role": Role.CLINICIAN})  # fmt: skip
-    Membership.objects.get_or_create(user=ehr_user, organization=org,
-                                     defaults={"role": Role.API_CLIENT})  # fmt: skip
+    Membership.objects.get_or_create(
+        user=clinician, organization=org, defaults={"role": Role.CLINICIAN}
+    )
+    Membership.objects.get_or_create(
+        user=ehr_user, organization=org, defaults={"role": Role.API_CLIENT}
+    )
     ehr_user.groups.add(integrations_group())  # tokens go to integrations only
     page = Client()
     page.force_login(clinician)
@@ -85,19 +87,29 @@ def main():
     )
     a_ids = list(
         Assessment.objects.filter(encounter__patient__organization=org)
-        .order_by("id").values_list("id", flat=True)[:: max(1, n_assessments // 1000)]
-    )  # fmt: skip
+        .order_by("id")
+        .values_list("id", flat=True)[:: max(1, n_assessments // 1000)]
+    )
     rng = random.Random(18)
     reads = {
-        "GET /patients/<id>/ (page)": (page, lambda: f"/patients/{rng.choice(bounds)}/"),
+        "GET /patients/<id>/ (page)": (
+            page,
+            lambda: f"/patients/{rng.choice(bounds)}/",
+        ),
         "GET /api/v1/patients/": (api, lambda: "/api/v1/patients/"),
         "GET /api/v1/patients/?page=N": (
-            api, lambda: f"/api/v1/patients/?page={rng.randint(1, n_patients // 25)}"),
+            api,
+            lambda: f"/api/v1/patients/?page={rng.randint(1, n_patients // 25)}",
+        ),
         "GET /api/v1/patients/<id>/encounters/": (
-            api, lambda: f"/api/v1/patients/{rng.choice(bounds)}/encounters/"),
+            api,
+            lambda: f"/api/v1/patients/{rng.choice(bounds)}/encounters/",
+        ),
         "GET /api/v1/assessments/<id>/": (
-            api, lambda: f"/api/v1/assessments/{rng.choice(a_ids)}/"),
-    }  # fmt: skip
+            api,
+            lambda: f"/api/v1/assessments/{rng.choice(a_ids)}/",
+        ),
+    }
     rows = {}
     print(f"{n_assessments} assessments across {n_patients} patients")
     print(f"{'read':<40}{'p50 ms':>8}{'p95 ms':>8}{'CPU ms':>8}{'queries':>9}")
@@ -115,10 +127,12 @@ def main():
             assert response.status_code == 200, (target, response.status_code)
             queries.add(len(captured))
         times.sort()
-        rows[label] = {"p50_ms": round(statistics.median(times), 2),
-                       "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
-                       "cpu_ms": round(statistics.mean(cpu), 2),
-                       "queries": sorted(queries)}  # fmt: skip
+        rows[label] = {
+            "p50_ms": round(statistics.median(times), 2),
+            "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+            "cpu_ms": round(statistics.mean(cpu), 2),
+            "queries": sorted(queries),
+        }
         r = rows[label]
         print(
             f"{label:<40}{r['p50_ms']:>8.1f}{r['p95_ms']:>8.1f}{r['cpu_ms']:>8.1f}"

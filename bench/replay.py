@@ -92,8 +92,10 @@ def remove() -> None:
         org.save(update_fields=["name"])
     else:
         org.delete()
-    print(f"removed the seeded rows in {time.perf_counter() - start:.1f} s"
-          + (f" ({kept} patients kept: the audit trail refers to them)" if kept else ""))  # fmt: skip
+    print(
+        f"removed the seeded rows in {time.perf_counter() - start:.1f} s"
+        + (f" ({kept} patients kept: the audit trail refers to them)" if kept else "")
+    )
 
 
 def seed(n_assessments: int, n_patients: int) -> None:
@@ -122,11 +124,15 @@ def seed(n_assessments: int, n_patients: int) -> None:
         for i, data in enumerate(vignettes):
             person = data["patient"]
             patient = Patient.objects.create(
-                organization=org, mrn=f"TEMPLATE-{i}", given_name="Template",
-                family_name=f"Vignette {i}", sex=person["sex"],
+                organization=org,
+                mrn=f"TEMPLATE-{i}",
+                given_name="Template",
+                family_name=f"Vignette {i}",
+                sex=person["sex"],
                 birth_date=dt.date(2025 - int(person["age_years"]), 1, 1),
-                height_cm=person.get("height_cm"), weight_kg=person.get("weight_kg"),
-            )  # fmt: skip
+                height_cm=person.get("height_cm"),
+                weight_kg=person.get("weight_kg"),
+            )
             encounter = Encounter.objects.create(
                 patient=patient,
                 occurred_at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC),
@@ -135,13 +141,14 @@ def seed(n_assessments: int, n_patients: int) -> None:
             templates.append(
                 assessment_create(
                     encounter=encounter, data={**body, "guideline": CODE}, author=None
-                ).pk  # fmt: skip
+                ).pk
             )
     per_patient = max(1, n_assessments // n_patients)
     columns = [
-        f.column for f in Assessment._meta.concrete_fields
+        f.column
+        for f in Assessment._meta.concrete_fields
         if f.column not in ("id", "encounter_id", "created_at")
-    ]  # fmt: skip
+    ]
     cols = ", ".join(columns)
     t_cols = ", ".join(f"t.{c}" for c in columns)
     with connection.cursor() as cursor, transaction.atomic():
@@ -202,8 +209,10 @@ def seed(n_assessments: int, n_patients: int) -> None:
         cursor.execute("VACUUM (ANALYZE) assessments_patient, assessments_encounter")
         cursor.execute("ANALYZE")
     total = Assessment.objects.filter(encounter__patient__organization=org).count()
-    print(f"seeded {total} assessments across {n_patients} patients in "
-          f"{time.perf_counter() - start:.0f} s")  # fmt: skip
+    print(
+        f"seeded {total} assessments across {n_patients} patients in "
+        f"{time.perf_counter() - start:.0f} s"
+    )
 
 
 def cpu_seconds(roots: list[int]) -> float:
@@ -240,8 +249,9 @@ def measure(workers: int, seconds: float, chunk_size: int) -> dict:
     active = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
-    draft = authoring.version_copy_to_draft(version=active, user=None,
-                                           label=f"bench-{int(time.time())}")  # fmt: skip
+    draft = authoring.version_copy_to_draft(
+        version=active, user=None, label=f"bench-{int(time.time())}"
+    )
     row = draft.severitycriterionrow_set.get(key="eroa_severe")
     row.condition = ["echo.eroa_cm2", ">=", "0.50"]
     authoring.rule_row_save(row=row, user=None)
@@ -275,7 +285,7 @@ def measure(workers: int, seconds: float, chunk_size: int) -> dict:
             env=env,
             stdout=(logs / f"w{i}.log").open("w"),
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         for i in range(workers)
     ]
     try:
@@ -296,11 +306,17 @@ def measure(workers: int, seconds: float, chunk_size: int) -> dict:
         n = sum(c["replayed"] + c["skipped"] for _, c in chunks) - n0
         elapsed = (last_at - t0).total_seconds()
         rate = n / elapsed if elapsed > 0 else 0.0
-        return {"workers": workers, "assessments_per_s": round(rate, 1),
-                "per_worker": round(rate / workers, 1), "chunks_done": len(chunks),
-                "window_s": round(elapsed, 1), "in_scope": run.total,
-                "worker_cpu_us_per_assessment": round(1e6 * (cpu1 - cpu0) / n)
-                if n else None}  # fmt: skip
+        return {
+            "workers": workers,
+            "assessments_per_s": round(rate, 1),
+            "per_worker": round(rate / workers, 1),
+            "chunks_done": len(chunks),
+            "window_s": round(elapsed, 1),
+            "in_scope": run.total,
+            "worker_cpu_us_per_assessment": round(1e6 * (cpu1 - cpu0) / n)
+            if n
+            else None,
+        }
     finally:
         for p in procs:
             p.terminate()
@@ -346,12 +362,16 @@ def main():
         measure(int(w), args.seconds, args.chunk_size) for w in args.workers.split(",")
     ]
     for r in rows:
-        print(f"{r['workers']} worker(s): {r['assessments_per_s']:8.1f} assessments/s "
-              f"({r['per_worker']:.1f} per worker; {r['chunks_done']} chunks of "
-              f"{args.chunk_size} in {r['window_s']} s; {r['in_scope']} in scope; "
-              f"worker CPU {r['worker_cpu_us_per_assessment']} µs per assessment)")  # fmt: skip
-    print(f"load average (1 min) before {load_before:.2f}, after {os.getloadavg()[0]:.2f}; "
-          f"{os.cpu_count()} CPUs shared with other work")  # fmt: skip
+        print(
+            f"{r['workers']} worker(s): {r['assessments_per_s']:8.1f} assessments/s "
+            f"({r['per_worker']:.1f} per worker; {r['chunks_done']} chunks of "
+            f"{args.chunk_size} in {r['window_s']} s; {r['in_scope']} in scope; "
+            f"worker CPU {r['worker_cpu_us_per_assessment']} µs per assessment)"
+        )
+    print(
+        f"load average (1 min) before {load_before:.2f}, after {os.getloadavg()[0]:.2f}; "
+        f"{os.cpu_count()} CPUs shared with other work"
+    )
     print("command: .venv/bin/python bench/replay.py " + " ".join(sys.argv[1:]))
     print(json.dumps({"rows": rows, "chunk_size": args.chunk_size}))
     return None

@@ -30,8 +30,11 @@ def sources(ref: str | None) -> dict[str, str]:
         }
     names = subprocess.run(
         ["git", "ls-tree", "-r", "--name-only", ref, *APPS],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return {
         name: subprocess.run(
             ["git", "show", f"{ref}:{name}"],
@@ -39,7 +42,7 @@ def sources(ref: str | None) -> dict[str, str]:
             capture_output=True,
             text=True,
             check=True,
-        ).stdout  # fmt: skip
+        ).stdout
         for name in names
         if name.endswith(".py") and "/migrations/" not in name
     }
@@ -97,8 +100,10 @@ def main() -> None:
     print()
     print(f"lines in {len(texts)} modules: {total}")
     print(f"import edges assessments -> guidelines: {len(edges)}")
-    print(f"guidelines modules imported by assessments: {len(targets)}: "
-          + ", ".join(targets))  # fmt: skip
+    print(
+        f"guidelines modules imported by assessments: {len(targets)}: "
+        + ", ".join(targets)
+    )
 
 
 if __name__ == "__main__":

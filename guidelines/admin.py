@@ -327,7 +327,9 @@ class RecommendationCodeAdmin(DraftPartAdmin):
         return ["version"] if obj else []
 
     def save_model(self, request, obj, form, change):
-        authoring.version_codes_save(version=obj.version, codes=[obj], user=request.user)
+        authoring.version_codes_save(
+            version=obj.version, codes=[obj], user=request.user
+        )
 
     def delete_model(self, request, obj):
         authoring.version_codes_save(
@@ -359,9 +361,14 @@ def problem_links(version: RuleSetVersion, problems) -> list[str]:
 @admin.register(RuleSetVersion)
 class RuleSetVersionAdmin(admin.ModelAdmin):
     list_display = [
-        "rule_set", "version", "status", "origin", "published_at", "published_by",
+        "rule_set",
+        "version",
+        "status",
+        "origin",
+        "published_at",
+        "published_by",
         "based_on",
-    ]  # fmt: skip
+    ]
     list_filter = ["rule_set", "status", "origin"]
     list_select_related = ["rule_set", "published_by", "based_on"]
     search_fields = ["version", "rule_set__code"]
@@ -373,24 +380,72 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
 
     actions = ["draft_from_selected"]
     fieldsets = [
-        (None, {"fields": ["rule_set", "version", "status", "origin", "based_on",
-                           "tools", "pending_rules"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "rule_set",
+                    "version",
+                    "status",
+                    "origin",
+                    "based_on",
+                    "tools",
+                    "pending_rules",
+                ]
+            },
+        ),
         ("Guideline", {"fields": ["title", "guideline", "citation", "url", "notes"]}),
-        ("Provenance", {"fields": ["created_at", "created_by", "last_edited_by",
-                                   "last_edited_at", "published_at", "retired_at",
-                                   "pending_rules_acknowledged_by",
-                                   "pending_rules_acknowledged_at", "content_hash"]}),
-        ("Publication record (four eyes, SPEC 0.14 p)",
-         {"fields": ["is_rollback", "editors", "published_by", "publication_reason",
-                     "acknowledged_changes"]}),
-    ]  # fmt: skip
+        (
+            "Provenance",
+            {
+                "fields": [
+                    "created_at",
+                    "created_by",
+                    "last_edited_by",
+                    "last_edited_at",
+                    "published_at",
+                    "retired_at",
+                    "pending_rules_acknowledged_by",
+                    "pending_rules_acknowledged_at",
+                    "content_hash",
+                ]
+            },
+        ),
+        (
+            "Publication record (four eyes, SPEC 0.14 p)",
+            {
+                "fields": [
+                    "is_rollback",
+                    "editors",
+                    "published_by",
+                    "publication_reason",
+                    "acknowledged_changes",
+                ]
+            },
+        ),
+    ]
     readonly_fields = [
-        "rule_set", "status", "origin", "based_on", "tools", "pending_rules",
-        "created_at", "created_by", "published_at", "published_by", "retired_at",
-        "pending_rules_acknowledged_by", "pending_rules_acknowledged_at",
-        "content_hash", "last_edited_by", "last_edited_at", "is_rollback", "editors",
-        "publication_reason", "acknowledged_changes",
-    ]  # fmt: skip
+        "rule_set",
+        "status",
+        "origin",
+        "based_on",
+        "tools",
+        "pending_rules",
+        "created_at",
+        "created_by",
+        "published_at",
+        "published_by",
+        "retired_at",
+        "pending_rules_acknowledged_by",
+        "pending_rules_acknowledged_at",
+        "content_hash",
+        "last_edited_by",
+        "last_edited_at",
+        "is_rollback",
+        "editors",
+        "publication_reason",
+        "acknowledged_changes",
+    ]
 
     # permissions: drafts only are changed or deleted; new versions come from a copy
     def has_add_permission(self, request):
@@ -467,11 +522,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         return format_html(
             "<ul>{}</ul>",
             format_html_join(
-                "", "<li>{} (against the {}). Reason: {}</li>",
-                ((c["text"], c["reference"], c["reason"])
-                 for c in version.outcome_changes),
+                "",
+                "<li>{} (against the {}). Reason: {}</li>",
+                (
+                    (c["text"], c["reference"], c["reason"])
+                    for c in version.outcome_changes
+                ),
             ),
-        )  # fmt: skip
+        )
 
     @admin.display(description="rules pending clinical verification")
     def pending_rules(self, version):
@@ -504,7 +562,9 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 name=f"guidelines_rulesetversion_{name}",
             )
 
-        tools = [page(tool.name, self._tool_view(tool)) for tool in services.VERSION_TOOLS]
+        tools = [
+            page(tool.name, self._tool_view(tool)) for tool in services.VERSION_TOOLS
+        ]
         return [
             page("draft", self.draft_view),
             page("check", self.check_view),
@@ -567,11 +627,15 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 reverse("admin:guidelines_rulesetversion_change", args=[draft.pk])
             )
         return self.render_tool_page(
-            request, "label_form.html", version, f"New draft from {version}", form=form,
+            request,
+            "label_form.html",
+            version,
+            f"New draft from {version}",
+            form=form,
             action="Create draft",
             explanation="The draft copies every row of this version. Edit its rows, "
             "run the checks, compare, then publish.",
-        )  # fmt: skip
+        )
 
     def rollback_view(self, request, pk):
         version = self._version(request, pk)
@@ -587,9 +651,15 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
                 )
             except services.GuidelineError as exc:
                 return self.render_tool_page(
-                    request, "label_form.html", version, f"Roll back to {version}",
-                    form=form, action="Roll back", error=str(exc), problems=exc.problems,
-                )  # fmt: skip
+                    request,
+                    "label_form.html",
+                    version,
+                    f"Roll back to {version}",
+                    form=form,
+                    action="Roll back",
+                    error=str(exc),
+                    problems=exc.problems,
+                )
             self.message_user(
                 request,
                 f"Rollback draft {draft.version} created from {version}. A second "
@@ -597,12 +667,16 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             )
             return HttpResponseRedirect(self._url("publish", draft))
         return self.render_tool_page(
-            request, "label_form.html", version, f"Roll back to {version}", form=form,
+            request,
+            "label_form.html",
+            version,
+            f"Roll back to {version}",
+            form=form,
             action="Roll back",
             explanation="Creates a draft copying this version. Like any draft, it is "
             "published through the gate: a second guideline editor acknowledges every "
             "outcome that changes against the active version, with a reason.",
-        )  # fmt: skip
+        )
 
     def check_view(self, request, pk):
         version = self._version(request, pk)
@@ -619,12 +693,16 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             else []
         )
         return self.render_tool_page(
-            request, "check.html", version, f"Checks of {version}",
-            invalid=list(zip(invalid, links, strict=True)), failures=failures,
+            request,
+            "check.html",
+            version,
+            f"Checks of {version}",
+            invalid=list(zip(invalid, links, strict=True)),
+            failures=failures,
             changes=changes,
             case_count=version.rule_set.test_cases.filter(active=True).count(),
             pending=authoring.pending_verification_rules(version),
-        )  # fmt: skip
+        )
 
     def compare_view(self, request, pk):
         version = self._version(request, pk)
@@ -641,9 +719,14 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         )
         others = version.rule_set.versions.exclude(pk=version.pk)
         return self.render_tool_page(
-            request, "compare.html", version, f"Compare {version}",
-            against=against, comparison=comparison, others=others,
-        )  # fmt: skip
+            request,
+            "compare.html",
+            version,
+            f"Compare {version}",
+            against=against,
+            comparison=comparison,
+            others=others,
+        )
 
     @staticmethod
     def _publish_diff(version):
@@ -673,11 +756,12 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
         if version.is_editable and request.method == "POST" and form.is_valid():
             try:
                 authoring.version_publish(
-                    version=version, user=request.user,
+                    version=version,
+                    user=request.user,
                     reason=form.cleaned_data["reason"],
                     acknowledgements=form.acknowledgements(),
                     acknowledge_pending=form.cleaned_data["acknowledge_pending"],
-                )  # fmt: skip
+                )
             except services.GuidelineError as exc:
                 error, problems = str(exc), exc.problems
             except RuleSetError as exc:
@@ -716,12 +800,23 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
             else []
         )
         return self.render_tool_page(
-            request, "publish.html", version, f"Publish {version}", form=form,
-            pending=pending, error=error, problems=problems, changes=changes,
-            refusal=refusal, editors=authoring.version_editors(version),
-            can_publish=can_publish, diff=diff, impacts=impacts, failures=failures,
+            request,
+            "publish.html",
+            version,
+            f"Publish {version}",
+            form=form,
+            pending=pending,
+            error=error,
+            problems=problems,
+            changes=changes,
+            refusal=refusal,
+            editors=authoring.version_editors(version),
+            can_publish=can_publish,
+            diff=diff,
+            impacts=impacts,
+            failures=failures,
             status=409 if error and request.method == "POST" else 200,
-        )  # fmt: skip
+        )
 
 
 # --- rule sets and their test cases ----------------------------------------------------

@@ -48,8 +48,11 @@ def rule_sets_check(app_configs=None, databases=None, **kwargs):
             for c in compiled.severity_criteria
             if c.role == "band" and c.band == "severe" and c.scope == "all"
         }
-        for parameter in ("echo.eroa_cm2", "echo.regurgitant_volume_ml",
-                          "echo.regurgitant_fraction_pct"):  # fmt: skip
+        for parameter in (
+            "echo.eroa_cm2",
+            "echo.regurgitant_volume_ml",
+            "echo.regurgitant_fraction_pct",
+        ):
             if parameter not in bands:
                 errors.append(
                     Error(

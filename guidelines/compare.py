@@ -24,10 +24,19 @@ TABLES = (
 FIELDS = {
     "severity": ("when", "role", "band", "scope", "position"),
     "stage": ("when", "position"),
-    "rule": ("when", "code", "class", "level", "title", "detail", "group", "kind",
-             "position"),
+    "rule": (
+        "when",
+        "code",
+        "class",
+        "level",
+        "title",
+        "detail",
+        "group",
+        "kind",
+        "position",
+    ),
     "codes": ("title",),
-}  # fmt: skip
+}
 SOURCE_FIELDS = ("guideline", "section", "citation", "url", "evidence")
 HEADER_FIELDS = ("title", "guideline", "citation", "url", "notes")
 LABELS = {"when": "condition", "class": "class", "level": "level"}

@@ -63,8 +63,15 @@ LABELS = {
 }
 # Weakest first; class 3 statements are cautions and never completed.
 CLASS_STRENGTH = {
-    None: 0, "": 0, "2b": 1, "IIb": 1, "2a": 2, "IIa": 2, "1": 3, "I": 3,
-}  # fmt: skip
+    None: 0,
+    "": 0,
+    "2b": 1,
+    "IIb": 1,
+    "2a": 2,
+    "IIa": 2,
+    "1": 3,
+    "I": 3,
+}
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,14 @@ def numeric_regions(name: str, rule_set: CompiledRuleSet) -> tuple[Region, ...]:
         inside = _inside(a, b, integer, first=i == 0, last=i == len(bounds) - 2)
         if inside is not None:
             regions.append(
-                Region(inside, None if i == 0 else a, i == 0,
-                       None if i == len(bounds) - 2 else b, i == len(bounds) - 2)
-            )  # fmt: skip
+                Region(
+                    inside,
+                    None if i == 0 else a,
+                    i == 0,
+                    None if i == len(bounds) - 2 else b,
+                    i == len(bounds) - 2,
+                )
+            )
     return tuple(regions)
 
 
@@ -558,8 +570,9 @@ def _applying_text(names, covered, unknowns) -> str:
             continue
         parts.append(_value_text(name, chosen, unknowns))
     text = "would apply if " + " and ".join(parts) if parts else "would apply"
-    if product != sum(_size([n for n in names if n not in a], unknowns)
-                      for a, _ in covered):  # fmt: skip
+    if product != sum(
+        _size([n for n in names if n not in a], unknowns) for a, _ in covered
+    ):
         text += " (in some combinations of these values only)"
     return text
 

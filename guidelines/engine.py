@@ -57,10 +57,17 @@ OLDER_AGE_YEARS = 65
 LOW_BMI_KG_M2 = Decimal("18.5")  # WHO underweight
 LOW_EGFR = Decimal(60)  # KDIGO G3 or worse
 RECORDED_RISK_FACTORS = (
-    "prior_myocardial_infarction", "prior_mitral_stenosis", "mitral_valve_prolapse",
-    "renal_dysfunction", "marfan_syndrome", "ehlers_danlos_syndrome", "rheumatic_fever",
-    "infective_endocarditis_history", "chest_radiation", "hypertension",
-)  # fmt: skip
+    "prior_myocardial_infarction",
+    "prior_mitral_stenosis",
+    "mitral_valve_prolapse",
+    "renal_dysfunction",
+    "marfan_syndrome",
+    "ehlers_danlos_syndrome",
+    "rheumatic_fever",
+    "infective_endocarditis_history",
+    "chest_radiation",
+    "hypertension",
+)
 
 # SPEC 0.13 surgical-risk table (AHA/ACC 2014/2017, kept in 2020): STS-PROM < 4 % low,
 # 4–8 % intermediate, > 8 % high; mild frailty intermediate, moderate-to-severe high.
@@ -90,10 +97,17 @@ DERIVED_INPUTS = {
     "symptom_status": ("symptoms.nyha_class",),
     "derived.bsa_m2": ("patient.height_cm", "patient.weight_kg"),
     "derived.bmi_kg_m2": ("patient.height_cm", "patient.weight_kg"),
-    "derived.lvesd_index_mm_m2": ("echo.lvesd_mm", "patient.height_cm", "patient.weight_kg"),
+    "derived.lvesd_index_mm_m2": (
+        "echo.lvesd_mm",
+        "patient.height_cm",
+        "patient.weight_kg",
+    ),
     "derived.tricuspid_annulus_index_mm_m2": (
-        "echo.tricuspid_annulus_mm", "patient.height_cm", "patient.weight_kg"),
-}  # fmt: skip
+        "echo.tricuspid_annulus_mm",
+        "patient.height_cm",
+        "patient.weight_kg",
+    ),
+}
 
 
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,8 +155,13 @@ def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
     d = _Derivation()
     h, w = facts.get("patient.height_cm"), facts.get("patient.weight_kg")
     if h is not None and w is not None:
-        d.add("bsa_m2", (h * w / 3600).sqrt(), "0.001", "m²",
-              "Mosteller: √(height cm × weight kg / 3600)")  # fmt: skip
+        d.add(
+            "bsa_m2",
+            (h * w / 3600).sqrt(),
+            "0.001",
+            "m²",
+            "Mosteller: √(height cm × weight kg / 3600)",
+        )
         d.add(
             "bmi_kg_m2", w / (h / 100) ** 2, "0.1", "kg/m²", "weight kg / (height m)²"
         )
@@ -153,20 +172,35 @@ def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
             )
     lvesd = facts.get("echo.lvesd_mm")
     if lvesd is not None and "bsa_m2" in d.exact:
-        d.add("lvesd_index_mm_m2", lvesd / d.exact["bsa_m2"], "0.1", "mm/m²",
-              "LVESD mm / BSA m² (ESC 2025)")  # fmt: skip
+        d.add(
+            "lvesd_index_mm_m2",
+            lvesd / d.exact["bsa_m2"],
+            "0.1",
+            "mm/m²",
+            "LVESD mm / BSA m² (ESC 2025)",
+        )
     annulus = facts.get("echo.tricuspid_annulus_mm")
     if annulus is not None and "bsa_m2" in d.exact:
-        d.add("tricuspid_annulus_index_mm_m2", annulus / d.exact["bsa_m2"], "0.1",
-              "mm/m²", "tricuspid annulus mm / BSA m² (ESC 2025 Rec. Table 9)")  # fmt: skip
+        d.add(
+            "tricuspid_annulus_index_mm_m2",
+            annulus / d.exact["bsa_m2"],
+            "0.1",
+            "mm/m²",
+            "tricuspid annulus mm / BSA m² (ESC 2025 Rec. Table 9)",
+        )
 
     r = facts.get("echo.pisa_radius_cm")
     va = facts.get("echo.aliasing_velocity_cm_s")
     vmax = facts.get("echo.mr_peak_velocity_cm_s")
     vti = facts.get("echo.mr_vti_cm")
     if r is not None and va is not None and vmax is not None:
-        d.add("eroa_cm2", 2 * PI * r * r * va / vmax, "0.001", "cm²",
-              "PISA: 2π × r² × aliasing velocity / MR peak velocity")  # fmt: skip
+        d.add(
+            "eroa_cm2",
+            2 * PI * r * r * va / vmax,
+            "0.001",
+            "cm²",
+            "PISA: 2π × r² × aliasing velocity / MR peak velocity",
+        )
     eroa = facts.get("echo.eroa_cm2", d.exact.get("eroa_cm2"))
     rvol_measured = facts.get("echo.regurgitant_volume_ml")
     if eroa is not None and vti is not None:
@@ -177,17 +211,26 @@ def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
         )
     lvot_d, lvot_vti = facts.get("echo.lvot_diameter_cm"), facts.get("echo.lvot_vti_cm")
     if lvot_d is not None and lvot_vti is not None:
-        d.add("lvot_stroke_volume_ml", PI * (lvot_d / 2) ** 2 * lvot_vti, "0.1", "mL",
-              "π × (LVOT diameter / 2)² × LVOT VTI")  # fmt: skip
+        d.add(
+            "lvot_stroke_volume_ml",
+            PI * (lvot_d / 2) ** 2 * lvot_vti,
+            "0.1",
+            "mL",
+            "π × (LVOT diameter / 2)² × LVOT VTI",
+        )
         rvol = (
             rvol_measured
             if rvol_measured is not None
             else d.exact.get("regurgitant_volume_ml")
         )
         if rvol is not None and rvol + d.exact["lvot_stroke_volume_ml"] > 0:
-            d.add("regurgitant_fraction_pct",
-                  100 * rvol / (rvol + d.exact["lvot_stroke_volume_ml"]), "0.1", "%",
-                  "RVol / (RVol + LVOT forward stroke volume) × 100")  # fmt: skip
+            d.add(
+                "regurgitant_fraction_pct",
+                100 * rvol / (rvol + d.exact["lvot_stroke_volume_ml"]),
+                "0.1",
+                "%",
+                "RVol / (RVol + LVOT forward stroke volume) × 100",
+            )
     return d
 
 
@@ -300,13 +343,15 @@ def surgical_risk(facts: Mapping[str, Any], warnings: list[str]) -> str | None:
         warnings.append(
             f"Surgical risk derived as {derived} from "
             + " and ".join(
-                x for x in (
+                x
+                for x in (
                     f"STS-PROM {sts} %" if sts is not None else "",
                     f"frailty {frailty}" if frailty is not None else "",
-                ) if x
+                )
+                if x
             )
             + " (SPEC 0.8/0.13); confirm with the Heart Team"
-        )  # fmt: skip
+        )
     return derived
 
 
@@ -317,9 +362,12 @@ def lv_progression(data: Mapping[str, Any], facts: Mapping[str, Any]) -> bool | 
     studies = [dict(s) for s in data.get("prior_echos", [])]
     if not any(s["months_ago"] == 0 for s in studies):
         studies.append(
-            {"months_ago": 0, "lvef_pct": facts.get("echo.lvef_pct"),
-             "lvesd_mm": facts.get("echo.lvesd_mm")}
-        )  # fmt: skip
+            {
+                "months_ago": 0,
+                "lvef_pct": facts.get("echo.lvef_pct"),
+                "lvesd_mm": facts.get("echo.lvesd_mm"),
+            }
+        )
     studies.sort(key=lambda s: -s["months_ago"])  # oldest first
     lvesd = [s["lvesd_mm"] for s in studies if s.get("lvesd_mm") is not None]
     lvef = [s["lvef_pct"] for s in studies if s.get("lvef_pct") is not None]
@@ -349,9 +397,11 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
         return "undetermined"
     if symptoms in ("unknown", "equivocal"):
         missing.append(
-            ("symptoms.nyha_class",
-             "symptom status tells stage C (asymptomatic) from D (symptomatic)")
-        )  # fmt: skip
+            (
+                "symptoms.nyha_class",
+                "symptom status tells stage C (asymptomatic) from D (symptomatic)",
+            )
+        )
         return "undetermined"
     if mr_type == "primary":
         if symptoms == "symptomatic":
@@ -362,13 +412,20 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
             met = criterion.condition.evaluate(facts, needed)
             results.append(met)
             leaf = criterion.condition.all_leaves[0]
-            findings.append({
-                "parameter": leaf.parameter, "value": _jsonable(facts.get(leaf.parameter)),
-                "unit": leaf.label.rsplit("(", 1)[-1].rstrip(")") if "(" in leaf.label else "",
-                "supports": "C2" if met else None, "tests_for": "C2", "met": met,
-                "criterion": str(criterion),
-                "source": criterion.source.as_dict() if criterion.source else None,
-            })  # fmt: skip
+            findings.append(
+                {
+                    "parameter": leaf.parameter,
+                    "value": _jsonable(facts.get(leaf.parameter)),
+                    "unit": leaf.label.rsplit("(", 1)[-1].rstrip(")")
+                    if "(" in leaf.label
+                    else "",
+                    "supports": "C2" if met else None,
+                    "tests_for": "C2",
+                    "met": met,
+                    "criterion": str(criterion),
+                    "source": criterion.source.as_dict() if criterion.source else None,
+                }
+            )
             if met is None:
                 for parameter in in_reading_order(criterion.condition, needed):
                     missing.append((parameter, "needed to tell stage C1 from C2"))
@@ -384,9 +441,11 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
     gdmt = facts.get("management.gdmt_optimized")
     if gdmt is None:
         missing.append(
-            ("management.gdmt_optimized",
-             "secondary MR is stage D only if symptoms persist on optimised GDMT")
-        )  # fmt: skip
+            (
+                "management.gdmt_optimized",
+                "secondary MR is stage D only if symptoms persist on optimised GDMT",
+            )
+        )
         return "undetermined"
     if gdmt is False or facts.get("management.cad_requiring_revascularization") is True:
         return "C"
@@ -439,8 +498,11 @@ def _plausibility_warnings(facts: Mapping[str, Any], warnings: list[str]) -> Non
     ):
         warnings.append("Flail leaflet recorded with a none/mild leaflet lesion: check")
     if facts.get("presentation") == "acute" and facts.get("etiology") in (
-        "rheumatic", "mitral_annular_calcification", "congenital", "secondary_atrial",
-    ):  # fmt: skip
+        "rheumatic",
+        "mitral_annular_calcification",
+        "congenital",
+        "secondary_atrial",
+    ):
         warnings.append(
             "Acute presentation recorded with a cause that is usually chronic"
         )
@@ -462,8 +524,12 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
 
     derived = derive(facts, warnings)
     origin = _use_derived(facts, derived, warnings)
-    for name in ("bsa_m2", "bmi_kg_m2", "lvesd_index_mm_m2",
-                 "tricuspid_annulus_index_mm_m2"):  # fmt: skip
+    for name in (
+        "bsa_m2",
+        "bmi_kg_m2",
+        "lvesd_index_mm_m2",
+        "tricuspid_annulus_index_mm_m2",
+    ):
         if name in derived.exact:
             facts[f"derived.{name}"] = derived.exact[name]
 
@@ -511,9 +577,15 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     )
     conditional = facts.pop("deferred")
     completed = complete_recommendations(
-        facts, rule_set, recommendations, unknown_rules, group_fired,
-        [p for p, _ in stage_missing], missing, warnings,
-    )  # fmt: skip
+        facts,
+        rule_set,
+        recommendations,
+        unknown_rules,
+        group_fired,
+        [p for p, _ in stage_missing],
+        missing,
+        warnings,
+    )
     deferred_codes = {c["code"] for c in conditional}
     conditional.extend(c for c in completed if c["code"] not in deferred_codes)
 
@@ -567,9 +639,11 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
         for parameter, excluded in prepared.assumed:
             if facts.get(parameter) is None:
                 missing.append(
-                    (parameter,
-                     f"not recorded; assumed not {excluded} for: {rule.title}")
-                )  # fmt: skip
+                    (
+                        parameter,
+                        f"not recorded; assumed not {excluded} for: {rule.title}",
+                    )
+                )
         if rule.group:
             groups_done[rule.group] = rule.position
         entry = prepared.entry()
@@ -711,20 +785,40 @@ def _without_no_treatment(recommendations, warnings):
 
 
 # Never completed (SPEC 0.14 c): severity is not re-graded, and the context is given.
-CONTEXT_FACTS = frozenset({
-    "etiology", "presentation", "guideline", "mr_type", "severity", "severity_subgrade",
-    "severe_specific_count", "mild_specific_count", "echo_recorded", "recommendations",
-    "patient.age_years", "patient.sex", "patient.height_cm", "patient.weight_kg",
-    "derived.bsa_m2", "derived.bmi_kg_m2",
-})  # fmt: skip
+CONTEXT_FACTS = frozenset(
+    {
+        "etiology",
+        "presentation",
+        "guideline",
+        "mr_type",
+        "severity",
+        "severity_subgrade",
+        "severe_specific_count",
+        "mild_specific_count",
+        "echo_recorded",
+        "recommendations",
+        "patient.age_years",
+        "patient.sex",
+        "patient.height_cm",
+        "patient.weight_kg",
+        "derived.bsa_m2",
+        "derived.bmi_kg_m2",
+    }
+)
 # Facts read under an "unknown" overlay: rules reading them may become undecided.
 UNCERTAIN_DERIVED = ("stage", "symptom_status")
 
 
 def complete_recommendations(
-    facts, rule_set, recommendations, unknown_rules, group_fired, stage_missing,
-    missing, warnings,
-) -> list[dict[str, Any]]:  # fmt: skip
+    facts,
+    rule_set,
+    recommendations,
+    unknown_rules,
+    group_fired,
+    stage_missing,
+    missing,
+    warnings,
+) -> list[dict[str, Any]]:
     """SPEC 0.14 c: give what holds whatever the missing values are; list the rest."""
     not_completable = rule_set.memo.get("not completable")
     if not_completable is None:
@@ -773,10 +867,17 @@ def complete_recommendations(
     if not open_rules:
         return []
     given, conditional = completion.resolve(
-        facts, rule_set, open_rules, codes, unknowns, not_completable,
-        _recompute(rule_set, unknowns), rule_entry, _earlier_in_group(rule_set),
+        facts,
+        rule_set,
+        open_rules,
+        codes,
+        unknowns,
+        not_completable,
+        _recompute(rule_set, unknowns),
+        rule_entry,
+        _earlier_in_group(rule_set),
         test_of,
-    )  # fmt: skip
+    )
     for item in given:
         for name in item["unknowns"]:
             missing.append(
@@ -862,9 +963,14 @@ def _recompute(rule_set, unknowns):
             facts["symptom_status"] = symptom_status(facts, [])
         if drivers.intersection(assignment):
             facts["stage"] = stage_of(
-                facts, rule_set, facts["mr_type"], facts["severity"],
-                facts["symptom_status"], [], [],
-            )  # fmt: skip
+                facts,
+                rule_set,
+                facts["mr_type"],
+                facts["severity"],
+                facts["symptom_status"],
+                [],
+                [],
+            )
         return saved
 
     # The unknowns whose completion changes a derived fact (symptom status, stage).

@@ -216,10 +216,11 @@ class RuleRowForm(DraftPartForm):
         label="Operator", required=False, choices=OPERATOR_CHOICES
     )
     condition_value = forms.CharField(
-        label="Value", required=False,
+        label="Value",
+        required=False,
         help_text="A number (0.40), a value name (degenerative_prolapse), true / false, "
         "or for in / not_in / not_recorded_as / recorded_as a comma-separated list.",
-    )  # fmt: skip
+    )
     condition = forms.JSONField(
         label="Condition (JSON)",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
@@ -319,9 +320,20 @@ class SeverityRowForm(RuleRowForm):
     class Meta:
         model = SeverityCriterionRow
         fields = [
-            "version", "key", "position", "condition", "role", "band", "scope",
-            "guideline", "section", "citation", "url", "evidence", "verified_from",
-        ]  # fmt: skip
+            "version",
+            "key",
+            "position",
+            "condition",
+            "role",
+            "band",
+            "scope",
+            "guideline",
+            "section",
+            "citation",
+            "url",
+            "evidence",
+            "verified_from",
+        ]
 
 
 class StageRowForm(RuleRowForm):
@@ -330,9 +342,17 @@ class StageRowForm(RuleRowForm):
     class Meta:
         model = StageCriterionRow
         fields = [
-            "version", "key", "position", "condition",
-            "guideline", "section", "citation", "url", "evidence", "verified_from",
-        ]  # fmt: skip
+            "version",
+            "key",
+            "position",
+            "condition",
+            "guideline",
+            "section",
+            "citation",
+            "url",
+            "evidence",
+            "verified_from",
+        ]
 
 
 class RecommendationRowForm(RuleRowForm):
@@ -341,10 +361,24 @@ class RecommendationRowForm(RuleRowForm):
     class Meta:
         model = RecommendationRuleRow
         fields = [
-            "version", "key", "position", "condition", "code", "title", "detail",
-            "cor", "loe", "group", "kind",
-            "guideline", "section", "citation", "url", "evidence", "verified_from",
-        ]  # fmt: skip
+            "version",
+            "key",
+            "position",
+            "condition",
+            "code",
+            "title",
+            "detail",
+            "cor",
+            "loe",
+            "group",
+            "kind",
+            "guideline",
+            "section",
+            "citation",
+            "url",
+            "evidence",
+            "verified_from",
+        ]
 
 
 # --- a version's header ----------------------------------------------------------------
@@ -416,9 +450,11 @@ class PublishForm(forms.Form):
         self.changes = list(changes)
         for change in self.changes:
             self.fields[f"ack_{change.id}"] = forms.CharField(
-                required=False, max_length=1000, label=change.text,
+                required=False,
+                max_length=1000,
+                label=change.text,
                 widget=forms.TextInput(attrs={"style": "width: 95%"}),
-            )  # fmt: skip
+            )
 
     def change_rows(self):
         """(change, its reason field) pairs, for the template."""

@@ -62,13 +62,23 @@ BAND_GRADE = {
 }
 GRADE_RANK = {"mild": 1, "moderate": 2, "severe": 3}
 # Everything the grading procedure reads besides its rows (and the derivation inputs).
-GRADING_INPUTS = frozenset({
-    *QUANTITATIVE, "echo.image_quality", "echo.vena_contracta_cm",
-    "echo.flow_convergence", "echo.jet_timing", "echo.jet_area_pct_la",
-    "echo.elliptical_orifice", "echo.pisa_radius_cm", "echo.aliasing_velocity_cm_s",
-    "echo.mr_peak_velocity_cm_s", "echo.mr_vti_cm", "echo.lvot_diameter_cm",
-    "echo.lvot_vti_cm",
-})  # fmt: skip
+GRADING_INPUTS = frozenset(
+    {
+        *QUANTITATIVE,
+        "echo.image_quality",
+        "echo.vena_contracta_cm",
+        "echo.flow_convergence",
+        "echo.jet_timing",
+        "echo.jet_area_pct_la",
+        "echo.elliptical_orifice",
+        "echo.pisa_radius_cm",
+        "echo.aliasing_velocity_cm_s",
+        "echo.mr_peak_velocity_cm_s",
+        "echo.mr_vti_cm",
+        "echo.lvot_diameter_cm",
+        "echo.lvot_vti_cm",
+    }
+)
 
 
 @dataclass
@@ -132,7 +142,8 @@ class PreparedRows:
                 continue
             signs.append(
                 SignRow(
-                    c, c.condition.test,
+                    c,
+                    c.condition.test,
                     "severe" if c.role.endswith("severe") else "mild",
                     tuple(
                         (name, UNITS.get(name, ""))
@@ -140,9 +151,10 @@ class PreparedRows:
                             leaf.parameter for leaf in c.condition.all_leaves
                         )
                     ),
-                    str(c), c.source.as_dict() if c.source else None,
+                    str(c),
+                    c.source.as_dict() if c.source else None,
                 )
-            )  # fmt: skip
+            )
         return cls(tuple(signs), bands)
 
 
@@ -244,7 +256,7 @@ def _read(facts, criteria, secondary: bool) -> Reading:
                 "criterion": row.text,
                 "source": dict(row.source) if row.source is not None else None,
             }
-        )  # fmt: skip (the keys of ``finding``, written out: this runs per row)
+        )
         if holds:
             met.append(row.criterion)
             role = row.criterion.role
@@ -493,10 +505,16 @@ def _indeterminate(grading: Grading, facts: Mapping[str, Any]) -> Grading:
     grading.subgrade = None
     for parameter, why in (
         ("echo.vena_contracta_cm", "vena contracta width is needed to grade severity"),
-        ("echo.eroa_cm2", "EROA (or PISA radius, aliasing and MR velocity) is needed to quantify MR"),
+        (
+            "echo.eroa_cm2",
+            "EROA (or PISA radius, aliasing and MR velocity) is needed to quantify MR",
+        ),
         ("echo.regurgitant_volume_ml", "regurgitant volume is needed to quantify MR"),
-        ("echo.regurgitant_fraction_pct", "regurgitant fraction is needed to quantify MR"),
-    ):  # fmt: skip
+        (
+            "echo.regurgitant_fraction_pct",
+            "regurgitant fraction is needed to quantify MR",
+        ),
+    ):
         if facts.get(parameter) is None:
             grading.missing.append((parameter, why))
     return grading

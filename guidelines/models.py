@@ -87,47 +87,64 @@ class RuleSetVersion(models.Model):
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
-    )  # fmt: skip
+    )
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
-    )  # fmt: skip
+    )
     retired_at = models.DateTimeField(null=True, blank=True)
     pending_rules_acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
         help_text="Who acknowledged publishing rules tagged [M]/[S] (SPEC 0.9)",
-    )  # fmt: skip
+    )
     pending_rules_acknowledged_at = models.DateTimeField(null=True, blank=True)
     last_edited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", help_text="Who last changed the draft (a row, a code or "
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who last changed the draft (a row, a code or "
         "its header); cannot be the one who publishes it",
-    )  # fmt: skip
+    )
     last_edited_at = models.DateTimeField(null=True, blank=True)
     is_rollback = models.BooleanField(
         default=False, help_text="A copy of an earlier version, to roll back to it"
     )
     edited_by = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
         help_text="Everyone who created or changed the draft, recorded at publication",
-    )  # fmt: skip
+    )
     publication_reason = models.TextField(
         blank=True, help_text="Why this version was published (the approver's words)"
     )
     outcome_changes = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Every outcome that changed against the published version and the "
         "shipped data file, each with the reason it was accepted (SPEC 0.14 p)",
-    )  # fmt: skip
+    )
     safety_proof = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text="The safety invariants (docs/guideline.md §6b) proved for every input "
         "in range when the version was published: each invariant's status and time",
-    )  # fmt: skip
+    )
 
     class Meta:
         ordering = ("rule_set__code", "-created_at")
@@ -186,9 +203,13 @@ class SeverityCriterionRow(SourcedRow):
     # The lower bound of a quantitative band: every band but the lowest (vocabulary).
     band = models.CharField(max_length=20, blank=True, choices=BAND.choices[1:])
     scope = models.CharField(
-        max_length=24, default="all",
-        choices=[("all", "All MR"), ("secondary_elliptical", "Secondary MR, elliptical orifice")],
-    )  # fmt: skip
+        max_length=24,
+        default="all",
+        choices=[
+            ("all", "All MR"),
+            ("secondary_elliptical", "Secondary MR, elliptical orifice"),
+        ],
+    )
     history = HistoricalRecords()
 
     class Meta(SourcedRow.Meta):

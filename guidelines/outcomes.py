@@ -164,9 +164,10 @@ def outcome_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         old.get("recommendations", []), new.get("recommendations", []), "recommended"
     )
     changes += _recommendation_changes(
-        old.get("conditional", []), new.get("conditional", []),
+        old.get("conditional", []),
+        new.get("conditional", []),
         "conditional (would apply if a missing value were recorded)",
-    )  # fmt: skip
+    )
     changes += _recommendation_changes(
         old.get("cautions", []), new.get("cautions", []), "cautioned against"
     )
@@ -176,10 +177,13 @@ def outcome_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def boundary_gate_cases(rule_set: CompiledRuleSet) -> list[GateCase]:
     """The reference's boundary cases, each labelled by the values on its cut-off."""
     return [
-        GateCase(", ".join(value_text(p, v) for p, v in c.focus.items()), c.input,
-                 dict(c.focus))
+        GateCase(
+            ", ".join(value_text(p, v) for p, v in c.focus.items()),
+            c.input,
+            dict(c.focus),
+        )
         for c in boundary_case_list(rule_set)
-    ]  # fmt: skip
+    ]
 
 
 def _step(parameter: str, value: Decimal) -> Decimal:
@@ -230,9 +234,11 @@ def threshold_gate_cases(
     for parameter, operator, value in rule_thresholds(rule_set):
         field = FIELDS_BY_PATH[parameter]
         step = _step(parameter, value)
-        inside = value if operator in ("<=", ">=") else (
-            value - step if operator == "<" else value + step
-        )  # fmt: skip
+        inside = (
+            value
+            if operator in ("<=", ">=")
+            else (value - step if operator == "<" else value + step)
+        )
         outside = inside + step if operator in ("<=", "<") else inside - step
         for probe in (inside, outside):
             if (field.minimum is not None and probe < field.minimum) or (
@@ -272,12 +278,20 @@ def outcome_summary(result: dict[str, Any]) -> dict[str, Any]:
         ]
 
     return {
-        **{k: result.get(k) for k in ("severity", "severity_subgrade", "stage",
-                                      "mr_type", "symptom_status")},
+        **{
+            k: result.get(k)
+            for k in (
+                "severity",
+                "severity_subgrade",
+                "stage",
+                "mr_type",
+                "symptom_status",
+            )
+        },
         "recommendations": recs(result.get("recommendations", [])),
         "conditional": recs(result.get("conditional", [])),
         "cautions": recs(result.get("cautions", [])),
-    }  # fmt: skip
+    }
 
 
 def _summary(rule_set: CompiledRuleSet, key: str, data: dict[str, Any], data_key: str):
@@ -296,9 +310,14 @@ def _summary(rule_set: CompiledRuleSet, key: str, data: dict[str, Any], data_key
 
 
 def outcome_changes(
-    *, cases: Iterable[GateCase], draft: CompiledRuleSet, reference: CompiledRuleSet, label: str,
-    draft_key: str = "", reference_key: str = "",
-) -> list[OutcomeChange]:  # fmt: skip
+    *,
+    cases: Iterable[GateCase],
+    draft: CompiledRuleSet,
+    reference: CompiledRuleSet,
+    label: str,
+    draft_key: str = "",
+    reference_key: str = "",
+) -> list[OutcomeChange]:
     """Every case whose outcome under ``draft`` differs from that under ``reference``
     (an input that either refuses is skipped: the checks report invalid inputs).
     ``draft_key`` / ``reference_key``: the rule sets' content hashes, to reuse
@@ -327,7 +346,9 @@ def outcome_changes(
         found.append(
             OutcomeChange(
                 change_id(label, [case_label, words, changes, bases]),
-                label, f"{case_label}{where}, {words}", changes,
+                label,
+                f"{case_label}{where}, {words}",
+                changes,
             )
-        )  # fmt: skip
+        )
     return found

@@ -98,7 +98,7 @@ def document_rows(doc: dict[str, Any], rule_set: str = "") -> list[RowProvenance
             section=str(row.get("section", "")),
             url=row.get("url", ""),
             verified_from=row.get("verified_from", ""),
-        )  # fmt: skip
+        )
         for table in TABLES
         for row in canonical[table]
     ]
@@ -174,8 +174,17 @@ def rows_markdown(rows: list[RowProvenance]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        cells = (r.rule_set, f"`{r.key}`", r.code, r.cor, r.loe, r.evidence,
-                 r.section, r.verified_from, r.still_unverified)  # fmt: skip
+        cells = (
+            r.rule_set,
+            f"`{r.key}`",
+            r.code,
+            r.cor,
+            r.loe,
+            r.evidence,
+            r.section,
+            r.verified_from,
+            r.still_unverified,
+        )
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 

@@ -284,10 +284,17 @@ def always(value: bool) -> Callable[[Mapping[str, Any], set[str]], bool]:
 #         return None if unknown else True
 
 COMPARISONS = {
-    "==": "value == {v}", "!=": "value != {v}", "<": "value < {v}", "<=": "value <= {v}",
-    ">": "value > {v}", ">=": "value >= {v}", "in": "value in {v}",
-    "not_in": "value not in {v}", "includes": "{v} in value", "excludes": "{v} not in value",
-}  # fmt: skip
+    "==": "value == {v}",
+    "!=": "value != {v}",
+    "<": "value < {v}",
+    "<=": "value <= {v}",
+    ">": "value > {v}",
+    ">=": "value >= {v}",
+    "in": "value in {v}",
+    "not_in": "value not in {v}",
+    "includes": "{v} in value",
+    "excludes": "{v} not in value",
+}
 
 
 def compile_node(node: Node) -> Callable[[Mapping[str, Any], set[str]], bool | None]:
@@ -328,8 +335,11 @@ def compile_node(node: Node) -> Callable[[Mapping[str, Any], set[str]], bool | N
                 lines.append("        return True")
             holds = f"value not in {v}"
         else:
-            lines += ["    if value is None:", f"        missing.add({p})",
-                      "        unknown = True"]  # fmt: skip
+            lines += [
+                "    if value is None:",
+                f"        missing.add({p})",
+                "        unknown = True",
+            ]
             holds = COMPARISONS[child.operator].format(v=v)
         lines += [
             f"    elif {'not ' if is_all else ''}({holds}):",

@@ -107,8 +107,10 @@ def _number(spec: InputField, raw: Any, fail) -> Decimal:
         fail(f"must be a number in {spec.range_text}")
     if isinstance(raw, str):
         if len(raw) > NUMBER_TEXT_MAX:
-            fail(f"must be a number in {spec.range_text} (at most "
-                 f"{NUMBER_TEXT_MAX} characters)")  # fmt: skip
+            fail(
+                f"must be a number in {spec.range_text} (at most "
+                f"{NUMBER_TEXT_MAX} characters)"
+            )
         return _number_from_text(spec, raw.strip(), fail)
     if isinstance(raw, int):
         # Bounds are small: a huge integer is out of range by its size alone.
@@ -162,8 +164,11 @@ def _out_of_range(spec: InputField, raw: Any, fail) -> None:
         shown = raw if isinstance(raw, str) else str(raw)
     if len(shown) > ECHO_MAX:
         shown = shown[:ECHO_MAX] + "…"
-    fail(f"must be between {spec.minimum} and {spec.maximum}"
-         + (f" {spec.unit}" if spec.unit else "") + f", got {shown}")  # fmt: skip
+    fail(
+        f"must be between {spec.minimum} and {spec.maximum}"
+        + (f" {spec.unit}" if spec.unit else "")
+        + f", got {shown}"
+    )
 
 
 def _collect(errors: list[FieldError], fn, *args):

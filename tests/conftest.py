@@ -114,8 +114,12 @@ def _rule_sets_present(request):
     )
     if not uses_db:
         return
-    request.getfixturevalue("transactional_db" if "live_server" in request.fixturenames
-                            or (marker and marker.kwargs.get("transaction")) else "db")  # fmt: skip
+    request.getfixturevalue(
+        "transactional_db"
+        if "live_server" in request.fixturenames
+        or (marker and marker.kwargs.get("transaction"))
+        else "db"
+    )
     from guidelines.authoring import guidelines_load
     from guidelines.models import RuleSetVersion
 

@@ -53,11 +53,15 @@ class Outcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "statement": self.statement, "source": self.source,
-            "status": self.status, "seconds": round(self.seconds, 3),
-            "patients": _jsonable(self.patients), "description": self.description,
+            "key": self.key,
+            "statement": self.statement,
+            "source": self.source,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "patients": _jsonable(self.patients),
+            "description": self.description,
             "fired": self.fired,
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -78,11 +82,13 @@ class ProofReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "rule_set": self.rule_set, "version": self.version,
-            "content_hash": self.content_hash, "ok": self.ok,
+            "rule_set": self.rule_set,
+            "version": self.version,
+            "content_hash": self.content_hash,
+            "ok": self.ok,
             "seconds": round(self.seconds, 3),
             "outcomes": [o.as_dict() for o in self.outcomes],
-        }  # fmt: skip
+        }
 
     def text(self) -> str:
         """The report in clinical language (the gate's refusal, the command's output)."""
@@ -98,9 +104,12 @@ def ruleset_prove(rule_set: CompiledRuleSet, invariants=INVARIANTS) -> ProofRepo
     start = time.process_time()
     outcomes = [invariant_prove(rule_set, inv) for inv in invariants]
     return ProofReport(
-        rule_set.code, rule_set.version, rule_set.content_hash, outcomes,
+        rule_set.code,
+        rule_set.version,
+        rule_set.content_hash,
+        outcomes,
         time.process_time() - start,
-    )  # fmt: skip
+    )
 
 
 def invariant_prove(rule_set: CompiledRuleSet, invariant: Invariant) -> Outcome:

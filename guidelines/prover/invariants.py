@@ -34,10 +34,12 @@ from . import model
 from .model import Evaluation, enum, is_true, is_value
 
 COMPROMISE = (
-    "hemodynamics.cardiogenic_shock", "hemodynamics.hypotension",
-    "hemodynamics.pulmonary_edema", "hemodynamics.vasopressors",
+    "hemodynamics.cardiogenic_shock",
+    "hemodynamics.hypotension",
+    "hemodynamics.pulmonary_edema",
+    "hemodynamics.vasopressors",
     "hemodynamics.mechanical_support",
-)  # fmt: skip
+)
 SURVEILLANCE = (
     "surveillance_echo_3_5y",
     "surveillance_echo_1_2y",
@@ -105,16 +107,20 @@ class Context:
         that step gives fires in every completion, so in both extreme ones (every
         completed value at the low end, then at the high end)."""
         low, high = (
-            self.completed({**model.extreme_pins(self.ev.rule_set, end), **(pins or {})})
-            for end in ("low", "high")
-        )  # fmt: skip
-        return z3.Or([
-            z3.Or(
-                self.ev.passed.recommends(c),
-                z3.And(low.recommends(c), high.recommends(c)),
+            self.completed(
+                {**model.extreme_pins(self.ev.rule_set, end), **(pins or {})}
             )
-            for c in codes
-        ])  # fmt: skip
+            for end in ("low", "high")
+        )
+        return z3.Or(
+            [
+                z3.Or(
+                    self.ev.passed.recommends(c),
+                    z3.And(low.recommends(c), high.recommends(c)),
+                )
+                for c in codes
+            ]
+        )
 
     def fact(self, name: str) -> model.Fact:
         return self.ev.view[name]
@@ -148,8 +154,10 @@ def _structural(ctx: Context):
         is_value(f("echo.leaflet_lesion"), "echo.leaflet_lesion", "severe"),
         is_value(f("etiology"), "etiology", "papillary_muscle_rupture"),
     )
-    low = z3.Or(ctx.ev.severity == enum("severity", "none_trivial"),
-                ctx.ev.severity == enum("severity", "mild"))  # fmt: skip
+    low = z3.Or(
+        ctx.ev.severity == enum("severity", "none_trivial"),
+        ctx.ev.severity == enum("severity", "mild"),
+    )
     return z3.And(sign, low)
 
 
@@ -248,8 +256,12 @@ def _crt_first(ctx: Context):
         ctx.may_give("crt", pins=CRT_PINS),
         z3.Not(is_true(f("management.crt_implanted"))),
     )
-    isolated = z3.Not(z3.Or(is_true(f("management.cabg_planned")),
-                            is_true(f("management.other_cardiac_surgery_planned"))))  # fmt: skip
+    isolated = z3.Not(
+        z3.Or(
+            is_true(f("management.cabg_planned")),
+            is_true(f("management.other_cardiac_surgery_planned")),
+        )
+    )
     wrong = z3.Or(
         ctx.may_give("teer", pins=CRT_PINS),
         z3.And(isolated, ctx.may_give("surgery_mv", pins=CRT_PINS)),
@@ -282,15 +294,24 @@ def _lv_dysfunction_pre(ctx: Context):
     lvef, lvesd = f("echo.lvef_pct"), f("echo.lvesd_mm")
     return z3.And(
         is_value(f("presentation"), "presentation", "chronic"),
-        is_value(f("etiology"), "etiology",
-                 *[e for e in PRIMARY_ETIOLOGIES if e != "infective_endocarditis"]),
+        is_value(
+            f("etiology"),
+            "etiology",
+            *[e for e in PRIMARY_ETIOLOGIES if e != "infective_endocarditis"],
+        ),
         ctx.ev.severity == enum("severity", "severe"),
-        z3.Or(z3.And(lvef.present, lvef.value <= LVEF_C2_AT_MOST),
-              z3.And(lvesd.present, lvesd.value >= LVESD_C2_FROM)),
-        is_value(f("management.surgical_risk"), "management.surgical_risk",
-                 "low", "intermediate"),
+        z3.Or(
+            z3.And(lvef.present, lvef.value <= LVEF_C2_AT_MOST),
+            z3.And(lvesd.present, lvesd.value >= LVESD_C2_FROM),
+        ),
+        is_value(
+            f("management.surgical_risk"),
+            "management.surgical_risk",
+            "low",
+            "intermediate",
+        ),
         z3.Not(is_true(f("hemodynamics.cardiogenic_shock"))),
-    )  # fmt: skip
+    )
 
 
 def _lv_dysfunction(ctx: Context):
@@ -320,9 +341,11 @@ def _mild(ctx: Context):
     pre = z3.And(
         is_value(f("presentation"), "presentation", "chronic"),
         z3.Not(is_value(f("etiology"), "etiology", "infective_endocarditis")),
-        z3.Or(ctx.ev.severity == enum("severity", "none_trivial"),
-              ctx.ev.severity == enum("severity", "mild")),
-    )  # fmt: skip
+        z3.Or(
+            ctx.ev.severity == enum("severity", "none_trivial"),
+            ctx.ev.severity == enum("severity", "mild"),
+        ),
+    )
     return z3.And(pre, ctx.may_give(*NO_INTERVENTION_BELOW_MODERATE))
 
 
@@ -411,9 +434,12 @@ def _raised_severity(ctx: Context, after_ctx: Context, name: str):
     before_fact, after_fact = ctx.fact(name), after.view[name]
     rank_before, rank_after = _rank(ctx.ev.severity), _rank(after.severity)
     return z3.And(
-        before_fact.present, after_fact.value > before_fact.value,
-        rank_before >= 0, rank_after >= 0, rank_after < rank_before,
-    )  # fmt: skip
+        before_fact.present,
+        after_fact.value > before_fact.value,
+        rank_before >= 0,
+        rank_after >= 0,
+        rank_after < rank_before,
+    )
 
 
 def _rank(severity):
@@ -439,9 +465,11 @@ def _lowered_lvef(ctx: Context, after_ctx: Context):
     after_lvef = after_ctx.ev.view["echo.lvef_pct"]
     return z3.And(
         ctx.ev.view["mr_type"].value == enum("mr_type", "primary"),
-        before_lvef.present, after_lvef.value < before_lvef.value,
-        ctx.gives("surgery_mv"), z3.Not(after_ctx.gives("surgery_mv")),
-    )  # fmt: skip
+        before_lvef.present,
+        after_lvef.value < before_lvef.value,
+        ctx.gives("surgery_mv"),
+        z3.Not(after_ctx.gives("surgery_mv")),
+    )
 
 
 def _lvef_confirm(before, after, results):

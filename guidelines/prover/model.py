@@ -69,9 +69,17 @@ from .terms import (
 )
 
 __all__ = [  # what the invariants read
-    "QUANTITATIVE", "SYMPTOM_FLAGS", "Fact", "View", "enum", "is_true", "is_value",
-    "number", "reads", "truth",
-]  # fmt: skip
+    "QUANTITATIVE",
+    "SYMPTOM_FLAGS",
+    "Fact",
+    "View",
+    "enum",
+    "is_true",
+    "is_value",
+    "number",
+    "reads",
+    "truth",
+]
 
 DERIVATION_ONLY = (
     "echo.aliasing_velocity_cm_s",
@@ -82,17 +90,41 @@ DERIVATION_ONLY = (
 )
 CONCRETE_HEIGHT_CM, CONCRETE_WEIGHT_KG, CONCRETE_BSA = 180, 80, 2  # √(180·80/3600) = 2
 # Never completed (docs/guideline.md 6a c): severity is not re-graded, context is given.
-CONTEXT_FACTS = frozenset({
-    "etiology", "presentation", "guideline", "mr_type", "severity", "severity_subgrade",
-    "severe_specific_count", "mild_specific_count", "echo_recorded", "recommendations",
-    "patient.age_years", "patient.sex", "patient.height_cm", "patient.weight_kg",
-    "derived.bsa_m2", "derived.bmi_kg_m2", "symptom_status", "stage",
-})  # fmt: skip
-GRADING_INPUTS = frozenset({
-    *QUANTITATIVE, "echo.image_quality", "echo.vena_contracta_cm",
-    "echo.flow_convergence", "echo.jet_timing", "echo.jet_area_pct_la",
-    "echo.elliptical_orifice", "echo.pisa_radius_cm", *DERIVATION_ONLY,
-})  # fmt: skip
+CONTEXT_FACTS = frozenset(
+    {
+        "etiology",
+        "presentation",
+        "guideline",
+        "mr_type",
+        "severity",
+        "severity_subgrade",
+        "severe_specific_count",
+        "mild_specific_count",
+        "echo_recorded",
+        "recommendations",
+        "patient.age_years",
+        "patient.sex",
+        "patient.height_cm",
+        "patient.weight_kg",
+        "derived.bsa_m2",
+        "derived.bmi_kg_m2",
+        "symptom_status",
+        "stage",
+    }
+)
+GRADING_INPUTS = frozenset(
+    {
+        *QUANTITATIVE,
+        "echo.image_quality",
+        "echo.vena_contracta_cm",
+        "echo.flow_convergence",
+        "echo.jet_timing",
+        "echo.jet_area_pct_la",
+        "echo.elliptical_orifice",
+        "echo.pisa_radius_cm",
+        *DERIVATION_ONLY,
+    }
+)
 
 
 # --- inputs --------------------------------------------------------------------------
@@ -191,8 +223,11 @@ def _derived_facts(view: View, prefix: str, concrete: bool, constraints) -> None
     lvesd, annulus = view["echo.lvesd_mm"], view["echo.tricuspid_annulus_mm"]
     if concrete:
         constraints.append(
-            z3.Implies(body, z3.And(h.value == CONCRETE_HEIGHT_CM, w.value == CONCRETE_WEIGHT_KG))
-        )  # fmt: skip
+            z3.Implies(
+                body,
+                z3.And(h.value == CONCRETE_HEIGHT_CM, w.value == CONCRETE_WEIGHT_KG),
+            )
+        )
         bmi = Fraction(CONCRETE_WEIGHT_KG * 10_000, CONCRETE_HEIGHT_CM**2)
         view["derived.bsa_m2"] = Fact(body, z3.RealVal(CONCRETE_BSA), Kind.DECIMAL)
         view["derived.bmi_kg_m2"] = Fact(body, z3.RealVal(bmi), Kind.DECIMAL)
@@ -207,18 +242,22 @@ def _derived_facts(view: View, prefix: str, concrete: bool, constraints) -> None
         )
         return
     for name, needs in (
-        ("derived.bsa_m2", body), ("derived.bmi_kg_m2", body),
+        ("derived.bsa_m2", body),
+        ("derived.bmi_kg_m2", body),
         ("derived.lvesd_index_mm_m2", z3.And(body, lvesd.present)),
         ("derived.tricuspid_annulus_index_mm_m2", z3.And(body, annulus.present)),
-    ):  # fmt: skip
+    ):
         value = z3.Real(f"{prefix}{name}")
         param = PARAMETERS[name]
-        constraints.append(z3.And(value >= number(param.minimum), value <= number(param.maximum)))  # fmt: skip
+        constraints.append(
+            z3.And(value >= number(param.minimum), value <= number(param.maximum))
+        )
         view[name] = Fact(needs, value, Kind.DECIMAL)
     view["lv_progression_serial"] = Fact(
-        z3.Bool(f"{prefix}lv_progression?"), z3.Bool(f"{prefix}lv_progression"),
+        z3.Bool(f"{prefix}lv_progression?"),
+        z3.Bool(f"{prefix}lv_progression"),
         Kind.BOOLEAN,
-    )  # fmt: skip
+    )
 
 
 def evaluation(
@@ -234,8 +273,12 @@ def evaluation(
     constraints = list(inputs.constraints)
     _derived_facts(view, prefix or inputs.prefix, inputs.concrete, constraints)
     if like is not None:
-        for name in ("derived.bsa_m2", "derived.bmi_kg_m2", "derived.lvesd_index_mm_m2",
-                     "derived.tricuspid_annulus_index_mm_m2"):  # fmt: skip
+        for name in (
+            "derived.bsa_m2",
+            "derived.bmi_kg_m2",
+            "derived.lvesd_index_mm_m2",
+            "derived.tricuspid_annulus_index_mm_m2",
+        ):
             view[name] = like.view[name]
         # The serial studies are the same; a lower current LVEF or a larger current
         # LVESD can only add a progression (dilation or EF decline on the last three).
@@ -284,7 +327,9 @@ def rules_pass(rule_set: CompiledRuleSet, view: View) -> RulePass:
     for rule in rule_set.rules:
         result = truth(rule.condition, view, codes)
         true[rule.key], false[rule.key] = result.true, result.false
-        blocked[rule.key] = z3.Or(by_group.get(rule.group, [])) if rule.group else z3.BoolVal(False)  # fmt: skip
+        blocked[rule.key] = (
+            z3.Or(by_group.get(rule.group, [])) if rule.group else z3.BoolVal(False)
+        )
         counted[rule.key] = z3.And(true[rule.key], z3.Not(blocked[rule.key]))
         if rule.group:
             by_group.setdefault(rule.group, []).append(counted[rule.key])
@@ -406,13 +451,16 @@ def completed(
         if param.kind is Kind.CHOICE:
             constraints.append(z3.And(value >= 0, value < len(param.choices)))
         elif param.kind is not Kind.BOOLEAN:
-            constraints.append(z3.And(value >= number(param.minimum), value <= number(param.maximum)))  # fmt: skip
+            constraints.append(
+                z3.And(value >= number(param.minimum), value <= number(param.maximum))
+            )
         if name in pins:
             pin = pins[name]
             allowed = (
-                pin(value) if callable(pin)
+                pin(value)
+                if callable(pin)
                 else z3.Or([value == constant(name, v) for v in pin])
-            )  # fmt: skip
+            )
             constraints.append(z3.Implies(z3.And(fill, z3.Not(fact.present)), allowed))
         view[name] = Fact(
             z3.Or(fact.present, fill),
@@ -426,10 +474,14 @@ def completed(
     # Unknown status: NYHA (and any symptom read) is completed and the status
     # recomputed from it; equivocal: the status itself takes either value.
     new_status = z3.If(
-        keep, status,
-        z3.If(status == enum("symptom_status", "unknown"), symptom_status(view),
-              z3.If(status == enum("symptom_status", "equivocal"), chosen, status)),
-    )  # fmt: skip
+        keep,
+        status,
+        z3.If(
+            status == enum("symptom_status", "unknown"),
+            symptom_status(view),
+            z3.If(status == enum("symptom_status", "equivocal"), chosen, status),
+        ),
+    )
     view["symptom_status"] = known(new_status, Kind.CHOICE)
     old_stage = ev.view["stage"].value
     recomputed = stage(
@@ -437,10 +489,13 @@ def completed(
     )
     keep_stage = z3.Bool(f"{prefix}stage=")
     view["stage"] = known(
-        z3.If(z3.And(old_stage == enum("stage", "undetermined"), z3.Not(keep_stage)),
-              recomputed, old_stage),
+        z3.If(
+            z3.And(old_stage == enum("stage", "undetermined"), z3.Not(keep_stage)),
+            recomputed,
+            old_stage,
+        ),
         Kind.CHOICE,
-    )  # fmt: skip
+    )
 
     def given(code):  # the missing-data step reads the rule pass's codes
         has = ev.passed.recommends(code)
@@ -463,9 +518,11 @@ def completed(
         if reads(rule) & {"stage", "symptom_status"}:
             undecided = z3.Or(undecided, hidden)
         counted[rule.key] = z3.And(
-            true[rule.key], undecided, z3.Not(ev.passed.blocked[rule.key]),
+            true[rule.key],
+            undecided,
+            z3.Not(ev.passed.blocked[rule.key]),
             z3.Not(z3.Or(before)),
-        )  # fmt: skip
+        )
         if rule.group:
             before.append(true[rule.key])
         if rule.kind == "recommendation":

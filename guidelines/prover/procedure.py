@@ -26,9 +26,12 @@ QUANTITATIVE = (
 )
 BAND_GRADE = (1, 2, 2, 3)  # mild, mild-to-moderate, moderate-to-severe, severe → rank
 SYMPTOM_FLAGS = (
-    "symptoms.dyspnea", "symptoms.fatigue", "symptoms.edema", "symptoms.orthopnea",
+    "symptoms.dyspnea",
+    "symptoms.fatigue",
+    "symptoms.edema",
+    "symptoms.orthopnea",
     "symptoms.reduced_exercise_tolerance",
-)  # fmt: skip
+)
 # Inputs that only feed derivations; absent in a concrete counterexample.
 
 
@@ -70,16 +73,19 @@ def grade(view: View, rule_set: CompiledRuleSet) -> Grading:
         z3.Sum(counts["specific_severe"]) if counts["specific_severe"] else z3.IntVal(0)
     )
     secondary = is_value(
-        view["etiology"], "etiology",
-        *SECONDARY_VENTRICULAR_ETIOLOGIES, *SECONDARY_ATRIAL_ETIOLOGIES,
-    )  # fmt: skip
+        view["etiology"],
+        "etiology",
+        *SECONDARY_VENTRICULAR_ETIOLOGIES,
+        *SECONDARY_ATRIAL_ETIOLOGIES,
+    )
     elliptical = z3.And(secondary, is_true(view["echo.elliptical_orifice"]))
     bands = {}
     for p in QUANTITATIVE:
         rows = [
-            c for c in criteria
+            c
+            for c in criteria
             if c.role == "band" and leaves(c.condition)[0].parameter == p
-        ]  # fmt: skip
+        ]
         band = _band([c for c in rows if c.scope == "all"], view)
         lowered = _band([c for c in rows if c.scope == "secondary_elliptical"], view)
         band = z3.If(z3.And(elliptical, band != 3, lowered == 3), 3, band)
@@ -96,16 +102,21 @@ def grade(view: View, rule_set: CompiledRuleSet) -> Grading:
         severe_n == 0,
         z3.Or(z3.Not(vc.present), vc.value == 0),
         *[z3.Or(z3.Not(view[p].present), view[p].value == 0) for p in QUANTITATIVE],
-        z3.Or(z3.Not(fc.present), fc.value == enum("echo.flow_convergence", "none_or_small")),
+        z3.Or(
+            z3.Not(fc.present),
+            fc.value == enum("echo.flow_convergence", "none_or_small"),
+        ),
         z3.Or(
             is_value(timing, "echo.jet_timing", "brief"),
             z3.And(area.present, area.value == 0),
         ),
-    )  # fmt: skip
-    two_apart = z3.Or([
-        z3.And(pa, pb, ra - rb >= 2)
-        for (pa, _, ra), (pb, _, rb) in itertools.permutations(present, 2)
-    ])  # fmt: skip
+    )
+    two_apart = z3.Or(
+        [
+            z3.And(pa, pb, ra - rb >= 2)
+            for (pa, _, ra), (pb, _, rb) in itertools.permutations(present, 2)
+        ]
+    )
 
     def count(grade_rank):
         return z3.Sum([z3.If(z3.And(p, r == grade_rank), 1, 0) for p, _, r in present])
@@ -140,20 +151,30 @@ def grade(view: View, rule_set: CompiledRuleSet) -> Grading:
         z3.And(candidate == 1, z3.Or([z3.And(p, high(b)) for p, b, _ in present])),
     )
     name = "severity"
-    graded = z3.If(candidate == 3, enum(name, "severe"),
-                   z3.If(candidate == 1, enum(name, "mild"), enum(name, "moderate")))  # fmt: skip
+    graded = z3.If(
+        candidate == 3,
+        enum(name, "severe"),
+        z3.If(candidate == 1, enum(name, "mild"), enum(name, "moderate")),
+    )
     indeterminate = enum(name, "indeterminate")
     severity = z3.If(
-        poor, indeterminate,
-        z3.If(trace, enum(name, "none_trivial"),
-              z3.If(z3.Or(two_apart, z3.Not(settled), discordant), indeterminate, graded)),
-    )  # fmt: skip
+        poor,
+        indeterminate,
+        z3.If(
+            trace,
+            enum(name, "none_trivial"),
+            z3.If(z3.Or(two_apart, z3.Not(settled), discordant), indeterminate, graded),
+        ),
+    )
     subgrade = Fact(
         z3.And(severity == enum(name, "moderate"), sub != 0),
-        z3.If(sub == 1, enum("severity_subgrade", "mild_to_moderate"),
-              enum("severity_subgrade", "moderate_to_severe")),
+        z3.If(
+            sub == 1,
+            enum("severity_subgrade", "mild_to_moderate"),
+            enum("severity_subgrade", "moderate_to_severe"),
+        ),
         Kind.CHOICE,
-    )  # fmt: skip
+    )
     return Grading(severity, subgrade, mild_n, severe_n, bands)
 
 
@@ -163,16 +184,28 @@ def grade(view: View, rule_set: CompiledRuleSet) -> Grading:
 def mr_type(view: View, severity) -> z3.ArithRef:
     etiology, name = view["etiology"], "mr_type"
     return z3.If(
-        is_value(etiology, "etiology", *PRIMARY_ETIOLOGIES), enum(name, "primary"),
-        z3.If(is_value(etiology, "etiology", *SECONDARY_VENTRICULAR_ETIOLOGIES),
-              enum(name, "secondary_ventricular"),
-        z3.If(is_value(etiology, "etiology", *SECONDARY_ATRIAL_ETIOLOGIES),
-              enum(name, "secondary_atrial"),
-        z3.If(z3.Or(severity == enum("severity", "none_trivial"),
-                    z3.And(is_value(etiology, "etiology", "structurally_normal"),
-                           severity == enum("severity", "mild"))),
-              enum(name, "not_applicable"), enum(name, "undetermined"))))
-    )  # fmt: skip
+        is_value(etiology, "etiology", *PRIMARY_ETIOLOGIES),
+        enum(name, "primary"),
+        z3.If(
+            is_value(etiology, "etiology", *SECONDARY_VENTRICULAR_ETIOLOGIES),
+            enum(name, "secondary_ventricular"),
+            z3.If(
+                is_value(etiology, "etiology", *SECONDARY_ATRIAL_ETIOLOGIES),
+                enum(name, "secondary_atrial"),
+                z3.If(
+                    z3.Or(
+                        severity == enum("severity", "none_trivial"),
+                        z3.And(
+                            is_value(etiology, "etiology", "structurally_normal"),
+                            severity == enum("severity", "mild"),
+                        ),
+                    ),
+                    enum(name, "not_applicable"),
+                    enum(name, "undetermined"),
+                ),
+            ),
+        ),
+    )
 
 
 def symptom_status(view: View) -> z3.ArithRef:
@@ -184,11 +217,18 @@ def symptom_status(view: View) -> z3.ArithRef:
         is_true(view["hemodynamics.cardiogenic_shock"]),
     )
     return z3.If(
-        is_true(view["symptoms.equivocal"]), enum(name, "equivocal"),
-        z3.If(symptomatic, enum(name, "symptomatic"),
-              z3.If(z3.And(nyha.present, nyha.value == 1), enum(name, "asymptomatic"),
-                    enum(name, "unknown"))),
-    )  # fmt: skip
+        is_true(view["symptoms.equivocal"]),
+        enum(name, "equivocal"),
+        z3.If(
+            symptomatic,
+            enum(name, "symptomatic"),
+            z3.If(
+                z3.And(nyha.present, nyha.value == 1),
+                enum(name, "asymptomatic"),
+                enum(name, "unknown"),
+            ),
+        ),
+    )
 
 
 def surgical_risk(view: View) -> Fact:
@@ -199,9 +239,10 @@ def surgical_risk(view: View) -> Fact:
     by_sts = z3.If(sts.value < 4, 0, z3.If(sts.value <= 8, 1, 2))
     by_frailty = z3.If(frailty.value == 0, 0, z3.If(frailty.value == 1, 1, 2))
     derived = z3.If(
-        z3.And(sts.present, frailty.present), larger(by_sts, by_frailty),
+        z3.And(sts.present, frailty.present),
+        larger(by_sts, by_frailty),
         z3.If(sts.present, by_sts, by_frailty),
-    )  # fmt: skip
+    )
     derived_known = z3.And(
         z3.Or(sts.present, frailty.present),
         z3.Not(z3.And(derived == 0, z3.Not(sts.present))),
@@ -229,23 +270,54 @@ def stage(view: View, rule_set: CompiledRuleSet, mr, severity, status) -> z3.Ari
     criteria = [truth(c.condition, view) for c in rule_set.stage_criteria]
     c2 = z3.Or([c.true for c in criteria])
     c1 = z3.And([c.false for c in criteria]) if criteria else z3.BoolVal(False)
-    primary = z3.If(status_is("symptomatic"), s("D"),
-                    z3.If(c2, s("C2"), z3.If(c1, s("C1"), s("undetermined"))))  # fmt: skip
+    primary = z3.If(
+        status_is("symptomatic"),
+        s("D"),
+        z3.If(c2, s("C2"), z3.If(c1, s("C1"), s("undetermined"))),
+    )
     gdmt = view["management.gdmt_optimized"]
     secondary = z3.If(
-        status_is("asymptomatic"), s("C"),
-        z3.If(z3.Not(gdmt.present), s("undetermined"),
-              z3.If(z3.Or(z3.Not(gdmt.value),
-                          is_true(view["management.cad_requiring_revascularization"])),
-                    s("C"), s("D"))),
-    )  # fmt: skip
+        status_is("asymptomatic"),
+        s("C"),
+        z3.If(
+            z3.Not(gdmt.present),
+            s("undetermined"),
+            z3.If(
+                z3.Or(
+                    z3.Not(gdmt.value),
+                    is_true(view["management.cad_requiring_revascularization"]),
+                ),
+                s("C"),
+                s("D"),
+            ),
+        ),
+    )
     return z3.If(
-        is_value(view["presentation"], "presentation", "acute"), s("not_applicable"),
-        z3.If(sev("indeterminate"), s("undetermined"),
-        z3.If(mr_is("not_applicable"), s("not_applicable"),
-        z3.If(sev("none_trivial"), s("A"),
-        z3.If(sev("mild", "moderate"), s("B"),
-        z3.If(mr_is("undetermined"), s("undetermined"),
-        z3.If(status_is("unknown", "equivocal"), s("undetermined"),
-              z3.If(mr_is("primary"), primary, secondary))))))),
-    )  # fmt: skip
+        is_value(view["presentation"], "presentation", "acute"),
+        s("not_applicable"),
+        z3.If(
+            sev("indeterminate"),
+            s("undetermined"),
+            z3.If(
+                mr_is("not_applicable"),
+                s("not_applicable"),
+                z3.If(
+                    sev("none_trivial"),
+                    s("A"),
+                    z3.If(
+                        sev("mild", "moderate"),
+                        s("B"),
+                        z3.If(
+                            mr_is("undetermined"),
+                            s("undetermined"),
+                            z3.If(
+                                status_is("unknown", "equivocal"),
+                                s("undetermined"),
+                                z3.If(mr_is("primary"), primary, secondary),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    )

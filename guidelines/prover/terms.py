@@ -94,10 +94,13 @@ def leaf_truth(leaf: Leaf, view: View, codes) -> Truth:
         return Truth(z3.Not(false), false)
     value = constant(leaf.parameter, leaf.value)
     holds = {
-        "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    }[op](fact.value, value)  # fmt: skip
+        "==": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+    }[op](fact.value, value)
     return Truth(z3.And(fact.present, holds), z3.And(fact.present, z3.Not(holds)))
 
 

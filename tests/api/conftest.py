@@ -15,9 +15,14 @@ EVALUATE_INPUT = {
     "etiology": "degenerative_prolapse",
     "patient": {"age_years": 67, "sex": "female", "height_cm": 165, "weight_kg": 68.5},
     "symptoms": {"nyha_class": 2},
-    "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 68, "lvef_pct": 62,
-             "lvesd_mm": 36, "lvedd_mm": 55},
-}  # fmt: skip
+    "echo": {
+        "eroa_cm2": 0.45,
+        "regurgitant_volume_ml": 68,
+        "lvef_pct": 62,
+        "lvesd_mm": 36,
+        "lvedd_mm": 55,
+    },
+}
 
 
 @pytest.fixture

@@ -72,8 +72,10 @@ def test_void_marks_the_assessment_entered_in_error_and_keeps_it(ehr, stored):
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["id"], body["status"], body["reason"]) == (
-        stored.pk, "entered_in_error", "Wrong patient",
-    )  # fmt: skip
+        stored.pk,
+        "entered_in_error",
+        "Wrong patient",
+    )
     assert body["result"] == stored.result
     old = Assessment.objects.get(pk=stored.pk)
     assert old.status == "entered_in_error"

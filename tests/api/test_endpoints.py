@@ -151,8 +151,11 @@ def test_evaluate_returns_the_result_and_stores_only_the_audit_entry(
     assert Assessment.objects.count() == 0
     event = AuditEvent.objects.get()
     assert (event.user, event.action, event.channel, event.patient) == (
-        api_client_user, "evaluate", "api", None,
-    )  # fmt: skip
+        api_client_user,
+        "evaluate",
+        "api",
+        None,
+    )
 
 
 def test_evaluate_applies_the_named_guideline(ehr, evaluate_input):
@@ -164,17 +167,31 @@ def test_evaluate_applies_the_named_guideline(ehr, evaluate_input):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        pytest.param({"echo": {"eroa_cm2": 5}}, "echo.eroa_cm2",
-                     "must be between 0 and 2 cm², got 5", id="range"),
-        pytest.param({"echo": {"eroa": 0.4}}, "echo.eroa", "unknown field", id="unknown"),
+        pytest.param(
+            {"echo": {"eroa_cm2": 5}},
+            "echo.eroa_cm2",
+            "must be between 0 and 2 cm², got 5",
+            id="range",
+        ),
+        pytest.param(
+            {"echo": {"eroa": 0.4}}, "echo.eroa", "unknown field", id="unknown"
+        ),
         pytest.param({"colour": "red"}, "colour", "unknown field", id="unknown top"),
-        pytest.param({"echo": {"lvef_pct": "high"}}, "echo.lvef_pct",
-                     "must be a number in 5..90 %", id="type"),
+        pytest.param(
+            {"echo": {"lvef_pct": "high"}},
+            "echo.lvef_pct",
+            "must be a number in 5..90 %",
+            id="type",
+        ),
         pytest.param({"etiology": "bad"}, "etiology", None, id="enum"),
-        pytest.param({"patient": {"sex": "female"}}, "patient.age_years", "is required",
-                     id="required"),
+        pytest.param(
+            {"patient": {"sex": "female"}},
+            "patient.age_years",
+            "is required",
+            id="required",
+        ),
     ],
-)  # fmt: skip
+)
 def test_evaluate_refuses_bad_input_by_field(
     ehr, evaluate_input, change, field, message
 ):
@@ -209,9 +226,14 @@ def test_evaluate_refuses_other_media_types(ehr):
 
 
 NEW_PATIENT = {
-    "mrn": "EHR-42", "given_name": "Grace", "family_name": "Hopper",
-    "birth_date": "1950-12-09", "sex": "female", "height_cm": 160, "weight_kg": 55.5,
-}  # fmt: skip
+    "mrn": "EHR-42",
+    "given_name": "Grace",
+    "family_name": "Hopper",
+    "birth_date": "1950-12-09",
+    "sex": "female",
+    "height_cm": 160,
+    "weight_kg": 55.5,
+}
 
 
 def test_patient_create_registers_in_the_callers_care_site(ehr, organization):
@@ -365,16 +387,20 @@ def test_encounter_create_and_detail(ehr, patient):
     assert encounter.occurred_at == dt.datetime(2025, 5, 1, 8, tzinfo=dt.UTC)
     detail = ehr.get(f"/api/v1/encounters/{encounter.pk}/").json()
     assert detail == {
-        "id": encounter.pk, "patient": patient.pk, "occurred_at": "2025-05-01T08:00:00Z",
-        "setting": "inpatient", "presentation": "acute",
-    }  # fmt: skip
+        "id": encounter.pk,
+        "patient": patient.pk,
+        "occurred_at": "2025-05-01T08:00:00Z",
+        "setting": "inpatient",
+        "presentation": "acute",
+    }
 
 
 def test_encounter_create_refuses_a_date_before_birth(ehr, patient):
     response = ehr.post(
-        f"/api/v1/patients/{patient.pk}/encounters/", {"occurred_at": "1950-01-01T00:00:00Z"},
+        f"/api/v1/patients/{patient.pk}/encounters/",
+        {"occurred_at": "1950-01-01T00:00:00Z"},
         format="json",
-    )  # fmt: skip
+    )
     assert response.status_code == 400
     assert errors_of(response)[0]["field"] == "occurred_at"
     assert not Encounter.objects.exists()
@@ -439,15 +465,21 @@ def test_assessment_create_stores_input_result_and_version(
     assert body["rule_set_version"] == active.pk
     # patient values came from the record (age at the encounter date 2025-03-10)
     assert body["input"]["patient"] == {
-        "age_years": 66, "sex": "female", "height_cm": 165, "weight_kg": 68.5,
-    }  # fmt: skip
+        "age_years": 66,
+        "sex": "female",
+        "height_cm": 165,
+        "weight_kg": 68.5,
+    }
     assert body["input"]["echo"]["eroa_cm2"] == 0.45
     assert body["result"] == assessment.result
     assert body["result"]["guideline"]["content_hash"] == active.content_hash
     assert AuditEvent.objects.filter(
-        action="create", channel="api", patient=encounter.patient,
-        object_type="assessments.assessment", object_id=str(assessment.pk),
-    ).exists()  # fmt: skip
+        action="create",
+        channel="api",
+        patient=encounter.patient,
+        object_type="assessments.assessment",
+        object_id=str(assessment.pk),
+    ).exists()
 
 
 def test_assessment_create_refuses_a_contradiction_with_the_record(
@@ -529,10 +561,12 @@ def test_assessment_create_answers_what_a_later_read_returns(
         if "SAVEPOINT" not in q["sql"]  # the test's own transaction nests the view's
     ]
     assert statements == [
-        "SELECT knox_authtoken", "SELECT assessments_encounter",
-        "INSERT assessments_assessment", *["INSERT assessments_priorecho"] * 3,
+        "SELECT knox_authtoken",
+        "SELECT assessments_encounter",
+        "INSERT assessments_assessment",
+        *["INSERT assessments_priorecho"] * 3,
         "INSERT assessments_auditevent",  # unsealed: no lock, no read of the chain
-    ]  # fmt: skip
+    ]
     body = created.json()
     assert [e["months_ago"] for e in body["input"]["prior_echos"]] == [24, 12, 6]
     assert ehr.get(f"/api/v1/assessments/{body['id']}/").json() == body

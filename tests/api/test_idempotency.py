@@ -18,9 +18,12 @@ from assessments.models import (
 )
 
 NEW_PATIENT = {
-    "mrn": "EHR-7", "given_name": "Alan", "family_name": "Turing",
-    "birth_date": "1952-06-23", "sex": "male",
-}  # fmt: skip
+    "mrn": "EHR-7",
+    "given_name": "Alan",
+    "family_name": "Turing",
+    "birth_date": "1952-06-23",
+    "sex": "male",
+}
 
 
 def test_same_key_and_body_replays_the_first_response(ehr):
@@ -55,9 +58,11 @@ def test_same_key_with_another_body_is_409(ehr):
 def test_same_key_on_another_path_is_409(ehr, patient):
     ehr.post("/api/v1/patients/", NEW_PATIENT, format="json", HTTP_IDEMPOTENCY_KEY="k1")
     response = ehr.post(
-        f"/api/v1/patients/{patient.pk}/encounters/", NEW_PATIENT, format="json",
+        f"/api/v1/patients/{patient.pk}/encounters/",
+        NEW_PATIENT,
+        format="json",
         HTTP_IDEMPOTENCY_KEY="k1",
-    )  # fmt: skip
+    )
     assert response.status_code == 409
     assert not Encounter.objects.exists()
 

@@ -37,9 +37,11 @@ def test_guideline_list_query_count_is_constant(ehr, extra, django_assert_num_qu
 
     for n in range(extra):
         version_create_from_document(
-            doc=document_read("esc_eacts_2025"), origin="editor", status="retired",
+            doc=document_read("esc_eacts_2025"),
+            origin="editor",
+            status="retired",
             label=f"old-{n}",
-        )  # fmt: skip
+        )
     # token + user + membership, rule sets, their versions
     with django_assert_num_queries(3):
         response = ehr.get("/api/v1/guidelines/")

@@ -42,21 +42,35 @@ def test_schemathesis_finds_no_server_error_nor_schema_violation(
     token = api_token_issue(user=api_client_user)
     done = subprocess.run(
         [
-            *schemathesis_cli(), "run", f"{live_server.url}/api/schema/",
-            "--header", f"Authorization: Bearer {token}",
-            "--checks", CHECKS,
-            "--phases", "examples,coverage,fuzzing",
-            "--max-examples", os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"),
-            "--workers", "1",
-            "--max-time", str(MAX_TIME),
-            "--request-timeout", "20",
-            "--suppress-health-check", "all",
-            "--seed", "5",
+            *schemathesis_cli(),
+            "run",
+            f"{live_server.url}/api/schema/",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"),
+            "--workers",
+            "1",
+            "--max-time",
+            str(MAX_TIME),
+            "--request-timeout",
+            "20",
+            "--suppress-health-check",
+            "all",
+            "--seed",
+            "5",
             "--no-color",
         ],
-        capture_output=True, text=True, timeout=MAX_TIME + 120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=MAX_TIME + 120,
+        check=False,
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     output = done.stdout + done.stderr
     print(output[-2500:])  # the summary: operations, test cases, failures (pytest -s)
     assert done.returncode == 0, output[-6000:]

@@ -104,10 +104,20 @@ def test_the_input_schema_comes_from_the_vocabulary(schema):
 
 def test_the_schema_validates_without_warnings():
     done = subprocess.run(
-        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn",
-         "--file", "/dev/null"],
-        capture_output=True, text=True, check=False, env={"DEBUG": "true", "PATH": ""},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "manage.py",
+            "spectacular",
+            "--validate",
+            "--fail-on-warn",
+            "--file",
+            "/dev/null",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"DEBUG": "true", "PATH": ""},
+    )
     assert done.returncode == 0, done.stderr
 
 

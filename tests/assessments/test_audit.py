@@ -56,12 +56,16 @@ def test_admin_change_of_a_patient_is_audited(client, superuser, patient):
     response = client.post(
         f"/admin/assessments/patient/{patient.pk}/change/",
         {
-            "organization": patient.organization.pk, "mrn": patient.mrn,
-            "given_name": "Adah", "family_name": patient.family_name,
-            "birth_date": "1958-06-15", "sex": "female", "height_cm": "165",
+            "organization": patient.organization.pk,
+            "mrn": patient.mrn,
+            "given_name": "Adah",
+            "family_name": patient.family_name,
+            "birth_date": "1958-06-15",
+            "sex": "female",
+            "height_cm": "165",
             "weight_kg": "68.5",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="update")
     assert event.patient == patient

@@ -58,7 +58,7 @@ def test_database_refuses_an_out_of_range_value_on_bulk_create(encounter):
                     patient_sex="female",
                     echo_eroa_cm2=Decimal("2.5"),
                 )
-            ]  # fmt: skip
+            ]
         )
 
 
@@ -85,16 +85,22 @@ def test_database_refuses_an_implausible_patient_height(patient):
 def test_database_refuses_a_duplicate_mrn_in_one_organization(patient):
     with pytest.raises(IntegrityError), transaction.atomic():
         Patient.objects.create(
-            organization=patient.organization, mrn=patient.mrn, given_name="X",
-            family_name="Y", birth_date=patient.birth_date, sex="male",
-        )  # fmt: skip
+            organization=patient.organization,
+            mrn=patient.mrn,
+            given_name="X",
+            family_name="Y",
+            birth_date=patient.birth_date,
+            sex="male",
+        )
 
 
 def test_full_clean_names_the_field_and_the_range(encounter):
     record = Assessment(
-        encounter=encounter, patient_age_years=66, patient_sex="female",
+        encounter=encounter,
+        patient_age_years=66,
+        patient_sex="female",
         echo_eroa_cm2=Decimal("2.5"),
-    )  # fmt: skip
+    )
     with pytest.raises(ValidationError) as caught:
         record.full_clean()
     assert caught.value.message_dict["echo_eroa_cm2"] == [
@@ -104,9 +110,12 @@ def test_full_clean_names_the_field_and_the_range(encounter):
 
 def test_lvesd_not_below_lvedd_is_refused_naming_the_field(encounter):
     record = Assessment(
-        encounter=encounter, patient_age_years=66, patient_sex="female",
-        echo_lvesd_mm=Decimal("55"), echo_lvedd_mm=Decimal("55"),
-    )  # fmt: skip
+        encounter=encounter,
+        patient_age_years=66,
+        patient_sex="female",
+        echo_lvesd_mm=Decimal("55"),
+        echo_lvedd_mm=Decimal("55"),
+    )
     with pytest.raises(ValidationError) as caught:
         record.full_clean()
     (message,) = caught.value.message_dict["echo_lvesd_mm"]

@@ -6,8 +6,8 @@ prior echos included and in their order, whatever the database."""
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from assessments.models import Assessment
 from assessments.inputs import assessment_to_input
+from assessments.models import Assessment
 from assessments.replay import stored_records
 from assessments.services import assessment_create
 from guidelines.models import RuleSetTestCase
@@ -41,7 +41,8 @@ def test_rows_read_as_the_records_input_and_stored_outcome(
             outcome = (result["severity"], result["stage"], codes)
         expected.append((assessment_to_input(assessment), outcome))
     assert len(expected[0][0]["prior_echos"]) == 3
-    assert expected[1][1] is None and expected[0][1][2]
+    assert expected[1][1] is None
+    assert expected[0][1][2]
 
     with CaptureQueriesContext(connection) as captured:
         read = list(stored_records(records))

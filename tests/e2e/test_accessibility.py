@@ -41,7 +41,7 @@ def stored_assessment(encounter, clinician):
                 "lvesd_mm": 36,
                 "lvedd_mm": 55,
             },
-        },  # fmt: skip
+        },
         author=clinician,
     )
 

@@ -22,9 +22,14 @@ DESKTOP = {"width": 1366, "height": 900}
 FLAIL = {
     "etiology": "flail_leaflet",
     "symptoms": {"nyha_class": 2},
-    "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70, "lvef_pct": 62,
-             "lvesd_mm": 36, "lvedd_mm": 55},
-}  # fmt: skip
+    "echo": {
+        "eroa_cm2": 0.45,
+        "regurgitant_volume_ml": 70,
+        "lvef_pct": 62,
+        "lvesd_mm": 36,
+        "lvedd_mm": 55,
+    },
+}
 
 
 @pytest.fixture
@@ -180,9 +185,11 @@ def test_a_result_under_a_retired_version_is_evaluated_again(
 ):
     # (a live-server test flushes the editors' group permissions: a superuser approves)
     republished(
-        stored.rule_set_version, editor=editor, approver=superuser,
+        stored.rule_set_version,
+        editor=editor,
+        approver=superuser,
         label="2020.1-r2",
-    )  # fmt: skip
+    )
     sign_in(page, live_server.url, clinician.username)
     page.goto(url(live_server, "assessment_detail", stored.pk))
     drift = page.locator("#version-drift")

@@ -36,23 +36,59 @@ def test_clinician_imports_an_echo_report_reviews_and_saves(
     page: Page, live_server, clinician, organization, tmp_path
 ):
     patient = PatientFactory(
-        organization=organization, mrn="ECHO-1", family_name="Clarke",
-        given_name="Edith", birth_date="1956-04-02",
-    )  # fmt: skip
+        organization=organization,
+        mrn="ECHO-1",
+        family_name="Clarke",
+        given_name="Edith",
+        birth_date="1956-04-02",
+    )
     encounter = EncounterFactory(patient=patient, clinician=clinician)
     report = tmp_path / "echo.dcm"
-    report.write_bytes(echo_sr([
-        mitral_section([
-            num("SCT", "399027007", "Cardiovascular Orifice Diameter", "7", "mm",
-                modifiers=[(FLOW, REGURGITANT)]),
-            num("SCT", "90096001", "Stroke Volume", "68", "mL",
-                modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)]),
-            num("SCT", "90096001", "Stroke Volume", "55", "mL",
-                modifiers=[(FLOW, REGURGITANT), (METHOD, VOLUME_FLOW)]),
-        ]),
-        num("LN", "29438-9", "Left Ventricle Internal Systolic Dimension", "4.1", "cm"),
-        num("99LOCAL", "X-1", "Cart-specific value", "3", "cm"),
-    ], patient_id="ECHO-1", patient_name="Clarke^Edith", birth_date="19560402"))  # fmt: skip
+    report.write_bytes(
+        echo_sr(
+            [
+                mitral_section(
+                    [
+                        num(
+                            "SCT",
+                            "399027007",
+                            "Cardiovascular Orifice Diameter",
+                            "7",
+                            "mm",
+                            modifiers=[(FLOW, REGURGITANT)],
+                        ),
+                        num(
+                            "SCT",
+                            "90096001",
+                            "Stroke Volume",
+                            "68",
+                            "mL",
+                            modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)],
+                        ),
+                        num(
+                            "SCT",
+                            "90096001",
+                            "Stroke Volume",
+                            "55",
+                            "mL",
+                            modifiers=[(FLOW, REGURGITANT), (METHOD, VOLUME_FLOW)],
+                        ),
+                    ]
+                ),
+                num(
+                    "LN",
+                    "29438-9",
+                    "Left Ventricle Internal Systolic Dimension",
+                    "4.1",
+                    "cm",
+                ),
+                num("99LOCAL", "X-1", "Cart-specific value", "3", "cm"),
+            ],
+            patient_id="ECHO-1",
+            patient_name="Clarke^Edith",
+            birth_date="19560402",
+        )
+    )
 
     sign_in(page, live_server.url, clinician.username)
     page.goto(f"{live_server.url}/encounters/{encounter.pk}/assessments/new/")

@@ -91,9 +91,14 @@ def create_draft(page: Page, base: str, version, label: str) -> str:
 
 
 def test_editor_breaks_fixes_and_publishes_a_guideline_change(
-    page: Page, browser, live_server, browser_editor, browser_second_editor,
-    encounter, clinician,
-):  # fmt: skip
+    page: Page,
+    browser,
+    live_server,
+    browser_editor,
+    browser_second_editor,
+    encounter,
+    clinician,
+):
     original = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
@@ -248,10 +253,12 @@ def test_a_rollback_goes_through_the_same_gate(
     row.condition = ["echo.regurgitant_volume_ml", ">=", 59]
     authoring.rule_row_save(row=row, user=browser_editor)
     authoring.version_publish(
-        version=moved, user=browser_second_editor, reason="moved",
+        version=moved,
+        user=browser_second_editor,
+        reason="moved",
         acknowledgements={c.id: "r" for c in authoring.version_outcome_changes(moved)},
         acknowledge_pending=True,
-    )  # fmt: skip
+    )
 
     # the editor asks for the rollback: a draft, shown with its changed outcomes
     sign_in(page, base, browser_editor)

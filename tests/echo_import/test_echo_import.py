@@ -43,39 +43,94 @@ URL = "/api/v1/echo-imports"
 
 def tid5200_report(**kwargs) -> bytes:
     """Post-coordinated TID 5200: generic concepts + finding site / flow / method."""
-    return echo_sr([
-        patient_characteristics(165, 68.5),
-        mitral_section([
-            num("SCT", "399367004", "Cardiovascular Orifice Area", "0.45", "cm2",
-                modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)]),
-            num("SCT", "90096001", "Stroke Volume", "68", "ml",
-                modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)]),
-            num("SCT", "399027007", "Cardiovascular Orifice Diameter", "6", "mm",
-                modifiers=[(FLOW, REGURGITANT)]),
-            num("LN", "20355-4", "Peak Blood Velocity", "5.1", "m/s",
-                modifiers=[(FLOW, REGURGITANT)]),
-            num("DCM", "125331", "PISA Radius", "0.9", "cm"),
-        ]),
-        num("SCT", "399027007", "Cardiovascular Orifice Diameter", "21", "mm",
-            modifiers=[(FINDING_SITE, LVOT)]),
-        num("LN", "18043-0", "Left Ventricular Ejection Fraction by US", "62", "%"),
-        num("LN", "29438-9", "Left Ventricle Internal Systolic Dimension", "4.1", "cm"),
-        num("LN", "29436-3", "Left Ventricle Internal End Diastolic Dimension", "5.5",
-            "cm"),
-    ], **kwargs)  # fmt: skip
+    return echo_sr(
+        [
+            patient_characteristics(165, 68.5),
+            mitral_section(
+                [
+                    num(
+                        "SCT",
+                        "399367004",
+                        "Cardiovascular Orifice Area",
+                        "0.45",
+                        "cm2",
+                        modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)],
+                    ),
+                    num(
+                        "SCT",
+                        "90096001",
+                        "Stroke Volume",
+                        "68",
+                        "ml",
+                        modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)],
+                    ),
+                    num(
+                        "SCT",
+                        "399027007",
+                        "Cardiovascular Orifice Diameter",
+                        "6",
+                        "mm",
+                        modifiers=[(FLOW, REGURGITANT)],
+                    ),
+                    num(
+                        "LN",
+                        "20355-4",
+                        "Peak Blood Velocity",
+                        "5.1",
+                        "m/s",
+                        modifiers=[(FLOW, REGURGITANT)],
+                    ),
+                    num("DCM", "125331", "PISA Radius", "0.9", "cm"),
+                ]
+            ),
+            num(
+                "SCT",
+                "399027007",
+                "Cardiovascular Orifice Diameter",
+                "21",
+                "mm",
+                modifiers=[(FINDING_SITE, LVOT)],
+            ),
+            num("LN", "18043-0", "Left Ventricular Ejection Fraction by US", "62", "%"),
+            num(
+                "LN",
+                "29438-9",
+                "Left Ventricle Internal Systolic Dimension",
+                "4.1",
+                "cm",
+            ),
+            num(
+                "LN",
+                "29436-3",
+                "Left Ventricle Internal End Diastolic Dimension",
+                "5.5",
+                "cm",
+            ),
+        ],
+        **kwargs,
+    )
 
 
 def tid5300_report(**kwargs) -> bytes:
     """Simplified TID 5300: pre-coordinated LOINC codes, flat."""
-    return echo_sr([
-        num("LN", "80071-4", "Mitral valve EROA (PISA)", "0.42", "cm2"),
-        num("LN", "80064-9", "Mitral regurgitation volume (PISA)", "62", "mL"),
-        num("LN", "80061-5", "Mitral regurgitation vena contracta width", "0.72", "cm"),
-        num("LN", "80062-3", "Mitral regurgitation Vmax", "510", "cm/s"),
-        num("LN", "79991-6", "LVEF biplane (MOD)", "58", "%"),
-        num("LN", "80070-6", "Mitral valve E-wave Vmax", "1.4", "m/s"),
-        num("LN", "79984-1", "LA volume biplane (MOD) / BSA", "52", "mL/m2"),
-    ], **{"template": "5300", **kwargs})  # fmt: skip
+    return echo_sr(
+        [
+            num("LN", "80071-4", "Mitral valve EROA (PISA)", "0.42", "cm2"),
+            num("LN", "80064-9", "Mitral regurgitation volume (PISA)", "62", "mL"),
+            num(
+                "LN",
+                "80061-5",
+                "Mitral regurgitation vena contracta width",
+                "0.72",
+                "cm",
+            ),
+            num("LN", "80062-3", "Mitral regurgitation Vmax", "510", "cm/s"),
+            num("LN", "79991-6", "LVEF biplane (MOD)", "58", "%"),
+            num("LN", "80070-6", "Mitral valve E-wave Vmax", "1.4", "m/s"),
+            num("LN", "79984-1", "LA volume biplane (MOD) / BSA", "52", "mL/m2"),
+        ],
+        **{"template": "5300", **kwargs},
+    )
 
 
 # --- mapping --------------------------------------------------------------------------
@@ -105,18 +160,30 @@ def test_it_maps_the_post_coordinated_tid_5200_form_with_units_converted():
 def test_it_maps_the_pre_coordinated_tid_5300_form():
     result = echo_import(data=tid5300_report())
     assert result["input"]["echo"] == {
-        "eroa_cm2": 0.42, "regurgitant_volume_ml": 62, "vena_contracta_cm": 0.72,
-        "mr_peak_velocity_cm_s": 510, "lvef_pct": 58, "mitral_e_wave_m_s": 1.4,
+        "eroa_cm2": 0.42,
+        "regurgitant_volume_ml": 62,
+        "vena_contracta_cm": 0.72,
+        "mr_peak_velocity_cm_s": 510,
+        "lvef_pct": 58,
+        "mitral_e_wave_m_s": 1.4,
         "la_volume_index_ml_m2": 52,
-    }  # fmt: skip
+    }
     assert result["sources"]["echo.lvef_pct"][0]["method"] == "biplane method of disks"
     assert result["report"]["template"] == "TID 5300"
 
 
 def test_a_regurgitant_orifice_without_flow_direction_is_not_guessed():
-    data = echo_sr([mitral_section([
-        num("SCT", "399367004", "Cardiovascular Orifice Area", "0.4", "cm2"),
-    ])])  # fmt: skip
+    data = echo_sr(
+        [
+            mitral_section(
+                [
+                    num(
+                        "SCT", "399367004", "Cardiovascular Orifice Area", "0.4", "cm2"
+                    ),
+                ]
+            )
+        ]
+    )
     result = echo_import(data=data)
     assert result["input"] == {}
     assert result["unmapped"][0]["code"]["code"] == "399367004"
@@ -132,12 +199,19 @@ def test_an_unknown_code_is_listed_with_its_code_and_value():
     )
     result = echo_import(data=data)
     assert result["input"] == {"echo": {"eroa_cm2": 0.3}}
-    assert result["unmapped"] == [{
-        "code": {"scheme": "99LOCAL", "code": "X-17",
-                 "meaning": "Cart-specific jet length"},
-        "value": "3.2", "unit": "cm", "modifiers": {},
-        "reason": "no mapping for this code",
-    }]  # fmt: skip
+    assert result["unmapped"] == [
+        {
+            "code": {
+                "scheme": "99LOCAL",
+                "code": "X-17",
+                "meaning": "Cart-specific jet length",
+            },
+            "value": "3.2",
+            "unit": "cm",
+            "modifiers": {},
+            "reason": "no mapping for this code",
+        }
+    ]
 
 
 def test_a_unit_that_cannot_be_converted_is_not_imported():
@@ -167,12 +241,30 @@ def test_a_value_outside_the_contract_range_is_a_warning_not_an_input():
 
 
 def test_two_methods_giving_two_values_are_a_conflict_with_both():
-    data = echo_sr([mitral_section([
-        num("SCT", "90096001", "Stroke Volume", "68", "mL",
-            modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)]),
-        num("SCT", "90096001", "Stroke Volume", "55", "mL",
-            modifiers=[(FLOW, REGURGITANT), (METHOD, VOLUME_FLOW)]),
-    ])])  # fmt: skip
+    data = echo_sr(
+        [
+            mitral_section(
+                [
+                    num(
+                        "SCT",
+                        "90096001",
+                        "Stroke Volume",
+                        "68",
+                        "mL",
+                        modifiers=[(FLOW, REGURGITANT), (METHOD, PISA)],
+                    ),
+                    num(
+                        "SCT",
+                        "90096001",
+                        "Stroke Volume",
+                        "55",
+                        "mL",
+                        modifiers=[(FLOW, REGURGITANT), (METHOD, VOLUME_FLOW)],
+                    ),
+                ]
+            )
+        ]
+    )
     result = echo_import(data=data)
     assert "regurgitant_volume_ml" not in result["input"].get("echo", {})
     [conflict] = result["conflicts"]
@@ -180,7 +272,9 @@ def test_two_methods_giving_two_values_are_a_conflict_with_both():
     assert conflict["column"] == "echo_regurgitant_volume_ml"
     assert [v["value"] for v in conflict["values"]] == ["68", "55"]
     assert [v["source"]["method"] for v in conflict["values"]] == [
-        "Proximal Isovelocity Surface Area", "Doppler Volume Flow"]  # fmt: skip
+        "Proximal Isovelocity Surface Area",
+        "Doppler Volume Flow",
+    ]
 
 
 def test_repeated_measurements_in_mm_and_cm_conflict_unless_equal():
@@ -228,9 +322,10 @@ def test_a_wrong_sop_class_is_refused():
 
 def test_an_sr_of_another_template_is_refused():
     other = echo_sr(
-        [num("LN", "80071-4", "EROA", "0.4", "cm2")], template="2000",
+        [num("LN", "80071-4", "EROA", "0.4", "cm2")],
+        template="2000",
         title=("DCM", "126000", "Imaging Measurement Report"),
-    )  # fmt: skip
+    )
     with pytest.raises(EchoReportError, match="not an echocardiography report"):
         echo_import(data=other)
 
@@ -274,14 +369,16 @@ def test_the_built_reports_are_valid_dicom(builder, tmp_path):
     path = tmp_path / "report.dcm"
     path.write_bytes(builder())
     if "dciodvfy" in tools:
-        run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True,
-                             check=False)  # fmt: skip
+        run = subprocess.run(
+            ["dciodvfy", str(path)], capture_output=True, text=True, check=False
+        )
         output = run.stdout + run.stderr
         assert "Error" not in output, output
         assert "EnhancedSR" in output
     if "dsrdump" in tools:
-        run = subprocess.run(["dsrdump", str(path)], capture_output=True, text=True,
-                             check=False)  # fmt: skip
+        run = subprocess.run(
+            ["dsrdump", str(path)], capture_output=True, text=True, check=False
+        )
         assert run.returncode == 0, run.stderr
         assert "Adult Echocardiography Procedure Report" in run.stdout
 
@@ -345,8 +442,11 @@ def test_the_api_compares_the_patient_of_an_encounter(ehr, encounter, api_client
     assert AuditEvent.objects.filter(
         patient=encounter.patient, detail__startswith="echo SR import refused"
     ).exists()
-    response = post_dicom(ehr, tid5300_report(patient_id="OTHER"),
-                          query + "&confirm_patient_mismatch=true")  # fmt: skip
+    response = post_dicom(
+        ehr,
+        tid5300_report(patient_id="OTHER"),
+        query + "&confirm_patient_mismatch=true",
+    )
     assert response.status_code == 200
     assert response.json()["patient_check"] == "mismatch_confirmed"
     assert AuditEvent.objects.filter(
@@ -381,8 +481,9 @@ def test_the_assessment_page_offers_the_import(client, clinician, encounter):
     assert "<script>" not in page  # no inline script (CSP)
 
 
-def test_the_page_upload_returns_the_values_by_form_field_name(client, clinician,
-                                                               encounter):  # fmt: skip
+def test_the_page_upload_returns_the_values_by_form_field_name(
+    client, clinician, encounter
+):
     client.force_login(clinician)
     encounter.patient.family_name = "Patient1"
     encounter.patient.save()
@@ -423,14 +524,16 @@ def test_the_page_upload_needs_the_csrf_token(clinician, encounter):
     assert upload(client, encounter, tid5300_report()).status_code == 403
 
 
-def test_the_page_upload_is_refused_for_another_care_site(client, other_clinician,
-                                                          encounter):  # fmt: skip
+def test_the_page_upload_is_refused_for_another_care_site(
+    client, other_clinician, encounter
+):
     client.force_login(other_clinician)
     assert upload(client, encounter, tid5300_report()).status_code == 404
 
 
-def test_the_page_upload_over_the_limit_is_refused(client, clinician, encounter,
-                                                   settings):  # fmt: skip
+def test_the_page_upload_over_the_limit_is_refused(
+    client, clinician, encounter, settings
+):
     settings.ECHO_IMPORT_MAX_BYTES = 500
     client.force_login(clinician)
     response = upload(client, encounter, tid5300_report())

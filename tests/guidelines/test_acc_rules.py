@@ -21,8 +21,12 @@ SURVEILLANCE = {
     "surveillance_echo_6_12m",
 }
 PATIENT = {"age_years": 70, "sex": "male", "height_cm": 175, "weight_kg": 80}
-SEVERE_QUANT = {"eroa_cm2": 0.5, "regurgitant_volume_ml": 70, "regurgitant_fraction_pct": 55,
-                "vena_contracta_cm": 0.8}  # fmt: skip
+SEVERE_QUANT = {
+    "eroa_cm2": 0.5,
+    "regurgitant_volume_ml": 70,
+    "regurgitant_fraction_pct": 55,
+    "vena_contracta_cm": 0.8,
+}
 
 
 def merge(base: dict, changes: dict) -> dict:
@@ -55,66 +59,104 @@ def caution_rules(res: dict) -> list[str]:
 # P6: severely symptomatic (NYHA III-IV) severe primary MR, high or prohibitive surgical
 # risk, favourable anatomy, life expectancy >= 1 year -> TEER reasonable (2a).
 P6_CANDIDATE = {
-    "presentation": "chronic", "etiology": "degenerative_prolapse",
+    "presentation": "chronic",
+    "etiology": "degenerative_prolapse",
     "patient": {"age_years": 84, "sex": "female", "height_cm": 158, "weight_kg": 55},
-    "symptoms": {"nyha_class": 3}, "ecg": {"rhythm": "sinus"},
+    "symptoms": {"nyha_class": 3},
+    "ecg": {"rhythm": "sinus"},
     "echo": {**SEVERE_QUANT, "lvef_pct": 58, "lvesd_mm": 38, "pasp_mmhg": 45},
-    "management": {"surgical_risk": "high", "teer_anatomy": "suitable",
-                   "life_expectancy_over_1y": True},
-}  # fmt: skip
+    "management": {
+        "surgical_risk": "high",
+        "teer_anatomy": "suitable",
+        "life_expectancy_over_1y": True,
+    },
+}
 
 # S3: severe secondary MR, LVEF 20-50 %, LVESD <= 70 mm, PASP <= 70 mmHg, NYHA II-IV on
 # optimal GDMT (stage D), appropriate anatomy -> TEER reasonable (2a B-R). CRT implanted.
 S3_CANDIDATE = {
-    "presentation": "chronic", "etiology": "secondary_nonischemic", "patient": PATIENT,
+    "presentation": "chronic",
+    "etiology": "secondary_nonischemic",
+    "patient": PATIENT,
     "symptoms": {"nyha_class": 3},
     "ecg": {"rhythm": "sinus", "lbbb": True, "qrs_ms": 160},
     "echo": {**SEVERE_QUANT, "lvef_pct": 30, "lvesd_mm": 55, "pasp_mmhg": 45},
-    "management": {"surgical_risk": "intermediate", "gdmt_optimized": True,
-                   "months_on_gdmt": 6, "crt_implanted": True, "teer_anatomy": "suitable",
-                   "cad_requiring_revascularization": False},
-}  # fmt: skip
+    "management": {
+        "surgical_risk": "intermediate",
+        "gdmt_optimized": True,
+        "months_on_gdmt": 6,
+        "crt_implanted": True,
+        "teer_anatomy": "suitable",
+        "cad_requiring_revascularization": False,
+    },
+}
 
 # 2022 HF §7.4.1: LVEF <= 35 %, sinus rhythm, symptomatic on >= 3 months of GDMT.
 CRT_CANDIDATE = merge(
     S3_CANDIDATE,
-    {"management": {"crt_implanted": False, "months_on_gdmt": 4},
-     "ecg": {"lbbb": True, "qrs_ms": 150}},
-)  # fmt: skip
+    {
+        "management": {"crt_implanted": False, "months_on_gdmt": 4},
+        "ecg": {"lbbb": True, "qrs_ms": 150},
+    },
+)
 
 # P2: asymptomatic severe primary MR with LVEF <= 60 % or LVESD >= 40 mm (C2).
 C2_CANDIDATE = {
-    "presentation": "chronic", "etiology": "degenerative_prolapse", "patient": PATIENT,
-    "symptoms": {"nyha_class": 1}, "ecg": {"rhythm": "sinus"},
+    "presentation": "chronic",
+    "etiology": "degenerative_prolapse",
+    "patient": PATIENT,
+    "symptoms": {"nyha_class": 1},
+    "ecg": {"rhythm": "sinus"},
     "echo": {**SEVERE_QUANT, "lvef_pct": 60, "lvesd_mm": 36},
     "management": {"surgical_risk": "low"},
-}  # fmt: skip
+}
 
 ACUTE_FLAIL = {
-    "presentation": "acute", "etiology": "flail_leaflet", "patient": PATIENT,
+    "presentation": "acute",
+    "etiology": "flail_leaflet",
+    "patient": PATIENT,
     "hemodynamics": {"pulmonary_edema": True},
-    "echo": {"flail_leaflet": True, "jet_timing": "brief", "vena_contracta_cm": 0.3,
-             "lvef_pct": 68, "lvesd_mm": 30},
+    "echo": {
+        "flail_leaflet": True,
+        "jet_timing": "brief",
+        "vena_contracta_cm": 0.3,
+        "lvef_pct": 68,
+        "lvesd_mm": 30,
+    },
     "management": {"surgical_risk": "intermediate"},
-}  # fmt: skip
+}
 
 ACUTE_PMR_SHOCK = {
-    "presentation": "acute", "etiology": "papillary_muscle_rupture",
+    "presentation": "acute",
+    "etiology": "papillary_muscle_rupture",
     "patient": {"age_years": 66, "sex": "male", "height_cm": 178, "weight_kg": 85},
     "risk_factors": {"prior_myocardial_infarction": True},
-    "hemodynamics": {"cardiogenic_shock": True, "vasopressors": True,
-                     "mechanical_support": True, "pulmonary_edema": True},
+    "hemodynamics": {
+        "cardiogenic_shock": True,
+        "vasopressors": True,
+        "mechanical_support": True,
+        "pulmonary_edema": True,
+    },
     "echo": {"jet_type": "eccentric_wall_impinging", "lvef_pct": 60},
     "management": {"surgical_risk": "high"},
-}  # fmt: skip
+}
 
 AF_MODERATE = {
-    "presentation": "chronic", "etiology": "degenerative_prolapse", "patient": PATIENT,
-    "symptoms": {"nyha_class": 1}, "ecg": {"rhythm": "atrial_fibrillation"},
-    "echo": {"eroa_cm2": 0.3, "regurgitant_volume_ml": 45, "regurgitant_fraction_pct": 40,
-             "vena_contracta_cm": 0.5, "lvef_pct": 62, "lvesd_mm": 35},
+    "presentation": "chronic",
+    "etiology": "degenerative_prolapse",
+    "patient": PATIENT,
+    "symptoms": {"nyha_class": 1},
+    "ecg": {"rhythm": "atrial_fibrillation"},
+    "echo": {
+        "eroa_cm2": 0.3,
+        "regurgitant_volume_ml": 45,
+        "regurgitant_fraction_pct": 40,
+        "vena_contracta_cm": 0.5,
+        "lvef_pct": 62,
+        "lvesd_mm": 35,
+    },
     "management": {"surgical_risk": "low"},
-}  # fmt: skip
+}
 
 
 def case(source, data, required=(), must_not=(), *, rule=None, cautions=(), id=None):
@@ -688,8 +730,11 @@ def test_unrecorded_teer_exclusions_are_listed_for_the_clinician():
     res = result(P6_CANDIDATE)
     assert "teer" in codes(res)
     missing = {m["parameter"] for m in res["missing"]}
-    assert {"echo.mitral_valve_area_cm2", "echo.mitral_mean_gradient_mmhg",
-            "echo.leaflet_calcification"} <= missing  # fmt: skip
+    assert {
+        "echo.mitral_valve_area_cm2",
+        "echo.mitral_mean_gradient_mmhg",
+        "echo.leaflet_calcification",
+    } <= missing
 
 
 def test_acute_surgery_carries_no_2014_label():

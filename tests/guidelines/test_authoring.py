@@ -46,8 +46,15 @@ def row_post_data(row, **changes):
     if isinstance(row, SeverityCriterionRow):
         data.update(role=row.role, band=row.band, scope=row.scope)
     if isinstance(row, RecommendationRuleRow):
-        data.update(code=row.code, title=row.title, detail=row.detail, cor=row.cor,
-                    loe=row.loe, group=row.group, kind=row.kind)  # fmt: skip
+        data.update(
+            code=row.code,
+            title=row.title,
+            detail=row.detail,
+            cor=row.cor,
+            loe=row.loe,
+            group=row.group,
+            kind=row.kind,
+        )
     data.update(changes)
     return data
 
@@ -81,7 +88,9 @@ def staff_clinician(organization):
 
 @pytest.fixture
 def draft(editor, rule_sets):
-    return authoring.version_copy_to_draft(version=active(), user=editor, label="2020.2")
+    return authoring.version_copy_to_draft(
+        version=active(), user=editor, label="2020.2"
+    )
 
 
 def edit_row(client, row, *, as_json=False, **changes):
@@ -140,8 +149,12 @@ def test_clinician_cannot_author(client, clinician, staff_clinician, rule_sets):
     client.force_login(staff_clinician)
     for name in ("rulesetversion_changelist",):
         assert client.get(url(name)).status_code == 403
-    for name in ("rulesetversion_draft", "rulesetversion_publish",
-                 "rulesetversion_rollback", "rulesetversion_compare"):  # fmt: skip
+    for name in (
+        "rulesetversion_draft",
+        "rulesetversion_publish",
+        "rulesetversion_rollback",
+        "rulesetversion_compare",
+    ):
         assert client.get(url(name, version.pk)).status_code == 403
         assert client.post(url(name, version.pk), {"label": "x"}).status_code == 403
     row = version.severitycriterionrow_set.first()
@@ -218,9 +231,11 @@ def test_an_invalid_row_is_refused_naming_the_row_and_the_field(editor_client, d
     assert f"Rule row {rule.key}, field code" in response.content.decode()
 
     response = edit_row(
-        editor_client, rule, as_json=True,
+        editor_client,
+        rule,
+        as_json=True,
         condition=json.dumps(["echo.lvef_pct", "includes", 3]),
-    )  # fmt: skip
+    )
     assert f"Rule row {rule.key}, field condition" in response.content.decode()
     assert "condition" in response.context_data["adminform"].form.errors
     assert SeverityCriterionRow.objects.get(pk=row.pk).condition[2] == "0.3"
@@ -328,8 +343,10 @@ def test_rollback_is_a_draft_published_through_the_same_gate(
     assert response.status_code == 302
     assert response.url == url("rulesetversion_publish", rollback.pk)
     assert (rollback.status, rollback.is_rollback, rollback.based_on) == (
-        "draft", True, original,
-    )  # fmt: skip
+        "draft",
+        True,
+        original,
+    )
     assert active() == draft  # nothing is published yet
 
     # the editor who asked for the rollback cannot publish it alone
@@ -354,8 +371,12 @@ def test_rollback_is_a_draft_published_through_the_same_gate(
     assert restored.outcome_changes
     draft.refresh_from_db()
     assert draft.status == "retired"
-    assert services.guideline_evaluate(data={"patient": {"age_years": 60, "sex": "male"}},
-                                       guideline=CODE).version_id == restored.pk  # fmt: skip
+    assert (
+        services.guideline_evaluate(
+            data={"patient": {"age_years": 60, "sex": "male"}}, guideline=CODE
+        ).version_id
+        == restored.pk
+    )
 
 
 def test_compare_shows_changed_rules_side_by_side(editor_client, draft):
@@ -422,9 +443,15 @@ def test_a_bad_test_case_is_refused(editor_client, rule_sets):
     rule_set = active().rule_set
     response = editor_client.post(
         url("rulesettestcase_add"),
-        {"rule_set": rule_set.pk, "name": "bad", "active": "on",
-         "in_echo_eroa_cm2": "9", "exp_severity": "huge", "exp_must_not": ["nope"]},
-    )  # fmt: skip
+        {
+            "rule_set": rule_set.pk,
+            "name": "bad",
+            "active": "on",
+            "in_echo_eroa_cm2": "9",
+            "exp_severity": "huge",
+            "exp_must_not": ["nope"],
+        },
+    )
     assert response.status_code == 200
     errors = response.context_data["adminform"].form.errors
     assert "must be between" in errors["in_echo_eroa_cm2"][0]
@@ -447,9 +474,14 @@ def test_editors_group_has_the_guideline_permissions(db):
 
     group = Group.objects.get(name="guideline editors")
     codenames = set(group.permissions.values_list("codename", flat=True))
-    assert {"change_rulesetversion", "change_severitycriterionrow",
-            "add_rulesettestcase", "view_historicalseveritycriterionrow",
-            "add_recommendationcode", "view_historicalrecommendationcode"} <= codenames  # fmt: skip
+    assert {
+        "change_rulesetversion",
+        "change_severitycriterionrow",
+        "add_rulesettestcase",
+        "view_historicalseveritycriterionrow",
+        "add_recommendationcode",
+        "view_historicalrecommendationcode",
+    } <= codenames
 
 
 def test_a_drafts_notes_are_edited_as_lines_not_json(editor_client, editor, draft):

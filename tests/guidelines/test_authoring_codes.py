@@ -27,16 +27,25 @@ def draft(editor, rule_sets):
 @pytest.mark.parametrize(
     ("entry", "problem"),
     [
-        ({"code": "surgery_mv", "title": "MV surgery"},
-         "codes[surgery_mv]: 'surgery_mv' is already a contract recommendation code"),
-        ({"code": "Redo-Surgery", "title": "Redo"},
-         "codes[Redo-Surgery]: code must be 1 to 60 lowercase letters"),
+        (
+            {"code": "surgery_mv", "title": "MV surgery"},
+            "codes[surgery_mv]: 'surgery_mv' is already a contract recommendation code",
+        ),
+        (
+            {"code": "Redo-Surgery", "title": "Redo"},
+            "codes[Redo-Surgery]: code must be 1 to 60 lowercase letters",
+        ),
         ({"code": "", "title": "No code"}, "codes[3]: code must be"),
-        ({"code": "mitral_redo", "title": " "}, "codes[mitral_redo]: title is required"),
-        ({"code": "coronary_assessment", "title": "Twice"},
-         "codes[coronary_assessment]: duplicate code 'coronary_assessment'"),
+        (
+            {"code": "mitral_redo", "title": " "},
+            "codes[mitral_redo]: title is required",
+        ),
+        (
+            {"code": "coronary_assessment", "title": "Twice"},
+            "codes[coronary_assessment]: duplicate code 'coronary_assessment'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_rule_set_document_refuses_a_bad_code(entry, problem):
     doc = document_read("acc_aha_2020")
     doc["codes"] = [*doc["codes"], entry]

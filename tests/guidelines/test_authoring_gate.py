@@ -55,9 +55,12 @@ def acknowledge_all(version, reason="Intended: reviewed."):
 def publish(version, user, **kwargs):
     kwargs.setdefault("acknowledgements", acknowledge_all(version))
     return authoring.version_publish(
-        version=version, user=user, reason="Reviewed.", acknowledge_pending=True,
+        version=version,
+        user=user,
+        reason="Reviewed.",
+        acknowledge_pending=True,
         **kwargs,
-    )  # fmt: skip
+    )
 
 
 def test_an_unchanged_draft_changes_no_outcome(draft):
@@ -76,10 +79,11 @@ def test_a_moved_c2_threshold_is_listed_in_clinical_words(draft, editor):
         f"published version {SHIPPED_LABEL} (same as the shipped data file)"
     )
     assert any(
-        c.startswith("Mitral valve surgery") and "(Class 1" in c
+        c.startswith("Mitral valve surgery")
+        and "(Class 1" in c
         and c.endswith("no longer recommended")
         for c in boundary.changes
-    ), boundary.changes  # fmt: skip
+    ), boundary.changes
     # the same cut-off placed on vignettes, listed once per distinct change
     assert all(t.startswith("LVESD 40 mm") for t in texts), texts
     assert any(t.startswith("LVESD 40 mm (on MR-") for t in texts), texts

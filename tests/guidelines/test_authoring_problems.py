@@ -31,12 +31,17 @@ def problems_of(doc):
         pytest.param("rule", None, {"section": " "}, "section", id="no section"),
         pytest.param("rule", None, {"code": "nope"}, "code", id="unknown code"),
         pytest.param("rule", None, {"kind": "maybe"}, "kind", id="unknown kind"),
-        pytest.param("stage", "c2_lvesd", {"when": ["echo.lvesd_mm", ">=", 900]},
-                     "when", id="threshold outside the plausible range"),
+        pytest.param(
+            "stage",
+            "c2_lvesd",
+            {"when": ["echo.lvesd_mm", ">=", 900]},
+            "when",
+            id="threshold outside the plausible range",
+        ),
         pytest.param("severity", "eroa_severe", {"role": "loud"}, "role", id="role"),
         pytest.param("severity", "eroa_severe", {"band": "huge"}, "band", id="band"),
     ],
-)  # fmt: skip
+)
 def test_each_row_problem_names_its_table_row_and_field(table, key, change, where):
     doc = copy.deepcopy(document_read(CODE))
     row = rows(doc, table)[key] if key else doc[table][0]

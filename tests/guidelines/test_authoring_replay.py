@@ -122,12 +122,14 @@ def test_an_old_assessment_keeps_its_version_after_publication(
     old_version = stored[0].rule_set_version
     raise_eroa_severe(draft, editor, "0.41")
     authoring.version_publish(
-        version=draft, user=second_editor, reason="r",
+        version=draft,
+        user=second_editor,
+        reason="r",
         acknowledgements={
             c.id: "intended" for c in authoring.version_outcome_changes(draft)
         },
         acknowledge_pending=True,
-    )  # fmt: skip
+    )
     stored[0].refresh_from_db()
     assert stored[0].rule_set_version == old_version
     assert stored[0].rule_set_version.status == "retired"

@@ -23,10 +23,12 @@ def published(editor, second_editor, rule_sets):
     authoring.rule_row_save(row=row, user=editor)
     changes = authoring.version_outcome_changes(draft)
     return authoring.version_publish(
-        version=draft, user=second_editor, reason="Threshold under review (test).",
+        version=draft,
+        user=second_editor,
+        reason="Threshold under review (test).",
         acknowledgements={c.id: "Accepted for the LVESD study." for c in changes},
         acknowledge_pending=True,
-    )  # fmt: skip
+    )
 
 
 def test_the_changelog_is_for_signed_in_users(client, rule_sets):

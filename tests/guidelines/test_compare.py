@@ -34,8 +34,10 @@ def test_a_moved_threshold_is_shown_old_and_new_as_text(shipped):
     rows(new, "severity")["eroa_severe"]["when"] = ["echo.eroa_cm2", ">=", "0.50"]
     (difference,) = documents_compare(shipped, new).rows
     assert (difference.table, difference.key, difference.status) == (
-        "severity", "eroa_severe", "changed",
-    )  # fmt: skip
+        "severity",
+        "eroa_severe",
+        "changed",
+    )
     (change,) = difference.changes
     assert change.field == "condition"
     assert change.old.endswith("≥ 0.4")
@@ -71,8 +73,12 @@ def test_every_rule_field_is_compared(shipped, field, value, shown_as):
 def test_added_and_removed_rules(shipped):
     new = copy.deepcopy(shipped)
     removed = new["rule"].pop(0)
-    added = dict(new["rule"][0], key="new_rule", code="heart_team_review",
-                 **{"class": "1", "level": "C"})  # fmt: skip
+    added = dict(
+        new["rule"][0],
+        key="new_rule",
+        code="heart_team_review",
+        **{"class": "1", "level": "C"},
+    )
     new["rule"].append(added)
     comparison = documents_compare(shipped, new)
     assert comparison.counts == {"added": 1, "removed": 1, "changed": 0}

@@ -70,13 +70,17 @@ def reference(condition, facts, missing):
             return True if condition.operator == "not_recorded_as" else None
         wanted = condition.value
         return {
-            "==": lambda: value == wanted, "!=": lambda: value != wanted,
-            "<": lambda: value < wanted, "<=": lambda: value <= wanted,
-            ">": lambda: value > wanted, ">=": lambda: value >= wanted,
-            "in": lambda: value in wanted, "not_in": lambda: value not in wanted,
+            "==": lambda: value == wanted,
+            "!=": lambda: value != wanted,
+            "<": lambda: value < wanted,
+            "<=": lambda: value <= wanted,
+            ">": lambda: value > wanted,
+            ">=": lambda: value >= wanted,
+            "in": lambda: value in wanted,
+            "not_in": lambda: value not in wanted,
             "recorded_as": lambda: value in wanted,
             "not_recorded_as": lambda: value not in wanted,
-        }[condition.operator]()  # fmt: skip
+        }[condition.operator]()
     if condition.match == "at_least":
         results = [reference(c, facts, missing) for c in condition.children]
         if results.count(True) >= condition.n:

@@ -11,18 +11,48 @@ from guidelines.loaders import RuleSetError, document_read, ruleset_from_documen
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        pytest.param(["echo.eroa", ">=", 0.4], "unknown parameter", id="unknown parameter"),
-        pytest.param(["echo.eroa_cm2", "=>", 0.4], "unknown operator", id="unknown operator"),
-        pytest.param(["echo.eroa_cm2", ">=", 3], "outside its plausible range 0..2", id="out of range"),
-        pytest.param(["echo.cw_jet", ">=", "x"], "needs a numeric parameter", id="ordering on choice"),
-        pytest.param(["echo.cw_jet", "==", "dense"], "not a value of echo.cw_jet", id="bad choice"),
-        pytest.param(["echo.flail_leaflet", "==", "yes"], "use true or false", id="bad boolean"),
-        pytest.param(["recommendations", "includes", "surgery"], "unknown recommendation code", id="bad code"),
-        pytest.param({"at_least": 3, "of": [["echo.pasp_mmhg", ">", 50]]}, "at_least 3 of only 1", id="at_least"),
+        pytest.param(
+            ["echo.eroa", ">=", 0.4], "unknown parameter", id="unknown parameter"
+        ),
+        pytest.param(
+            ["echo.eroa_cm2", "=>", 0.4], "unknown operator", id="unknown operator"
+        ),
+        pytest.param(
+            ["echo.eroa_cm2", ">=", 3],
+            "outside its plausible range 0..2",
+            id="out of range",
+        ),
+        pytest.param(
+            ["echo.cw_jet", ">=", "x"],
+            "needs a numeric parameter",
+            id="ordering on choice",
+        ),
+        pytest.param(
+            ["echo.cw_jet", "==", "dense"],
+            "not a value of echo.cw_jet",
+            id="bad choice",
+        ),
+        pytest.param(
+            ["echo.flail_leaflet", "==", "yes"], "use true or false", id="bad boolean"
+        ),
+        pytest.param(
+            ["recommendations", "includes", "surgery"],
+            "unknown recommendation code",
+            id="bad code",
+        ),
+        pytest.param(
+            {"at_least": 3, "of": [["echo.pasp_mmhg", ">", 50]]},
+            "at_least 3 of only 1",
+            id="at_least",
+        ),
         pytest.param({"some": []}, "a group is", id="bad group"),
-        pytest.param("echo.eroa_cm2 >= 0.4", "[parameter, operator, value]", id="free text refused"),
+        pytest.param(
+            "echo.eroa_cm2 >= 0.4",
+            "[parameter, operator, value]",
+            id="free text refused",
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_conditions_are_refused_with_a_reason(data, message):
     with pytest.raises(
         ConditionError, match=message.replace("[", r"\[").replace("]", r"\]")

@@ -112,10 +112,13 @@ def _random_input(rng: random.Random, thresholds, bases) -> dict[str, Any]:
                 _put(data, field, _value(field, rng, thresholds))
         if rng.random() < 0.3:
             data["prior_echos"] = [
-                {"months_ago": months, "lvef_pct": rng.randint(20, 75),
-                 "lvesd_mm": rng.randint(25, 60)}
+                {
+                    "months_ago": months,
+                    "lvef_pct": rng.randint(20, 75),
+                    "lvesd_mm": rng.randint(25, 60),
+                }
                 for months in sorted(rng.sample(range(1, 120), rng.randint(1, 3)))
-            ]  # fmt: skip
+            ]
         return data
     data = copy.deepcopy(rng.choice(bases))  # a vignette with gaps and moved values
     for section, values in list(data.items()):
@@ -150,8 +153,11 @@ def golden_cases(code: str, rule_set) -> list[tuple[str, dict[str, Any]]]:
     ]
     rng = random.Random(f"{SEED} {code}")  # noqa: S311 (reproducible, not secret)
     thresholds = _thresholds(rule_set)
-    bases = [v["input"] for name in ("vignettes.json", "vignettes_mrcds.json")
-             for v in _vignettes(name)]  # fmt: skip
+    bases = [
+        v["input"]
+        for name in ("vignettes.json", "vignettes_mrcds.json")
+        for v in _vignettes(name)
+    ]
     count = 0
     while count < RANDOM_CASES:
         data = _random_input(rng, thresholds, bases)

@@ -37,24 +37,44 @@ SMR_TABLE7 = {
     "symptoms": {"nyha_class": 3},
     "ecg": {"rhythm": "sinus", "lbbb": True, "qrs_ms": 160},
     "labs": {"nt_probnp_pg_ml": 3000},
-    "echo": {**SEVERE, "lvef_pct": 30, "lvesd_mm": 55, "lvedd_mm": 66, "pasp_mmhg": 45,
-             "rv_dysfunction": "none", "aortic_valve_disease": "none", "tr_grade": "mild"},
-    "management": {"surgical_risk": "intermediate", "gdmt_optimized": True,
-                   "months_on_gdmt": 6, "crt_implanted": True,
-                   "cad_requiring_revascularization": False,
-                   "advanced_heart_failure": False, "hf_hospitalizations_12m": 1,
-                   "teer_anatomy": "suitable"},
-}  # fmt: skip
+    "echo": {
+        **SEVERE,
+        "lvef_pct": 30,
+        "lvesd_mm": 55,
+        "lvedd_mm": 66,
+        "pasp_mmhg": 45,
+        "rv_dysfunction": "none",
+        "aortic_valve_disease": "none",
+        "tr_grade": "mild",
+    },
+    "management": {
+        "surgical_risk": "intermediate",
+        "gdmt_optimized": True,
+        "months_on_gdmt": 6,
+        "crt_implanted": True,
+        "cad_requiring_revascularization": False,
+        "advanced_heart_failure": False,
+        "hf_hospitalizations_12m": 1,
+        "teer_anatomy": "suitable",
+    },
+}
 # Asymptomatic severe primary MR without LV dysfunction, low risk, durable repair likely.
 PMR_ASYMPTOMATIC = {
     "etiology": "degenerative_prolapse",
     "patient": PATIENT,
     "symptoms": {"nyha_class": 1},
     "ecg": {"rhythm": "sinus"},
-    "echo": {**SEVERE, "lvef_pct": 65, "lvesd_mm": 35, "lvedd_mm": 55,
-             "pasp_mmhg": 30, "la_volume_index_ml_m2": 40, "tr_grade": "mild"},
+    "echo": {
+        **SEVERE,
+        "lvef_pct": 65,
+        "lvesd_mm": 35,
+        "lvedd_mm": 55,
+        "pasp_mmhg": 30,
+        "la_volume_index_ml_m2": 40,
+        "tr_grade": "mild",
+    },
     "management": {"surgical_risk": "low", "repair_likelihood": "high"},
-}  # fmt: skip
+}
 ACUTE = {
     "presentation": "acute",
     "etiology": "degenerative_prolapse",
@@ -108,95 +128,223 @@ def missing(result):
 # (id, source in the text, input, codes present, codes absent, cautions that fire)
 CASES = [
     # --- b. acute MR ------------------------------------------------------------------
-    ("acute shock, vasopressors, support, little quantitation",
-     "§9.1.3 inotropes/diuretics, nitroprusside only without hypotension; §6.5",
-     build(ACUTE, hemodynamics={"cardiogenic_shock": True, "vasopressors": True,
-                                "mechanical_support": True},
-           echo={"jet_area_pct_la": 10}),
-     ["acute_stabilization"],
-     ["gdmt", "surveillance_echo_6_12m", "surveillance_echo_1_2y",
-      "surveillance_echo_3_5y", "no_treatment"], []),
-    ("acute pulmonary oedema, brief central jet",
-     "§9.1.3: acute severe PMR poorly tolerated; colour underestimates acute MR (SPEC b)",
-     build(ACUTE, hemodynamics={"pulmonary_edema": True},
-           echo={"jet_type": "central", "jet_timing": "brief", "jet_area_pct_la": 10}),
-     ["acute_stabilization"], ["gdmt", "no_treatment"], []),
-    ("acute isolated papillary-muscle rupture, nothing quantified",
-     "§9.1.4: urgent surgery; papillary muscle rupture → replacement generally required",
-     build(ACUTE, etiology="papillary_muscle_rupture",
-           risk_factors={"prior_myocardial_infarction": True}),
-     ["acute_stabilization", "surgery_mv", "heart_team_review", "replacement"],
-     ["repair_preferred", "teer", "gdmt"], []),
-    ("acute flail leaflet, no haemodynamic data",
-     "§9.1.4: urgent surgery for acute severe PMR; chordal rupture → surgical repair",
-     build(ACUTE, echo={"flail_leaflet": True}),
-     ["acute_stabilization", "surgery_mv", "heart_team_review", "repair_preferred"],
-     ["replacement", "teer"], []),
-    ("acute severe lesion with indeterminate grade adds TOE/CMR",
-     "§9.1.2.1 TOE confirms severity; SPEC b (never in place of surgical evaluation)",
-     build(ACUTE, echo={"leaflet_lesion": "severe", "image_quality": "poor"}),
-     ["surgery_mv", "heart_team_review", "further_imaging_tee_cmr"], [], []),
-    ("acute chordal rupture at high risk, suitable anatomy: TEER",
-     "§9.1.4: 'acute degenerative chordal rupture can be treated with ... TEER in "
-     "high-risk patients'",
-     build(ACUTE, echo={"flail_leaflet": True},
-           management={"surgical_risk": "high", "teer_anatomy": "suitable"}),
-     ["surgery_mv", "repair_preferred", "teer"], [], []),
-    ("acute chordal rupture at intermediate risk: no TEER",
-     "§9.1.4: TEER only in high-risk patients",
-     build(ACUTE, echo={"flail_leaflet": True},
-           management={"teer_anatomy": "suitable"}),
-     ["surgery_mv"], ["teer"], []),
-    ("acute MR mildly graded, no structural sign, no compromise: no surgery",
-     "§9.1.4 applies to acute severe MR; SPEC b needs a severe grade or sign",
-     build(ACUTE, echo={"eroa_cm2": 0.1, "regurgitant_volume_ml": 20,
-                        "regurgitant_fraction_pct": 20}),
-     [], ["surgery_mv", "acute_stabilization"], []),
-    ("chronic HFrEF recorded in cardiogenic shock: no GDMT start",
-     "SPEC 0.14 b: no chronic GDMT start while in shock",
-     build(SMR_TABLE7, hemodynamics={"cardiogenic_shock": True}),
-     [], ["gdmt"], []),
+    (
+        "acute shock, vasopressors, support, little quantitation",
+        "§9.1.3 inotropes/diuretics, nitroprusside only without hypotension; §6.5",
+        build(
+            ACUTE,
+            hemodynamics={
+                "cardiogenic_shock": True,
+                "vasopressors": True,
+                "mechanical_support": True,
+            },
+            echo={"jet_area_pct_la": 10},
+        ),
+        ["acute_stabilization"],
+        [
+            "gdmt",
+            "surveillance_echo_6_12m",
+            "surveillance_echo_1_2y",
+            "surveillance_echo_3_5y",
+            "no_treatment",
+        ],
+        [],
+    ),
+    (
+        "acute pulmonary oedema, brief central jet",
+        "§9.1.3: acute severe PMR poorly tolerated; colour underestimates acute MR (SPEC b)",
+        build(
+            ACUTE,
+            hemodynamics={"pulmonary_edema": True},
+            echo={"jet_type": "central", "jet_timing": "brief", "jet_area_pct_la": 10},
+        ),
+        ["acute_stabilization"],
+        ["gdmt", "no_treatment"],
+        [],
+    ),
+    (
+        "acute isolated papillary-muscle rupture, nothing quantified",
+        "§9.1.4: urgent surgery; papillary muscle rupture → replacement generally required",
+        build(
+            ACUTE,
+            etiology="papillary_muscle_rupture",
+            risk_factors={"prior_myocardial_infarction": True},
+        ),
+        ["acute_stabilization", "surgery_mv", "heart_team_review", "replacement"],
+        ["repair_preferred", "teer", "gdmt"],
+        [],
+    ),
+    (
+        "acute flail leaflet, no haemodynamic data",
+        "§9.1.4: urgent surgery for acute severe PMR; chordal rupture → surgical repair",
+        build(ACUTE, echo={"flail_leaflet": True}),
+        ["acute_stabilization", "surgery_mv", "heart_team_review", "repair_preferred"],
+        ["replacement", "teer"],
+        [],
+    ),
+    (
+        "acute severe lesion with indeterminate grade adds TOE/CMR",
+        "§9.1.2.1 TOE confirms severity; SPEC b (never in place of surgical evaluation)",
+        build(ACUTE, echo={"leaflet_lesion": "severe", "image_quality": "poor"}),
+        ["surgery_mv", "heart_team_review", "further_imaging_tee_cmr"],
+        [],
+        [],
+    ),
+    (
+        "acute chordal rupture at high risk, suitable anatomy: TEER",
+        "§9.1.4: 'acute degenerative chordal rupture can be treated with ... TEER in "
+        "high-risk patients'",
+        build(
+            ACUTE,
+            echo={"flail_leaflet": True},
+            management={"surgical_risk": "high", "teer_anatomy": "suitable"},
+        ),
+        ["surgery_mv", "repair_preferred", "teer"],
+        [],
+        [],
+    ),
+    (
+        "acute chordal rupture at intermediate risk: no TEER",
+        "§9.1.4: TEER only in high-risk patients",
+        build(
+            ACUTE, echo={"flail_leaflet": True}, management={"teer_anatomy": "suitable"}
+        ),
+        ["surgery_mv"],
+        ["teer"],
+        [],
+    ),
+    (
+        "acute MR mildly graded, no structural sign, no compromise: no surgery",
+        "§9.1.4 applies to acute severe MR; SPEC b needs a severe grade or sign",
+        build(
+            ACUTE,
+            echo={
+                "eroa_cm2": 0.1,
+                "regurgitant_volume_ml": 20,
+                "regurgitant_fraction_pct": 20,
+            },
+        ),
+        [],
+        ["surgery_mv", "acute_stabilization"],
+        [],
+    ),
+    (
+        "chronic HFrEF recorded in cardiogenic shock: no GDMT start",
+        "SPEC 0.14 b: no chronic GDMT start while in shock",
+        build(SMR_TABLE7, hemodynamics={"cardiogenic_shock": True}),
+        [],
+        ["gdmt"],
+        [],
+    ),
     # --- e. TEER exclusions -----------------------------------------------------------
-    ("primary MR high risk: TEER (control)", "Recommendation Table 6, TEER IIa B",
-     PMR_HIGH_RISK, ["teer"], [], []),
-    ("active endocarditis excludes TEER", "SPEC 0.14 e; §9.1.4 endocarditis → replacement",
-     build(PMR_HIGH_RISK, etiology="infective_endocarditis", signs={"fever": True}),
-     [], ["teer"], ["teer_excluded_endocarditis"]),
-    ("rheumatic leaflets exclude TEER, suitable anatomy no override", "SPEC 0.14 e",
-     build(PMR_HIGH_RISK, etiology="rheumatic"),
-     [], ["teer"], ["teer_excluded_rheumatic"]),
-    ("severe calcification excludes TEER", "SPEC 0.14 e",
-     build(PMR_HIGH_RISK, echo={"leaflet_calcification": "severe"}),
-     [], ["teer"], ["teer_excluded_calcification"]),
-    ("moderate calcification does not exclude TEER", "SPEC 0.14 e (severe only)",
-     build(PMR_HIGH_RISK, echo={"leaflet_calcification": "moderate"}),
-     ["teer"], [], []),
-    ("MVA 2.9 cm² excludes TEER", "SPEC 0.14 e: MVA < 3.0 unsuitable",
-     build(PMR_HIGH_RISK, echo={"mitral_valve_area_cm2": 2.9}),
-     [], ["teer"], ["teer_excluded_small_mva"]),
-    ("MVA 3.0 cm²: TEER with Heart Team", "SPEC 0.14 e: 3.0-4.0 conditional, Heart Team",
-     build(PMR_HIGH_RISK, echo={"mitral_valve_area_cm2": 3.0}),
-     ["teer", "heart_team_review"], [], ["teer_mva_borderline"]),
-    ("MVA 3.99 cm²: TEER with Heart Team", "SPEC 0.14 e: 3.0-4.0 conditional",
-     build(PMR_HIGH_RISK, echo={"mitral_valve_area_cm2": 3.99}),
-     ["teer"], [], ["teer_mva_borderline"]),
-    ("MVA 4.0 cm²: TEER, no caution", "SPEC 0.14 e: EVEREST II excluded < 4.0",
-     build(PMR_HIGH_RISK, echo={"mitral_valve_area_cm2": 4.0}),
-     ["teer"], [], []),
-    ("mean gradient 4.9 mmHg: TEER", "SPEC 0.14 e: gradient ≥ 5 unsuitable",
-     build(PMR_HIGH_RISK, echo={"mitral_mean_gradient_mmhg": 4.9}),
-     ["teer"], [], []),
-    ("mean gradient 5.0 mmHg excludes TEER", "SPEC 0.14 e: gradient ≥ 5 unsuitable",
-     build(PMR_HIGH_RISK, echo={"mitral_mean_gradient_mmhg": 5.0}),
-     [], ["teer"], ["teer_excluded_gradient"]),
-    ("secondary MR Table 7 with MVA 2.9: no TEER", "SPEC 0.14 e, every TEER row",
-     build(SMR_TABLE7, echo={"mitral_valve_area_cm2": 2.9}),
-     ["gdmt"], ["teer"], ["teer_excluded_small_mva"]),
-    ("atrial SMR at high risk with MVA 2.9: no TEER",
-     "Rec. Table 7 atrial TEER IIb B; §9.2.5.2 limited MVA; SPEC 0.14 e",
-     build(PMR_HIGH_RISK, etiology="secondary_atrial",
-           echo={"mitral_valve_area_cm2": 2.9}),
-     [], ["teer"], ["teer_excluded_small_mva"]),
+    (
+        "primary MR high risk: TEER (control)",
+        "Recommendation Table 6, TEER IIa B",
+        PMR_HIGH_RISK,
+        ["teer"],
+        [],
+        [],
+    ),
+    (
+        "active endocarditis excludes TEER",
+        "SPEC 0.14 e; §9.1.4 endocarditis → replacement",
+        build(PMR_HIGH_RISK, etiology="infective_endocarditis", signs={"fever": True}),
+        [],
+        ["teer"],
+        ["teer_excluded_endocarditis"],
+    ),
+    (
+        "rheumatic leaflets exclude TEER, suitable anatomy no override",
+        "SPEC 0.14 e",
+        build(PMR_HIGH_RISK, etiology="rheumatic"),
+        [],
+        ["teer"],
+        ["teer_excluded_rheumatic"],
+    ),
+    (
+        "severe calcification excludes TEER",
+        "SPEC 0.14 e",
+        build(PMR_HIGH_RISK, echo={"leaflet_calcification": "severe"}),
+        [],
+        ["teer"],
+        ["teer_excluded_calcification"],
+    ),
+    (
+        "moderate calcification does not exclude TEER",
+        "SPEC 0.14 e (severe only)",
+        build(PMR_HIGH_RISK, echo={"leaflet_calcification": "moderate"}),
+        ["teer"],
+        [],
+        [],
+    ),
+    (
+        "MVA 2.9 cm² excludes TEER",
+        "SPEC 0.14 e: MVA < 3.0 unsuitable",
+        build(PMR_HIGH_RISK, echo={"mitral_valve_area_cm2": 2.9}),
+        [],
+        ["teer"],
+        ["teer_excluded_small_mva"],
+    ),
+    (
+        "MVA 3.0 cm²: TEER with Heart Team",
+        "SPEC 0.14 e: 3.0-4.0 conditional, Heart Team",
+        build(PMR_HIGH_RISK, echo={"mitral_valve_area_cm2": 3.0}),
+        ["teer", "heart_team_review"],
+        [],
+        ["teer_mva_borderline"],
+    ),
+    (
+        "MVA 3.99 cm²: TEER with Heart Team",
+        "SPEC 0.14 e: 3.0-4.0 conditional",
+        build(PMR_HIGH_RISK, echo={"mitral_valve_area_cm2": 3.99}),
+        ["teer"],
+        [],
+        ["teer_mva_borderline"],
+    ),
+    (
+        "MVA 4.0 cm²: TEER, no caution",
+        "SPEC 0.14 e: EVEREST II excluded < 4.0",
+        build(PMR_HIGH_RISK, echo={"mitral_valve_area_cm2": 4.0}),
+        ["teer"],
+        [],
+        [],
+    ),
+    (
+        "mean gradient 4.9 mmHg: TEER",
+        "SPEC 0.14 e: gradient ≥ 5 unsuitable",
+        build(PMR_HIGH_RISK, echo={"mitral_mean_gradient_mmhg": 4.9}),
+        ["teer"],
+        [],
+        [],
+    ),
+    (
+        "mean gradient 5.0 mmHg excludes TEER",
+        "SPEC 0.14 e: gradient ≥ 5 unsuitable",
+        build(PMR_HIGH_RISK, echo={"mitral_mean_gradient_mmhg": 5.0}),
+        [],
+        ["teer"],
+        ["teer_excluded_gradient"],
+    ),
+    (
+        "secondary MR Table 7 with MVA 2.9: no TEER",
+        "SPEC 0.14 e, every TEER row",
+        build(SMR_TABLE7, echo={"mitral_valve_area_cm2": 2.9}),
+        ["gdmt"],
+        ["teer"],
+        ["teer_excluded_small_mva"],
+    ),
+    (
+        "atrial SMR at high risk with MVA 2.9: no TEER",
+        "Rec. Table 7 atrial TEER IIb B; §9.2.5.2 limited MVA; SPEC 0.14 e",
+        build(
+            PMR_HIGH_RISK,
+            etiology="secondary_atrial",
+            echo={"mitral_valve_area_cm2": 2.9},
+        ),
+        [],
+        ["teer"],
+        ["teer_excluded_small_mva"],
+    ),
     (
         "acute chordal rupture at high risk with MVA 2.9: surgery, no TEER",
         "§9.1.4 TEER in high-risk patients; SPEC 0.14 e exclusions on every TEER row",
@@ -210,46 +358,97 @@ CASES = [
         ["teer_excluded_small_mva"],
     ),
     # --- f. CRT before TEER -----------------------------------------------------------
-    ("CRT indicated, not implanted: CRT, no TEER",
-     "Rec. Table 7: TEER 'despite optimized GDMT and CRT (if indicated)'",
-     build(SMR_TABLE7, management={"crt_implanted": False}),
-     ["crt", "gdmt"], ["teer"], ["conditional:teer"]),
-    ("CRT status not recorded counts as not implanted",
-     "Rec. Table 7 (CRT if indicated); exclusions confirmed by the clinician",
-     build(SMR_TABLE7, management={"crt_implanted": DELETE}),
-     ["crt"], ["teer"], ["conditional:teer"]),
-    ("CRT indicated: no isolated SMR surgery either",
-     "Rec. Table 7 MV surgery IIb C; Figure 13 (GDMT optimisation including CRT first)",
-     build(SMR_TABLE7, management={"crt_implanted": False, "teer_anatomy": "unsuitable"}),
-     ["crt"], ["surgery_mv", "teer"], []),
+    (
+        "CRT indicated, not implanted: CRT, no TEER",
+        "Rec. Table 7: TEER 'despite optimized GDMT and CRT (if indicated)'",
+        build(SMR_TABLE7, management={"crt_implanted": False}),
+        ["crt", "gdmt"],
+        ["teer"],
+        ["conditional:teer"],
+    ),
+    (
+        "CRT status not recorded counts as not implanted",
+        "Rec. Table 7 (CRT if indicated); exclusions confirmed by the clinician",
+        build(SMR_TABLE7, management={"crt_implanted": DELETE}),
+        ["crt"],
+        ["teer"],
+        ["conditional:teer"],
+    ),
+    (
+        "CRT indicated: no isolated SMR surgery either",
+        "Rec. Table 7 MV surgery IIb C; Figure 13 (GDMT optimisation including CRT first)",
+        build(
+            SMR_TABLE7,
+            management={"crt_implanted": False, "teer_anatomy": "unsuitable"},
+        ),
+        ["crt"],
+        ["surgery_mv", "teer"],
+        [],
+    ),
     # --- m. PCI then TEER ---------------------------------------------------------------
-    ("symptomatic SMR with non-complex CAD: PCI first, no TEER yet",
-     "Rec. Table 7: PCI followed by TEER after re-evaluation of MR (IIb C)",
-     build(SMR_TABLE7, management={"cad_requiring_revascularization": True,
-                                   "cad_complexity": "non_complex"}),
-     ["coronary_revascularization", "gdmt"], ["teer"], []),
+    (
+        "symptomatic SMR with non-complex CAD: PCI first, no TEER yet",
+        "Rec. Table 7: PCI followed by TEER after re-evaluation of MR (IIb C)",
+        build(
+            SMR_TABLE7,
+            management={
+                "cad_requiring_revascularization": True,
+                "cad_complexity": "non_complex",
+            },
+        ),
+        ["coronary_revascularization", "gdmt"],
+        ["teer"],
+        [],
+    ),
     # --- n. no echo -------------------------------------------------------------------
-    ("no echocardiogram recorded: baseline TTE, not TOE/CMR",
-     "§9.1.2.1: echocardiography is the diagnostic method of choice; SPEC 0.14 n",
-     build(PMR_ASYMPTOMATIC, echo=DELETE), ["tte_baseline"],
-     ["further_imaging_tee_cmr", "surgery_mv", "no_treatment"], []),
-    ("poor-quality echo done: TOE/CMR, no baseline TTE",
-     "§9.1.2.1 TOE to confirm severity; §9.1.2.3 CMR when inconclusive",
-     build(PMR_ASYMPTOMATIC, echo={"image_quality": "poor"}),
-     ["further_imaging_tee_cmr"], ["tte_baseline"], []),
+    (
+        "no echocardiogram recorded: baseline TTE, not TOE/CMR",
+        "§9.1.2.1: echocardiography is the diagnostic method of choice; SPEC 0.14 n",
+        build(PMR_ASYMPTOMATIC, echo=DELETE),
+        ["tte_baseline"],
+        ["further_imaging_tee_cmr", "surgery_mv", "no_treatment"],
+        [],
+    ),
+    (
+        "poor-quality echo done: TOE/CMR, no baseline TTE",
+        "§9.1.2.1 TOE to confirm severity; §9.1.2.3 CMR when inconclusive",
+        build(PMR_ASYMPTOMATIC, echo={"image_quality": "poor"}),
+        ["further_imaging_tee_cmr"],
+        ["tte_baseline"],
+        [],
+    ),
     # --- o. follow-up and text statements ---------------------------------------------
-    ("active endocarditis with mild MR: no surveillance, no 'no treatment'",
-     "SPEC 0.14 o: surveillance intervals are for chronic stable disease",
-     build(PMR_ASYMPTOMATIC, etiology="infective_endocarditis",
-           echo={"eroa_cm2": 0.1, "regurgitant_volume_ml": 20,
-                 "regurgitant_fraction_pct": 20, "vegetation_mm": 8}),
-     ["endocarditis_management"],
-     ["surveillance_echo_3_5y", "surveillance_echo_1_2y", "surveillance_echo_6_12m",
-      "no_treatment"], []),
-    ("acute MR: no surveillance interval", "SPEC 0.14 o",
-     build(ACUTE, echo={"flail_leaflet": True}), [],
-     ["surveillance_echo_3_5y", "surveillance_echo_1_2y", "surveillance_echo_6_12m"], []),
-]  # fmt: skip
+    (
+        "active endocarditis with mild MR: no surveillance, no 'no treatment'",
+        "SPEC 0.14 o: surveillance intervals are for chronic stable disease",
+        build(
+            PMR_ASYMPTOMATIC,
+            etiology="infective_endocarditis",
+            echo={
+                "eroa_cm2": 0.1,
+                "regurgitant_volume_ml": 20,
+                "regurgitant_fraction_pct": 20,
+                "vegetation_mm": 8,
+            },
+        ),
+        ["endocarditis_management"],
+        [
+            "surveillance_echo_3_5y",
+            "surveillance_echo_1_2y",
+            "surveillance_echo_6_12m",
+            "no_treatment",
+        ],
+        [],
+    ),
+    (
+        "acute MR: no surveillance interval",
+        "SPEC 0.14 o",
+        build(ACUTE, echo={"flail_leaflet": True}),
+        [],
+        ["surveillance_echo_3_5y", "surveillance_echo_1_2y", "surveillance_echo_6_12m"],
+        [],
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -312,8 +511,12 @@ def test_acute_surgery_has_no_class_and_acute_ventricular_smr_teer_is_an_option(
     # §9.1.4 and §6.5 are text statements, without class and level.
     surgery = by_code(run(build(ACUTE, echo={"flail_leaflet": True})))["surgery_mv"]
     assert (surgery["class"], surgery["level"]) == (None, None)
-    vsmr = build(ACUTE, etiology="secondary_ischemic",
-                 echo={**SEVERE}, management={"teer_anatomy": "suitable"})  # fmt: skip
+    vsmr = build(
+        ACUTE,
+        etiology="secondary_ischemic",
+        echo={**SEVERE},
+        management={"teer_anatomy": "suitable"},
+    )
     teer = by_code(run(vsmr))["teer"]
     assert teer["rule"] == "acute_vsmr_teer"
     assert (teer["class"], teer["level"]) == (None, None)
@@ -321,8 +524,9 @@ def test_acute_surgery_has_no_class_and_acute_ventricular_smr_teer_is_an_option(
 
 # g. CRT bands, ESC HF 2021 §6.2 recommendations for CRT implantation: QRS ≥ 150 LBBB
 # I A; ≥ 150 non-LBBB IIa B; 130-149 LBBB IIa B; 130-149 non-LBBB IIb B; < 130 III A.
-CRT_BASE = build(SMR_TABLE7, etiology="secondary_nonischemic",
-                 management={"crt_implanted": False})  # fmt: skip
+CRT_BASE = build(
+    SMR_TABLE7, etiology="secondary_nonischemic", management={"crt_implanted": False}
+)
 
 
 @pytest.mark.parametrize(
@@ -388,9 +592,11 @@ def test_crt_needs_symptoms_lvef_35_three_months_and_sinus_rhythm(change, crt):
 # HF Guidelines" (LVEF < 50 % as impaired: [J]).
 @pytest.mark.parametrize(
     ("lvef", "gdmt"),
-    [pytest.param(49.9, True, id="LVEF 49.9 → GDMT"),
-     pytest.param(50, False, id="LVEF 50 → none")],
-)  # fmt: skip
+    [
+        pytest.param(49.9, True, id="LVEF 49.9 → GDMT"),
+        pytest.param(50, False, id="LVEF 50 → none"),
+    ],
+)
 def test_gdmt_for_primary_mr_with_impaired_lv(lvef, gdmt):
     moderate = {
         "eroa_cm2": 0.3,
@@ -403,14 +609,19 @@ def test_gdmt_for_primary_mr_with_impaired_lv(lvef, gdmt):
 
 # i. Rec. Table 6 counts "AF" without restricting it to the current ECG.
 def test_paroxysmal_af_counts_for_the_three_of_four_rule_and_for_ablation():
-    three = build(PMR_ASYMPTOMATIC, ecg={"af_pattern": "paroxysmal"},
-                  echo={"pasp_mmhg": 55, "la_volume_index_ml_m2": 65})  # fmt: skip
+    three = build(
+        PMR_ASYMPTOMATIC,
+        ecg={"af_pattern": "paroxysmal"},
+        echo={"pasp_mmhg": 55, "la_volume_index_ml_m2": 65},
+    )
     result = by_code(run(three))
     assert result["surgery_mv"]["rule"] == "esc_three_of_four"
     assert (result["surgery_mv"]["class"], result["surgery_mv"]["level"]) == ("I", "B")
     # Rec. Table 2: concomitant surgical ablation I A (LAA closure I B in the detail).
-    assert (result["af_ablation_laao"]["class"], result["af_ablation_laao"]["level"]) == (
-        "I", "A")  # fmt: skip
+    assert (
+        result["af_ablation_laao"]["class"],
+        result["af_ablation_laao"]["level"],
+    ) == ("I", "A")
     assert "I B" in result["af_ablation_laao"]["detail"]
     two = build(PMR_ASYMPTOMATIC, echo={"pasp_mmhg": 55, "la_volume_index_ml_m2": 65})
     surgery = by_code(run(two))["surgery_mv"]
@@ -426,16 +637,32 @@ AF_PMR = build(PMR_ASYMPTOMATIC, ecg={"rhythm": "atrial_fibrillation"})
     ("change", "doac", "caution"),
     [
         pytest.param({}, True, None, id="degenerative MR in AF → DOAC I A"),
-        pytest.param({"etiology": "rheumatic", "echo": {"mitral_valve_area_cm2": 2.1}},
-                     True, None, id="rheumatic MR, MVA 2.1 → DOAC"),
-        pytest.param({"etiology": "rheumatic", "echo": {"mitral_valve_area_cm2": 2.0}},
-                     False, "esc_no_doac_rheumatic_ms", id="rheumatic MS MVA 2.0 → III B"),
-        pytest.param({"echo": {"mitral_valve_area_cm2": 1.8}}, False, "esc_no_doac_ms",
-                     id="MS MVA 1.8 → no DOAC"),
-        pytest.param({"etiology": "rheumatic"}, False, None,
-                     id="rheumatic, MVA unknown → decided only with the MVA"),
+        pytest.param(
+            {"etiology": "rheumatic", "echo": {"mitral_valve_area_cm2": 2.1}},
+            True,
+            None,
+            id="rheumatic MR, MVA 2.1 → DOAC",
+        ),
+        pytest.param(
+            {"etiology": "rheumatic", "echo": {"mitral_valve_area_cm2": 2.0}},
+            False,
+            "esc_no_doac_rheumatic_ms",
+            id="rheumatic MS MVA 2.0 → III B",
+        ),
+        pytest.param(
+            {"echo": {"mitral_valve_area_cm2": 1.8}},
+            False,
+            "esc_no_doac_ms",
+            id="MS MVA 1.8 → no DOAC",
+        ),
+        pytest.param(
+            {"etiology": "rheumatic"},
+            False,
+            None,
+            id="rheumatic, MVA unknown → decided only with the MVA",
+        ),
     ],
-)  # fmt: skip
+)
 def test_doac_choice(change, doac, caution):
     result = run(build(AF_PMR, **change))
     rec = by_code(result).get("anticoagulation_doac")
@@ -451,8 +678,12 @@ def test_doac_choice(change, doac, caution):
 
 def test_no_doac_beside_a_mechanical_valve():
     # Replacement (repair unlikely) at 55 years → mechanical valve IIa C (Rec. Table 13).
-    data = build(AF_PMR, patient={"age_years": 55}, symptoms={"nyha_class": 3},
-                 management={"repair_likelihood": "low"})  # fmt: skip
+    data = build(
+        AF_PMR,
+        patient={"age_years": 55},
+        symptoms={"nyha_class": 3},
+        management={"repair_likelihood": "low"},
+    )
     result = run(data)
     assert "prosthesis_mechanical" in codes(result)
     assert "anticoagulation_doac" not in codes(result)
@@ -463,9 +694,11 @@ def test_no_doac_beside_a_mechanical_valve():
 # tricuspid annulus ≥ 40 mm (IIb B).
 @pytest.mark.parametrize(
     ("annulus", "expected"),
-    [pytest.param(40, ("IIb", "B"), id="annulus 40 → IIb B"),
-     pytest.param(39.9, None, id="annulus 39.9 → none")],
-)  # fmt: skip
+    [
+        pytest.param(40, ("IIb", "B"), id="annulus 40 → IIb B"),
+        pytest.param(39.9, None, id="annulus 39.9 → none"),
+    ],
+)
 def test_mild_tr_with_dilated_annulus_at_mv_surgery(annulus, expected):
     data = build(
         PMR_ASYMPTOMATIC, echo={"lvef_pct": 55, "tricuspid_annulus_mm": annulus}
@@ -481,14 +714,17 @@ def test_mild_tr_with_dilated_annulus_at_mv_surgery(annulus, expected):
 # 21.5 mm/m² and 31 mm is 20.8 mm/m².
 @pytest.mark.parametrize(
     ("annulus", "expected"),
-    [pytest.param(32, ("IIb", "B"), id="annulus 32 mm = 21.5 mm/m² → IIb B"),
-     pytest.param(31, None, id="annulus 31 mm = 20.8 mm/m² → none")],
-)  # fmt: skip
+    [
+        pytest.param(32, ("IIb", "B"), id="annulus 32 mm = 21.5 mm/m² → IIb B"),
+        pytest.param(31, None, id="annulus 31 mm = 20.8 mm/m² → none"),
+    ],
+)
 def test_mild_tr_with_an_indexed_dilated_annulus_at_mv_surgery(annulus, expected):
     data = build(
-        PMR_ASYMPTOMATIC, echo={"lvef_pct": 55, "tricuspid_annulus_mm": annulus},
+        PMR_ASYMPTOMATIC,
+        echo={"lvef_pct": 55, "tricuspid_annulus_mm": annulus},
         patient={"height_cm": 160, "weight_kg": 50},
-    )  # fmt: skip
+    )
     result = run(data)
     assert result["derived"]["tricuspid_annulus_index_mm_m2"] == (
         21.5 if annulus == 32 else 20.8
@@ -518,12 +754,16 @@ def test_pci_then_teer_only_for_symptomatic_patients():
 
 # o. Rec. Table 11: "MV surgery is recommended in patients with severe MR undergoing
 # surgery for another valve" (I C), whatever the MR type.
-@pytest.mark.parametrize("etiology", ["secondary_nonischemic", "secondary_atrial",
-                                      "degenerative_prolapse"])  # fmt: skip
+@pytest.mark.parametrize(
+    "etiology", ["secondary_nonischemic", "secondary_atrial", "degenerative_prolapse"]
+)
 def test_mv_surgery_at_other_valve_surgery_for_any_mr_type(etiology):
-    data = build(PMR_ASYMPTOMATIC, etiology=etiology,
-                 echo={"lvef_pct": 55 if etiology == "secondary_atrial" else 40},
-                 management={"other_cardiac_surgery_planned": True})  # fmt: skip
+    data = build(
+        PMR_ASYMPTOMATIC,
+        etiology=etiology,
+        echo={"lvef_pct": 55 if etiology == "secondary_atrial" else 40},
+        management={"other_cardiac_surgery_planned": True},
+    )
     rec = by_code(run(data))["surgery_mv"]
     assert (rec["class"], rec["level"]) in {("I", "C"), ("I", "B")}
     if etiology != "degenerative_prolapse":
@@ -536,8 +776,10 @@ def test_rheumatic_prophylaxis_and_pregnancy_counselling_are_text_statements():
     rheumatic = by_code(run(build(PMR_ASYMPTOMATIC, etiology="rheumatic")))
     prophylaxis = rheumatic["rheumatic_secondary_prophylaxis"]
     assert (prophylaxis["class"], prophylaxis["source"]["evidence"]) == (None, "V")
-    woman = build(PMR_ASYMPTOMATIC, patient={"sex": "female", "age_years": 30,
-                                             "pregnancy_planned": True})  # fmt: skip
+    woman = build(
+        PMR_ASYMPTOMATIC,
+        patient={"sex": "female", "age_years": 30, "pregnancy_planned": True},
+    )
     result = run(woman)
     counselling = by_code(result)["preconception_counseling"]
     assert (counselling["class"], counselling["source"]["evidence"]) == (None, "V")

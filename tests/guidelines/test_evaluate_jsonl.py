@@ -66,8 +66,10 @@ def test_jsonl_bad_line_exits_2_naming_the_line_and_field(rule_sets, tmp_path):
     )
     proc = subprocess.run(
         [sys.executable, "manage.py", "evaluate", "--jsonl", str(path)],
-        capture_output=True, text=True, env={**os.environ, "DEBUG": "true"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBUG": "true"},
+    )
     assert proc.returncode == 2
     assert "line 2: patient.age_years: must be between 0 and 120 years" in proc.stderr
     assert len(proc.stdout.splitlines()) == 1  # the result before the bad line only
@@ -78,7 +80,9 @@ def test_jsonl_array_error_names_the_index(tmp_path):
     path.write_text(json.dumps([VIGNETTES[0], {"patient": {"age_years": 50}}]))
     proc = subprocess.run(
         [sys.executable, "manage.py", "evaluate", "--jsonl", str(path)],
-        capture_output=True, text=True, env={**os.environ, "DEBUG": "true"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBUG": "true"},
+    )
     assert proc.returncode == 2
     assert "[1] patient.sex" in proc.stderr

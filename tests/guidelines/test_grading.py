@@ -45,20 +45,37 @@ def test_boundary_cases_cover_every_band_and_stage_row():
 @pytest.mark.parametrize(
     ("eroa", "rvol", "rf", "severity", "subgrade"),
     [
-        pytest.param(0.40, 60, 50, "severe", None, id="EROA 0.40 / RVol 60 / RF 50 → severe"),
-        pytest.param(0.399, 59.9, 49.9, "moderate", "moderate_to_severe",
-                     id="0.399 / 59.9 / 49.9 → moderate-to-severe (no rounding)"),
-        pytest.param(0.30, 45, 40, "moderate", "moderate_to_severe", id="0.30 / 45 / 40"),
-        pytest.param(0.299, 44.9, 39.9, "moderate", "mild_to_moderate", id="0.299 / 44.9 / 39.9"),
+        pytest.param(
+            0.40, 60, 50, "severe", None, id="EROA 0.40 / RVol 60 / RF 50 → severe"
+        ),
+        pytest.param(
+            0.399,
+            59.9,
+            49.9,
+            "moderate",
+            "moderate_to_severe",
+            id="0.399 / 59.9 / 49.9 → moderate-to-severe (no rounding)",
+        ),
+        pytest.param(
+            0.30, 45, 40, "moderate", "moderate_to_severe", id="0.30 / 45 / 40"
+        ),
+        pytest.param(
+            0.299, 44.9, 39.9, "moderate", "mild_to_moderate", id="0.299 / 44.9 / 39.9"
+        ),
         pytest.param(0.20, 30, 30, "moderate", "mild_to_moderate", id="0.20 / 30 / 30"),
         pytest.param(0.199, 29.9, 29.9, "mild", None, id="0.199 / 29.9 / 29.9 → mild"),
     ],
-)  # fmt: skip
+)
 def test_quantitative_cut_offs_are_inclusive_lower_bounds(
     eroa, rvol, rf, severity, subgrade
 ):
-    result = grade({"eroa_cm2": eroa, "regurgitant_volume_ml": rvol,
-                    "regurgitant_fraction_pct": rf})  # fmt: skip
+    result = grade(
+        {
+            "eroa_cm2": eroa,
+            "regurgitant_volume_ml": rvol,
+            "regurgitant_fraction_pct": rf,
+        }
+    )
     assert (result["severity"], result["severity_subgrade"]) == (severity, subgrade)
 
 
@@ -102,8 +119,12 @@ def test_vena_contracta_discordance_message_shows_the_edited_thresholds(code):
         vc_severe=["echo.vena_contracta_cm", ">=", 0.65],
         eroa_moderate_to_severe=["echo.eroa_cm2", ">=", 0.28],
     )
-    echo = {"vena_contracta_cm": 0.66, "eroa_cm2": 0.25,
-            "regurgitant_volume_ml": 40, "regurgitant_fraction_pct": 35}  # fmt: skip
+    echo = {
+        "vena_contracta_cm": 0.66,
+        "eroa_cm2": 0.25,
+        "regurgitant_volume_ml": 40,
+        "regurgitant_fraction_pct": 35,
+    }
     data = {**BASE_PRIMARY, "echo": {**BASE_PRIMARY["echo"], **echo}}
     shipped = evaluate(input_parse(data), RULE_SETS[code])
     result = evaluate(input_parse(data), edited)
@@ -121,8 +142,12 @@ def test_mild_vena_contracta_discordance_message_shows_the_edited_thresholds():
         vc_mild=["echo.vena_contracta_cm", "<", 0.35],
         eroa_moderate_to_severe=["echo.eroa_cm2", ">=", 0.28],
     )
-    echo = {"vena_contracta_cm": 0.32, "eroa_cm2": 0.29,
-            "regurgitant_volume_ml": 50, "regurgitant_fraction_pct": 45}  # fmt: skip
+    echo = {
+        "vena_contracta_cm": 0.32,
+        "eroa_cm2": 0.29,
+        "regurgitant_volume_ml": 50,
+        "regurgitant_fraction_pct": 45,
+    }
     data = {**BASE_PRIMARY, "echo": {**BASE_PRIMARY["echo"], **echo}}
     result = evaluate(input_parse(data), edited)
 
@@ -139,15 +164,26 @@ def test_a_single_parameter_never_grades():
 
 
 def test_four_specific_severe_signs_grade_severe_without_quantitation():
-    result = grade({"vena_contracta_cm": 0.8, "cw_jet": "dense_holosystolic_triangular",
-                    "pulmonary_vein_flow": "systolic_reversal", "flail_leaflet": True})  # fmt: skip
+    result = grade(
+        {
+            "vena_contracta_cm": 0.8,
+            "cw_jet": "dense_holosystolic_triangular",
+            "pulmonary_vein_flow": "systolic_reversal",
+            "flail_leaflet": True,
+        }
+    )
     assert result["severity"] == "severe"
     assert result["severity_basis"] == "4 criteria specific for severe MR"
 
 
 def test_three_specific_severe_signs_are_not_enough():
-    result = grade({"vena_contracta_cm": 0.8, "cw_jet": "dense_holosystolic_triangular",
-                    "flail_leaflet": True})  # fmt: skip
+    result = grade(
+        {
+            "vena_contracta_cm": 0.8,
+            "cw_jet": "dense_holosystolic_triangular",
+            "flail_leaflet": True,
+        }
+    )
     assert result["severity"] == "indeterminate"
 
 
@@ -159,8 +195,10 @@ def test_poor_image_quality_is_indeterminate_even_with_numbers():
 
 
 def test_trace_jet_is_none_trivial():
-    result = grade({"jet_timing": "brief", "flow_convergence": "none_or_small"},
-                   etiology="structurally_normal")  # fmt: skip
+    result = grade(
+        {"jet_timing": "brief", "flow_convergence": "none_or_small"},
+        etiology="structurally_normal",
+    )
     assert result["severity"] == "none_trivial"
     assert result["mr_type"] == "not_applicable"
     assert result["stage"] == "not_applicable"
@@ -182,24 +220,53 @@ SECONDARY = {"etiology": "secondary_ischemic", "symptoms": {"nyha_class": 1}}
 @pytest.mark.parametrize(
     ("elliptical", "eroa", "rvol", "rf", "severity"),
     [
-        pytest.param(True, 0.30, 45, 50, "severe", id="elliptical 0.30/45/RF 50 → severe"),
-        pytest.param(True, 0.29, 44, 50, "moderate", id="elliptical just below 0.30/45 → moderate"),
-        pytest.param(True, 0.32, 48, 49, "moderate", id="elliptical without RF ≥ 50 → moderate"),
-        pytest.param(False, 0.32, 48, 50, "moderate", id="no elliptical orifice → 2 of 3 moderate"),
+        pytest.param(
+            True, 0.30, 45, 50, "severe", id="elliptical 0.30/45/RF 50 → severe"
+        ),
+        pytest.param(
+            True,
+            0.29,
+            44,
+            50,
+            "moderate",
+            id="elliptical just below 0.30/45 → moderate",
+        ),
+        pytest.param(
+            True, 0.32, 48, 49, "moderate", id="elliptical without RF ≥ 50 → moderate"
+        ),
+        pytest.param(
+            False,
+            0.32,
+            48,
+            50,
+            "moderate",
+            id="no elliptical orifice → 2 of 3 moderate",
+        ),
     ],
-)  # fmt: skip
+)
 def test_secondary_mr_elliptical_orifice_lower_cut_offs(
     elliptical, eroa, rvol, rf, severity
 ):
-    echo = {"elliptical_orifice": elliptical, "eroa_cm2": eroa,
-            "regurgitant_volume_ml": rvol, "regurgitant_fraction_pct": rf}  # fmt: skip
+    echo = {
+        "elliptical_orifice": elliptical,
+        "eroa_cm2": eroa,
+        "regurgitant_volume_ml": rvol,
+        "regurgitant_fraction_pct": rf,
+    }
     assert grade(echo, **SECONDARY)["severity"] == severity
 
 
 def test_pisa_derivation_matches_the_worked_example():
-    result = grade({"pisa_radius_cm": 1.0, "aliasing_velocity_cm_s": 40,
-                    "mr_peak_velocity_cm_s": 500, "mr_vti_cm": 150,
-                    "lvot_diameter_cm": 2.0, "lvot_vti_cm": 20})  # fmt: skip
+    result = grade(
+        {
+            "pisa_radius_cm": 1.0,
+            "aliasing_velocity_cm_s": 40,
+            "mr_peak_velocity_cm_s": 500,
+            "mr_vti_cm": 150,
+            "lvot_diameter_cm": 2.0,
+            "lvot_vti_cm": 20,
+        }
+    )
     derived = result["derived"]
     assert derived["eroa_cm2"] == pytest.approx(0.503, abs=0.0005)
     assert derived["regurgitant_volume_ml"] == pytest.approx(75.4, abs=0.05)
@@ -214,19 +281,33 @@ def test_pisa_derivation_matches_the_worked_example():
 
 
 def test_measured_value_wins_and_disagreement_is_warned():
-    result = grade({"eroa_cm2": 0.30, "pisa_radius_cm": 1.0, "aliasing_velocity_cm_s": 40,
-                    "mr_peak_velocity_cm_s": 500, "regurgitant_volume_ml": 50})  # fmt: skip
+    result = grade(
+        {
+            "eroa_cm2": 0.30,
+            "pisa_radius_cm": 1.0,
+            "aliasing_velocity_cm_s": 40,
+            "mr_peak_velocity_cm_s": 500,
+            "regurgitant_volume_ml": 50,
+        }
+    )
     eroa = next(f for f in result["findings"] if f["parameter"] == "echo.eroa_cm2")
     assert eroa["value"] == 0.3
     assert any("differ by more than 20 %" in w for w in result["warnings"])
 
 
 def test_implausible_derived_value_is_not_used():
-    result = grade({"pisa_radius_cm": 3, "aliasing_velocity_cm_s": 100,
-                    "mr_peak_velocity_cm_s": 100})  # fmt: skip
+    result = grade(
+        {
+            "pisa_radius_cm": 3,
+            "aliasing_velocity_cm_s": 100,
+            "mr_peak_velocity_cm_s": 100,
+        }
+    )
     assert any("outside the plausible range" in w for w in result["warnings"])
-    assert not any(f["parameter"] == "echo.eroa_cm2" and f.get("derived")
-                   for f in result["findings"])  # fmt: skip
+    assert not any(
+        f["parameter"] == "echo.eroa_cm2" and f.get("derived")
+        for f in result["findings"]
+    )
 
 
 def test_decimal_comparisons_are_exact():
@@ -243,18 +324,48 @@ def test_esc_profile_grades_like_acc():
 @pytest.mark.parametrize(
     ("echo", "severity"),
     [
-        pytest.param({"eroa_cm2": 0.35, "regurgitant_volume_ml": 50, "regurgitant_fraction_pct": 45,
-                      "cw_jet": "dense_holosystolic_triangular", "pulmonary_vein_flow": "systolic_reversal"},
-                     "moderate", id="moderate-to-severe numbers + 2 severe signs → quantitation decides"),
-        pytest.param({"eroa_cm2": 0.25, "regurgitant_volume_ml": 35, "regurgitant_fraction_pct": 35,
-                      "jet_type": "eccentric_wall_impinging"},
-                     "indeterminate", id="mild-to-moderate numbers + severe sign → discordant"),
-        pytest.param({"eroa_cm2": 0.45, "regurgitant_volume_ml": 65, "regurgitant_fraction_pct": 55,
-                      "cw_jet": "faint_partial"},
-                     "indeterminate", id="severe numbers + faint CW jet → discordant"),
-        pytest.param({"eroa_cm2": 0.45, "regurgitant_volume_ml": 65, "regurgitant_fraction_pct": 55,
-                      "vena_contracta_cm": 0.5}, "severe", id="intermediate VC does not conflict"),
+        pytest.param(
+            {
+                "eroa_cm2": 0.35,
+                "regurgitant_volume_ml": 50,
+                "regurgitant_fraction_pct": 45,
+                "cw_jet": "dense_holosystolic_triangular",
+                "pulmonary_vein_flow": "systolic_reversal",
+            },
+            "moderate",
+            id="moderate-to-severe numbers + 2 severe signs → quantitation decides",
+        ),
+        pytest.param(
+            {
+                "eroa_cm2": 0.25,
+                "regurgitant_volume_ml": 35,
+                "regurgitant_fraction_pct": 35,
+                "jet_type": "eccentric_wall_impinging",
+            },
+            "indeterminate",
+            id="mild-to-moderate numbers + severe sign → discordant",
+        ),
+        pytest.param(
+            {
+                "eroa_cm2": 0.45,
+                "regurgitant_volume_ml": 65,
+                "regurgitant_fraction_pct": 55,
+                "cw_jet": "faint_partial",
+            },
+            "indeterminate",
+            id="severe numbers + faint CW jet → discordant",
+        ),
+        pytest.param(
+            {
+                "eroa_cm2": 0.45,
+                "regurgitant_volume_ml": 65,
+                "regurgitant_fraction_pct": 55,
+                "vena_contracta_cm": 0.5,
+            },
+            "severe",
+            id="intermediate VC does not conflict",
+        ),
     ],
-)  # fmt: skip
+)
 def test_signs_against_numbers_on_the_four_band_scale(echo, severity):
     assert grade(echo)["severity"] == severity

@@ -24,9 +24,12 @@ QUANT = (
 
 def decimal_in(spec, places=3):
     return st.decimals(
-        min_value=spec.minimum, max_value=spec.maximum, places=places,
-        allow_nan=False, allow_infinity=False,
-    ).map(float)  # fmt: skip
+        min_value=spec.minimum,
+        max_value=spec.maximum,
+        places=places,
+        allow_nan=False,
+        allow_infinity=False,
+    ).map(float)
 
 
 def value_strategy(spec):
@@ -119,13 +122,20 @@ def primary_echo(draw):
 
 
 @settings(max_examples=400, deadline=None)
-@given(primary_echo(), st.sampled_from(QUANT), st.decimals("0.001", "0.5", places=3),
-       st.sampled_from(["degenerative_prolapse", "secondary_ischemic"]))  # fmt: skip
+@given(
+    primary_echo(),
+    st.sampled_from(QUANT),
+    st.decimals("0.001", "0.5", places=3),
+    st.sampled_from(["degenerative_prolapse", "secondary_ischemic"]),
+)
 def test_raising_a_severity_parameter_never_lowers_a_determinate_grade(
     echo, name, bump, etiology
 ):
-    base = {"etiology": etiology, "patient": {"age_years": 60, "sex": "male"},
-            "symptoms": {"nyha_class": 1}}  # fmt: skip
+    base = {
+        "etiology": etiology,
+        "patient": {"age_years": 60, "sex": "male"},
+        "symptoms": {"nyha_class": 1},
+    }
     if name not in echo:
         return
     spec_max = {
@@ -135,8 +145,10 @@ def test_raising_a_severity_parameter_never_lowers_a_determinate_grade(
         "vena_contracta_cm": Decimal(2),
     }
     raised = dict(echo)
-    raised[name] = min(echo[name] + bump * (100 if name.endswith(("_ml", "_pct")) else 1),
-                       spec_max[name])  # fmt: skip
+    raised[name] = min(
+        echo[name] + bump * (100 if name.endswith(("_ml", "_pct")) else 1),
+        spec_max[name],
+    )
     for rule_set in RULE_SETS:
         before = evaluate(input_parse({**base, "echo": echo}), rule_set)["severity"]
         after = evaluate(input_parse({**base, "echo": raised}), rule_set)["severity"]

@@ -82,8 +82,14 @@ def _edit(doc, table, key, change):
 
 
 def drop_flail_from_severe_signs(doc):
-    _edit(doc, "severity", "severe_valve_lesion", lambda r: r.update(
-        when=_without(r["when"], ["echo.flail_leaflet", "==", True])))  # fmt: skip
+    _edit(
+        doc,
+        "severity",
+        "severe_valve_lesion",
+        lambda r: r.update(
+            when=_without(r["when"], ["echo.flail_leaflet", "==", True])
+        ),
+    )
 
 
 def drop_hypotension_from_stabilization(doc):
@@ -114,8 +120,12 @@ def move_c2_lvesd_to_45(doc):
 
 
 def drop_severity_from_concomitant_surgery(doc):
-    _edit(doc, "rule", "P10", lambda r: r.update(
-        when=_without(r["when"], ["severity", "==", "severe"])))  # fmt: skip
+    _edit(
+        doc,
+        "rule",
+        "P10",
+        lambda r: r.update(when=_without(r["when"], ["severity", "==", "severe"])),
+    )
 
 
 def label_p1_as_2014(doc):
@@ -126,8 +136,12 @@ def invert_the_rf_gate(doc):
     gate = ["echo.regurgitant_fraction_pct", ">=", 50]
     inverted = ["echo.regurgitant_fraction_pct", "<", 50]
     for key in ("eroa_severe_secondary_elliptical", "rvol_severe_secondary_elliptical"):
-        _edit(doc, "severity", key, lambda r: r.update(
-            when=_replaced(r["when"], gate, inverted)))  # fmt: skip
+        _edit(
+            doc,
+            "severity",
+            key,
+            lambda r: r.update(when=_replaced(r["when"], gate, inverted)),
+        )
 
 
 def drop_prohibitive_risk_from_p4(doc):
@@ -148,44 +162,73 @@ def echo(patient, name):
 #  read from the guideline: one patient, or before / after for a change)
 BROKEN = [
     pytest.param(
-        "structural_sign", "acc_aha_2020", drop_flail_from_severe_signs,
-        lambda p, r: p["echo"]["flail_leaflet"] is True
-        and r["severity"] in ("none_trivial", "mild"),
+        "structural_sign",
+        "acc_aha_2020",
+        drop_flail_from_severe_signs,
+        lambda p, r: (
+            p["echo"]["flail_leaflet"] is True
+            and r["severity"] in ("none_trivial", "mild")
+        ),
         id="flail leaflet no longer severe-specific → graded trivial (SPEC 0.14 a)",
     ),
     pytest.param(
-        "acute_compromise", "acc_aha_2020", drop_hypotension_from_stabilization,
-        lambda p, r: p["presentation"] == "acute"
-        and "acute_stabilization" not in codes(r),
+        "acute_compromise",
+        "acc_aha_2020",
+        drop_hypotension_from_stabilization,
+        lambda p, r: (
+            p["presentation"] == "acute" and "acute_stabilization" not in codes(r)
+        ),
         id="hypotension dropped → acute MR not stabilised (SPEC 0.14 b)",
     ),
     pytest.param(
-        "teer_exclusion", "acc_aha_2020", move_teer_valve_area_to_2,
-        lambda p, r: echo(p, "mitral_valve_area_cm2") < Decimal("3.0")
-        and "teer" in codes(r),
+        "teer_exclusion",
+        "acc_aha_2020",
+        move_teer_valve_area_to_2,
+        lambda p, r: (
+            echo(p, "mitral_valve_area_cm2") < Decimal("3.0") and "teer" in codes(r)
+        ),
         id="TEER valve-area exclusion moved to 2.0 cm² → TEER at < 3.0 (SPEC 0.14 e)",
     ),
     pytest.param(
-        "crt_before_teer", "esc_eacts_2025", drop_crt_first_from_teer,
-        lambda p, r: "crt" in codes(r)
-        and ("teer" in codes(r) or ("surgery_mv" in codes(r)
-             and not p.get("management", {}).get("cabg_planned"))),
+        "crt_before_teer",
+        "esc_eacts_2025",
+        drop_crt_first_from_teer,
+        lambda p, r: (
+            "crt" in codes(r)
+            and (
+                "teer" in codes(r)
+                or (
+                    "surgery_mv" in codes(r)
+                    and not p.get("management", {}).get("cabg_planned")
+                )
+            )
+        ),
         id="CRT-first exclusion dropped → TEER beside CRT (SPEC 0.14 f)",
     ),
     pytest.param(
-        "surgery_lv_dysfunction", "acc_aha_2020", move_c2_lvesd_to_45,
-        lambda p, r: r["mr_type"] == "primary" and r["severity"] == "severe"
-        and "surgery_mv" not in codes(r),
+        "surgery_lv_dysfunction",
+        "acc_aha_2020",
+        move_c2_lvesd_to_45,
+        lambda p, r: (
+            r["mr_type"] == "primary"
+            and r["severity"] == "severe"
+            and "surgery_mv" not in codes(r)
+        ),
         id="C2 LVESD moved to 45 mm → no surgery at 40-44 mm (ACC/AHA Table 17)",
     ),
     pytest.param(
-        "mild_no_intervention", "acc_aha_2020", drop_severity_from_concomitant_surgery,
-        lambda p, r: r["severity"] in ("none_trivial", "mild")
-        and "surgery_mv" in codes(r),
+        "mild_no_intervention",
+        "acc_aha_2020",
+        drop_severity_from_concomitant_surgery,
+        lambda p, r: (
+            r["severity"] in ("none_trivial", "mild") and "surgery_mv" in codes(r)
+        ),
         id="P10 without its severity → surgery for mild MR",
     ),
     pytest.param(
-        "well_formed", "acc_aha_2020", label_p1_as_2014,
+        "well_formed",
+        "acc_aha_2020",
+        label_p1_as_2014,
         lambda p, r: any(
             i["class"] == "I" and i["code"] == "surgery_mv"
             for i in (*r["recommendations"], *r["conditional"])
@@ -193,19 +236,27 @@ BROKEN = [
         id="P1 labelled 'I' under a 2020 source (SPEC 0.14 l)",
     ),
     pytest.param(
-        "monotone_regurgitant_fraction_pct", "acc_aha_2020", invert_the_rf_gate,
-        lambda before, after: before[1]["severity"] == "severe"
-        and after[1]["severity"] in ("mild", "moderate"),
+        "monotone_regurgitant_fraction_pct",
+        "acc_aha_2020",
+        invert_the_rf_gate,
+        lambda before, after: (
+            before[1]["severity"] == "severe"
+            and after[1]["severity"] in ("mild", "moderate")
+        ),
         id="elliptical RF gate inverted → raising RF lowers severity",
     ),
     pytest.param(
-        "lvef_lowered", "acc_aha_2020", drop_prohibitive_risk_from_p4,
-        lambda before, after: "surgery_mv" in codes(before[1])
-        and "surgery_mv" not in codes(after[1])
-        and echo(after[0], "lvef_pct") < echo(before[0], "lvef_pct"),
+        "lvef_lowered",
+        "acc_aha_2020",
+        drop_prohibitive_risk_from_p4,
+        lambda before, after: (
+            "surgery_mv" in codes(before[1])
+            and "surgery_mv" not in codes(after[1])
+            and echo(after[0], "lvef_pct") < echo(before[0], "lvef_pct")
+        ),
         id="P4 at prohibitive risk → lowering LVEF removes surgery",
     ),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("key", "code", "breaks", "engine_shows"), BROKEN)
@@ -241,9 +292,14 @@ def active(code="acc_aha_2020"):
 
 def publish(version, user):
     return authoring.version_publish(
-        version=version, user=user, reason="Reviewed.", acknowledge_pending=True,
-        acknowledgements={c.id: "ok" for c in authoring.version_outcome_changes(version)},
-    )  # fmt: skip
+        version=version,
+        user=user,
+        reason="Reviewed.",
+        acknowledge_pending=True,
+        acknowledgements={
+            c.id: "ok" for c in authoring.version_outcome_changes(version)
+        },
+    )
 
 
 def test_publication_is_refused_with_the_counterexample_patient(
@@ -379,8 +435,12 @@ def test_the_translation_agrees_with_the_engine_on_every_vignette(translation):
         translation.compare(data)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])  # fmt: skip
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(data=contract_inputs())
 def test_the_translation_agrees_with_the_engine_on_random_inputs(translation, data):
     translation.compare(data)

@@ -38,13 +38,26 @@ def _two_rows(a_evidence: str, a_from: str, **b_fields: str):
     doc = {
         "ruleset": {"code": "x", "url": "https://doi.org/10.1/x"},
         "rule": [
-            {"key": "a", "code": "surgery_mv", "class": "1", "level": "B-NR",
-             "evidence": a_evidence, "section": "7.3",
-             "when": ["severity", "==", "severe"], "verified_from": a_from},
-            {"key": "b", "code": "gdmt", "evidence": "V", "section": "9.1.3",
-             "when": ["severity", "==", "severe"], **b_fields},
+            {
+                "key": "a",
+                "code": "surgery_mv",
+                "class": "1",
+                "level": "B-NR",
+                "evidence": a_evidence,
+                "section": "7.3",
+                "when": ["severity", "==", "severe"],
+                "verified_from": a_from,
+            },
+            {
+                "key": "b",
+                "code": "gdmt",
+                "evidence": "V",
+                "section": "9.1.3",
+                "when": ["severity", "==", "severe"],
+                **b_fields,
+            },
         ],
-    }  # fmt: skip
+    }
     return document_rows(doc)
 
 
@@ -117,8 +130,10 @@ def test_every_verified_row_quoting_its_statement_carries_the_quoted_class_and_l
 def test_acc_aha_rows_read_only_in_an_earlier_guideline_show_that_guideline():
     """SPEC 0.14 l: a verified 2014/2017 statement is shown under its own guideline,
     year and DOI, never under the 2020 source."""
-    earlier = {"AHA/ACC 2014": "10.1161/CIR.0000000000000031",
-               "AHA/ACC 2017": "10.1161/CIR.0000000000000503"}  # fmt: skip
+    earlier = {
+        "AHA/ACC 2014": "10.1161/CIR.0000000000000031",
+        "AHA/ACC 2017": "10.1161/CIR.0000000000000503",
+    }
     doc = document_read("acc_aha_2020")
     seen = 0
     for row in doc["rule"]:

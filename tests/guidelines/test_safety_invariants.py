@@ -161,16 +161,27 @@ def teer_candidate_inputs(draw):
     """Inputs that would often lead to TEER (symptomatic, high risk, suitable anatomy),
     with one exclusion of SPEC 0.14 e."""
     data = draw(contract_inputs())
-    data = with_values(data, "management", teer_anatomy="suitable",
-                       surgical_risk=draw(st.sampled_from(["high", "prohibitive"])),
-                       gdmt_optimized=True, life_expectancy_over_1y=True)  # fmt: skip
+    data = with_values(
+        data,
+        "management",
+        teer_anatomy="suitable",
+        surgical_risk=draw(st.sampled_from(["high", "prohibitive"])),
+        gdmt_optimized=True,
+        life_expectancy_over_1y=True,
+    )
     data = with_values(data, "symptoms", nyha_class=draw(st.integers(2, 4)))
     data = with_values(
-        data, "echo", eroa_cm2=Decimal("0.5"), regurgitant_volume_ml=Decimal(75),
-        regurgitant_fraction_pct=Decimal(55), image_quality="adequate",
-    )  # fmt: skip
+        data,
+        "echo",
+        eroa_cm2=Decimal("0.5"),
+        regurgitant_volume_ml=Decimal(75),
+        regurgitant_fraction_pct=Decimal(55),
+        image_quality="adequate",
+    )
     if draw(st.booleans()):
-        data["etiology"] = draw(st.sampled_from(["secondary_ischemic", "secondary_nonischemic"]))  # fmt: skip
+        data["etiology"] = draw(
+            st.sampled_from(["secondary_ischemic", "secondary_nonischemic"])
+        )
     exclusion = draw(st.sampled_from(sorted(EXCLUSIONS)))
     return exclusion, EXCLUSIONS[exclusion](data)
 
@@ -194,8 +205,10 @@ def test_no_teer_or_isolated_surgery_for_secondary_mr_while_crt_is_pending(data)
             continue
         assert "teer" not in codes, (code, data)
         management = data.get("management", {})
-        concomitant = (management.get("cabg_planned") is True
-                       or management.get("other_cardiac_surgery_planned") is True)  # fmt: skip
+        concomitant = (
+            management.get("cabg_planned") is True
+            or management.get("other_cardiac_surgery_planned") is True
+        )
         if not concomitant:  # isolated surgery waits for CRT (docs/guideline.md §6b)
             assert "surgery_mv" not in codes, (code, data)
 
@@ -309,8 +322,11 @@ def test_advice_is_well_formed(data):
         assert not ("no_treatment" in codes and INTERVENTION_CODES.intersection(codes))
         conditional = codes_of(result, "conditional")
         assert not set(conditional) & set(codes), (code, conditional, codes)
-        for item in (*result["recommendations"], *result["cautions"],
-                     *result["conditional"]):  # fmt: skip
+        for item in (
+            *result["recommendations"],
+            *result["cautions"],
+            *result["conditional"],
+        ):
             assert class_level_problems(code, item) == [], (code, item["code"])
 
 
@@ -325,8 +341,11 @@ QUANTITATIVE = {
 
 
 @SAFETY
-@given(contract_inputs(), st.sampled_from(sorted(QUANTITATIVE)),
-       st.decimals("0.001", "50", places=3))  # fmt: skip
+@given(
+    contract_inputs(),
+    st.sampled_from(sorted(QUANTITATIVE)),
+    st.decimals("0.001", "50", places=3),
+)
 def test_raising_eroa_rvol_rf_or_vc_alone_never_lowers_severity(data, name, bump):
     echo = data.get("echo", {})
     if name not in echo:

@@ -55,8 +55,13 @@ def test_input_guideline_field_selects_the_rule_set(rule_sets):
 
 def test_bad_input_is_refused_by_field(rule_sets):
     with pytest.raises(InputError) as excinfo:
-        guideline_evaluate(data={"patient": {"age_years": 50, "sex": "male"},
-                                 "echo": {"eroa_cm2": "a lot"}, "color": 1})  # fmt: skip
+        guideline_evaluate(
+            data={
+                "patient": {"age_years": 50, "sex": "male"},
+                "echo": {"eroa_cm2": "a lot"},
+                "color": 1,
+            }
+        )
     fields = {e.field for e in excinfo.value.errors}
     assert fields == {"echo.eroa_cm2", "color"}
 
@@ -79,8 +84,10 @@ def test_evaluate_command_exits_2_naming_the_field(tmp_path):
     path.write_text(json.dumps({"patient": {"age_years": 130, "sex": "male"}}))
     proc = subprocess.run(
         [sys.executable, "manage.py", "evaluate", str(path)],
-        capture_output=True, text=True, env={**__import__("os").environ, "DEBUG": "true"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "DEBUG": "true"},
+    )
     assert proc.returncode == 2
     assert "patient.age_years: must be between 0 and 120 years" in proc.stderr
 
@@ -105,9 +112,12 @@ def test_evaluate_command_works_before_the_database_is_initialised(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path}/empty.sqlite3"
     proc = subprocess.run(
-        [sys.executable, "manage.py", "evaluate", "-"], input=json.dumps(VIGNETTE_INPUT),
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        [sys.executable, "manage.py", "evaluate", "-"],
+        input=json.dumps(VIGNETTE_INPUT),
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["severity"] == "moderate"
@@ -128,6 +138,10 @@ def test_migrate_runs_on_a_fresh_database(tmp_path):
         ["migrate", "--noinput"],
         ["load_guidelines"],
     ):
-        proc = subprocess.run([sys.executable, "manage.py", *command], capture_output=True,
-                              text=True, env=env)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert proc.returncode == 0, proc.stderr

@@ -52,8 +52,10 @@ def test_missing_lvesd_leaves_stage_undetermined_when_lvef_is_normal():
     data_echo = {"lvef_pct": 65, "lvesd_mm": None, "lvedd_mm": None}
     result = run(echo=data_echo)
     assert result["stage"] == "undetermined"
-    assert any(m["parameter"] == "echo.lvesd_mm" and "C1 from C2" in m["reason"]
-               for m in result["missing"])  # fmt: skip
+    assert any(
+        m["parameter"] == "echo.lvesd_mm" and "C1 from C2" in m["reason"]
+        for m in result["missing"]
+    )
 
 
 def test_symptomatic_severe_primary_is_stage_d_with_surgery():
@@ -85,9 +87,12 @@ def test_secondary_stage_d_needs_optimised_gdmt():
 def test_esc_indexed_lvesd_triggers_surgery_only_in_the_esc_profile():
     # Small woman: LVESD 36 mm (< 40) but LVESDi ≥ 20 mm/m².
     patient = {"age_years": 55, "sex": "female", "height_cm": 150, "weight_kg": 45}
-    data = {"etiology": "degenerative_prolapse", "patient": patient,
-            "symptoms": {"nyha_class": 1},
-            "echo": {**SEVERE, "lvef_pct": 65, "lvesd_mm": 29, "lvedd_mm": 50}}  # fmt: skip
+    data = {
+        "etiology": "degenerative_prolapse",
+        "patient": patient,
+        "symptoms": {"nyha_class": 1},
+        "echo": {**SEVERE, "lvef_pct": 65, "lvesd_mm": 29, "lvedd_mm": 50},
+    }
     acc, esc = evaluate(input_parse(data), ACC), evaluate(input_parse(data), ESC)
     assert esc["derived"]["lvesd_index_mm_m2"] >= 20
     assert acc["stage"] == esc["stage"] == "C1"
@@ -173,8 +178,11 @@ def test_risk_factors_are_context_only():
 
 
 def test_acute_hypotensive_patient_gets_no_vasodilator_advice():
-    result = run(presentation="acute", etiology="papillary_muscle_rupture",
-                 hemodynamics={"hypotension": True})  # fmt: skip
+    result = run(
+        presentation="acute",
+        etiology="papillary_muscle_rupture",
+        hemodynamics={"hypotension": True},
+    )
     stabilization = next(
         r for r in result["recommendations"] if r["code"] == "acute_stabilization"
     )
@@ -200,11 +208,22 @@ def test_exclusion_assumed_absent_is_reported_for_confirmation():
         "patient": {"age_years": 68, "sex": "male"},
         "symptoms": {"nyha_class": 3},
         "labs": {"nt_probnp_pg_ml": 3100},
-        "echo": {**SEVERE, "lvef_pct": 35, "lvesd_mm": 55, "lvedd_mm": 66, "pasp_mmhg": 45,
-                 "rv_dysfunction": "none", "aortic_valve_disease": "none"},
-        "management": {"gdmt_optimized": True, "cad_requiring_revascularization": False,
-                       "advanced_heart_failure": False, "teer_anatomy": "suitable"},
-    }  # fmt: skip
+        "echo": {
+            **SEVERE,
+            "lvef_pct": 35,
+            "lvesd_mm": 55,
+            "lvedd_mm": 66,
+            "pasp_mmhg": 45,
+            "rv_dysfunction": "none",
+            "aortic_valve_disease": "none",
+        },
+        "management": {
+            "gdmt_optimized": True,
+            "cad_requiring_revascularization": False,
+            "advanced_heart_failure": False,
+            "teer_anatomy": "suitable",
+        },
+    }
     result = evaluate(input_parse(data), ESC)
     teer = next(r for r in result["recommendations"] if r["code"] == "teer")
     assert (teer["class"], teer["level"]) == ("I", "A")

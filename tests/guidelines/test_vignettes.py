@@ -49,10 +49,20 @@ def test_every_vignette_runs_in_both_profiles():
 
 
 def test_result_problems_detects_a_wrong_result():
-    expected = {"severity": "severe", "stage": "C2", "required": ["surgery_mv"],
-                "must_not": ["teer"], "required_any_of": [["gdmt"]]}  # fmt: skip
-    result = {"severity": "moderate", "stage": "B", "mr_type": "primary",
-              "severity_subgrade": None, "recommendations": [{"code": "teer"}]}  # fmt: skip
+    expected = {
+        "severity": "severe",
+        "stage": "C2",
+        "required": ["surgery_mv"],
+        "must_not": ["teer"],
+        "required_any_of": [["gdmt"]],
+    }
+    result = {
+        "severity": "moderate",
+        "stage": "B",
+        "mr_type": "primary",
+        "severity_subgrade": None,
+        "recommendations": [{"code": "teer"}],
+    }
     problems = result_problems(result, expected)
     assert len(problems) == 5
 

@@ -26,8 +26,13 @@ from guidelines.validation import input_parse
 
 VIGNETTES = json.loads((DATA_DIR / "vignettes_mrcds.json").read_text())
 RULE_SETS = {code: ruleset_load(code) for code in SHIPPED_RULE_SETS}
-PROFILE_OVERRIDES = ("severity", "severity_subgrade", "stage", "acceptable_severity",
-                     "acceptable_stages")  # fmt: skip
+PROFILE_OVERRIDES = (
+    "severity",
+    "severity_subgrade",
+    "stage",
+    "acceptable_severity",
+    "acceptable_stages",
+)
 FORMAT_KEYS = {
     "id",
     "description",
@@ -37,8 +42,16 @@ FORMAT_KEYS = {
     "evidence",
     "spec_items",
 }
-PROFILE_KEYS = {"required", "required_any_of", "acceptable", "must_not", "notes",
-                "conditional_required", "classes", *PROFILE_OVERRIDES}  # fmt: skip
+PROFILE_KEYS = {
+    "required",
+    "required_any_of",
+    "acceptable",
+    "must_not",
+    "notes",
+    "conditional_required",
+    "classes",
+    *PROFILE_OVERRIDES,
+}
 
 # Each guideline's own class and level labels (SPEC 0.1, 0.14 l). A row whose only source
 # is a 2014/2017 statement may carry that statement's labels only if its source's
@@ -170,15 +183,34 @@ def test_mrcds_vignette_has_the_shared_format_and_a_cited_why(vignette):
 
 
 def test_the_extra_checks_catch_a_wrong_result():
-    expected = {"severity": "moderate", "severity_subgrade": "moderate_to_severe", "stage": "B",
-                "mr_type": "secondary_ventricular", "acceptable_stages": [],
-                "profiles": {"esc_eacts_2025": {
-                    "required": ["teer"], "must_not": [], "acceptable": [], "notes": "",
-                    "severity": "severe", "severity_subgrade": None, "stage": "D",
-                    "conditional_required": ["crt"], "classes": {"teer": "I"}}}}  # fmt: skip
-    result = {"severity": "moderate", "severity_subgrade": "moderate_to_severe", "stage": "B",
-              "mr_type": "secondary_ventricular", "conditional": [],
-              "recommendations": [{"code": "teer", "class": "2a", "level": "B-R"}]}  # fmt: skip
+    expected = {
+        "severity": "moderate",
+        "severity_subgrade": "moderate_to_severe",
+        "stage": "B",
+        "mr_type": "secondary_ventricular",
+        "acceptable_stages": [],
+        "profiles": {
+            "esc_eacts_2025": {
+                "required": ["teer"],
+                "must_not": [],
+                "acceptable": [],
+                "notes": "",
+                "severity": "severe",
+                "severity_subgrade": None,
+                "stage": "D",
+                "conditional_required": ["crt"],
+                "classes": {"teer": "I"},
+            }
+        },
+    }
+    result = {
+        "severity": "moderate",
+        "severity_subgrade": "moderate_to_severe",
+        "stage": "B",
+        "mr_type": "secondary_ventricular",
+        "conditional": [],
+        "recommendations": [{"code": "teer", "class": "2a", "level": "B-R"}],
+    }
     problems = mrcds_problems(result, expected, "esc_eacts_2025")
     assert len(problems) == 4, problems
     assert len(vocabulary_problems(result, "esc_eacts_2025")) == 2

@@ -19,15 +19,24 @@ FEEDBACK_URL = "http://testserver/cds-services/mr-cds-patient-view/feedback"
 ORIGIN = "https://ehr-ui.example.org"
 
 
-def observation(code, value, unit, *, system=LOINC, date="2025-03-01", obs_id=None,
-                patient="Patient/p1"):  # fmt: skip
+def observation(
+    code,
+    value,
+    unit,
+    *,
+    system=LOINC,
+    date="2025-03-01",
+    obs_id=None,
+    patient="Patient/p1",
+):
     resource = {
-        "resourceType": "Observation", "status": "final",
+        "resourceType": "Observation",
+        "status": "final",
         "code": {"coding": [{"system": system, "code": code}]},
         "subject": {"reference": patient},
         "effectiveDateTime": date,
         "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
-    }  # fmt: skip
+    }
     if obs_id:
         resource["id"] = obs_id
     return resource
@@ -35,9 +44,12 @@ def observation(code, value, unit, *, system=LOINC, date="2025-03-01", obs_id=No
 
 def patient_resource(*, birth="1958-06-15", gender="female", mrn="MRN-0001"):
     return {
-        "resourceType": "Patient", "id": "p1", "gender": gender, "birthDate": birth,
+        "resourceType": "Patient",
+        "id": "p1",
+        "gender": gender,
+        "birthDate": birth,
         "identifier": [{"system": "urn:oid:1.2.3", "value": mrn}],
-    }  # fmt: skip
+    }
 
 
 def condition(code, display=None, *, system=SNOMED):
@@ -65,15 +77,26 @@ def echo_observations():
 
 def bundle(*resources):
     return {
-        "resourceType": "Bundle", "type": "collection",
-        "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid4()}" if r["resourceType"] != "Patient"
-                   else "Patient/p1", "resource": r} for r in resources],
-    }  # fmt: skip
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}"
+                if r["resourceType"] != "Patient"
+                else "Patient/p1",
+                "resource": r,
+            }
+            for r in resources
+        ],
+    }
 
 
 def searchset(*resources):
-    return {"resourceType": "Bundle", "type": "searchset",
-            "entry": [{"resource": r} for r in resources]}  # fmt: skip
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+    }
 
 
 def full_bundle():
@@ -100,8 +123,9 @@ def rsa_key():
 
 
 def public_jwk(private_key, kid, alg):
-    jwk = json.loads(jwt.algorithms.get_default_algorithms()[alg].to_jwk(
-        private_key.public_key()))  # fmt: skip
+    jwk = json.loads(
+        jwt.algorithms.get_default_algorithms()[alg].to_jwk(private_key.public_key())
+    )
     jwk.update(kid=kid, alg=alg, use="sig")
     return jwk
 
@@ -109,31 +133,56 @@ def public_jwk(private_key, kid, alg):
 @pytest.fixture
 def jwks_file(tmp_path, ec_key, rsa_key):
     path = tmp_path / "ehr-jwks.json"
-    path.write_text(json.dumps({"keys": [
-        public_jwk(ec_key, "ec-1", "ES384"), public_jwk(rsa_key, "rsa-1", "RS384"),
-    ]}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "keys": [
+                    public_jwk(ec_key, "ec-1", "ES384"),
+                    public_jwk(rsa_key, "rsa-1", "RS384"),
+                ]
+            }
+        )
+    )
     return path
 
 
 @pytest.fixture
 def cds_client(settings, jwks_file, organization):
     """The EHR of the clinician's care site, registered with a JWKS file."""
-    settings.CDS_HOOKS_CLIENTS = [{
-        "iss": ISSUER, "jwks_file": str(jwks_file), "organization": organization.name,
-        "origins": [ORIGIN],
-    }]  # fmt: skip
+    settings.CDS_HOOKS_CLIENTS = [
+        {
+            "iss": ISSUER,
+            "jwks_file": str(jwks_file),
+            "organization": organization.name,
+            "origins": [ORIGIN],
+        }
+    ]
     settings.CDS_HOOKS_FHIR_ALLOW_HTTP = True  # the loopback mock FHIR server
     return settings.CDS_HOOKS_CLIENTS[0]
 
 
-def make_token(key, *, alg="ES384", kid="ec-1", aud=SERVICE_URL, iss=ISSUER,
-               iat=None, exp=None, jti=None, headers=None, **claims):  # fmt: skip
+def make_token(
+    key,
+    *,
+    alg="ES384",
+    kid="ec-1",
+    aud=SERVICE_URL,
+    iss=ISSUER,
+    iat=None,
+    exp=None,
+    jti=None,
+    headers=None,
+    **claims,
+):
     now = int(time.time())
     payload = {
-        "iss": iss, "aud": aud, "iat": now if iat is None else iat,
-        "exp": now + 300 if exp is None else exp, "jti": jti or str(uuid.uuid4()),
+        "iss": iss,
+        "aud": aud,
+        "iat": now if iat is None else iat,
+        "exp": now + 300 if exp is None else exp,
+        "jti": jti or str(uuid.uuid4()),
         **claims,
-    }  # fmt: skip
+    }
     header = {"kid": kid, "typ": "JWT", **(headers or {})}
     return jwt.encode(payload, key, algorithm=alg, headers=header)
 
@@ -148,10 +197,11 @@ def sign(ec_key):
 
 def hook_body(prefetch=None, **extra):
     body = {
-        "hook": "patient-view", "hookInstance": str(uuid.uuid4()),
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
         "context": {"patientId": "p1", "userId": "Practitioner/7"},
         **extra,
-    }  # fmt: skip
+    }
     if prefetch is not None:
         body["prefetch"] = prefetch
     return body
@@ -171,7 +221,12 @@ def full_prefetch():
 def call_hook(client, cds_client, sign):
     def call(body, token=None, url="/cds-services/mr-cds-patient-view", **headers):
         token = token or sign()
-        return client.post(url, data=json.dumps(body), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {token}", **headers)  # fmt: skip
+        return client.post(
+            url,
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            **headers,
+        )
 
     return call

@@ -49,8 +49,9 @@ def symptomatic_prefetch():
 def test_discovery_lists_the_service_with_its_prefetch_templates(
     client, cds_client, sign
 ):
-    response = client.get("/cds-services",
-                          HTTP_AUTHORIZATION=f"Bearer {sign(aud=DISCOVERY_URL)}")  # fmt: skip
+    response = client.get(
+        "/cds-services", HTTP_AUTHORIZATION=f"Bearer {sign(aud=DISCOVERY_URL)}"
+    )
     assert response.status_code == 200
     body = response.json()
     assert_discovery_conforms(body)
@@ -153,8 +154,13 @@ class FhirServer:
                     body = resources["patient"]
                 else:
                     code = parse_qs(parts.query).get("code", [""])[0]
-                    body = searchset(*[r for r in resources[kind[-1]]
-                                       if any(c in code for c in _codes(r))])  # fmt: skip
+                    body = searchset(
+                        *[
+                            r
+                            for r in resources[kind[-1]]
+                            if any(c in code for c in _codes(r))
+                        ]
+                    )
                 data = json.dumps(body).encode()
                 try:
                     self.send_response(200)
@@ -194,26 +200,34 @@ RESOURCES = {
         *echo_observations(),
         observation("8302-2", 165, "cm"),
         observation("29463-7", 68.5, "kg"),
-    ],  # fmt: skip
+    ],
     "Condition": [condition("409712001", "Mitral valve prolapse")],
 }
 
 
 def test_omitted_keys_are_fetched_from_the_fhir_server(call_hook):
     with FhirServer(RESOURCES) as fhir:
-        body = hook_body({"patient": patient_resource()}, fhirServer=fhir.base,
-                         fhirAuthorization={"access_token": "ehr-token-123",
-                                            "token_type": "Bearer", "expires_in": 300,
-                                            "scope": "patient/*.read",
-                                            "subject": "mr-cds"})  # fmt: skip
+        body = hook_body(
+            {"patient": patient_resource()},
+            fhirServer=fhir.base,
+            fhirAuthorization={
+                "access_token": "ehr-token-123",
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "patient/*.read",
+                "subject": "mr-cds",
+            },
+        )
         response = call_hook(body)
     assert response.status_code == 200
     card = response.json()["cards"][0]
     assert card["summary"].startswith("Severe primary MR")
     paths = [path for path, _ in fhir.requests]
     assert not any("/Patient/" in p for p in paths)  # prefetched: not fetched again
-    assert {p.split("?")[0].rsplit("/", 1)[-1] for p in paths} == {"Observation",
-                                                                   "Condition"}  # fmt: skip
+    assert {p.split("?")[0].rsplit("/", 1)[-1] for p in paths} == {
+        "Observation",
+        "Condition",
+    }
     assert all(auth == "Bearer ehr-token-123" for _, auth in fhir.requests)
     assert AuditEvent.objects.filter(detail__contains="fetched").exists()
 
@@ -221,10 +235,17 @@ def test_omitted_keys_are_fetched_from_the_fhir_server(call_hook):
 def test_a_slow_fhir_server_is_cut_off_at_the_deadline(call_hook, settings):
     settings.CDS_HOOKS_FETCH_DEADLINE_S = 0.5
     with FhirServer(RESOURCES, delay=2.0) as fhir:
-        body = hook_body({"patient": patient_resource()}, fhirServer=fhir.base,
-                         fhirAuthorization={"access_token": "t", "token_type": "Bearer",
-                                            "expires_in": 300, "scope": "x",
-                                            "subject": "y"})  # fmt: skip
+        body = hook_body(
+            {"patient": patient_resource()},
+            fhirServer=fhir.base,
+            fhirAuthorization={
+                "access_token": "t",
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "x",
+                "subject": "y",
+            },
+        )
         started = time.monotonic()
         response = call_hook(body)
         elapsed = time.monotonic() - started
@@ -233,8 +254,11 @@ def test_a_slow_fhir_server_is_cut_off_at_the_deadline(call_hook, settings):
 
 
 def test_cors_preflight_allows_registered_origins_only(client, cds_client):
-    ok = client.options("/cds-services/mr-cds-patient-view", HTTP_ORIGIN=ORIGIN,
-                        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")  # fmt: skip
+    ok = client.options(
+        "/cds-services/mr-cds-patient-view",
+        HTTP_ORIGIN=ORIGIN,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
     assert ok.status_code == 204
     assert ok["Access-Control-Allow-Origin"] == ORIGIN
     assert "Authorization" in ok["Access-Control-Allow-Headers"]
@@ -247,15 +271,25 @@ def test_feedback_is_stored_per_card_and_shown_as_override_rates(
     call_hook, client, cds_client, sign, editor
 ):
     card = call_hook(hook_body(symptomatic_prefetch())).json()["cards"][0]
-    feedback = {"feedback": [{
-        "card": card["uuid"], "outcome": "overridden",
-        "overrideReason": {"reason": card["overrideReasons"][1],
-                           "userComment": "Echo repeated last week"},
-        "outcomeTimestamp": "2026-12-01T10:00:00Z",
-    }]}  # fmt: skip
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {
+                    "reason": card["overrideReasons"][1],
+                    "userComment": "Echo repeated last week",
+                },
+                "outcomeTimestamp": "2026-12-01T10:00:00Z",
+            }
+        ]
+    }
     assert_feedback_conforms(feedback)
-    response = call_hook(feedback, token=sign(aud=FEEDBACK_URL),
-                         url="/cds-services/mr-cds-patient-view/feedback")  # fmt: skip
+    response = call_hook(
+        feedback,
+        token=sign(aud=FEEDBACK_URL),
+        url="/cds-services/mr-cds-patient-view/feedback",
+    )
     assert response.status_code == 200
     assert response.json()["stored"] == 1
     stored = CdsFeedback.objects.get()
@@ -270,17 +304,28 @@ def test_feedback_is_stored_per_card_and_shown_as_override_rates(
     assert "Echo repeated last week" not in page.text  # aggregates only
 
 
-def test_feedback_for_another_care_sites_card_is_not_stored(call_hook, sign, settings,
-                                                             cds_client, other_organization):  # fmt: skip
+def test_feedback_for_another_care_sites_card_is_not_stored(
+    call_hook, sign, settings, cds_client, other_organization
+):
     card = call_hook(hook_body(symptomatic_prefetch())).json()["cards"][0]
     settings.CDS_HOOKS_CLIENTS = [
         {**cds_client, "organization": other_organization.name}
     ]
-    feedback = {"feedback": [{"card": card["uuid"], "outcome": "accepted",
-                              "acceptedSuggestions": [{"id": "x"}],
-                              "outcomeTimestamp": "2026-12-01T10:00:00Z"}]}  # fmt: skip
-    response = call_hook(feedback, token=sign(aud=FEEDBACK_URL),
-                         url="/cds-services/mr-cds-patient-view/feedback")  # fmt: skip
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": "x"}],
+                "outcomeTimestamp": "2026-12-01T10:00:00Z",
+            }
+        ]
+    }
+    response = call_hook(
+        feedback,
+        token=sign(aud=FEEDBACK_URL),
+        url="/cds-services/mr-cds-patient-view/feedback",
+    )
     assert response.json() == {"stored": 0, "unknown_cards": 1}
     assert not CdsFeedback.objects.exists()
 

@@ -9,13 +9,23 @@ import pytest
 from assessments.interop.codes import CONTRACT_UCUM, UNIT_FACTORS
 from guidelines.vocabulary import INPUT_FIELDS
 
-METRE = {"m": Decimal(1), "cm": Decimal("1e-2"), "mm": Decimal("1e-3"),
-         "[in_i]": Decimal("2.54") * Decimal("1e-2")}  # fmt: skip
-GRAM = {"g": Decimal(1), "kg": Decimal(1000),
-        "[lb_av]": 7000 * Decimal("64.79891") * Decimal("1e-3")}  # fmt: skip
+METRE = {
+    "m": Decimal(1),
+    "cm": Decimal("1e-2"),
+    "mm": Decimal("1e-3"),
+    "[in_i]": Decimal("2.54") * Decimal("1e-2"),
+}
+GRAM = {
+    "g": Decimal(1),
+    "kg": Decimal(1000),
+    "[lb_av]": 7000 * Decimal("64.79891") * Decimal("1e-3"),
+}
 LITRE_IN_M3 = Decimal("1e-1") ** 3  # L = dm3
-VOLUME = {"L": LITRE_IN_M3, "mL": LITRE_IN_M3 * Decimal("1e-3"),
-          "cm3": Decimal("1e-2") ** 3}  # fmt: skip
+VOLUME = {
+    "L": LITRE_IN_M3,
+    "mL": LITRE_IN_M3 * Decimal("1e-3"),
+    "cm3": Decimal("1e-2") ** 3,
+}
 SPEED = {"m/s": Decimal(1), "cm/s": Decimal("1e-2"), "mm/s": Decimal("1e-3")}
 AREA = {"cm2": Decimal("1e-2") ** 2, "mm2": Decimal("1e-3") ** 2}
 DIMENSIONS = [METRE, GRAM, VOLUME, SPEED, AREA]
@@ -33,8 +43,9 @@ def _derived(target: str, given: str) -> Decimal:
 CASES = [(t, g, f) for t, given in UNIT_FACTORS.items() for g, f in given.items()]
 
 
-@pytest.mark.parametrize(("target", "given", "factor"), CASES,
-                         ids=[f"{g}->{t}" for t, g, _ in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("target", "given", "factor"), CASES, ids=[f"{g}->{t}" for t, g, _ in CASES]
+)
 def test_each_factor_is_the_ucum_definition(target, given, factor):
     assert factor == _derived(target, given)
 

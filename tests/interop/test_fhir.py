@@ -90,8 +90,10 @@ def test_every_codes_md_synonym_is_read(path, code):
     spec = FIELDS_BY_PATH[path]
     value = (spec.minimum + spec.maximum) / 2
     unit = UNITS.get(spec.unit, spec.unit)
-    mapping = bundle_map(bundle(patient_resource(), observation(code, float(value), unit)),
-                         on=__import__("datetime").date(2026, 1, 1))  # fmt: skip
+    mapping = bundle_map(
+        bundle(patient_resource(), observation(code, float(value), unit)),
+        on=__import__("datetime").date(2026, 1, 1),
+    )
     section, name = path.split(".")
     assert mapping.data[section][name] == value
     assert not mapping.unknown
@@ -101,24 +103,48 @@ def test_every_codes_md_synonym_is_read(path, code):
 
 
 def _map(*resources):
-    return bundle_map(bundle(patient_resource(), *resources),
-                      on=__import__("datetime").date(2026, 1, 1))  # fmt: skip
+    return bundle_map(
+        bundle(patient_resource(), *resources),
+        on=__import__("datetime").date(2026, 1, 1),
+    )
 
 
 @pytest.mark.parametrize(
     ("code", "value", "unit", "path", "expected"),
     [
-        pytest.param("80061-5", 7.2, "mm", "echo.vena_contracta_cm", "0.72",
-                     id="vena contracta 7.2 mm = 0.72 cm"),
-        pytest.param("29438-9", 3.6, "cm", "echo.lvesd_mm", "36", id="LVESD 3.6 cm = 36 mm"),
-        pytest.param("80062-3", 5.1, "m/s", "echo.mr_peak_velocity_cm_s", "510",
-                     id="MR Vmax 5.1 m/s = 510 cm/s"),
-        pytest.param("80071-4", 45, "mm2", "echo.eroa_cm2", "0.45", id="EROA 45 mm² = 0.45 cm²"),
-        pytest.param("8302-2", 65, "[in_i]", "patient.height_cm", "165.1",
-                     id="height 65 in = 165.1 cm"),
+        pytest.param(
+            "80061-5",
+            7.2,
+            "mm",
+            "echo.vena_contracta_cm",
+            "0.72",
+            id="vena contracta 7.2 mm = 0.72 cm",
+        ),
+        pytest.param(
+            "29438-9", 3.6, "cm", "echo.lvesd_mm", "36", id="LVESD 3.6 cm = 36 mm"
+        ),
+        pytest.param(
+            "80062-3",
+            5.1,
+            "m/s",
+            "echo.mr_peak_velocity_cm_s",
+            "510",
+            id="MR Vmax 5.1 m/s = 510 cm/s",
+        ),
+        pytest.param(
+            "80071-4", 45, "mm2", "echo.eroa_cm2", "0.45", id="EROA 45 mm² = 0.45 cm²"
+        ),
+        pytest.param(
+            "8302-2",
+            65,
+            "[in_i]",
+            "patient.height_cm",
+            "165.1",
+            id="height 65 in = 165.1 cm",
+        ),
         pytest.param("82341-9", 35, "mm[Hg]", "echo.pasp_mmhg", "35", id="PASP mm[Hg]"),
     ],
-)  # fmt: skip
+)
 def test_units_are_converted_exactly(code, value, unit, path, expected):
     mapping = _map(observation(code, value, unit))
     section, name = path.split(".")
@@ -127,8 +153,11 @@ def test_units_are_converted_exactly(code, value, unit, path, expected):
 
 @pytest.mark.django_db
 def test_an_unknown_or_non_ucum_unit_is_refused_naming_the_observation(api):
-    response = post(api, "/api/v1/fhir/evaluate",
-                    bundle(patient_resource(), observation("82341-9", 35, "mmHg")))  # fmt: skip
+    response = post(
+        api,
+        "/api/v1/fhir/evaluate",
+        bundle(patient_resource(), observation("82341-9", 35, "mmHg")),
+    )
     assert response.status_code == 400
     issue = response.json()["issue"][0]
     assert response.json()["resourceType"] == "OperationOutcome"
@@ -149,8 +178,10 @@ def test_two_methods_are_both_kept_and_never_averaged():
 
 
 def test_of_repeated_values_the_latest_is_used():
-    mapping = _map(observation("18043-0", 55, "%", date="2024-01-01"),
-                   observation("18043-0", 48, "%", date="2025-06-01"))  # fmt: skip
+    mapping = _map(
+        observation("18043-0", 55, "%", date="2024-01-01"),
+        observation("18043-0", 48, "%", date="2025-06-01"),
+    )
     assert mapping.data["echo"]["lvef_pct"] == 48
 
 
@@ -158,7 +189,9 @@ def test_unknown_codes_are_listed_never_guessed():
     mapping = _map(observation("12345-6", 3, "cm"), condition("44054006", "Diabetes"))
     assert mapping.data.get("echo") is None
     assert {c for item in mapping.unknown for c in item["codes"]} == {
-        f"{LOINC}|12345-6", f"{SNOMED}|44054006"}  # fmt: skip
+        f"{LOINC}|12345-6",
+        f"{SNOMED}|44054006",
+    }
 
 
 def test_height_and_weight_codes_are_read():
@@ -253,7 +286,10 @@ def test_a_bundle_is_stored_and_read_back_as_fhir(api, encounter, other_clinicia
     # DICOM CID 3716: severe = SNOMED 24484000; the Condition is SNOMED 48724000.
     grade = _resources(bundle_out, "Observation")[0]
     assert grade["valueCodeableConcept"]["coding"][0] == {
-        "system": SNOMED, "code": "24484000", "display": "Severe"}  # fmt: skip
+        "system": SNOMED,
+        "code": "24484000",
+        "display": "Severe",
+    }
     condition_out = _resources(bundle_out, "Condition")[0]
     assert condition_out["code"]["coding"][0]["code"] == "48724000"
     assert condition_out["severity"]["coding"][0]["code"] == "24484000"
@@ -262,7 +298,8 @@ def test_a_bundle_is_stored_and_read_back_as_fhir(api, encounter, other_clinicia
     guidance = _resources(bundle_out, "GuidanceResponse")[0]
     assert guidance["requestIdentifier"]["value"].startswith("urn:uuid:")
     assert guidance["moduleUri"].endswith(
-        f"/rule-sets/{result['guideline']['code']}|{result['guideline']['version']}")  # fmt: skip
+        f"/rule-sets/{result['guideline']['code']}|{result['guideline']['version']}"
+    )
     provenance = _resources(bundle_out, "Provenance")[0]
     assert (
         result["guideline"]["content_hash"]
@@ -271,8 +308,9 @@ def test_a_bundle_is_stored_and_read_back_as_fhir(api, encounter, other_clinicia
     assert AuditEvent.objects.filter(
         action="create", object_id=str(assessment.pk)
     ).exists()
-    assert AuditEvent.objects.filter(action="export", detail="as a FHIR Bundle",
-                                     patient=encounter.patient).exists()  # fmt: skip
+    assert AuditEvent.objects.filter(
+        action="export", detail="as a FHIR Bundle", patient=encounter.patient
+    ).exists()
     # The same assessment always gives the same Bundle.
     assert api.get(f"/api/v1/assessments/{assessment.pk}/fhir").json() == bundle_out
     api.force_authenticate(other_clinician)
@@ -296,12 +334,21 @@ def test_a_bundle_contradicting_the_record_is_refused(api, encounter):
 def test_surveillance_becomes_a_draft_echo_service_request(api):
     # Moderate primary MR, asymptomatic, normal LV: ACC/AHA 2020 (table of echo
     # frequency in asymptomatic VHD) TTE every 1 to 2 years.
-    body = bundle(patient_resource(), observation("80071-4", 0.3, "cm2"),
-                  observation("80064-9", 45, "mL"), observation("80061-5", 0.5, "cm"),
-                  observation("18043-0", 65, "%"), observation("29438-9", 35, "mm"),
-                  observation("symptoms.nyha_class", 1, "1",
-                              system="https://mr-cds.org/fhir/CodeSystem/input-field"),
-                  condition("409712001"))  # fmt: skip
+    body = bundle(
+        patient_resource(),
+        observation("80071-4", 0.3, "cm2"),
+        observation("80064-9", 45, "mL"),
+        observation("80061-5", 0.5, "cm"),
+        observation("18043-0", 65, "%"),
+        observation("29438-9", 35, "mm"),
+        observation(
+            "symptoms.nyha_class",
+            1,
+            "1",
+            system="https://mr-cds.org/fhir/CodeSystem/input-field",
+        ),
+        condition("409712001"),
+    )
     out = post(api, "/api/v1/fhir/evaluate", body).json()
     assert_fhir_r4_valid(out)
     (request,) = _resources(out, "ServiceRequest")
@@ -316,8 +363,12 @@ def test_surveillance_becomes_a_draft_echo_service_request(api):
 
 @pytest.mark.django_db
 def test_an_ungradable_study_asks_for_tee_as_a_draft_referral(api):
-    body = bundle(patient_resource(), observation("80071-4", 0.1, "cm2"),
-                  observation("80061-5", 0.2, "cm"), condition("409712001"))  # fmt: skip
+    body = bundle(
+        patient_resource(),
+        observation("80071-4", 0.1, "cm2"),
+        observation("80061-5", 0.2, "cm"),
+        condition("409712001"),
+    )
     out = post(api, "/api/v1/fhir/evaluate", body).json()
     assert_fhir_r4_valid(out)
     (request,) = _resources(out, "ServiceRequest")
@@ -335,16 +386,25 @@ def test_documentation_copy_of_codes_is_in_step():
 
 def test_qualitative_signs_are_read_from_the_mr_cds_input_field_codesystem():
     system = "https://mr-cds.org/fhir/CodeSystem/input-field"
-    jet = {"resourceType": "Observation", "status": "final",
-           "code": {"coding": [{"system": system, "code": "echo.jet_type"}]},
-           "valueCodeableConcept": {"coding": [{"system": system,
-                                                "code": "eccentric_wall_impinging"}]}}  # fmt: skip
-    flail = {"resourceType": "Observation", "status": "final",
-             "code": {"coding": [{"system": system, "code": "echo.flail_leaflet"}]},
-             "valueBoolean": True}  # fmt: skip
+    jet = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": "echo.jet_type"}]},
+        "valueCodeableConcept": {
+            "coding": [{"system": system, "code": "eccentric_wall_impinging"}]
+        },
+    }
+    flail = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": "echo.flail_leaflet"}]},
+        "valueBoolean": True,
+    }
     mapping = _map(jet, flail)
-    assert mapping.data["echo"] == {"jet_type": "eccentric_wall_impinging",
-                                    "flail_leaflet": True}  # fmt: skip
+    assert mapping.data["echo"] == {
+        "jet_type": "eccentric_wall_impinging",
+        "flail_leaflet": True,
+    }
 
 
 @pytest.mark.django_db
@@ -352,9 +412,12 @@ def test_a_qualitative_sign_outside_the_contract_is_refused_with_the_allowed_val
     api,
 ):
     system = "https://mr-cds.org/fhir/CodeSystem/input-field"
-    jet = {"resourceType": "Observation", "status": "final",
-           "code": {"coding": [{"system": system, "code": "echo.jet_type"}]},
-           "valueCodeableConcept": {"coding": [{"system": system, "code": "swirly"}]}}  # fmt: skip
+    jet = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": "echo.jet_type"}]},
+        "valueCodeableConcept": {"coding": [{"system": system, "code": "swirly"}]},
+    }
     response = post(api, "/api/v1/fhir/evaluate", bundle(patient_resource(), jet))
     assert response.status_code == 400
     issue = response.json()["issue"][0]

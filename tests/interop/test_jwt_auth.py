@@ -49,12 +49,20 @@ def _unsigned(payload):
 
 def _refused_tokens(ec_key, rsa_key):
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": DISCOVERY_URL, "iat": now, "exp": now + 300,
-              "jti": "x-1"}  # fmt: skip
+    claims = {
+        "iss": ISSUER,
+        "aud": DISCOVERY_URL,
+        "iat": now,
+        "exp": now + 300,
+        "jti": "x-1",
+    }
     other_ec = __import__(
         "cryptography.hazmat.primitives.asymmetric.ec", fromlist=["ec"]
-    ).generate_private_key(__import__(
-        "cryptography.hazmat.primitives.asymmetric.ec", fromlist=["ec"]).SECP384R1())  # fmt: skip
+    ).generate_private_key(
+        __import__(
+            "cryptography.hazmat.primitives.asymmetric.ec", fromlist=["ec"]
+        ).SECP384R1()
+    )
     return {
         "alg none": _unsigned(claims),
         "HS256": jwt.encode(
@@ -62,16 +70,16 @@ def _refused_tokens(ec_key, rsa_key):
             "shared-secret-of-32-bytes-or-more!!",
             algorithm="HS256",
             headers={"kid": "ec-1"},
-        ),  # fmt: skip
+        ),
         "RS256 (not allowed)": make_token(
             rsa_key, alg="RS256", kid="rsa-1", aud=DISCOVERY_URL
-        ),  # fmt: skip
+        ),
         "wrong aud": make_token(ec_key, aud="http://testserver/cds-services/other"),
         "aud of another endpoint": make_token(ec_key),  # the patient-view URL
         "expired": make_token(ec_key, aud=DISCOVERY_URL, iat=now - 600, exp=now - 120),
         "iat in the future": make_token(
             ec_key, aud=DISCOVERY_URL, iat=now + 300, exp=now + 600
-        ),  # fmt: skip
+        ),
         "lives over an hour": make_token(ec_key, aud=DISCOVERY_URL, exp=now + 7200),
         "unknown kid": make_token(ec_key, aud=DISCOVERY_URL, kid="nope"),
         "no kid": jwt.encode(claims, ec_key, algorithm="ES384"),
@@ -84,21 +92,35 @@ def _refused_tokens(ec_key, rsa_key):
         ),
         "unlisted jku": make_token(
             ec_key, aud=DISCOVERY_URL, headers={"jku": "https://evil.example/jwks"}
-        ),  # fmt: skip
+        ),
         "no jti": jwt.encode(
             {k: v for k, v in claims.items() if k != "jti"},
             ec_key,
             algorithm="ES384",
             headers={"kid": "ec-1"},
-        ),  # fmt: skip
+        ),
         "not a JWT": "abc.def",
     }
 
 
-CASES = ["alg none", "HS256", "RS256 (not allowed)", "wrong aud", "aud of another endpoint",
-         "expired", "iat in the future", "lives over an hour", "unknown kid", "no kid",
-         "signed by another key", "ES384 header on the RSA kid", "unlisted iss",
-         "unlisted jku", "no jti", "not a JWT"]  # fmt: skip
+CASES = [
+    "alg none",
+    "HS256",
+    "RS256 (not allowed)",
+    "wrong aud",
+    "aud of another endpoint",
+    "expired",
+    "iat in the future",
+    "lives over an hour",
+    "unknown kid",
+    "no kid",
+    "signed by another key",
+    "ES384 header on the RSA kid",
+    "unlisted iss",
+    "unlisted jku",
+    "no jti",
+    "not a JWT",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -126,8 +148,12 @@ def test_a_replayed_jti_is_refused(client, cds_client, ec_key):
     assert discover(client, token).status_code == 200
     assert discover(client, token).status_code == 401
     # A new token with the same jti is a replay too.
-    assert discover(client, make_token(ec_key, aud=DISCOVERY_URL,
-                                       jti="once-only")).status_code == 401  # fmt: skip
+    assert (
+        discover(
+            client, make_token(ec_key, aud=DISCOVERY_URL, jti="once-only")
+        ).status_code
+        == 401
+    )
 
 
 def test_a_registered_tenant_must_match(client, cds_client, ec_key, settings):
@@ -139,8 +165,13 @@ def test_a_registered_tenant_must_match(client, cds_client, ec_key, settings):
 
 def test_without_redis_the_database_keeps_the_used_ids(client, cds_client, ec_key):
     dead = "redis://127.0.0.1:6399/0"  # nothing listens there
-    caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": dead, "OPTIONS": {"socket_connect_timeout": 0.2}}}  # fmt: skip
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": dead,
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     token = make_token(ec_key, aud=DISCOVERY_URL, jti="redis-down")
     with override_settings(REDIS_URL=dead, CACHES=caches):
         assert discover(client, token).status_code == 200
@@ -150,10 +181,15 @@ def test_without_redis_the_database_keeps_the_used_ids(client, cds_client, ec_ke
 
 def test_the_specification_example_token_verifies_and_fails_on_exp_and_aud():
     """CDS Hooks 2.0.1 example (kid example-kid): PyJWT verifies its ES384 signature."""
-    jwk = {"kty": "EC", "use": "sig", "crv": "P-384", "kid": "example-kid",
-           "x": "46SDH7Znh821wblCBglA61sNE9ZrHYKKt3qRtRTmSXyOI_FIGBLWrWa0GPUkDCEk",
-           "y": "XMcRuuoGW7CXjQdy-F5i3FeBE0x9hPLdeFdSoDd3ELmx404tLX0VRRcqzAsPhXcI",
-           "alg": "ES384"}  # fmt: skip
+    jwk = {
+        "kty": "EC",
+        "use": "sig",
+        "crv": "P-384",
+        "kid": "example-kid",
+        "x": "46SDH7Znh821wblCBglA61sNE9ZrHYKKt3qRtRTmSXyOI_FIGBLWrWa0GPUkDCEk",
+        "y": "XMcRuuoGW7CXjQdy-F5i3FeBE0x9hPLdeFdSoDd3ELmx404tLX0VRRcqzAsPhXcI",
+        "alg": "ES384",
+    }
     token = (
         "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCIsImtpZCI6ImV4YW1wbGUta2lkIiwiamt1IjoiaHR0cHM6"
         "Ly9maGlyLWVoci5leGFtcGxlLmNvbS9qd2tfdXJpIn0.eyJpc3MiOiJodHRwczovL2ZoaXItZWhyLmV4"
@@ -166,11 +202,17 @@ def test_the_specification_example_token_verifies_and_fails_on_exp_and_aud():
     )
     key = jwt.PyJWK(jwk).key
     aud = "https://cds.example.org/cds-services/some-service"
-    claims = jwt.decode(token, key, algorithms=["ES384"], audience=aud,
-                        options={"verify_exp": False})  # fmt: skip
+    claims = jwt.decode(
+        token, key, algorithms=["ES384"], audience=aud, options={"verify_exp": False}
+    )
     assert claims["jti"] == "ee22b021-e1b7-4611-ba5b-8eec6a33ac1e"
     with pytest.raises(jwt.ExpiredSignatureError):
         jwt.decode(token, key, algorithms=["ES384"], audience=aud)
     with pytest.raises(jwt.InvalidAudienceError):
-        jwt.decode(token, key, algorithms=["ES384"], audience=aud + "-other",
-                   options={"verify_exp": False})  # fmt: skip
+        jwt.decode(
+            token,
+            key,
+            algorithms=["ES384"],
+            audience=aud + "-other",
+            options={"verify_exp": False},
+        )

@@ -13,9 +13,12 @@ from assessments.tasks import idempotency_purge_task
 from tests.factories import OrganizationFactory
 
 NEW_PATIENT = {
-    "mrn": "EHR-9", "given_name": "Ada", "family_name": "Lovelace",
-    "birth_date": "1955-12-10", "sex": "female",
-}  # fmt: skip
+    "mrn": "EHR-9",
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "birth_date": "1955-12-10",
+    "sex": "female",
+}
 
 
 def _post(client, path, body, key):

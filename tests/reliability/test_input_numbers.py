@@ -124,9 +124,16 @@ def test_the_message_names_the_range(value, message):
 
 def test_the_api_refuses_the_worst_numbers_at_once(ehr):
     for path, value in WORST:
-        if isinstance(value, float) and value != value or value in (
-            float("inf"), 1e308, 10**4000,
-        ):  # fmt: skip
+        if (
+            isinstance(value, float)
+            and value != value
+            or value
+            in (
+                float("inf"),
+                1e308,
+                10**4000,
+            )
+        ):
             continue  # not writable as JSON by the test client; sent raw below
         start = time.perf_counter()
         response = ehr.post("/api/v1/evaluate", _with(path, value), format="json")
@@ -158,10 +165,11 @@ def test_the_api_refuses_huge_json_numbers_naming_the_field(ehr, body):
 
 def test_the_api_refuses_nan_and_infinity_literals(ehr):
     response = ehr.generic(
-        "POST", "/api/v1/evaluate",
+        "POST",
+        "/api/v1/evaluate",
         '{"patient": {"age_years": NaN, "sex": "male"}}',
         content_type="application/json",
-    )  # fmt: skip
+    )
     assert response.status_code == 400
     assert "errors" in response.json()
 
@@ -170,8 +178,9 @@ def test_assessment_creation_refuses_the_worst_number(ehr, encounter):
     start = time.perf_counter()
     response = ehr.post(
         f"/api/v1/encounters/{encounter.pk}/assessments/",
-        {"echo": {"lvef_pct": "1e1000000"}}, format="json",
-    )  # fmt: skip
+        {"echo": {"lvef_pct": "1e1000000"}},
+        format="json",
+    )
     assert time.perf_counter() - start < HTTP_SECONDS
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == ["echo.lvef_pct"]
@@ -211,9 +220,12 @@ def test_manage_py_evaluate_refuses_the_worst_numbers_with_exit_2(tmp_path):
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "manage.py", "evaluate", str(path)],
-            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={"PATH": "/usr/bin:/bin", "DEBUG": "true"},
-        )  # fmt: skip
+        )
         assert time.perf_counter() - start < 30
         assert done.returncode == 2, done.stderr[-2000:]
         assert "Traceback" not in done.stderr
@@ -222,9 +234,13 @@ def test_manage_py_evaluate_refuses_the_worst_numbers_with_exit_2(tmp_path):
 
 @pytest.mark.parametrize(
     ("path", "value"),
-    [("echo.mitral_valve_area_cm2", 0.3), ("echo.mitral_valve_area_cm2", 8.0),
-     ("echo.eroa_cm2", 2.0), ("echo.lvef_pct", 90.0)],
-)  # fmt: skip
+    [
+        ("echo.mitral_valve_area_cm2", 0.3),
+        ("echo.mitral_valve_area_cm2", 8.0),
+        ("echo.eroa_cm2", 2.0),
+        ("echo.lvef_pct", 90.0),
+    ],
+)
 def test_a_json_number_at_a_bound_is_in_range_as_written(path, value):
     section, name = path.split(".")
     assert input_parse(_with(path, value))[section][name] == Decimal(repr(value))

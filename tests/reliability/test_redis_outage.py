@@ -45,10 +45,22 @@ class RedisServer:
     def start(self):
         assert not self.up(), f"port {PORT} is taken"
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(PORT), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.tmp_path)],
-            stdout=(self.tmp_path / "redis.log").open("a"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(PORT),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp_path),
+            ],
+            stdout=(self.tmp_path / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )
         _wait(self.up, 20, "redis-server on 6314")
 
     def stop(self):
@@ -136,7 +148,7 @@ def test_evaluation_and_creation_answer_normally_with_redis_down(
                 f"/api/v1/encounters/{encounter.pk}/assessments/",
                 assessment_input,
                 format="json",
-            )  # fmt: skip
+            )
         )
         assert response.status_code == 201, response.content[:500]
         assert seconds < 3

@@ -112,10 +112,16 @@ def test_a_nul_byte_in_the_page_search_is_refused_not_a_500(client, clinician, p
 def test_a_bad_idempotency_key_answers_400_naming_the_header(ehr, key):
     response = ehr.post(
         "/api/v1/patients/",
-        {"mrn": "M-1", "given_name": "A", "family_name": "B",
-         "birth_date": "1950-01-01", "sex": "male"},
-        format="json", HTTP_IDEMPOTENCY_KEY=key,
-    )  # fmt: skip
+        {
+            "mrn": "M-1",
+            "given_name": "A",
+            "family_name": "B",
+            "birth_date": "1950-01-01",
+            "sex": "male",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
     assert response.status_code == 400
     (error,) = _errors(response)
     assert error["field"] == "Idempotency-Key"

@@ -19,11 +19,18 @@ def schema(ehr):
 
 
 STRICT = [
-    "AssessmentInputRequest", "EncounterAssessmentInputRequest", "EchoInputSectionRequest",
-    "PatientInputSectionRequest", "PatientFromRecordInputSectionRequest",
-    "PriorEchoInputRequest", "ManagementInputSectionRequest", "PatientInputRequest",
-    "PatchedPatientInputRequest", "EncounterInputRequest", "ReportRequestRequest",
-]  # fmt: skip
+    "AssessmentInputRequest",
+    "EncounterAssessmentInputRequest",
+    "EchoInputSectionRequest",
+    "PatientInputSectionRequest",
+    "PatientFromRecordInputSectionRequest",
+    "PriorEchoInputRequest",
+    "ManagementInputSectionRequest",
+    "PatientInputRequest",
+    "PatchedPatientInputRequest",
+    "EncounterInputRequest",
+    "ReportRequestRequest",
+]
 
 
 @pytest.mark.parametrize("name", STRICT)
@@ -44,10 +51,14 @@ def test_responses_stay_open(schema):
 
 @pytest.mark.parametrize(
     ("component", "field"),
-    [("EchoInputSectionRequest", "eroa_cm2"), ("EchoInputSectionRequest", "lvef_pct"),
-     ("PatientInputSectionRequest", "height_cm"), ("PatientInputRequest", "weight_kg"),
-     ("PriorEchoInputRequest", "lvesd_mm")],
-)  # fmt: skip
+    [
+        ("EchoInputSectionRequest", "eroa_cm2"),
+        ("EchoInputSectionRequest", "lvef_pct"),
+        ("PatientInputSectionRequest", "height_cm"),
+        ("PatientInputRequest", "weight_kg"),
+        ("PriorEchoInputRequest", "lvesd_mm"),
+    ],
+)
 def test_decimals_declare_three_places(schema, component, field):
     prop = schema["components"]["schemas"][component]["properties"][field]
     assert prop["multipleOf"] == 0.001
@@ -62,12 +73,16 @@ def test_integers_need_no_multiple_of(schema):
 def test_the_idempotency_key_has_its_length_and_pattern(schema):
     for path in ("/api/v1/patients/", "/api/v1/encounters/{id}/assessments/"):
         (param,) = [
-            p for p in schema["paths"][path]["post"]["parameters"]
+            p
+            for p in schema["paths"][path]["post"]["parameters"]
             if p["name"] == "Idempotency-Key"
-        ]  # fmt: skip
+        ]
         assert param["schema"] == {
-            "type": "string", "minLength": 1, "maxLength": 200, "pattern": KEY_PATTERN,
-        }  # fmt: skip
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "pattern": KEY_PATTERN,
+        }
     assert re.search(KEY_PATTERN, "0b7e1c7a-3f2d-4c1e-9a55-1d2f3e4a5b6c")
     assert not re.search(KEY_PATTERN, "   ")
 
@@ -83,13 +98,21 @@ def test_recommendation_class_and_level_may_be_null(schema):
 
 def test_the_server_refuses_an_unknown_field_in_every_strict_object(ehr, patient):
     cases = [
-        ("/api/v1/evaluate", {"patient": {"age_years": 60, "sex": "male", "x": 1}},
-         "patient.x"),
-        ("/api/v1/evaluate", {"patient": {"age_years": 60, "sex": "male"},
-                              "prior_echos": [{"months_ago": 3, "x": 1}]},
-         "prior_echos[0].x"),
+        (
+            "/api/v1/evaluate",
+            {"patient": {"age_years": 60, "sex": "male", "x": 1}},
+            "patient.x",
+        ),
+        (
+            "/api/v1/evaluate",
+            {
+                "patient": {"age_years": 60, "sex": "male"},
+                "prior_echos": [{"months_ago": 3, "x": 1}],
+            },
+            "prior_echos[0].x",
+        ),
         (f"/api/v1/patients/{patient.pk}/encounters/", {"x": 1}, "x"),
-    ]  # fmt: skip
+    ]
     for path, body, field in cases:
         response = ehr.post(path, body, format="json")
         assert response.status_code == 400, path

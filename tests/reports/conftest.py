@@ -11,15 +11,27 @@ SEVERE_PRIMARY = {
     "etiology": "flail_leaflet",
     "symptoms": {"nyha_class": 2, "dyspnea": True, "fatigue": True},
     "ecg": {"rhythm": "sinus"},
-    "echo": {"modality": "tte", "eroa_cm2": 0.52, "regurgitant_volume_ml": 75,
-             "regurgitant_fraction_pct": 58, "vena_contracta_cm": 0.8,
-             "flail_leaflet": True, "leaflet_lesion": "severe", "lvef_pct": 57,
-             "lvesd_mm": 42, "lvedd_mm": 63, "la_volume_index_ml_m2": 61,
-             "pasp_mmhg": 52},
-    "management": {"surgical_risk": "intermediate", "sts_prom_pct": 3.2,
-                   "repair_likelihood": "high"},
+    "echo": {
+        "modality": "tte",
+        "eroa_cm2": 0.52,
+        "regurgitant_volume_ml": 75,
+        "regurgitant_fraction_pct": 58,
+        "vena_contracta_cm": 0.8,
+        "flail_leaflet": True,
+        "leaflet_lesion": "severe",
+        "lvef_pct": 57,
+        "lvesd_mm": 42,
+        "lvedd_mm": 63,
+        "la_volume_index_ml_m2": 61,
+        "pasp_mmhg": 52,
+    },
+    "management": {
+        "surgical_risk": "intermediate",
+        "sts_prom_pct": 3.2,
+        "repair_likelihood": "high",
+    },
     "prior_echos": [{"months_ago": 18, "lvef_pct": 63, "lvesd_mm": 37}],
-}  # fmt: skip
+}
 
 
 def pytest_collection_modifyitems(config, items):

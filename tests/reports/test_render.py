@@ -72,9 +72,10 @@ def test_it_lists_missing_data(encounter, clinician):
     from assessments.services import assessment_create
 
     sparse = assessment_create(
-        encounter=encounter, author=clinician,
+        encounter=encounter,
+        author=clinician,
         data={"etiology": "degenerative_prolapse", "echo": {"eroa_cm2": 0.45}},
-    )  # fmt: skip
+    )
     missing = sparse.result["missing"]
     assert missing
     text = " ".join(pdf_text(report_render(assessment=sparse)).split())
@@ -111,9 +112,11 @@ def test_pdftotext_reads_the_same_document(pdf, tmp_path):
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf)
     text = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+        ["pdftotext", "-layout", str(path), "-"],
+        capture_output=True,
+        text=True,
         check=True,
-    ).stdout  # fmt: skip
+    ).stdout
     assert "Severe primary MR" in text
     assert "decision support for the treating clinician, not a directive" in text
 

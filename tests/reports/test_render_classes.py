@@ -10,10 +10,16 @@ from assessments.services import assessment_create
 INPUT = {
     "etiology": "degenerative_prolapse",
     "symptoms": {"nyha_class": 1},
-    "echo": {"eroa_cm2": 0.5, "regurgitant_volume_ml": 70, "regurgitant_fraction_pct": 55,
-             "lvef_pct": 65, "lvesd_mm": 35, "lvedd_mm": 55},
+    "echo": {
+        "eroa_cm2": 0.5,
+        "regurgitant_volume_ml": 70,
+        "regurgitant_fraction_pct": 55,
+        "lvef_pct": 65,
+        "lvesd_mm": 35,
+        "lvedd_mm": 55,
+    },
     "management": {"posterior_leaflet_limited_lesion": True},
-}  # fmt: skip
+}
 
 
 def test_classless_recommendations_and_cautions_are_labelled(encounter, clinician):

@@ -69,8 +69,10 @@ def test_asking_again_for_a_stale_pending_report_sends_its_job_again(
     again, jobs = _request(assessment, clinician, django_capture_on_commit_callbacks)
     assert jobs == 1
     assert (again.pk, again.status, again.generation) == (
-        first.pk, ReportStatus.PENDING, 1,
-    )  # fmt: skip
+        first.pk,
+        ReportStatus.PENDING,
+        1,
+    )
 
 
 def test_a_ready_report_is_returned_as_is(

@@ -32,8 +32,12 @@ def _database_url() -> str:
 
 
 def _env(media_root: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.reports.worker_settings",
-           "DATABASE_URL": _database_url(), "MR_CDS_TEST_MEDIA_ROOT": str(media_root)}  # fmt: skip
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.reports.worker_settings",
+        "DATABASE_URL": _database_url(),
+        "MR_CDS_TEST_MEDIA_ROOT": str(media_root),
+    }
     env.pop(RENDER_DELAY_ENV, None)
     env.update(extra)
     return env
@@ -48,12 +52,32 @@ class Worker:
         self.log = tmp_path / f"{name}.log"
         self.pidfile = tmp_path / f"{name}.pid"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "mr_cds", "worker", "-c", "1",
-             "-n", f"{name}@%h", "--pidfile", str(self.pidfile), "-l", "info",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", *extra],
-            cwd=BASE_DIR, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "mr_cds",
+                "worker",
+                "-c",
+                "1",
+                "-n",
+                f"{name}@%h",
+                "--pidfile",
+                str(self.pidfile),
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                *extra,
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         _wait(lambda: " ready." in self.log.read_text(), 60, f"{name} ready", self)
 
     def kill(self, sig=signal.SIGKILL):
@@ -147,10 +171,22 @@ def spare_redis(tmp_path):
 
     def start():
         process = subprocess.Popen(
-            ["redis-server", "--port", str(SPARE_REDIS_PORT), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-            stdout=(tmp_path / "redis.log").open("w"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(SPARE_REDIS_PORT),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=(tmp_path / "redis.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
         processes.append(process)
         _wait(lambda: _redis_up(), 20, "spare redis-server")
 
@@ -172,8 +208,12 @@ def _redis_up() -> bool:
 def _manage_shell(code: str, env: dict[str, str]) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.strip().splitlines()[-1]
 

@@ -19,10 +19,18 @@ from tests.factories import (
 
 STAFF_PERMISSIONS = [
     f"{action}_{model}"
-    for model in ("patient", "encounter", "assessment", "priorecho", "organization",
-                  "membership", "auditevent", "authtoken")
+    for model in (
+        "patient",
+        "encounter",
+        "assessment",
+        "priorecho",
+        "organization",
+        "membership",
+        "auditevent",
+        "authtoken",
+    )
     for action in ("view", "add", "change", "delete")
-]  # fmt: skip
+]
 
 
 @pytest.fixture
@@ -92,9 +100,15 @@ def test_another_sites_patient_cannot_be_opened_and_the_attempt_is_audited(
 def test_staff_cannot_create_a_patient_in_another_site(as_staff, other_organization):
     response = as_staff.post(
         "/admin/assessments/patient/add/",
-        {"organization": other_organization.pk, "mrn": "X-1", "given_name": "Eve",
-         "family_name": "Intruder", "birth_date": "1960-01-01", "sex": "female"},
-    )  # fmt: skip
+        {
+            "organization": other_organization.pk,
+            "mrn": "X-1",
+            "given_name": "Eve",
+            "family_name": "Intruder",
+            "birth_date": "1960-01-01",
+            "sex": "female",
+        },
+    )
 
     assert response.status_code == 200
     assert "organization" in response.context["adminform"].form.errors
@@ -106,9 +120,14 @@ def test_staff_cannot_create_an_encounter_for_another_sites_patient(
 ):
     response = as_staff.post(
         "/admin/assessments/encounter/add/",
-        {"patient": other_patient.pk, "occurred_at_0": "2025-03-10",
-         "occurred_at_1": "09:30", "setting": "outpatient", "presentation": "chronic"},
-    )  # fmt: skip
+        {
+            "patient": other_patient.pk,
+            "occurred_at_0": "2025-03-10",
+            "occurred_at_1": "09:30",
+            "setting": "outpatient",
+            "presentation": "chronic",
+        },
+    )
 
     assert response.status_code == 200
     assert "patient" in response.context["adminform"].form.errors
@@ -200,11 +219,17 @@ def test_an_admin_change_of_a_patient_records_old_and_new_values(
     client.force_login(superuser)
     response = client.post(
         f"/admin/assessments/patient/{patient.pk}/change/",
-        {"organization": patient.organization.pk, "mrn": patient.mrn,
-         "given_name": "Adah", "family_name": patient.family_name,
-         "birth_date": "1958-06-15", "sex": "female", "height_cm": "165",
-         "weight_kg": "70"},
-    )  # fmt: skip
+        {
+            "organization": patient.organization.pk,
+            "mrn": patient.mrn,
+            "given_name": "Adah",
+            "family_name": patient.family_name,
+            "birth_date": "1958-06-15",
+            "sex": "female",
+            "height_cm": "165",
+            "weight_kg": "70",
+        },
+    )
 
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="update")

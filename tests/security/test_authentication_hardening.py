@@ -34,11 +34,14 @@ def test_repeated_failed_sign_ins_lock_the_account_out_and_are_audited(
             login_url,
             {"username": "root", "password": "wrong"},
             REMOTE_ADDR="192.0.2.10",
-        )  # fmt: skip
+        )
         for _ in range(django_settings.AXES_FAILURE_LIMIT)
     ]
-    right = client.post(login_url, {"username": "root", "password": "password"},
-                        REMOTE_ADDR="192.0.2.10")  # fmt: skip
+    right = client.post(
+        login_url,
+        {"username": "root", "password": "password"},
+        REMOTE_ADDR="192.0.2.10",
+    )
 
     assert [r.status_code for r in attempts[:-1]] == [200] * (len(attempts) - 1)
     assert attempts[-1].status_code == 429
@@ -113,8 +116,15 @@ def test_wrong_bearer_tokens_are_throttled_by_address(settings, anon, ehr):
 # --- tokens and the integrations group ------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["user.groups.remove", "group.user_set.remove",
-                                 "user.groups.clear", "group.user_set.clear"])  # fmt: skip
+@pytest.mark.parametrize(
+    "how",
+    [
+        "user.groups.remove",
+        "group.user_set.remove",
+        "user.groups.clear",
+        "group.user_set.clear",
+    ],
+)
 def test_leaving_the_integrations_group_revokes_the_tokens(how, ehr, api_client_user):
     assert ehr.get("/api/v1/guidelines/").status_code == 200
     group = integrations_group()
@@ -233,9 +243,13 @@ def test_env_example_ships_secure_cookies_and_no_demo_password():
 
 def _manage(*args, env):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _production_env(**extra) -> dict[str, str]:
@@ -257,9 +271,14 @@ def test_check_deploy_passes_with_the_env_example():
 
 def test_hsts_is_configurable():
     code = "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_PRELOAD)"
-    result = _manage("shell", "-c", code,
-                     env=_production_env(SECRET_KEY="x" * 60, SECURE_HSTS_SECONDS="600",
-                                         SECURE_HSTS_PRELOAD="false"))  # fmt: skip
+    result = _manage(
+        "shell",
+        "-c",
+        code,
+        env=_production_env(
+            SECRET_KEY="x" * 60, SECURE_HSTS_SECONDS="600", SECURE_HSTS_PRELOAD="false"
+        ),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["600", "False"]
 

@@ -48,9 +48,12 @@ def test_it_escapes_text_and_handles_no_points():
 
 def test_a_single_point_is_centred_and_threshold_kept_in_range():
     svg = trend_chart_svg(
-        title="LVESD", unit="mm", points=[(dt.datetime(2025, 3, 1, tzinfo=dt.UTC), 35)],
-        threshold=40, threshold_label="40 mm",
-    )  # fmt: skip
+        title="LVESD",
+        unit="mm",
+        points=[(dt.datetime(2025, 3, 1, tzinfo=dt.UTC), 35)],
+        threshold=40,
+        threshold_label="40 mm",
+    )
     (y,) = _point_ys(svg)
     assert 28 <= _y_of_threshold(svg) < y <= 220 - 40
 
@@ -103,11 +106,16 @@ def _circle_xs(svg):
 def test_points_of_the_same_day_are_drawn_apart():
     day = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
     svg = trend_chart_svg(
-        title="LVEF", unit="%",
-        points=[(day, 60), (day + dt.timedelta(hours=2), 55),
-                (dt.datetime(2025, 9, 1, tzinfo=dt.UTC), 50)],
-        threshold=None, threshold_label="",
-    )  # fmt: skip
+        title="LVEF",
+        unit="%",
+        points=[
+            (day, 60),
+            (day + dt.timedelta(hours=2), 55),
+            (dt.datetime(2025, 9, 1, tzinfo=dt.UTC), 50),
+        ],
+        threshold=None,
+        threshold_label="",
+    )
     first, second, third = _circle_xs(svg)
     assert second - first >= 20  # MIN_POINT_GAP user units apart
     assert first < second < third
@@ -117,8 +125,9 @@ def test_points_of_the_same_day_are_drawn_apart():
 def test_chart_text_is_at_least_11_px_on_a_phone():
     from assessments import charts
 
-    svg = trend_chart_svg(title="LVEF", unit="%", points=[], threshold=None,
-                          threshold_label="")  # fmt: skip
+    svg = trend_chart_svg(
+        title="LVEF", unit="%", points=[], threshold=None, threshold_label=""
+    )
     sizes = [int(s) for s in re.findall(r'font-size="(\d+)"', svg)]
     # a 390 px phone leaves about 340 px for the chart (page and card padding)
     assert min(sizes) * 340 / charts.WIDTH >= 11
@@ -128,10 +137,12 @@ def test_secondary_mr_gets_no_primary_mr_stage_lines(patient, clinician):
     encounter = EncounterFactory(patient=patient)
     assessment_create(
         encounter=encounter,
-        data={"etiology": "secondary_ischemic",
-              "echo": {"lvef_pct": 35, "lvesd_mm": 55, "lvedd_mm": 65, "eroa_cm2": 0.3}},
+        data={
+            "etiology": "secondary_ischemic",
+            "echo": {"lvef_pct": 35, "lvesd_mm": 55, "lvedd_mm": 65, "eroa_cm2": 0.3},
+        },
         author=clinician,
-    )  # fmt: skip
+    )
     charts = {c["key"]: c for c in patient_trend_charts(patient)}
     assert charts["lvef_pct"]["threshold"] is None
     assert charts["lvesd_mm"]["threshold"] is None
@@ -153,8 +164,13 @@ def test_amended_and_voided_assessments_leave_the_trends(patient, clinician):
     old = assessment_create(
         encounter=first, data={"echo": {"lvef_pct": 40}}, author=clinician
     )
-    assessment_amend(assessment=old, data={"echo": {"lvef_pct": 62}}, reason="typo",
-                     author=clinician, channel="page")  # fmt: skip
+    assessment_amend(
+        assessment=old,
+        data={"echo": {"lvef_pct": 62}},
+        reason="typo",
+        author=clinician,
+        channel="page",
+    )
     wrong = assessment_create(
         encounter=second, data={"echo": {"lvef_pct": 30}}, author=clinician
     )

@@ -23,9 +23,14 @@ from .test_pages import SEVERE_PRIMARY
 FLAIL = {
     "etiology": "flail_leaflet",
     "symptoms": {"nyha_class": 2},
-    "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70, "lvef_pct": 62,
-             "lvesd_mm": 36, "lvedd_mm": 55},
-}  # fmt: skip
+    "echo": {
+        "eroa_cm2": 0.45,
+        "regurgitant_volume_ml": 70,
+        "lvef_pct": 62,
+        "lvesd_mm": 36,
+        "lvedd_mm": 55,
+    },
+}
 
 
 def republished(version, *, editor, approver, label):
@@ -33,10 +38,12 @@ def republished(version, *, editor, approver, label):
     retired."""
     draft = version_rollback(to=version, user=editor, label=label)
     return version_publish(
-        version=draft, user=approver, reason="Test: a new version.",
+        version=draft,
+        user=approver,
+        reason="Test: a new version.",
         acknowledge_pending=True,
         acknowledgements={c.id: "ok" for c in version_outcome_changes(draft)},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -136,8 +143,14 @@ def test_the_result_page_opens_with_the_bottom_line_in_words(logged_in, stored):
     )
     # no codes or Python values on the page (outside the folded source details)
     visible = re.sub(r"<details.*?</details>", "", body, flags=re.S)
-    for code in ("secondary_ventricular", "echo.vena_contracta_cm", "True", "None",
-                 "eccentric_wall_impinging", "SPEC "):  # fmt: skip
+    for code in (
+        "secondary_ventricular",
+        "echo.vena_contracta_cm",
+        "True",
+        "None",
+        "eccentric_wall_impinging",
+        "SPEC ",
+    ):
         assert code not in visible, code
     assert "Class 1 / I" in body
     assert "[M]" in body
@@ -153,13 +166,22 @@ def test_assumptions_sit_beside_the_recommendation_they_affect(stored):
 
 def test_conditional_recommendations_read_would_apply_if():
     result = {
-        "severity": "severe", "mr_type": "primary", "stage": "C1",
+        "severity": "severe",
+        "mr_type": "primary",
+        "stage": "C1",
         "recommendations": [],
-        "conditional": [{"code": "surgery_mv", "title": "Mitral valve surgery",
-                         "class": "2a", "level": "B-NR", "source": {},
-                         "depends_on": ["management.surgical_risk"],
-                         "condition": "Surgical risk (Heart Team) is low"}],
-    }  # fmt: skip
+        "conditional": [
+            {
+                "code": "surgery_mv",
+                "title": "Mitral valve surgery",
+                "class": "2a",
+                "level": "B-NR",
+                "source": {},
+                "depends_on": ["management.surgical_risk"],
+                "condition": "Surgical risk (Heart Team) is low",
+            }
+        ],
+    }
     view = result_view(result)
     (rec,) = view["conditional"]
     assert rec["if_text"] == "would apply if Surgical risk (Heart Team) is low"
@@ -219,17 +241,25 @@ def test_the_note_says_would_apply_if_once(condition, stored):
     ],
 )
 def test_a_recommendation_says_where_it_was_verified_or_why_not(verified_from, shown):
-    rec = {"code": "surgery_mv", "title": "Mitral valve surgery", "class": "1",
-           "level": "B", "source": {"evidence": "M", "verified_from": verified_from}}  # fmt: skip
+    rec = {
+        "code": "surgery_mv",
+        "title": "Mitral valve surgery",
+        "class": "1",
+        "level": "B",
+        "source": {"evidence": "M", "verified_from": verified_from},
+    }
     view = result_view({"severity": "severe", "recommendations": [rec]})
     assert view["recommendations"][0]["verification_text"] == shown
 
 
 def test_the_note_text_is_plain_and_complete(stored):
     text = note_text(
-        result=stored.result, data=FLAIL, assessment_id=stored.pk,
-        recorded_at=stored.created_at, encounter_at=stored.encounter.occurred_at,
-    )  # fmt: skip
+        result=stored.result,
+        data=FLAIL,
+        assessment_id=stored.pk,
+        recorded_at=stored.created_at,
+        encounter_at=stored.encounter.occurred_at,
+    )
     assert (
         "Diagnosis: Severe primary MR (flail leaflet); Stage D (symptomatic severe MR)"
         in text
@@ -402,10 +432,15 @@ def test_app_styled_error_pages(client, clinician, settings):
 def test_messages_after_creating_and_signing_out(logged_in, organization):
     response = logged_in.post(
         reverse("patient_list"),
-        {"mrn": "M-1", "given_name": "Ann", "family_name": "Lee",
-         "birth_date": "1950-01-02", "sex": "female"},
+        {
+            "mrn": "M-1",
+            "given_name": "Ann",
+            "family_name": "Lee",
+            "birth_date": "1950-01-02",
+            "sex": "female",
+        },
         follow=True,
-    )  # fmt: skip
+    )
     assert "Patient Ann Lee created." in response.content.decode()
     assert re.search(r"\d+ years, female", response.content.decode())
     response = logged_in.post(reverse("logout"), follow=True)
@@ -416,11 +451,18 @@ def test_conditional_recommendations_of_a_sparse_record_are_shown_apart(
     logged_in, encounter, clinician
 ):
     sparse = assessment_create(
-        encounter=encounter, author=clinician,
-        data={"etiology": "degenerative_prolapse",
-              "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 68, "lvef_pct": 62,
-                       "lvedd_mm": 55}},
-    )  # fmt: skip
+        encounter=encounter,
+        author=clinician,
+        data={
+            "etiology": "degenerative_prolapse",
+            "echo": {
+                "eroa_cm2": 0.45,
+                "regurgitant_volume_ml": 68,
+                "lvef_pct": 62,
+                "lvedd_mm": 55,
+            },
+        },
+    )
     conditional = sparse.result["conditional"]
     assert conditional, "the engine lists what would apply if NYHA class were known"
     body = logged_in.get(

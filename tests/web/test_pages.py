@@ -37,11 +37,17 @@ def other(client, other_clinician):
 def assessment(encounter, clinician):
     return assessment_create(
         encounter=encounter,
-        data={"etiology": "degenerative_prolapse",
-              "echo": {"eroa_cm2": 0.45, "regurgitant_volume_ml": 70,
-                       "regurgitant_fraction_pct": 55, "lvef_pct": 62}},
+        data={
+            "etiology": "degenerative_prolapse",
+            "echo": {
+                "eroa_cm2": 0.45,
+                "regurgitant_volume_ml": 70,
+                "regurgitant_fraction_pct": 55,
+                "lvef_pct": 62,
+            },
+        },
         author=clinician,
-    )  # fmt: skip
+    )
 
 
 def _page_events(action):
@@ -96,17 +102,28 @@ def test_patient_list_htmx_returns_rows_only(logged_in, patient):
 def test_create_patient_in_own_site(logged_in, organization):
     response = logged_in.post(
         reverse("patient_list"),
-        {"mrn": "NEW-1", "given_name": "Grace", "family_name": "Hopper",
-         "birth_date": "1950-12-09", "sex": "female", "height_cm": "160"},
-    )  # fmt: skip
+        {
+            "mrn": "NEW-1",
+            "given_name": "Grace",
+            "family_name": "Hopper",
+            "birth_date": "1950-12-09",
+            "sex": "female",
+            "height_cm": "160",
+        },
+    )
     patient = Patient.objects.get(mrn="NEW-1")
     assert patient.organization == organization
     assert response["Location"] == reverse("patient_detail", args=[patient.pk])
     assert _page_events(AuditAction.CREATE).filter(patient=patient).exists()
 
 
-NEW_PATIENT = {"mrn": "NEW-3", "given_name": "Ada", "family_name": "Byron",
-               "birth_date": "1955-12-10", "sex": "female"}  # fmt: skip
+NEW_PATIENT = {
+    "mrn": "NEW-3",
+    "given_name": "Ada",
+    "family_name": "Byron",
+    "birth_date": "1955-12-10",
+    "sex": "female",
+}
 
 
 def test_a_user_of_one_care_site_is_not_asked_which(logged_in):
@@ -149,9 +166,15 @@ def test_a_care_site_that_is_not_the_users_is_refused(
 def test_create_patient_errors_are_shown(logged_in, organization):
     response = logged_in.post(
         reverse("patient_list"),
-        {"mrn": "NEW-2", "given_name": "G", "family_name": "H",
-         "birth_date": "1950-01-01", "sex": "female", "height_cm": "900"},
-    )  # fmt: skip
+        {
+            "mrn": "NEW-2",
+            "given_name": "G",
+            "family_name": "H",
+            "birth_date": "1950-01-01",
+            "sex": "female",
+            "height_cm": "900",
+        },
+    )
     assert response.status_code == 400
     assert "between 50 and 250" in response.content.decode()
     assert not Patient.objects.filter(mrn="NEW-2").exists()
@@ -217,9 +240,12 @@ def test_other_clinician_gets_404_for_the_encounter(other, encounter, name):
 def test_new_encounter_then_assessment_form(logged_in, patient):
     response = logged_in.post(
         reverse("encounter_new", args=[patient.pk]),
-        {"occurred_at": "2025-05-01T10:00", "setting": "outpatient",
-         "presentation": "chronic"},
-    )  # fmt: skip
+        {
+            "occurred_at": "2025-05-01T10:00",
+            "setting": "outpatient",
+            "presentation": "chronic",
+        },
+    )
     encounter = Encounter.objects.get(patient=patient)
     assert response["Location"] == reverse("assessment_new", args=[encounter.pk])
     assert encounter.occurred_at.year == 2025
@@ -238,9 +264,19 @@ def test_assessment_form_is_generated_from_the_vocabulary(logged_in, encounter):
             assert f'name="{spec.column}"' in body, spec.path
             assert f'<label for="id_{spec.column}">' in body
     # the echo study first (it decides the grade), then the clinical context
-    order = ["Echo: the study", "Echo: quantitative", "Echo: qualitative",
-             "Presentation and cause", "Symptoms", "Risk factors", "Signs", "ECG",
-             "Chest X-ray", "Labs", "Management context"]  # fmt: skip
+    order = [
+        "Echo: the study",
+        "Echo: quantitative",
+        "Echo: qualitative",
+        "Presentation and cause",
+        "Symptoms",
+        "Risk factors",
+        "Signs",
+        "ECG",
+        "Chest X-ray",
+        "Labs",
+        "Management context",
+    ]
     positions = [body.index(f"<legend>{title}</legend>") for title in order]
     assert positions == sorted(positions)
     eroa = re.search(r'<input[^>]*name="echo_eroa_cm2"[^>]*>', body).group(0)
@@ -277,9 +313,10 @@ def test_prior_echo_errors_land_on_their_row(logged_in, encounter):
 
 def test_preview_evaluates_without_storing(logged_in, encounter):
     response = logged_in.post(
-        reverse("assessment_preview", args=[encounter.pk]), SEVERE_PRIMARY,
+        reverse("assessment_preview", args=[encounter.pk]),
+        SEVERE_PRIMARY,
         HTTP_HX_REQUEST="true",
-    )  # fmt: skip
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert 'id="preview-severity">Severe MR<' in body
@@ -313,10 +350,14 @@ def test_preview_turns_severe_at_eroa_040(logged_in, encounter):
 def test_preview_shows_values_derived_from_pisa(logged_in, encounter):
     body = logged_in.post(
         reverse("assessment_preview", args=[encounter.pk]),
-        {"etiology": "degenerative_prolapse", "echo_pisa_radius_cm": "1.0",
-         "echo_aliasing_velocity_cm_s": "40", "echo_mr_peak_velocity_cm_s": "500",
-         "echo_mr_vti_cm": "150"},
-    ).content.decode()  # fmt: skip
+        {
+            "etiology": "degenerative_prolapse",
+            "echo_pisa_radius_cm": "1.0",
+            "echo_aliasing_velocity_cm_s": "40",
+            "echo_mr_peak_velocity_cm_s": "500",
+            "echo_mr_vti_cm": "150",
+        },
+    ).content.decode()
     eroa = re.search(r'<output id="derived-echo_eroa_cm2"[^>]*>([^<]*)<', body).group(1)
     assert "0.503 cm²" in eroa
     rvol = re.search(
@@ -339,9 +380,13 @@ def test_save_creates_the_assessment_and_shows_the_stored_result(
 ):
     response = logged_in.post(
         reverse("assessment_new", args=[encounter.pk]),
-        {**SEVERE_PRIMARY, "symptoms_dyspnea": "false", "prior_0_months_ago": "12",
-         "prior_0_lvef_pct": "66"},
-    )  # fmt: skip
+        {
+            **SEVERE_PRIMARY,
+            "symptoms_dyspnea": "false",
+            "prior_0_months_ago": "12",
+            "prior_0_lvef_pct": "66",
+        },
+    )
     assessment = Assessment.objects.get()
     assert response["Location"] == reverse("assessment_detail", args=[assessment.pk])
     assert assessment.created_by == clinician
@@ -397,14 +442,21 @@ def test_compare_evaluates_the_stored_input_under_the_other_guideline(
 def test_compare_rows_highlight_differences():
     from assessments.presentation import result_differences
 
-    stored = {"severity": "severe", "stage": "C1",
-              "recommendations": [{"code": "surgery_mv", "title": "Surgery",
-                                   "class": "1", "level": "B"}]}  # fmt: skip
-    other = {"severity": "severe", "stage": "C2",
-             "recommendations": [{"code": "surgery_mv", "title": "Surgery",
-                                  "class": "I", "level": "B"},
-                                 {"code": "teer", "title": "TEER", "class": "IIb",
-                                  "level": "B"}]}  # fmt: skip
+    stored = {
+        "severity": "severe",
+        "stage": "C1",
+        "recommendations": [
+            {"code": "surgery_mv", "title": "Surgery", "class": "1", "level": "B"}
+        ],
+    }
+    other = {
+        "severity": "severe",
+        "stage": "C2",
+        "recommendations": [
+            {"code": "surgery_mv", "title": "Surgery", "class": "I", "level": "B"},
+            {"code": "teer", "title": "TEER", "class": "IIb", "level": "B"},
+        ],
+    }
     rows = {
         r["label"]: r
         for r in result_differences(
@@ -426,13 +478,24 @@ def test_compare_tells_a_rule_that_did_not_fire_from_a_missing_rule():
     from assessments.presentation import result_differences
 
     stored = {"recommendations": []}
-    other = {"recommendations": [{"code": "teer", "title": "TEER", "class": "2a",
-                                  "level": "B-NR"}]}  # fmt: skip
-    (teer,) = [r for r in result_differences(stored, other, left_codes={"teer"},
-                                              right_codes={"teer"}) if r.get("code")]  # fmt: skip
+    other = {
+        "recommendations": [
+            {"code": "teer", "title": "TEER", "class": "2a", "level": "B-NR"}
+        ]
+    }
+    (teer,) = [
+        r
+        for r in result_differences(
+            stored, other, left_codes={"teer"}, right_codes={"teer"}
+        )
+        if r.get("code")
+    ]
     assert teer["left"] == "does not apply to this patient"
-    stronger = {"recommendations": [{"code": "teer", "title": "TEER", "class": "IIb",
-                                     "level": "B"}]}  # fmt: skip
+    stronger = {
+        "recommendations": [
+            {"code": "teer", "title": "TEER", "class": "IIb", "level": "B"}
+        ]
+    }
     (teer,) = [r for r in result_differences(other, stronger) if r.get("code")]
     assert teer["differs"] is True  # 2a vs IIb: a real difference
 

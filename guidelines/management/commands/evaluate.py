@@ -31,18 +31,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "file", nargs="?", default="-",
+            "file",
+            nargs="?",
+            default="-",
             help="JSON file with one input object or an array of them; '-' for stdin",
-        )  # fmt: skip
+        )
         parser.add_argument(
             "--guideline",
             help="Rule set code (acc_aha_2020, esc_eacts_2025) for inputs without one",
         )
         parser.add_argument(
-            "--jsonl", action="store_true",
+            "--jsonl",
+            action="store_true",
             help="Input: a JSON array or JSON Lines; output: one compact JSON result "
             "per line. The active version of each rule set is read once per run.",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options):
         if options["jsonl"]:

@@ -22,13 +22,15 @@ class Command(BaseCommand):
             if "--version" in action.option_strings:
                 parser._handle_conflict_resolve(action, [("--version", action)])
         parser.add_argument(
-            "--version", dest="label",
+            "--version",
+            dest="label",
             help="Version label to prove (default: the published version).",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--data-file", action="store_true",
+            "--data-file",
+            action="store_true",
             help="Prove the shipped data file guidelines/data/CODE.toml instead.",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, code, label, data_file, **options):
         try:
