@@ -154,12 +154,12 @@ def _recommendation(rec: dict[str, Any], assumptions) -> dict[str, Any]:
 
 
 def verification_text(verified_from: str) -> str:
-    """Where a row was read against its guideline, or why it has not been yet."""
+    """Where a row was read against its guideline, or that it has not been yet (why is
+    in the row table of docs/guideline.md and on the About page, for auditors)."""
     if not verified_from:
         return ""
     if verified_from.startswith(NOT_READ):
-        reason = verified_from.removeprefix(NOT_READ).strip()
-        return f"not yet read against a guideline text ({reason})"
+        return "not yet read against the guideline text"
     return f"verified from {verified_from}"
 
 
