@@ -406,7 +406,12 @@ def _well_formed(ctx: Context):
         for r in ev.rule_set.rules
         if r.kind == "conditional"
     ]
-    return z3.Or(*shown, *both)
+    # "No treatment" beside an intervention, after the safety net (model.final_recommends).
+    beside = z3.And(
+        ctx.gives("no_treatment"),
+        z3.Or([ctx.gives(code) for code in sorted(INTERVENTION_CODES)]),
+    )
+    return z3.Or(*shown, *both, beside)
 
 
 def _well_formed_confirm(data, result, rule_set):
@@ -533,8 +538,9 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant(
         "well_formed",
         "Every class and level shown is in its guideline's vocabulary (a 2014/2017 "
-        "ACC/AHA label only under that source, no level without a class), and a "
-        "conditional code is never also recommended.",
+        "ACC/AHA label only under that source, no level without a class), a "
+        "conditional code is never also recommended, and no treatment is never "
+        "advised beside an intervention.",
         "SPEC 0.1, 0.14 l",
         _well_formed,
         _well_formed_confirm,
