@@ -28,6 +28,7 @@ from guidelines.services import (
     compiled_evaluate,
     guideline_evaluate,
     input_parse,
+    recommendation_titles,
     version_compiled,
 )
 from guidelines.vocabulary import INPUT_FIELDS
@@ -54,6 +55,8 @@ class ReplaySummary:
     stage: Counter = field(default_factory=Counter)
     codes_gained: Counter = field(default_factory=Counter)
     codes_lost: Counter = field(default_factory=Counter)
+    # code -> title, for display only (not counted, not stored with a chunk's counts)
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def unchanged(self) -> int:
@@ -72,11 +75,16 @@ class ReplaySummary:
 
     @property
     def codes_gained_list(self) -> list[tuple[str, int]]:
-        return self.codes_gained.most_common()
+        """(recommendation title, assessments that gain it), most first."""
+        return self._titled(self.codes_gained)
 
     @property
     def codes_lost_list(self) -> list[tuple[str, int]]:
-        return self.codes_lost.most_common()
+        """(recommendation title, assessments that lose it), most first."""
+        return self._titled(self.codes_lost)
+
+    def _titled(self, counter: Counter) -> list[tuple[str, int]]:
+        return [(self.titles.get(code, code), n) for code, n in counter.most_common()]
 
     COUNTS = ("replayed", "changed", "stored_baseline", "fresh_baseline", "skipped")
     TRANSITIONS = ("severity", "stage")
@@ -130,7 +138,9 @@ def assessment_replay(*, version, limit: int = DEFAULT_LIMIT) -> ReplaySummary:
     """
     limit = max(1, min(int(limit), MAX_LIMIT))
     compiled = version_compiled(version)
-    summary = ReplaySummary(version=str(version), limit=limit)
+    summary = ReplaySummary(
+        version=str(version), limit=limit, titles=recommendation_titles(version)
+    )
     records = stored_records(assessments_for_rule_set(version)[:limit])
     replay_into(summary, records, version=version, compiled=compiled)
     return summary

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from guidelines.services import version_compiled
+from guidelines.services import recommendation_titles, version_compiled
 from mr_cds.celery import task
 
 from .models import ReplayChunk, ReplayRun, ReplayRunStatus
@@ -132,7 +132,11 @@ def replay_chunk_process(*, chunk_id: int) -> bool:
 
 def replay_run_summary(run: ReplayRun) -> tuple[ReplaySummary, int, int]:
     """(counts of the done chunks, chunks done, chunks in all)."""
-    summary = ReplaySummary(version=str(run.version), limit=run.total)
+    summary = ReplaySummary(
+        version=str(run.version),
+        limit=run.total,
+        titles=recommendation_titles(run.version),
+    )
     done = 0
     for counts in run.chunks.filter(done_at__isnull=False).values_list(
         "counts", flat=True

@@ -41,6 +41,7 @@ from .provenance import NOT_READ, document_rows, verification_counts
 from .specs import CompiledRuleSet
 from .thresholds import Threshold, chart_thresholds
 from .validation import FieldError, InputError, input_parse, parse_value
+from .vocabulary import VALUE_LABELS
 
 __all__ = [
     "CompiledRuleSet",
@@ -66,6 +67,7 @@ __all__ = [
     "parse_value",
     "published_rule_sets",
     "register_version_tool",
+    "recommendation_titles",
     "rule_set_codes_of_active",
     "rule_set_codes_of_version",
     "version_changelog",
@@ -339,6 +341,16 @@ def active_version_of(code: str) -> RuleSetVersion:
 
 def _codes(rule_set: CompiledRuleSet) -> set[str]:
     return {rule.code for rule in rule_set.rules}
+
+
+def recommendation_titles(version) -> dict[str, str]:
+    """Each recommendation code ``version`` can give, with its title as clinicians read
+    it: the contract's codes in the vocabulary's words, the version's own codes with
+    their titles."""
+    return {
+        **VALUE_LABELS["recommendation"],
+        **dict(version.codes.values_list("code", "title")),
+    }
 
 
 def rule_set_codes_of_version(version_id: int | None) -> set[str] | None:

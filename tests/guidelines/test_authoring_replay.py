@@ -90,7 +90,10 @@ def test_the_replay_page_shows_counts_and_no_patient(
     url = reverse("admin:guidelines_rulesetversion_replay", args=[draft.pk])
     page = client.get(url, {"limit": 50}).content.decode()
     assert "1 of 3" in page
-    assert "surgery_mv" in page
+    # In clinical words: the version's title of the code, never the code itself.
+    assert "<td>Mitral valve surgery</td><td></td><td>1</td>" in page
+    assert "surgery_mv" not in page
+    assert "<td>Severe MR</td><td>Severity indeterminate</td><td>1</td>" in page
     for identity in (patient.mrn, patient.family_name, patient.given_name):
         assert identity not in page
     draft_page = client.get(
