@@ -222,6 +222,11 @@ class FindingSerializer(serializers.Serializer):
     met = serializers.BooleanField(allow_null=True, help_text="null: not measured")
     criterion = serializers.CharField()
     source = SourceSerializer(allow_null=True, help_text="null: a derived check")
+    derived = serializers.BooleanField(
+        required=False,
+        help_text="Present and true when the value was derived (e.g. EROA from PISA, "
+        "RVol from Doppler volumes), not measured",
+    )
 
 
 RecommendationSerializer = _serializer(
@@ -243,6 +248,13 @@ RecommendationSerializer = _serializer(
         "source": SourceSerializer(),
         "rule": serializers.CharField(),
         "condition": serializers.CharField(),
+        "unknowns": serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text="Present when the recommendation holds whatever the value of "
+            "these unrecorded inputs (it is then given with the weakest class it has "
+            "among their values)",
+        ),
     },
     "One recommendation (or caution) with its source and the rule that fired.",
 )

@@ -248,7 +248,7 @@ class EvaluateApi(Api):
             channel=API,
             detail=f"stateless evaluation ({evaluation.result['guideline']['code']})",
         )
-        return Response(evaluation.result)
+        return Response(ResultSerializer(evaluation.result).data)
 
 
 # --- patients ---------------------------------------------------------------------------
