@@ -157,6 +157,34 @@ CREATE_EXAMPLES = [
         request_only=True,
     ),
 ]
+PATIENT_EXAMPLES = [
+    OpenApiExample(
+        "A patient of the caller's care site",
+        summary="MRN, name, birth date and sex; height and weight for BSA-indexed values",
+        value={
+            "mrn": "MRN-004211",
+            "given_name": "Ada",
+            "family_name": "Clarke",
+            "birth_date": "1958-06-15",
+            "sex": "female",
+            "height_cm": 165,
+            "weight_kg": 68.5,
+        },
+        request_only=True,
+    ),
+]
+ENCOUNTER_EXAMPLES = [
+    OpenApiExample(
+        "An outpatient visit",
+        summary="When, where and how MR presented (chronic or acute)",
+        value={
+            "occurred_at": "2025-03-10T09:30:00Z",
+            "setting": "outpatient",
+            "presentation": "chronic",
+        },
+        request_only=True,
+    ),
+]
 PAGE_PARAMETERS = [
     OpenApiParameter("page", int, description="Page number (from 1)"),
     OpenApiParameter(
@@ -304,6 +332,7 @@ class PatientCreateApi(Api):
         operation_id="patients_create",
         summary="Register a patient in the caller's care site",
         request=PatientInputSerializer,
+        examples=PATIENT_EXAMPLES,
         parameters=[IDEMPOTENCY],
         responses={201: PatientOutputSerializer, **errors(400, 409, 415)},
         tags=["patients"],
@@ -436,6 +465,7 @@ class EncounterCreateApi(Api):
         operation_id="encounters_create",
         summary="Record an encounter of a patient",
         request=EncounterInputSerializer,
+        examples=ENCOUNTER_EXAMPLES,
         parameters=[IDEMPOTENCY],
         responses={201: EncounterOutputSerializer, **errors(400, 404, 409, 415)},
         tags=["encounters"],

@@ -141,6 +141,11 @@ def test_the_docs_send_anonymous_visitors_to_log_in(db):
 def test_every_request_example_of_the_schema_is_accepted(schema, ehr, encounter):
     """The examples integrators copy from the docs are valid input of their endpoint."""
     targets = {
+        "/api/v1/patients/": ("/api/v1/patients/", 201),
+        "/api/v1/patients/{id}/encounters/": (
+            f"/api/v1/patients/{encounter.patient_id}/encounters/",
+            201,
+        ),
         "/api/v1/evaluate": ("/api/v1/evaluate", 200),
         "/api/v1/encounters/{id}/assessments/": (
             f"/api/v1/encounters/{encounter.pk}/assessments/",
@@ -155,4 +160,4 @@ def test_every_request_example_of_the_schema_is_accepted(schema, ehr, encounter)
             response = ehr.post(url, example["value"], format="json")
             assert response.status_code == expected, (name, response.content)
             seen += 1
-    assert seen == 2
+    assert seen == 4
