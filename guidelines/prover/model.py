@@ -41,6 +41,7 @@ from typing import Any
 
 import z3
 
+from .. import engine, grading
 from ..parameters import INTERVENTION_CODES, PARAMETERS
 from ..specs import CompiledRuleSet
 from ..vocabulary import DECIMAL_PLACES, INPUT_FIELDS, Kind
@@ -89,42 +90,10 @@ DERIVATION_ONLY = (
     "echo.mr_peak_velocity_cm_s",
 )
 CONCRETE_HEIGHT_CM, CONCRETE_WEIGHT_KG, CONCRETE_BSA = 180, 80, 2  # √(180·80/3600) = 2
-# Never completed (docs/guideline.md 6a c): severity is not re-graded, context is given.
-CONTEXT_FACTS = frozenset(
-    {
-        "etiology",
-        "presentation",
-        "guideline",
-        "mr_type",
-        "severity",
-        "severity_subgrade",
-        "severe_specific_count",
-        "mild_specific_count",
-        "echo_recorded",
-        "recommendations",
-        "patient.age_years",
-        "patient.sex",
-        "patient.height_cm",
-        "patient.weight_kg",
-        "derived.bsa_m2",
-        "derived.bmi_kg_m2",
-        "symptom_status",
-        "stage",
-    }
-)
-GRADING_INPUTS = frozenset(
-    {
-        *QUANTITATIVE,
-        "echo.image_quality",
-        "echo.vena_contracta_cm",
-        "echo.flow_convergence",
-        "echo.jet_timing",
-        "echo.jet_area_pct_la",
-        "echo.elliptical_orifice",
-        "echo.pisa_radius_cm",
-        *DERIVATION_ONLY,
-    }
-)
+# Never completed (docs/guideline.md 6a c), as the engine declares them; symptom status
+# and stage are recomputed for each completion rather than completed.
+CONTEXT_FACTS = engine.CONTEXT_FACTS | {"symptom_status", "stage"}
+GRADING_INPUTS = grading.GRADING_INPUTS  # what grading reads (never completed either)
 
 
 # --- inputs --------------------------------------------------------------------------
