@@ -15,14 +15,12 @@ class Command(BaseCommand):
         "words with the rules that fired. Exits with an error when one fails."
     )
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # ``--version`` names the rule-set version here and replaces Django's own.
-        return super().create_parser(
-            prog_name, subcommand, conflict_handler="resolve", **kwargs
-        )
-
     def add_arguments(self, parser):
         parser.add_argument("code", help="Rule set code, e.g. acc_aha_2020.")
+        # ``--version`` names the rule-set version here, not Django's version.
+        for action in list(parser._actions):
+            if "--version" in action.option_strings:
+                parser._handle_conflict_resolve(action, [("--version", action)])
         parser.add_argument(
             "--version",
             dest="label",
