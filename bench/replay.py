@@ -98,6 +98,14 @@ def remove() -> None:
     )
 
 
+def decimal_or_none(value):
+    """A record's measurement as the database returns it (a Decimal): the vignettes'
+    JSON floats would reach the parse as floats through the unsaved instance."""
+    from decimal import Decimal
+
+    return None if value is None else Decimal(str(value))
+
+
 def seed(n_assessments: int, n_patients: int) -> None:
     import datetime as dt
 
@@ -130,8 +138,8 @@ def seed(n_assessments: int, n_patients: int) -> None:
                 family_name=f"Vignette {i}",
                 sex=person["sex"],
                 birth_date=dt.date(2025 - int(person["age_years"]), 1, 1),
-                height_cm=person.get("height_cm"),
-                weight_kg=person.get("weight_kg"),
+                height_cm=decimal_or_none(person.get("height_cm")),
+                weight_kg=decimal_or_none(person.get("weight_kg")),
             )
             encounter = Encounter.objects.create(
                 patient=patient,
