@@ -7,12 +7,14 @@ The rule is a join to the user's membership of the patient's organization. A use
 at most one membership per organization (``membership_unique_user_org``), so the join
 never repeats a row. The patient list is the exception: it is narrowed by the ids of
 the user's care sites, read first (one small query), so that a site of 100,000 patients
-is counted and paged over the index (organization, name) rather than joined in full.
+is paged over the index (organization, name) rather than joined in full; its total is
+the sum of the sites' maintained patient counts (``patient_count_for_user``), not a
+COUNT over their 100,000 rows.
 """
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 
 from .choices import INTEGRATIONS_GROUP, PRIVACY_OFFICERS_GROUP, Role
@@ -50,6 +52,13 @@ def patient_list_for_user(user) -> QuerySet[Patient]:
         .values_list("organization_id", flat=True)
     )
     return patients.filter(organization_id__in=list(sites))
+
+
+def patient_count_for_user(user) -> int:
+    """How many patients ``patient_list_for_user(user)`` holds, without counting them:
+    the sum of the maintained counts of the user's care sites (one small query)."""
+    sites = organization_list_for_user(user)
+    return sites.aggregate(total=Sum("patient_count"))["total"] or 0
 
 
 def patient_get_for_user(user, pk) -> Patient:

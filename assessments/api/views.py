@@ -43,6 +43,7 @@ from ..selectors import (
     assessment_get_for_user,
     encounter_get_for_user,
     encounter_list_for_user,
+    patient_count_for_user,
     patient_get_for_user,
     patient_list_for_user,
 )
@@ -219,28 +220,42 @@ class Page(PageNumberPagination):
 
 class IdsFirstPaginator(Paginator):
     """Reads a page's ids first, then its rows: skipping to page 2,000 of a site's
-    patients walks the (organization, name) index only, not 50,000 table rows."""
+    patients walks the (organization, name) index only, not 50,000 table rows. A page
+    in the second half of the list is read from the end (the index walked backwards),
+    so no page walks more than half of it; the list's order must therefore be total
+    (end with a unique column). ``count``: the list's length when it is known without
+    counting (a maintained count)."""
+
+    def __init__(self, object_list, per_page, *, count: int | None = None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        if count is not None:
+            self.count = count  # replaces the cached property: no COUNT query
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        ids = list(
-            self.object_list.values_list("pk", flat=True)[
-                bottom : bottom + self.per_page
-            ]
-        )
+        top = min(bottom + self.per_page, self.count)
+        if bottom <= self.count - top:
+            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        else:
+            from_end = self.object_list.reverse().values_list("pk", flat=True)
+            ids = list(from_end[self.count - top : self.count - bottom])[::-1]
         rows = self.object_list.in_bulk(ids)
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
 class LongListPage(Page):
-    django_paginator_class = IdsFirstPaginator
+    """A page of a long list (a site's patients), its total given when known."""
+
+    def __init__(self, count: int | None = None):
+        self.count = count
+
+    def django_paginator_class(self, object_list, per_page):
+        return IdsFirstPaginator(object_list, per_page, count=self.count)
 
 
-def paginated(
-    view: APIView, queryset, serializer_class, pagination: type[Page] = Page
-) -> Response:
-    paginator = pagination()
+def paginated(view: APIView, queryset, serializer_class, paginator=None) -> Response:
+    paginator = paginator or Page()
     page = paginator.paginate_queryset(queryset, view.request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -316,7 +331,11 @@ class PatientListApi(Api):
             )
         if mrn := filters.validated_data.get("mrn", "").strip():
             patients = patients.filter(mrn=mrn)
-        response = paginated(self, patients, PatientOutputSerializer, LongListPage)
+        # Unfiltered, the total is the sites' maintained count; a search counts its hits.
+        count = None if q or mrn else patient_count_for_user(request.user)
+        response = paginated(
+            self, patients, PatientOutputSerializer, LongListPage(count=count)
+        )
         shown = [str(p["id"]) for p in response.data["results"]]
         audit_record(
             user=request.user,

@@ -38,6 +38,14 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The site's patient list reports its total without counting 100,000 rows. Kept
+    # by the database itself (triggers on the patient table, migration 0014), in the
+    # transaction that adds, removes or moves a patient, whichever code path writes.
+    patient_count = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Patients of this care site (kept by the database).",
+    )
 
     class Meta:
         ordering = ["name"]

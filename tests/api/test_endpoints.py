@@ -326,6 +326,42 @@ def test_patient_list_paginates_with_a_maximum_page_size(ehr, organization):
     assert ehr.get("/api/v1/patients/?page=99").status_code == 404
 
 
+def test_every_page_of_the_patient_list_holds_its_rows_in_list_order(ehr, organization):
+    """Pages in the second half are read from the end of the list: the pages still
+    follow each other in order, none repeats or skips a patient."""
+    for family, given in [("Babbage", "Charles"), ("Hopper", "Grace")] + [
+        ("Lovelace", "Ada")
+    ] * 5:
+        PatientFactory(organization=organization, family_name=family, given_name=given)
+    in_order = list(
+        Patient.objects.filter(organization=organization)
+        .order_by("family_name", "given_name", "id")
+        .values_list("pk", flat=True)
+    )
+    pages = [
+        ehr.get(f"/api/v1/patients/?page_size=2&page={n}").json() for n in (1, 2, 3, 4)
+    ]
+    assert [p["id"] for page in pages for p in page["results"]] == in_order
+    assert [len(page["results"]) for page in pages] == [2, 2, 2, 1]
+    assert {page["count"] for page in pages} == {7}
+    assert pages[-1]["next"] is None
+    assert ehr.get("/api/v1/patients/?page_size=2&page=5").status_code == 404
+
+
+def test_the_patient_list_total_is_the_sites_kept_count_and_a_search_counts_hits(
+    ehr, organization, other_organization
+):
+    PatientFactory.create_batch(3, organization=organization, family_name="Lovelace")
+    PatientFactory(organization=organization, family_name="Babbage")
+    PatientFactory.create_batch(2, organization=other_organization)
+    with CaptureQueriesContext(connection) as listed:
+        assert ehr.get("/api/v1/patients/").json()["count"] == 4
+    assert not [q for q in listed.captured_queries if "COUNT(" in q["sql"]]
+    with CaptureQueriesContext(connection) as searched:
+        assert ehr.get("/api/v1/patients/?q=love").json()["count"] == 3
+    assert [q for q in searched.captured_queries if "COUNT(" in q["sql"]]
+
+
 def test_patient_detail_and_update(ehr, patient, api_client_user):
     assert (
         ehr.get(f"/api/v1/patients/{patient.pk}/").json()["family_name"]

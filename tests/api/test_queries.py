@@ -11,7 +11,8 @@ def test_patient_list_query_count_is_constant(
     ehr, organization, size, django_assert_num_queries
 ):
     PatientFactory.create_batch(size, organization=organization)
-    # token + user + membership, the user's sites, count, page ids, page rows, audit
+    # token + user + membership, the user's sites, their kept patient count, page ids,
+    # page rows, audit
     with django_assert_num_queries(5 + AUDIT_APPEND_QUERIES):
         response = ehr.get(f"/api/v1/patients/?page_size={size}")
     assert len(response.json()["results"]) == size
