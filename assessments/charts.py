@@ -290,14 +290,28 @@ def _thresholds(assessments) -> tuple[dict, str]:
     return thresholds, value_label("mr_type", mr_type) if mr_type else ""
 
 
-def patient_trend_charts(patient) -> list[dict]:
+# The columns the charts read from an assessment (besides its encounter's time).
+CHART_FIELDS = (
+    "id",
+    "encounter",
+    "created_at",
+    "status",
+    "result",
+    *(spec.column for spec in TRENDS),
+)
+
+
+def patient_trend_charts(patient, assessments=None) -> list[dict]:
     """The four trend charts of one patient: ``[{key, title, unit, threshold,
-    threshold_label, points, svg}]`` (access is the caller's business)."""
-    assessments = list(
-        Assessment.objects.filter(encounter__patient=patient).select_related(
-            "encounter"
+    threshold_label, points, svg}]`` (access is the caller's business).
+    ``assessments``: all of the patient's assessments, with ``CHART_FIELDS`` and their
+    encounter, when the caller holds them already (the patient page); else read here."""
+    if assessments is None:
+        assessments = list(
+            Assessment.objects.filter(encounter__patient=patient)
+            .select_related("encounter")
+            .only(*CHART_FIELDS, "encounter__occurred_at")
         )
-    )
     thresholds, mr_type = _thresholds(assessments)
     charts = []
     for spec in TRENDS:

@@ -33,7 +33,7 @@ from guidelines.vocabulary import PRIOR_ECHO_FIELDS, sections
 
 from . import services
 from .audit import audit_record
-from .charts import patient_trend_charts
+from .charts import CHART_FIELDS, patient_trend_charts
 from .choices import AuditAction, AuditChannel, ReportStatus
 from .forms import (
     AssessmentForm,
@@ -173,8 +173,21 @@ def patient_list(request):
     return render(request, "assessments/patient_list.html", context, status=status)
 
 
+# What the patient page shows of each assessment: its table row and the trend charts.
+PATIENT_PAGE_ASSESSMENT_FIELDS = (
+    *CHART_FIELDS,
+    "supersedes",
+    "created_by__username",
+    "rule_set_version__title",
+    "rule_set_version__status",
+)
+
+
 @require_safe
 def patient_detail(request, pk):
+    """The patient, the trend charts and every encounter with its assessments, read in
+    one query each (the assessments with the few columns the page shows, not the
+    hundred input columns)."""
     patient = patient_get_for_user(request.user, pk)
     encounters = list(
         patient.encounters.select_related("clinician").prefetch_related(
@@ -182,10 +195,13 @@ def patient_detail(request, pk):
                 "assessments",
                 queryset=Assessment.objects.select_related(
                     "created_by", "rule_set_version"
-                ).order_by("-created_at", "-id"),
+                )
+                .only(*PATIENT_PAGE_ASSESSMENT_FIELDS)
+                .order_by("-created_at", "-id"),
             )
         )
     )
+    assessments = [a for e in encounters for a in e.assessments.all()]
     _page_audit(request, AuditAction.READ, obj=patient)
     return render(
         request,
@@ -194,7 +210,7 @@ def patient_detail(request, pk):
             "patient": patient,
             "encounters": encounters,
             "age_years": patient.age_on(timezone.localdate()),
-            "charts": patient_trend_charts(patient),
+            "charts": patient_trend_charts(patient, assessments),
             "today": timezone.localdate(),
         },
     )

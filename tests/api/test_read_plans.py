@@ -110,6 +110,25 @@ def test_the_patient_list_pages_over_the_site_index(ehr, history):
     assert "Sort" not in page_ids[0]
 
 
+def test_a_page_in_the_second_half_walks_the_site_index_backwards(ehr, history):
+    """The last page's ids are read from the end of the (organization, name) index,
+    not by skipping the patients before it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL (set DATABASE_URL)")
+    checked = plans(
+        lambda: ehr.get("/api/v1/patients/?page=3&page_size=2"),
+        off=("enable_seqscan", "enable_sort"),
+    )
+    page_ids = [
+        plan
+        for sql, plan in checked
+        if sql.startswith('SELECT "assessments_patient"."id" AS "pk"')
+    ]
+    assert len(page_ids) == 1, checked
+    assert "Index Only Scan Backward using patient_site_by_name" in page_ids[0]
+    assert "Sort" not in page_ids[0]
+
+
 def test_the_assessment_read_uses_indexes(ehr, history):
     _, assessments = history
     assert_no_seq_scan_on_big_tables(
@@ -135,3 +154,24 @@ def test_the_patient_page_query_count_is_constant(
         return len(captured)
 
     assert queries_with(1) == queries_with(8)
+
+
+def test_the_patient_page_reads_the_assessments_once_with_the_columns_it_shows(
+    client, clinician, history
+):
+    """One query serves the table and the trend charts, without the input columns
+    the page does not show (a hundred of them) and without a COUNT."""
+    patients, _ = history
+    client.force_login(clinician)
+    url = reverse("patient_detail", args=[patients[0].pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "assessments_assessment"' in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+    assert '"assessments_assessment"."echo_lvef_pct"' in reads[0]
+    assert '"assessments_assessment"."echo_pasp_mmhg"' not in reads[0]
