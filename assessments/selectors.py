@@ -101,6 +101,26 @@ def assessment_get_for_user(user, pk) -> Assessment:
     )
 
 
+# Every column of an assessment (its input, result and status), by field name.
+ASSESSMENT_COLUMNS = tuple(f.name for f in Assessment._meta.concrete_fields)
+
+
+def assessment_record_get_for_user(user, pk) -> Assessment:
+    """One stored assessment as the API returns it: its columns, prior echos,
+    encounter and patient, and the assessment that corrects it by id only (its
+    hundred columns are not read, nor the author's account)."""
+    return _get_or_404(
+        _visible_to(
+            user,
+            Assessment.objects.select_related("encounter__patient", "superseded_by"),
+            "encounter__patient__organization__",
+        )
+        .only(*ASSESSMENT_COLUMNS, "superseded_by__id")
+        .prefetch_related("prior_echos"),
+        pk,
+    )
+
+
 def user_is_integration(user) -> bool:
     """An EHR integration: in the integrations group or an API client of a care site
     (one query). Integrations use the API only."""

@@ -41,6 +41,7 @@ from ..models import Report
 from ..reports import report_request
 from ..selectors import (
     assessment_get_for_user,
+    assessment_record_get_for_user,
     encounter_get_for_user,
     encounter_list_for_user,
     patient_count_for_user,
@@ -622,7 +623,7 @@ class AssessmentDetailApi(Api):
         tags=["assessments"],
     )
     def get(self, request, pk):
-        assessment = assessment_get_for_user(request.user, pk)
+        assessment = assessment_record_get_for_user(request.user, pk)
         audit_record(
             user=request.user,
             action=AuditAction.READ,

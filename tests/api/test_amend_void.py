@@ -3,6 +3,8 @@ never edited; a correction is a new assessment that supersedes it; both are audi
 both kept; only a final assessment can change; other care sites get 404."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from assessments.choices import AuditAction, AuditChannel
 from assessments.models import Assessment, AuditEvent
@@ -223,3 +225,30 @@ def test_the_docs_speak_to_integrators_not_to_maintainers(ehr):
         "`C2` - Stage C2 (asymptomatic severe MR with LV dysfunction)"
         in enums["StageEnum"]["description"]
     )
+
+
+def test_reading_a_corrected_assessment_costs_no_more_queries_than_a_final_one(
+    ehr, stored, assessment_input
+):
+    """The correction is known by its id: the read loads none of its columns, and
+    none is loaded afterwards either (no query per deferred field)."""
+    with CaptureQueriesContext(connection) as final:
+        assert (
+            ehr.get(f"/api/v1/assessments/{stored.pk}/").json()["superseded_by"] is None
+        )
+    new = ehr.post(
+        amend_url(stored.pk),
+        {"reason": "EROA mistyped: 0.25 cm²", "input": corrected(assessment_input)},
+        format="json",
+    ).json()
+    with CaptureQueriesContext(connection) as amended:
+        body = ehr.get(f"/api/v1/assessments/{stored.pk}/").json()
+    assert (body["status"], body["superseded_by"]) == ("amended", new["id"])
+    with CaptureQueriesContext(connection) as correcting:
+        body = ehr.get(f"/api/v1/assessments/{new['id']}/").json()
+    assert (body["supersedes"], body["superseded_by"]) == (stored.pk, None)
+    assert len(final) == len(amended) == len(correcting)
+    read = next(
+        q["sql"] for q in correcting if 'FROM "assessments_assessment"' in q["sql"]
+    )
+    assert read.count('."echo_lvef_pct"') == 1  # its own column, not its neighbours'
