@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from assessments.models import Patient
 from assessments.services import assessment_create
 from tests.factories import EncounterFactory, PatientFactory
 
@@ -175,3 +176,32 @@ def test_the_patient_page_reads_the_assessments_once_with_the_columns_it_shows(
     assert len(reads) == 1, reads
     assert '"assessments_assessment"."echo_lvef_pct"' in reads[0]
     assert '"assessments_assessment"."echo_pasp_mmhg"' not in reads[0]
+
+
+def test_a_patient_search_uses_the_trigram_index(ehr, client, clinician, organization):
+    """Part of a name or an MRN: the API's ``q`` and the list page's search words
+    are served by the trigram index, not by reading every patient of the site. A
+    site of 3,000 patients, analyzed and indexed as autovacuum leaves them (the GIN
+    pending list merged); plain index scans are planned off, as a small site's
+    whole (organization) index is cheap to read, so the bitmap scans left show
+    which index serves the search condition."""
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL (set DATABASE_URL)")
+    Patient.objects.bulk_create(
+        PatientFactory.build_batch(3000, organization=organization)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list('patient_name_search')")
+        cursor.execute("ANALYZE assessments_patient")
+    client.force_login(clinician)
+    for run in (
+        lambda: ehr.get("/api/v1/patients/?q=Lovelac"),
+        lambda: client.get(reverse("patient_list") + "?q=Lovelac"),
+    ):
+        checked = plans(
+            run, off=("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
+        )
+        searched = [plan for sql, plan in checked if "LIKE UPPER" in sql]
+        assert searched
+        for plan in searched:
+            assert "Bitmap Index Scan on patient_name_search" in plan, plan
