@@ -1,3 +1,4 @@
+import contextlib
 import logging
 
 import redis
@@ -53,6 +54,7 @@ from .selectors import (
     organization_list_for_user,
     patient_get_for_user,
     patient_list_for_user,
+    planned_for_the_search_terms,
 )
 
 logger = logging.getLogger(__name__)
@@ -150,7 +152,8 @@ def patient_list(request):
                 | Q(mrn__icontains=word)
             )
         patients = patients.filter(terms)
-    patients = list(patients[:PATIENT_LIST_LIMIT])
+    with planned_for_the_search_terms() if query else contextlib.nullcontext():
+        patients = list(patients[:PATIENT_LIST_LIMIT])
     today = timezone.localdate()
     for patient in patients:
         patient.age_years = patient.age_on(today)

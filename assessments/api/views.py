@@ -47,6 +47,7 @@ from ..selectors import (
     patient_count_for_user,
     patient_get_for_user,
     patient_list_for_user,
+    planned_for_the_search_terms,
 )
 from ..services import (
     AssessmentStateError,
@@ -332,11 +333,16 @@ class PatientListApi(Api):
             )
         if mrn := filters.validated_data.get("mrn", "").strip():
             patients = patients.filter(mrn=mrn)
-        # Unfiltered, the total is the sites' maintained count; a search counts its hits.
-        count = None if q or mrn else patient_count_for_user(request.user)
-        response = paginated(
-            self, patients, PatientOutputSerializer, LongListPage(count=count)
-        )
+        if q or mrn:  # a search counts its hits
+            with planned_for_the_search_terms():
+                response = paginated(
+                    self, patients, PatientOutputSerializer, LongListPage()
+                )
+        else:  # the total is the sites' kept count
+            count = patient_count_for_user(request.user)
+            response = paginated(
+                self, patients, PatientOutputSerializer, LongListPage(count=count)
+            )
         shown = [str(p["id"]) for p in response.data["results"]]
         audit_record(
             user=request.user,

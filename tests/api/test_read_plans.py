@@ -205,3 +205,24 @@ def test_a_patient_search_uses_the_trigram_index(ehr, client, clinician, organiz
         assert searched
         for plan in searched:
             assert "Bitmap Index Scan on patient_name_search" in plan, plan
+
+
+def test_a_patient_search_is_planned_for_its_terms(ehr, client, clinician, history):
+    """With prepared statements PostgreSQL may reuse a generic plan made without the
+    search terms, which walks the whole site in list order for a rare name: every
+    query of a search runs where plans are made for the actual terms."""
+    if connection.vendor != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    patients, _ = history
+    client.force_login(clinician)
+    for run in (
+        lambda: ehr.get(f"/api/v1/patients/?q={patients[0].family_name}"),
+        lambda: client.get(reverse("patient_list") + "?q=atien"),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            assert run().status_code == 200
+        sql = [q["sql"] for q in captured.captured_queries]
+        searches = [i for i, s in enumerate(sql) if "LIKE UPPER" in s]
+        custom = sql.index("SET LOCAL plan_cache_mode = force_custom_plan")
+        assert searches
+        assert custom < min(searches)
