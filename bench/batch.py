@@ -61,6 +61,7 @@ def main():
     import orjson
 
     from guidelines import engine
+    from guidelines.management.commands.evaluate import JSONL_FLUSH_LINES
     from guidelines.services import active_rule_set
     from guidelines.validation import input_parse
 
@@ -137,7 +138,7 @@ def main():
                 clean = input_parse(json.loads(line))
                 result = engine.evaluate(clean, rule_sets[clean["guideline"]])
                 chunk.append(orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE))
-                if len(chunk) >= 500:
+                if len(chunk) >= JSONL_FLUSH_LINES:
                     out.write(b"".join(chunk))
                     chunk.clear()
             out.write(b"".join(chunk))

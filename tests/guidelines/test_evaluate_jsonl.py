@@ -10,7 +10,7 @@ import sys
 from django.core.management import call_command
 
 from guidelines.loaders import DATA_DIR
-from guidelines.management.commands.evaluate import indented_json
+from guidelines.management.commands.evaluate import JSONL_FLUSH_LINES, indented_json
 from guidelines.services import guideline_evaluate, guideline_evaluate_from_files
 
 VIGNETTES = [v["input"] for v in json.loads((DATA_DIR / "vignettes.json").read_text())]
@@ -137,7 +137,8 @@ def _command_stdout(*args) -> bytes:
 
 
 def test_results_written_to_a_pipe_are_the_bytes_of_json_dumps(tmp_path):
-    inputs = [TINY_FLOATS, *MIXED]
+    inputs = [TINY_FLOATS, *MIXED] * 3  # more lines than one write of --jsonl holds
+    assert len(inputs) > JSONL_FLUSH_LINES
     path = tmp_path / "in.json"
     path.write_text(json.dumps(inputs))
     indented = _command_stdout(str(path))
