@@ -9,10 +9,11 @@ Errors name the dotted field path and the allowed range. Pure Python, no Django.
 
 from __future__ import annotations
 
-import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from math import ceil, floor, isfinite
 from typing import Any
 
 from .vocabulary import (
@@ -118,7 +119,7 @@ def _number(spec: InputField, raw: Any, fail) -> Decimal:
             _out_of_range(spec, raw, fail)
         return Decimal(raw)
     if isinstance(raw, float):
-        if not math.isfinite(raw):
+        if not isfinite(raw):
             fail(f"must be a finite number in {spec.range_text}")
         # The number as written (0.3, not the binary 0.29999...): a repr has at most
         # 17 digits and a bounded exponent, so this costs the same for any float.
@@ -171,12 +172,81 @@ def _out_of_range(spec: InputField, raw: Any, fail) -> None:
     )
 
 
-def _collect(errors: list[FieldError], fn, *args):
-    try:
-        return fn(*args)
-    except InputError as exc:
-        errors.extend(exc.errors)
-        return None
+# --- the compiled parse ---------------------------------------------------------------
+#
+# Every field's parser is built once, from its declaration in the vocabulary. It accepts
+# the common well-formed value at once (``true``, a listed choice, a JSON number in range
+# with at most three decimal places) and hands anything else to ``parse_value``, which
+# gives the value or the refusal: what a parser accepts, ``parse_value`` accepts too and
+# gives the same (tests/guidelines/test_validation_compiled.py), so no result and no
+# message depends on the shortcut.
+
+
+def field_parser(spec: InputField) -> Callable[..., Any]:
+    """The parser of one field: ``parser(raw)`` (or ``parser(raw, path)`` for a field
+    inside a list) returns what ``parse_value(spec, raw, path)`` returns, or raises the
+    same ``InputError``."""
+    if spec.kind is Kind.BOOLEAN:
+
+        def parse_boolean(raw, path=None):
+            if raw is True or raw is False:
+                return raw
+            return parse_value(spec, raw, path)
+
+        return parse_boolean
+    if spec.kind is Kind.CHOICE:
+        values = frozenset(spec.choice_values)
+
+        def parse_choice(raw, path=None):
+            if raw.__class__ is str and raw in values:
+                return raw
+            return parse_value(spec, raw, path)
+
+        return parse_choice
+    # Whole bounds for a JSON integer, compared int to int whatever its size.
+    low, high = ceil(spec.minimum), floor(spec.maximum)
+    if spec.kind is Kind.INTEGER:
+
+        def parse_integer(raw, path=None):
+            if raw.__class__ is int and low <= raw <= high:
+                return raw
+            return parse_value(spec, raw, path)
+
+        return parse_integer
+
+    def parse_decimal(raw, path=None):
+        if raw.__class__ is int:
+            if low <= raw <= high:
+                return Decimal(raw)
+        elif raw.__class__ is float and isfinite(raw):
+            value = Decimal(repr(raw))  # the number as written, as in ``_number``
+            if (
+                spec.minimum <= value <= spec.maximum
+                and value.as_tuple().exponent >= -DECIMAL_PLACES
+            ):
+                return value
+        return parse_value(spec, raw, path)
+
+    return parse_decimal
+
+
+# Top-level keys and section keys -> field name -> parser. Every path is a top-level
+# key too, as ``input_parse`` has always read it ({"echo.lvef_pct": 62} is that field).
+TOP_LEVEL_PARSERS: dict[str, Callable[..., Any]] = {
+    spec.path: field_parser(spec) for spec in FIELDS_BY_PATH.values()
+}
+SECTION_PARSERS: dict[str, dict[str, Callable[..., Any]]] = {
+    section: {
+        spec.name: TOP_LEVEL_PARSERS[spec.path]
+        for spec in FIELDS_BY_PATH.values()
+        if spec.section == section
+    }
+    for section in SECTIONS
+}
+PRIOR_ECHO_PARSERS: dict[str, Callable[..., Any]] = {
+    spec.path: field_parser(spec) for spec in PRIOR_ECHO_FIELDS
+}
+REQUIRED_PATIENT_FIELDS = ("age_years", "sex")
 
 
 def input_parse(data: Any, *, require_patient: bool = True) -> dict[str, Any]:
@@ -186,7 +256,8 @@ def input_parse(data: Any, *, require_patient: bool = True) -> dict[str, Any]:
     errors: list[FieldError] = []
     clean: dict[str, Any] = {}
     for key, raw in data.items():
-        if key in SECTIONS:
+        parsers = SECTION_PARSERS.get(key)
+        if parsers is not None:
             if raw is None:
                 continue
             if not isinstance(raw, dict):
@@ -194,34 +265,45 @@ def input_parse(data: Any, *, require_patient: bool = True) -> dict[str, Any]:
                 continue
             section: dict[str, Any] = {}
             for name, value in raw.items():
-                path = f"{key}.{name}"
-                spec = FIELDS_BY_PATH.get(path)
-                if spec is None:
-                    errors.append(FieldError(path, "unknown field"))
+                parse = parsers.get(name)
+                if parse is None:
+                    errors.append(FieldError(f"{key}.{name}", "unknown field"))
                     continue
-                parsed = _collect(errors, parse_value, spec, value)
+                try:
+                    parsed = parse(value)
+                except InputError as exc:
+                    errors.extend(exc.errors)
+                    continue
                 if parsed is not None:
                     section[name] = parsed
             if section:
                 clean[key] = section
         elif key == "prior_echos":
-            studies = _collect(errors, _parse_prior_echos, raw)
+            try:
+                studies = _parse_prior_echos(raw)
+            except InputError as exc:
+                errors.extend(exc.errors)
+                continue
             if studies:
                 clean["prior_echos"] = studies
-        elif key in FIELDS_BY_PATH:
-            parsed = _collect(errors, parse_value, FIELDS_BY_PATH[key], raw)
+        elif key in TOP_LEVEL_PARSERS:
+            try:
+                parsed = TOP_LEVEL_PARSERS[key](raw)
+            except InputError as exc:
+                errors.extend(exc.errors)
+                continue
             if parsed is not None:
                 clean[key] = parsed
         else:
             errors.append(FieldError(str(key), "unknown field"))
     if require_patient:
-        for path in ("patient.age_years", "patient.sex"):
-            section, name = path.split(".")
-            if name not in clean.get(section, {}) and not any(
-                e.field == path for e in errors
-            ):
+        patient = clean.get("patient", {})
+        for name in REQUIRED_PATIENT_FIELDS:
+            path = f"patient.{name}"
+            if name not in patient and not any(e.field == path for e in errors):
                 errors.append(FieldError(path, "is required"))
-    errors.extend(_cross_field_errors(clean))
+    if "echo" in clean:
+        errors.extend(_cross_field_errors(clean))
     if errors:
         raise InputError(errors)
     return clean
@@ -236,7 +318,6 @@ def _parse_prior_echos(raw: Any) -> list[dict[str, Any]]:
         )
     errors: list[FieldError] = []
     studies = []
-    specs = {f.path: f for f in PRIOR_ECHO_FIELDS}
     for index, item in enumerate(raw):
         base = f"prior_echos[{index}]"
         if not isinstance(item, dict):
@@ -244,11 +325,15 @@ def _parse_prior_echos(raw: Any) -> list[dict[str, Any]]:
             continue
         study: dict[str, Any] = {}
         for name, value in item.items():
-            spec = specs.get(name)
-            if spec is None:
+            parse = PRIOR_ECHO_PARSERS.get(name)
+            if parse is None:
                 errors.append(FieldError(f"{base}.{name}", "unknown field"))
                 continue
-            parsed = _collect(errors, parse_value, spec, value, f"{base}.{name}")
+            try:
+                parsed = parse(value, f"{base}.{name}")
+            except InputError as exc:
+                errors.extend(exc.errors)
+                continue
             if parsed is not None:
                 study[name] = parsed
         if "months_ago" not in study and not any(
