@@ -289,7 +289,8 @@ REST_KNOX = {
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backend, with one Redis client per process (mr_cds/cache.py).
+            "BACKEND": "mr_cds.cache.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": "mr_cds",
             # Short timeouts: the cache is an optimisation, and a Redis outage must not
