@@ -3,7 +3,7 @@ concurrent clients, requests/s and p50/p99 latency for a no-op DRF view behind t
 token authentication, GET /healthz, POST /api/v1/evaluate and POST
 /api/v1/encounters/{id}/assessments/, in one run.
 
-    .venv/bin/python bench/api.py [--rounds 3] [--duration 6] [--clients 8]
+    .venv/bin/python bench/api.py [--rounds 3] [--duration 6] [--clients 8] [--threads 1]
 
 The server runs with bench/noop_settings.py: the product's settings and URL conf plus
 ``POST /bench/noop`` (bench/noop_urls.py, never in the product's URL conf), a view of the
@@ -244,6 +244,13 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker: 1 = sync workers (the default); more = "
+        "gthread workers, whose threads overlap the waits on database commits",
+    )
+    parser.add_argument(
         "--loader",
         choices=["auto", "wrk", "python"],
         default="auto",
@@ -251,6 +258,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     use_wrk = args.loader == "wrk" or (args.loader == "auto" and shutil.which("wrk"))
+    threads = args.threads > 1
 
     tmp = Path(tempfile.mkdtemp(prefix="mr-cds-bench-"))
     database_url, drop_database = throwaway_database(tmp)
@@ -271,6 +279,7 @@ def main() -> None:
             tmp,
             "--backlog",
             "256",
+            *(["-k", "gthread", "--threads", str(args.threads)] if threads else []),
         )
         status, body = request(port, "POST", NOOP_PATH, EVALUATE_BODY)
         assert status == 401, (status, body)  # the no-op view requires the token too
@@ -325,7 +334,8 @@ def main() -> None:
         base = results[NOOP]["rps"] or 1
         print(
             f"\nload generator: {'wrk -t2' if use_wrk else 'Python'}; "
-            f"gunicorn -w 2 (sync), DEBUG off, {args.clients} clients, "
+            f"gunicorn -w 2 ({f'gthread, {args.threads} threads' if threads else 'sync'}), "
+            f"DEBUG off, {args.clients} clients, "
             f"{args.rounds} rounds of {args.duration:g} s each after {args.warmup:g} s "
             f"warm-up (medians), {os.cpu_count()} CPUs"
         )

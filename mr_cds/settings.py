@@ -165,6 +165,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"].update(
             server_side_binding=True, prepare_threshold=5
         )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Write-ahead log: a commit is one append and one sync of the log (the journal's
+    # create, sync, rewrite and delete otherwise), readers never wait for the writer,
+    # and synchronous stays FULL (a committed write survives a power cut). A write
+    # transaction takes the write lock at BEGIN, so two workers' writes queue
+    # (busy timeout) instead of failing with "database is locked" on lock upgrade.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+        transaction_mode="IMMEDIATE",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -289,7 +299,8 @@ REST_KNOX = {
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backend, with one Redis client per process (mr_cds/cache.py).
+            "BACKEND": "mr_cds.cache.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": "mr_cds",
             # Short timeouts: the cache is an optimisation, and a Redis outage must not

@@ -42,7 +42,31 @@ def test_postgresql_uses_prepared_statements_unless_turned_off():
     off = database_options(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="false")
     assert "server_side_binding" not in off
     assert "prepare_threshold" not in off
-    assert database_options(DATABASE_URL="sqlite:///x.sqlite3") == {}
+    assert "server_side_binding" not in database_options(
+        DATABASE_URL="sqlite:///x.sqlite3"
+    )
+
+
+def test_sqlite_writes_ahead_to_a_log_synced_at_every_commit(tmp_path):
+    """One sync per commit instead of the rollback journal's several, and a write
+    transaction holds the write lock from its start (no failed lock upgrade)."""
+    url = f"sqlite:///{tmp_path / 'wal.sqlite3'}"
+    assert database_options(DATABASE_URL=url)["transaction_mode"] == "IMMEDIATE"
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "c = connection.cursor(); "
+        "print(c.execute('PRAGMA journal_mode').fetchone()[0], "
+        "c.execute('PRAGMA synchronous').fetchone()[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "true", "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["wal", "2"]  # 2: FULL
 
 
 @pytest.mark.skipif(

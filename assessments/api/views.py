@@ -293,7 +293,10 @@ class EvaluateApi(Api):
             channel=API,
             detail=f"stateless evaluation ({evaluation.result['guideline']['code']})",
         )
-        return Response(ResultSerializer(evaluation.result).data)
+        # The engine's result is the contract's result (``ResultSerializer`` declares
+        # it for the schema, as ``StoredResultField`` does for a stored one): sent as
+        # produced, not copied field by field (tests/api/test_result_shape.py).
+        return Response(evaluation.result)
 
 
 # --- patients ---------------------------------------------------------------------------

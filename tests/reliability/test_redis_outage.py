@@ -93,7 +93,7 @@ def redis_cache(settings, redis_server):
     settings.CACHES = {
         "default": {
             **settings.CACHES["default"],
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "mr_cds.cache.RedisCache",
             "LOCATION": URL,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
         }
