@@ -20,4 +20,4 @@ RUN DEBUG=true python manage.py collectstatic --noinput \
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "mr_cds.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "mr_cds.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]

@@ -1,9 +1,9 @@
-"""HTTP benchmark of the REST API: gunicorn (2 workers, DEBUG off) on loopback, 8
-concurrent clients, requests/s and p50/p99 latency for a no-op DRF view behind the same
-token authentication, GET /healthz, POST /api/v1/evaluate and POST
-/api/v1/encounters/{id}/assessments/, in one run.
+"""HTTP benchmark of the REST API: gunicorn (2 workers of 4 threads, as docker-compose.yml
+serves, DEBUG off) on loopback, 8 concurrent clients, requests/s and p50/p99 latency for a
+no-op DRF view behind the same token authentication, GET /healthz, POST /api/v1/evaluate and
+POST /api/v1/encounters/{id}/assessments/, in one run.
 
-    .venv/bin/python bench/api.py [--rounds 3] [--duration 6] [--clients 8] [--threads 1]
+    .venv/bin/python bench/api.py [--rounds 3] [--duration 6] [--clients 8] [--threads 4]
 
 The server runs with bench/noop_settings.py: the product's settings and URL conf plus
 ``POST /bench/noop`` (bench/noop_urls.py, never in the product's URL conf), a view of the
@@ -15,8 +15,7 @@ A throwaway database: a fresh PostgreSQL database on the server of DATABASE_URL 
 is set (dropped afterwards), else a temporary SQLite file; it is migrated, the rule sets
 and demo data are loaded and an API token is issued to demo-ehr. REDIS_URL, when set,
 is passed to the server (cache and broker). The load generator is Python: several
-processes with threads, one new connection per request (gunicorn's sync workers close
-it), or wrk when it is installed (``--loader``). The load generator shares the
+processes with threads, one new connection per request, or wrk when it is installed (``--loader``). The load generator shares the
 machine's cores with the server, so the figures are CPU-bound.
 
 The endpoints are measured in turn, ``--rounds`` times (no-op, healthz, evaluate,
@@ -246,9 +245,10 @@ def main() -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="threads per gunicorn worker: 1 = sync workers (the default); more = "
-        "gthread workers, whose threads overlap the waits on database commits",
+        default=4,
+        help="threads per gunicorn worker: 4 (the default) = gthread workers as "
+        "docker-compose.yml serves, whose threads overlap the waits on database "
+        "commits; 1 = sync workers",
     )
     parser.add_argument(
         "--loader",
