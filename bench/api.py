@@ -15,8 +15,8 @@ A throwaway database: a fresh PostgreSQL database on the server of DATABASE_URL 
 is set (dropped afterwards), else a temporary SQLite file; it is migrated, the rule sets
 and demo data are loaded and an API token is issued to demo-ehr. REDIS_URL, when set,
 is passed to the server (cache and broker). The load generator is Python: several
-processes with threads, one new connection per request, or wrk when it is installed (``--loader``). The load generator shares the
-machine's cores with the server, so the figures are CPU-bound.
+processes with threads, one new connection per request, or wrk when it is installed
+(``--loader``). The load generator shares the machine's cores with the server, so the figures are CPU-bound.
 
 The endpoints are measured in turn, ``--rounds`` times (no-op, healthz, evaluate,
 create, no-op, ...), and each figure is the median over the rounds: a slow spell of
