@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
 os.environ.setdefault("DEBUG", "true")
 ORGANIZATION = "Bench scale (bench/replay.py)"
 CODE = "acc_aha_2020"
+
+
+def decimal_or_none(value):
+    return None if value is None else Decimal(str(value))
 
 
 def seeded_organization():
@@ -130,8 +135,10 @@ def seed(n_assessments: int, n_patients: int) -> None:
                 family_name=f"Vignette {i}",
                 sex=person["sex"],
                 birth_date=dt.date(2025 - int(person["age_years"]), 1, 1),
-                height_cm=person.get("height_cm"),
-                weight_kg=person.get("weight_kg"),
+                # As the database gives them back (Decimal): the template's own
+                # evaluation reads the patient object as created.
+                height_cm=decimal_or_none(person.get("height_cm")),
+                weight_kg=decimal_or_none(person.get("weight_kg")),
             )
             encounter = Encounter.objects.create(
                 patient=patient,
