@@ -177,9 +177,16 @@ def stored_records(queryset) -> Iterator[tuple[dict[str, Any], Outcome | None]]:
             return None if value is None else _outcome(value)
 
     rows = list(queryset.values_list("id", "stored", *INPUT_COLUMNS))
+    if not rows:
+        return
+    # The prior echos of the id range the rows span: a superset (of assessments out of
+    # scope too, never used), read without sending a list of thousands of ids.
+    ids = [row[0] for row in rows]
     studies: dict[int, list] = {}
     for assessment_id, *study in (
-        PriorEcho.objects.filter(assessment_id__in=[row[0] for row in rows])
+        PriorEcho.objects.filter(
+            assessment_id__gte=min(ids), assessment_id__lte=max(ids)
+        )
         .order_by("assessment_id", "-months_ago", "id")
         .values_list("assessment_id", *PRIOR_ECHO_NAMES)
     ):

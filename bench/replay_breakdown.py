@@ -103,7 +103,9 @@ def main():
                 )
                 studies: dict[int, list] = {}
                 for assessment_id, *study in (
-                    PriorEcho.objects.filter(assessment_id__in=[r[0] for r in rows])
+                    PriorEcho.objects.filter(
+                        assessment_id__gte=rows[0][0], assessment_id__lte=rows[-1][0]
+                    )
                     .order_by("assessment_id", "-months_ago", "id")
                     .values_list("assessment_id", *PRIOR_ECHO_NAMES)
                 ):

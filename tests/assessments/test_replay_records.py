@@ -59,6 +59,25 @@ def test_rows_read_as_the_records_input_and_stored_outcome(
     assert len(captured) == 2  # the assessments, then all their prior echos
 
 
+def test_prior_echos_of_assessments_out_of_scope_are_not_read_into_others(
+    encounter, clinician, rule_sets
+):
+    """The prior echos are read for the id range the rows span: an assessment inside
+    that range but out of scope gives its studies to nobody."""
+    with_echos = vignette_input("MR-031")
+    first, between, last = (
+        assessment_create(encounter=encounter, data=data, author=clinician)
+        for data in (vignette_input("MR-023"), with_echos, vignette_input("MR-011"))
+    )
+    assert between.prior_echos.count() == 3
+    scope = Assessment.objects.filter(pk__in=[first.pk, last.pk]).order_by("id")
+
+    read = list(stored_records(scope))
+
+    assert [data.get("prior_echos") for data, _ in read] == [None, None]
+    assert read[0][0] == input_parse(assessment_to_input(first))
+
+
 def every_field_input(pick):
     """Contract input with every field: ``pick`` chooses among its sample values."""
     data: dict = {}
