@@ -8,7 +8,9 @@ Stages: ``query`` (the database reads and the rows' decoding into Python: the co
 the prior echos, the stored outcomes), ``input`` (``stored_records`` less ``query``:
 each row as the engine's canonical input), ``evaluate`` (the draft's engine run),
 ``compare`` (the outcome against the stored one, counted), and ``chunk``
-(``replay_chunk_process`` end to end, its counts written: the sum's check).
+(``replay_chunk_process`` end to end, its counts written: the sum's check); then
+PostgreSQL's own time for the rows query (EXPLAIN ANALYZE), which the worker's CPU
+time leaves out: mostly reading severity, stage and codes out of the compressed result.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def main():
 
     django.setup()
     from django.contrib.postgres.fields import ArrayField
+    from django.db import connection
     from django.db.models import Min, TextField
     from django.db.models.expressions import RawSQL
 
@@ -86,6 +89,17 @@ def main():
         replay.STORED_OUTCOME_SQL, [], output_field=ArrayField(TextField())
     )
     best: dict[str, tuple[float, float]] = {}
+    database: list[float] = []
+
+    def server_ms(queryset) -> float:
+        """PostgreSQL's own execution time of the rows query (EXPLAIN ANALYZE)."""
+        sql, params = queryset.values_list(
+            "id", "stored", *replay.INPUT_COLUMNS
+        ).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF) {sql}", params)
+            return float(cursor.fetchall()[-1][0].split()[2])
+
     try:
         for _ in range(args.repeat):
             clock = Clock()
@@ -95,6 +109,7 @@ def main():
                 .filter(id__gte=first, id__lte=last)
                 .order_by("id")
             )
+            database.append(server_ms(scope.annotate(stored=stored_outcome)))
             with clock("query"):  # the two queries of stored_records
                 rows = list(
                     scope.annotate(stored=stored_outcome).values_list(
@@ -147,6 +162,10 @@ def main():
         cpu, wall = best[stage]
         print(f"  {stage:9s} CPU {cpu:7.1f}   wall {wall:7.1f}")
     print(f"  {'sum':9s} CPU {sum(best[s][0] for s in parts):7.1f}")
+    print(
+        f"  PostgreSQL executing the rows query (its CPU, not the worker's): "
+        f"{1e3 * min(database) / args.rows:.1f} µs per assessment"
+    )
     print(f"load average (1 min) {os.getloadavg()[0]:.2f}")
     print(
         "command: .venv/bin/python bench/replay_breakdown.py " + " ".join(sys.argv[1:])
