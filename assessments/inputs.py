@@ -10,8 +10,11 @@ returns and never parse again.
 ``assessment_from_input`` turns canonical input into an unsaved record;
 ``input_json`` turns canonical input into contract JSON (numbers as JSON numbers,
 absent values left out), exactly as ``assessment_to_input`` reads a stored record back.
+``stored_canonical_input`` reads a stored record's columns back as canonical input
+(replay over many stored assessments), without the round trip through JSON.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -77,6 +80,63 @@ def assessment_to_input(assessment: Assessment, *, studies=None) -> dict[str, An
         lambda spec: getattr(assessment, spec.column),
         [lambda name, study=study: getattr(study, name) for study in studies],
     )
+
+
+# Per column of ``INPUT_FIELDS`` (their order): its section ("" at the top level), its
+# key there, and whether it holds a decimal number.
+STORED_FIELDS = tuple(
+    (spec.section, spec.name if spec.section else spec.path, spec.kind is Kind.DECIMAL)
+    for spec in INPUT_FIELDS
+)
+STORED_PRIOR_ECHO_FIELDS = tuple(
+    (spec.path, spec.kind is Kind.DECIMAL) for spec in PRIOR_ECHO_FIELDS
+)
+
+
+def parsed_decimal(value: Decimal) -> Decimal:
+    """A stored number as the parse gives it back from contract JSON (``json_number``,
+    then ``input_parse``): without trailing zeros, "0.450" as 0.45 and "50.000" as 50."""
+    if value == value.to_integral_value():
+        return Decimal(int(value))
+    return value.normalize()  # not whole: the exponent stays negative, never "5E+1"
+
+
+def stored_canonical_input(
+    values: Sequence[Any], studies: Iterable[Sequence[Any]] = ()
+) -> dict[str, Any]:
+    """Canonical input of a stored assessment from its column values (in
+    ``INPUT_FIELDS`` order) and its prior echos' (each in ``PRIOR_ECHO_NAMES`` order,
+    most distant first): exactly ``input_parse(assessment_to_input(record))``.
+
+    It is not parsed again: the record was parsed when it was stored
+    (``assessment_input``), and the database's check constraints hold what the parse
+    checks (ranges, choices, decimal places, LVESD below LVEDD, age and sex given)."""
+    data: dict[str, Any] = {}
+    for (section, key, is_decimal), value in zip(STORED_FIELDS, values, strict=True):
+        if value is None or value == "":
+            continue
+        if is_decimal:
+            value = parsed_decimal(value)
+        if section:
+            section_values = data.get(section)
+            if section_values is None:
+                section_values = data[section] = {}
+            section_values[key] = value
+        else:
+            data[key] = value
+    prior_echos = [
+        {
+            name: parsed_decimal(value) if is_decimal else value
+            for (name, is_decimal), value in zip(
+                STORED_PRIOR_ECHO_FIELDS, study, strict=True
+            )
+            if value is not None
+        }
+        for study in studies
+    ]
+    if prior_echos:
+        data["prior_echos"] = prior_echos
+    return data
 
 
 def input_json(data: dict[str, Any]) -> dict[str, Any]:

@@ -18,23 +18,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection
-from django.db.models import F, JSONField, Q
+from django.db.models import F, Q, TextField
 from django.db.models.expressions import RawSQL
 
 from guidelines.services import (
     GuidelineError,
-    InputError,
+    canonical_evaluate,
     compiled_evaluate,
-    guideline_evaluate,
-    input_parse,
     recommendation_titles,
     version_compiled,
 )
 from guidelines.vocabulary import INPUT_FIELDS
 
 from .choices import AssessmentStatus
-from .inputs import PRIOR_ECHO_NAMES, assessment_to_input
+from .inputs import PRIOR_ECHO_NAMES, stored_canonical_input
 from .models import Assessment, PriorEcho
 
 DEFAULT_LIMIT = 100
@@ -50,7 +49,7 @@ class ReplaySummary:
     changed: int = 0
     stored_baseline: int = 0  # compared with the stored result
     fresh_baseline: int = 0  # no stored result: compared with the active version
-    skipped: int = 0  # input no longer valid, or no baseline available
+    skipped: int = 0  # no baseline available (no stored result, no active version)
     severity: Counter = field(default_factory=Counter)  # (old, new) -> count
     stage: Counter = field(default_factory=Counter)
     codes_gained: Counter = field(default_factory=Counter)
@@ -149,77 +148,88 @@ def assessment_replay(*, version, limit: int = DEFAULT_LIMIT) -> ReplaySummary:
 # The stored result's outcome, read on PostgreSQL without sending (and decoding) the
 # whole result (~11 KB of JSON a row): ``jsonb_to_record`` reads the compressed value
 # once for the three keys, where ``result->'severity'`` and the like would each read it.
+# One text array, [severity, stage, code, code...], which the driver reads as a list
+# with no JSON to decode.
 STORED_OUTCOME_SQL = (
-    "CASE WHEN result IS NULL THEN NULL ELSE (SELECT jsonb_build_object("
-    "'severity', o.severity, 'stage', o.stage, 'codes', "
-    "coalesce(jsonb_path_query_array(o.recommendations, '$[*].code'), '[]')) "
-    "FROM jsonb_to_record(result) AS o(severity jsonb, stage jsonb, "
+    "CASE WHEN result IS NULL THEN NULL ELSE (SELECT ARRAY[o.severity, o.stage] || "
+    "ARRAY(SELECT jsonb_array_elements(o.recommendations) ->> 'code') "
+    "FROM jsonb_to_record(result) AS o(severity text, stage text, "
     "recommendations jsonb)) END"
 )
 INPUT_COLUMNS = tuple(spec.column for spec in INPUT_FIELDS)
 
 
 def stored_records(queryset) -> Iterator[tuple[dict[str, Any], Outcome | None]]:
-    """(contract input, stored outcome or None) of each assessment of ``queryset``, in
+    """(canonical input, stored outcome or None) of each assessment of ``queryset``, in
     its order, read as plain rows (no model instances): one query for the assessments
-    and one for all their prior echos. The input is ``assessment_to_input`` of the
-    record, applied to the row (a named tuple has the columns as attributes)."""
+    and one for all their prior echos. The input is ``stored_canonical_input`` of the
+    columns: what the parse of the record's input gives, without parsing it again."""
     if connection.vendor == "postgresql":
-        outcome = RawSQL(STORED_OUTCOME_SQL, [], output_field=JSONField())  # noqa: S611 (constant SQL)
+        outcome = RawSQL(STORED_OUTCOME_SQL, [], output_field=ArrayField(TextField()))  # noqa: S611 (constant SQL)
         queryset = queryset.annotate(stored=outcome)
 
-        def stored(row):
-            if row.stored is None:
-                return None
-            return row.stored["severity"], row.stored["stage"], set(row.stored["codes"])
+        def stored(value):
+            return None if value is None else (value[0], value[1], set(value[2:]))
     else:
         queryset = queryset.annotate(stored=F("result"))
 
-        def stored(row):
-            return None if row.stored is None else _outcome(row.stored)
+        def stored(value):
+            return None if value is None else _outcome(value)
 
-    rows = list(queryset.values_list("id", *INPUT_COLUMNS, "stored", named=True))
+    rows = list(queryset.values_list("id", "stored", *INPUT_COLUMNS))
+    if not rows:
+        return
+    # The prior echos of the id range the rows span: a superset (of assessments out of
+    # scope too, never used), read without sending a list of thousands of ids.
+    ids = [row[0] for row in rows]
     studies: dict[int, list] = {}
-    for study in (
-        PriorEcho.objects.filter(assessment_id__in=[row.id for row in rows])
+    for assessment_id, *study in (
+        PriorEcho.objects.filter(
+            assessment_id__gte=min(ids), assessment_id__lte=max(ids)
+        )
         .order_by("assessment_id", "-months_ago", "id")
-        .values_list("assessment_id", *PRIOR_ECHO_NAMES, named=True)
+        .values_list("assessment_id", *PRIOR_ECHO_NAMES)
     ):
-        studies.setdefault(study.assessment_id, []).append(study)
+        studies.setdefault(assessment_id, []).append(study)
     for row in rows:
-        yield assessment_to_input(row, studies=studies.get(row.id, ())), stored(row)
+        yield (
+            stored_canonical_input(row[2:], studies.get(row[0], ())),
+            stored(row[1]),
+        )
 
 
 def replay_into(summary: ReplaySummary, records, *, version, compiled) -> None:
     """Add to ``summary`` how each of ``records`` (``stored_records``) changes under
     ``compiled``."""
-    for data, stored in records:
-        try:
-            clean = input_parse(data)
-            if stored is not None:
-                before = stored
-                summary.stored_baseline += 1
-            else:
-                before = _outcome(
-                    guideline_evaluate(
-                        data=data, guideline=version.rule_set.code
-                    ).result
-                )
-                summary.fresh_baseline += 1
-        except (InputError, GuidelineError):
-            summary.skipped += 1
-            continue
-        after = _outcome(compiled_evaluate(clean, compiled))
-        summary.replayed += 1
-        changed = False
-        for counter, old, new in (
-            (summary.severity, before[0], after[0]),
-            (summary.stage, before[1], after[1]),
-        ):
-            if old != new:
-                counter[(str(old), str(new))] += 1
-                changed = True
-        gained, lost = after[2] - before[2], before[2] - after[2]
-        summary.codes_gained.update(gained)
-        summary.codes_lost.update(lost)
-        summary.changed += changed or bool(gained or lost)
+    code = version.rule_set.code
+    for clean, stored in records:
+        if stored is not None:
+            before = stored
+            summary.stored_baseline += 1
+        else:
+            try:
+                before = _outcome(canonical_evaluate(clean, guideline=code).result)
+            except GuidelineError:
+                summary.skipped += 1  # no active version to compare with
+                continue
+            summary.fresh_baseline += 1
+        outcome_count(summary, before, _outcome(compiled_evaluate(clean, compiled)))
+
+
+def outcome_count(summary: ReplaySummary, before: Outcome, after: Outcome) -> None:
+    """Count one replayed assessment: its severity and stage transitions, the codes it
+    gains and loses, and whether anything of these changed."""
+    summary.replayed += 1
+    changed = False
+    for counter, old, new in (
+        (summary.severity, before[0], after[0]),
+        (summary.stage, before[1], after[1]),
+    ):
+        if old != new:
+            counter[(str(old), str(new))] += 1
+            changed = True
+    if before[2] != after[2]:
+        summary.codes_gained.update(after[2] - before[2])
+        summary.codes_lost.update(before[2] - after[2])
+        changed = True
+    summary.changed += changed

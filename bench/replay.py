@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
 os.environ.setdefault("DEBUG", "true")
 ORGANIZATION = "Bench scale (bench/replay.py)"
 CODE = "acc_aha_2020"
+
+
+def decimal_or_none(value):
+    """A record's measurement as the database returns it (a Decimal): the vignettes'
+    JSON floats would reach the parse as floats through the unsaved instance."""
+    return None if value is None else Decimal(str(value))
 
 
 def seeded_organization():
@@ -98,14 +105,6 @@ def remove() -> None:
     )
 
 
-def decimal_or_none(value):
-    """A record's measurement as the database returns it (a Decimal): the vignettes'
-    JSON floats would reach the parse as floats through the unsaved instance."""
-    from decimal import Decimal
-
-    return None if value is None else Decimal(str(value))
-
-
 def seed(n_assessments: int, n_patients: int) -> None:
     import datetime as dt
 
@@ -138,6 +137,8 @@ def seed(n_assessments: int, n_patients: int) -> None:
                 family_name=f"Vignette {i}",
                 sex=person["sex"],
                 birth_date=dt.date(2025 - int(person["age_years"]), 1, 1),
+                # As the database gives them back (Decimal): the template's own
+                # evaluation reads the patient object as created.
                 height_cm=decimal_or_none(person.get("height_cm")),
                 weight_kg=decimal_or_none(person.get("weight_kg")),
             )
