@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .parameters import BANDS, PARAMETERS
-from .specs import Leaf, SeverityCriterion
+from .specs import Leaf, SeverityCriterion, inline_condition
 
 EROA = "echo.eroa_cm2"
 VENA_CONTRACTA = "echo.vena_contracta_cm"
@@ -131,6 +131,8 @@ class PreparedRows:
 
     signs: tuple[SignRow, ...]
     bands: dict[tuple[str, str], list[SeverityCriterion]]  # (parameter, scope) → rows
+    # facts → (findings, met rows, specific-mild count, specific-severe count)
+    read_signs: Callable[[Mapping[str, Any]], tuple[list, list, int, int]]
 
     @classmethod
     def of(cls, criteria: Sequence[SeverityCriterion]) -> PreparedRows:
@@ -155,7 +157,94 @@ class PreparedRows:
                     c.source.as_dict() if c.source else None,
                 )
             )
-        return cls(tuple(signs), bands)
+        return cls(tuple(signs), bands, compile_sign_reader(signs))
+
+
+def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
+    """The sign rows read as one generated function (built once per rule set).
+
+    It reads every parameter the rows name once, then for each row in order tests its
+    condition on those values (``specs.inline_condition``) and builds its finding, the
+    same dict as ``finding`` gives; it counts the specific rows that hold. For a row
+    ``echo.vena_contracta_cm < 0.3 → specific for mild MR`` it writes::
+
+        x0 = get(p0)
+        ...
+        if x0 is None:
+            result = None
+        else:
+            result = x0 < v1
+        findings.append({"parameter": p2, "value": x0, "unit": u3, ...})
+        if result:
+            met.append(r4)
+            mild += 1
+
+    Only names made here enter the source; the parameters, values, texts and sources
+    are bound to them (as in ``specs.compile_node``). Absent values are not reported
+    by the grading (the ``scratch`` set is never read).
+    """
+    names: dict[str, Any] = {}
+    locals_of: dict[str, str] = {}
+
+    def bind(prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(names)}"
+        names[name] = value
+        return name
+
+    def value_of(parameter: str) -> str:
+        if parameter not in locals_of:
+            locals_of[parameter] = f"x{len(locals_of)}"
+        return locals_of[parameter]
+
+    body: list[str] = []
+    for row in signs:
+        body += inline_condition(
+            row.criterion.condition, value_of, bind, "scratch", report=False
+        )
+        choices = [(value_of(p), bind("p", p), bind("u", u)) for p, u in row.parameters]
+        if len(choices) == 1:
+            x, p, u = choices[0]
+            body.append(f"parameter, value, unit = {p}, {x}, {u}")
+        else:  # the first parameter recorded names the finding
+            for i, (x, p, u) in enumerate(choices):
+                body += [
+                    f"{'if' if i == 0 else 'elif'} {x} is not None:",
+                    f"    parameter, value, unit = {p}, {x}, {u}",
+                ]
+            x, p, u = choices[0]
+            body += ["else:", f"    parameter, value, unit = {p}, None, {u}"]
+        tests_for = bind("t", row.tests_for)
+        source = "None" if row.source is None else f"{bind('s', row.source)}.copy()"
+        body += [
+            "findings.append({",
+            '    "parameter": parameter,',
+            '    "value": value,',
+            '    "unit": unit,',
+            f'    "supports": {tests_for} if result else None,',
+            f'    "tests_for": {tests_for},',
+            '    "met": result,',
+            f'    "criterion": {bind("c", row.text)},',
+            f'    "source": {source},',
+            "})",
+            "if result:",
+            f"    met.append({bind('r', row.criterion)})",
+        ]
+        role = row.criterion.role
+        if role in ("specific_mild", "specific_severe"):
+            body.append(f"    {'mild' if role == 'specific_mild' else 'severe'} += 1")
+    lines = [
+        "def read_signs(facts):",
+        "    get = facts.get",
+        "    scratch = set()",
+        *(f"    {x} = get({bind('p', p)})" for p, x in locals_of.items()),
+        "    findings = []",
+        "    met = []",
+        "    mild = severe = 0",
+        *("    " + line for line in body),
+        "    return findings, met, mild, severe",
+    ]
+    exec(compile("\n".join(lines), "<sign rows>", "exec"), names)  # noqa: S102
+    return names["read_signs"]
 
 
 _PREPARED: dict[int, tuple[Sequence[SeverityCriterion], PreparedRows]] = {}
@@ -231,39 +320,8 @@ def _read(facts, criteria, secondary: bool) -> Reading:
     """Every sign row (counted when specific: step 4) and the band of each
     quantitative parameter (with the secondary elliptical cut-offs): the trace."""
     rows = prepared(criteria)
-    findings: list[dict[str, Any]] = []
-    mild_n = severe_n = 0
-    met: list[SeverityCriterion] = []
-    scratch: set[str] = set()  # absent values: not reported by the grading
+    findings, met, mild_n, severe_n = rows.read_signs(facts)
     get = facts.get
-    for row in rows.signs:
-        holds = row.test(facts, scratch)
-        for parameter, unit in row.parameters:  # noqa: B007 (used after the loop)
-            value = get(parameter)
-            if value is not None:
-                break
-        else:
-            parameter, unit = row.parameters[0]
-        tests_for = row.tests_for
-        findings.append(
-            {
-                "parameter": parameter,
-                "value": value,
-                "unit": unit,
-                "supports": tests_for if holds else None,
-                "tests_for": tests_for,
-                "met": holds,
-                "criterion": row.text,
-                "source": dict(row.source) if row.source is not None else None,
-            }
-        )
-        if holds:
-            met.append(row.criterion)
-            role = row.criterion.role
-            if role == "specific_mild":
-                mild_n += 1
-            elif role == "specific_severe":
-                severe_n += 1
 
     bands: dict[str, str] = {}
     elliptical = secondary and get("echo.elliptical_orifice") is True

@@ -284,16 +284,16 @@ def always(value: bool) -> Callable[[Mapping[str, Any], set[str]], bool]:
 #         return None if unknown else True
 
 COMPARISONS = {
-    "==": "value == {v}",
-    "!=": "value != {v}",
-    "<": "value < {v}",
-    "<=": "value <= {v}",
-    ">": "value > {v}",
-    ">=": "value >= {v}",
-    "in": "value in {v}",
-    "not_in": "value not in {v}",
-    "includes": "{v} in value",
-    "excludes": "{v} not in value",
+    "==": "{x} == {v}",
+    "!=": "{x} != {v}",
+    "<": "{x} < {v}",
+    "<=": "{x} <= {v}",
+    ">": "{x} > {v}",
+    ">=": "{x} >= {v}",
+    "in": "{x} in {v}",
+    "not_in": "{x} not in {v}",
+    "includes": "{v} in {x}",
+    "excludes": "{v} not in {x}",
 }
 
 
@@ -340,7 +340,7 @@ def compile_node(node: Node) -> Callable[[Mapping[str, Any], set[str]], bool | N
                 f"        missing.add({p})",
                 "        unknown = True",
             ]
-            holds = COMPARISONS[child.operator].format(v=v)
+            holds = COMPARISONS[child.operator].format(x="value", v=v)
         lines += [
             f"    elif {'not ' if is_all else ''}({holds}):",
             f"        return {stop}",
@@ -349,6 +349,103 @@ def compile_node(node: Node) -> Callable[[Mapping[str, Any], set[str]], bool | N
     source = "\n".join(lines)
     exec(compile(source, f"<condition {node.match}>", "exec"), names)  # noqa: S102
     return names["test"]
+
+
+def inline_condition(
+    condition: Condition,
+    value_of: Callable[[str], str],
+    bind: Callable[[str, Any], str],
+    missing: str,
+    *,
+    report: bool = True,
+) -> list[str]:
+    """Statements (not indented) that set ``result`` to ``condition``'s three-valued
+    test, for a function that holds each parameter's value in a local variable already
+    (``value_of(parameter)`` names it) instead of reading it from the facts.
+
+    Used by the compiled passes (the grading's sign rows, a rule set's recommendation
+    pass): they read each parameter once and test every row on the locals. ``missing``
+    names the set the absent parameters go into, exactly as ``Leaf.test`` and
+    ``compile_node`` add them (``all`` stops at its first false child, ``any`` at its
+    first true one); with ``report`` false the leaves add nothing (nobody reads it). A
+    nested node and ``at_least`` are called as their compiled functions (on ``facts``,
+    adding to ``missing``). ``bind`` gives the name a parameter name or value is bound
+    to: none is written into the source.
+    """
+    if isinstance(condition, Leaf):
+        return _leaf_lines(condition, value_of, bind, report and missing, "result")
+    if condition.match == "at_least":
+        f = bind("n", condition.test)
+        return [f"result = {f}(facts, {missing})"]
+    is_all = condition.match == "all"
+    # ``pending`` stays true until a child decides the node (false for all, true for
+    # any); ``unknown`` records that a child was unknown.
+    lines = ["pending = True", "unknown = False"]
+    for index, child in enumerate(condition.children):
+        body = (
+            _node_child_lines(child, is_all, bind, missing)
+            if isinstance(child, Node)
+            else _leaf_child_lines(child, is_all, value_of, bind, report and missing)
+        )
+        lines += body if index == 0 else ["if pending:", *("    " + x for x in body)]
+    decided = "False" if is_all else "True"
+    rest = "True" if is_all else "False"
+    lines.append(f"result = (None if unknown else {rest}) if pending else {decided}")
+    return lines
+
+
+def _leaf_lines(leaf, value_of, bind, missing, target) -> list[str]:
+    """A leaf at the top: ``target`` = True, False or None, as ``Leaf.test``."""
+    x, p, v = value_of(leaf.parameter), bind("p", leaf.parameter), bind("v", leaf.value)
+    add = [f"    {missing}.add({p})"] if missing else []
+    if leaf.operator == "recorded_as":
+        return [f"{target} = {x} is not None and {x} in {v}"]
+    if leaf.operator == "not_recorded_as":
+        return [
+            f"if {x} is None:",
+            *add,
+            f"    {target} = True",
+            "else:",
+            f"    {target} = {x} not in {v}",
+        ]
+    holds = COMPARISONS[leaf.operator].format(x=x, v=v)
+    return [
+        f"if {x} is None:",
+        *add,
+        f"    {target} = None",
+        "else:",
+        f"    {target} = {holds}",
+    ]
+
+
+def _leaf_child_lines(leaf, is_all, value_of, bind, missing) -> list[str]:
+    """A leaf inside an ``all`` / ``any`` node: sets ``pending = False`` when it decides
+    the node, ``unknown = True`` when its value is absent (as ``compile_node``)."""
+    x, p, v = value_of(leaf.parameter), bind("p", leaf.parameter), bind("v", leaf.value)
+    add = [f"    {missing}.add({p})"] if missing else []
+    if leaf.operator == "recorded_as":  # absent is false, not unknown
+        test = f"{x} is not None and {x} in {v}"
+        return [f"if {'not ' if is_all else ''}({test}):", "    pending = False"]
+    if leaf.operator == "not_recorded_as":  # absent holds, reported
+        lines = [f"if {x} is None:", *add]
+        lines.append("    pass" if is_all else "    pending = False")
+        holds = f"{x} not in {v}"
+    else:
+        lines = [f"if {x} is None:", *add, "    unknown = True"]
+        holds = COMPARISONS[leaf.operator].format(x=x, v=v)
+    return [*lines, f"elif {'not ' if is_all else ''}({holds}):", "    pending = False"]
+
+
+def _node_child_lines(node, is_all, bind, missing) -> list[str]:
+    """A nested node: its compiled function, called on the facts."""
+    f = bind("n", node.test)
+    return [
+        f"value = {f}(facts, {missing})",
+        f"if value is {'False' if is_all else 'True'}:",
+        "    pending = False",
+        "elif value is None:",
+        "    unknown = True",
+    ]
 
 
 @dataclass(frozen=True)
