@@ -40,6 +40,7 @@ from .specs import (
     always,
     format_value,
     in_reading_order,
+    inline_condition,
     specialise,
 )
 from .vocabulary import (
@@ -611,7 +612,10 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
 
 
 def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
-    """Run the rules in order; also return the unknown ones and where groups fired."""
+    """Run the rules in order; also return the unknown ones and where groups fired.
+
+    The pass itself is ``rule_pass``: it tests each admitted rule and calls back here
+    for the few that are undecided or fire."""
     recommendations: list[dict[str, Any]] = []
     cautions: list[dict[str, Any]] = []
     deferred: list[dict[str, Any]] = []
@@ -619,23 +623,18 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
     groups_done: dict[str, int] = {}
     unknown: list[tuple[Any, tuple[str, ...]]] = []
     facts["recommendations"] = ()
-    needed: set[str] = set()
-    for prepared in rules_admitted(rule_set, facts):
+
+    def undecided(prepared: PreparedRule, needed: set[str]) -> None:
         rule = prepared.rule
-        if rule.group and rule.group in groups_done:
-            continue
-        if needed:
-            needed.clear()
-        result = prepared.test(facts, needed)
-        if result is None:
-            names = in_reading_order(rule.condition, needed)
-            for parameter in names:
-                missing.append((parameter, f"needed to decide: {rule.title}"))
-            if rule.kind == "recommendation":
-                unknown.append((rule, names))
-            continue
-        if not result:
-            continue
+        names = in_reading_order(rule.condition, needed)
+        for parameter in names:
+            missing.append((parameter, f"needed to decide: {rule.title}"))
+        if rule.kind == "recommendation":
+            unknown.append((rule, names))
+
+    def fired(prepared: PreparedRule) -> tuple[str, ...]:
+        """Record a rule that fired; return the codes recommended so far."""
+        rule = prepared.rule
         for parameter, excluded in prepared.assumed:
             if facts.get(parameter) is None:
                 missing.append(
@@ -649,19 +648,107 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
         entry = prepared.entry()
         if rule.kind == "caution":
             cautions.append(entry)
-            continue
-        if rule.kind == "conditional":
+        elif rule.kind == "conditional":
             deferred.append(_deferred_entry(rule, entry))
-            continue
-        if rule.code in codes:
-            continue
-        codes.append(rule.code)
-        facts["recommendations"] = tuple(codes)
-        recommendations.append(entry)
+        elif rule.code not in codes:
+            codes.append(rule.code)
+            facts["recommendations"] = tuple(codes)
+            recommendations.append(entry)
+        return facts["recommendations"]
+
+    rule_pass(rule_set, facts)(facts, groups_done, set(), fired, undecided)
     facts["recommendations"] = tuple(codes)
     recommendations = _without_no_treatment(recommendations, warnings)
     facts["deferred"] = deferred
     return recommendations, cautions, unknown, groups_done
+
+
+def rule_pass(rule_set, facts) -> Callable[..., None]:
+    """The recommendation pass for these guard facts, compiled once per rule set and
+    combination of their values (``compile_rule_pass``)."""
+    key = ("rule pass", *(facts[name] for name in GUARD_FACTS))
+    run = rule_set.memo.get(key)
+    if run is None:
+        run = rule_set.memo[key] = compile_rule_pass(rules_admitted(rule_set, facts))
+    return run
+
+
+def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]:
+    """The admitted rules as one generated function that tests them in order.
+
+    ``run_rules(facts, groups_done, needed, fired, undecided)`` reads every parameter
+    the (specialised) conditions test once, into locals, then for each rule: skips it
+    when its group already fired, tests its condition on the locals
+    (``specs.inline_condition``, reporting absent values into ``needed`` exactly as its
+    compiled test would), and calls ``undecided(rule, needed)`` when the result is
+    unknown or ``recommended = fired(rule)`` when it fires. Only the codes recommended
+    so far change during the pass: rules that test them (``recommendations includes
+    …``) read the local ``recommended``, which ``fired`` returns. For a grouped rule::
+
+        if g7 not in groups_done:
+            if needed:
+                needed.clear()
+            if x3 is None:
+                needed.add(p5)
+                result = None
+            else:
+                result = x3 <= v6
+            if result is None:
+                undecided(r8, needed)
+            elif result:
+                recommended = fired(r8)
+
+    Only names made here enter the source; the rules, parameters and values are bound
+    to them (as in ``specs.compile_node``).
+    """
+    names: dict[str, Any] = {}
+    locals_of: dict[str, str] = {"recommendations": "recommended"}
+
+    def bind(prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(names)}"
+        names[name] = value
+        return name
+
+    def value_of(parameter: str) -> str:
+        if parameter not in locals_of:
+            locals_of[parameter] = f"x{len(locals_of)}"
+        return locals_of[parameter]
+
+    body: list[str] = []
+    for prepared in admitted:
+        r = bind("r", prepared)
+        if isinstance(prepared.condition, bool):  # decided true by the guard facts
+            block = [f"recommended = fired({r})"]
+        else:
+            block = [
+                "if needed:",
+                "    needed.clear()",
+                *inline_condition(prepared.condition, value_of, bind, "needed"),
+                "if result is None:",
+                f"    undecided({r}, needed)",
+                "elif result:",
+                f"    recommended = fired({r})",
+            ]
+        if prepared.rule.group:
+            block = [
+                f"if {bind('g', prepared.rule.group)} not in groups_done:",
+                *("    " + line for line in block),
+            ]
+        body += block
+    preload = [
+        f"    {x} = get({bind('p', p)})"
+        for p, x in locals_of.items()
+        if p != "recommendations"
+    ]
+    lines = [
+        "def run_rules(facts, groups_done, needed, fired, undecided):",
+        "    get = facts.get",
+        *preload,
+        "    recommended = ()",
+        *("    " + line for line in body),
+    ]
+    exec(compile("\n".join(lines), "<rule pass>", "exec"), names)  # noqa: S102
+    return names["run_rules"]
 
 
 @dataclass(frozen=True)
