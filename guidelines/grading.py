@@ -133,6 +133,9 @@ class PreparedRows:
     bands: dict[tuple[str, str], list[SeverityCriterion]]  # (parameter, scope) → rows
     # facts → (findings, met rows, specific-mild count, specific-severe count)
     read_signs: Callable[[Mapping[str, Any]], tuple[list, list, int, int]]
+    # (parameter, scope) → the band rows as (row, test, band rank, text, source)
+    band_tests: dict[tuple[str, str], tuple[tuple, ...]]
+    eroa_cut_off: Leaf | None  # EROA's moderate-to-severe lower bound
 
     @classmethod
     def of(cls, criteria: Sequence[SeverityCriterion]) -> PreparedRows:
@@ -157,7 +160,28 @@ class PreparedRows:
                     c.source.as_dict() if c.source else None,
                 )
             )
-        return cls(tuple(signs), bands, compile_sign_reader(signs))
+        band_tests = {
+            key: tuple(
+                (
+                    row,
+                    row.condition.test,
+                    BAND_RANK[row.band],
+                    str(row),
+                    row.source.as_dict() if row.source else None,
+                )
+                for row in rows
+            )
+            for key, rows in bands.items()
+        }
+        cut_off = next(
+            (
+                row.condition
+                for row in bands.get((EROA, "all"), ())
+                if row.band == "moderate_to_severe" and isinstance(row.condition, Leaf)
+            ),
+            None,
+        )
+        return cls(tuple(signs), bands, compile_sign_reader(signs), band_tests, cut_off)
 
 
 def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
@@ -260,20 +284,14 @@ def prepared(criteria: Sequence[SeverityCriterion]) -> PreparedRows:
     return cached[1]
 
 
-def _band_rows(criteria, parameter: str, scope: str = "all") -> list[SeverityCriterion]:
-    """The quantitative cut-off rows of one parameter and scope."""
-    return prepared(criteria).bands.get((parameter, scope), [])
-
-
-def _band(facts, rows) -> tuple[str, SeverityCriterion | None]:
-    """Highest band whose lower bound the value reaches (rows sorted by threshold)."""
-    best, best_row = "mild", None
+def _band(facts, rows) -> tuple[str, tuple | None]:
+    """Highest band whose lower bound the value reaches (``band_tests`` entries,
+    sorted by threshold): the band and the entry of its row."""
+    best, best_rank, best_row = "mild", 0, None
     scratch: set[str] = set()
-    for row in rows:
-        if row.condition.test(facts, scratch) and (
-            BAND_RANK[row.band] >= BAND_RANK[best]
-        ):
-            best, best_row = row.band, row
+    for entry in rows:
+        if entry[1](facts, scratch) and entry[2] >= best_rank:
+            best, best_rank, best_row = entry[0].band, entry[2], entry
     return best, best_row
 
 
@@ -325,13 +343,14 @@ def _read(facts, criteria, secondary: bool) -> Reading:
 
     bands: dict[str, str] = {}
     elliptical = secondary and get("echo.elliptical_orifice") is True
+    band_tests = rows.band_tests
     for parameter in QUANTITATIVE:
         value = get(parameter)
         if value is None:
             continue
-        band, row = _band(facts, rows.bands.get((parameter, "all"), ()))
+        band, row = _band(facts, band_tests.get((parameter, "all"), ()))
         if elliptical and band != "severe":
-            lowered = rows.bands.get((parameter, "secondary_elliptical"), ())
+            lowered = band_tests.get((parameter, "secondary_elliptical"), ())
             new_band, new_row = _band(facts, lowered)
             if new_band == "severe":
                 band, row = new_band, new_row
@@ -340,7 +359,7 @@ def _read(facts, criteria, secondary: bool) -> Reading:
             text = f"{PARAMETERS[parameter].display} below every cut-off → mild"
             source = None
         else:
-            text, source = str(row), row.source.as_dict() if row.source else None
+            text, source = row[3], row[4]
         findings.append(
             finding(
                 parameter, value, UNITS.get(parameter, ""), band, True, text, source
@@ -519,7 +538,7 @@ def _vc_against_eroa(r: Reading) -> str:
     """The vena contracta row specific for severe MR holding with EROA in a low band,
     or the one specific for mild MR with EROA in a high band (SPEC 1.3 step 7)."""
     eroa_band = r.bands.get(EROA)
-    cut_off = _eroa_cut_off(r.criteria)
+    cut_off = prepared(r.criteria).eroa_cut_off
     for role, against in (
         ("specific_severe", LOW_BANDS),
         ("specific_mild", HIGH_BANDS),
@@ -533,14 +552,6 @@ def _vc_against_eroa(r: Reading) -> str:
                 eroa = _negated(cut_off) if against is LOW_BANDS else cut_off
                 return f"{row.condition} with {eroa}"
     return ""
-
-
-def _eroa_cut_off(criteria) -> Leaf | None:
-    """EROA's moderate-to-severe lower bound: the line between the low and high bands."""
-    for row in _band_rows(criteria, EROA):
-        if row.band == "moderate_to_severe" and isinstance(row.condition, Leaf):
-            return row.condition
-    return None
 
 
 def _reads_only(row: SeverityCriterion, parameter: str) -> bool:
