@@ -90,6 +90,10 @@ SYMPTOM_FLAGS = (
     "orthopnea",
     "reduced_exercise_tolerance",
 )
+SYMPTOM_PATHS = tuple((name, f"symptoms.{name}") for name in SYMPTOM_FLAGS)
+RISK_FACTOR_PATHS = tuple(
+    (name, f"risk_factors.{name}") for name in RECORDED_RISK_FACTORS
+)
 
 # Where a derived fact comes from, to name the input a clinician should add.
 DERIVED_INPUTS = {
@@ -297,7 +301,7 @@ def final_mr_type(etiology: str, severity: str, warnings: list[str]) -> str:
 
 def symptom_status(facts: Mapping[str, Any], warnings: list[str]) -> str:
     nyha = facts.get("symptoms.nyha_class")
-    flagged = [s for s in SYMPTOM_FLAGS if facts.get(f"symptoms.{s}") is True]
+    flagged = [s for s, path in SYMPTOM_PATHS if facts.get(path) is True]
     congested = facts.get("hemodynamics.pulmonary_edema") is True or (
         facts.get("hemodynamics.cardiogenic_shock") is True
     )
@@ -462,8 +466,8 @@ def risk_factors(facts: Mapping[str, Any], derived: _Derivation) -> list[str]:
         codes.append("older_age")
     if "bmi_kg_m2" in derived.exact and derived.exact["bmi_kg_m2"] < LOW_BMI_KG_M2:
         codes.append("low_body_mass")
-    for name in RECORDED_RISK_FACTORS:
-        if facts.get(f"risk_factors.{name}") is True:
+    for name, path in RISK_FACTOR_PATHS:
+        if facts.get(path) is True:
             codes.append(name)
     egfr = facts.get("labs.egfr_ml_min_1_73m2")
     if egfr is not None and egfr < LOW_EGFR and "renal_dysfunction" not in codes:
@@ -627,22 +631,18 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
     def undecided(prepared: PreparedRule, needed: set[str]) -> None:
         rule = prepared.rule
         names = in_reading_order(rule.condition, needed)
+        reason = prepared.undecided_reason
         for parameter in names:
-            missing.append((parameter, f"needed to decide: {rule.title}"))
+            missing.append((parameter, reason))
         if rule.kind == "recommendation":
             unknown.append((rule, names))
 
     def fired(prepared: PreparedRule) -> tuple[str, ...]:
         """Record a rule that fired; return the codes recommended so far."""
         rule = prepared.rule
-        for parameter, excluded in prepared.assumed:
+        for parameter, reason in prepared.assumed:
             if facts.get(parameter) is None:
-                missing.append(
-                    (
-                        parameter,
-                        f"not recorded; assumed not {excluded} for: {rule.title}",
-                    )
-                )
+                missing.append((parameter, reason))
         if rule.group:
             groups_done[rule.group] = rule.position
         entry = prepared.entry()
@@ -759,8 +759,10 @@ class PreparedRule:
     rule: RecommendationRule
     condition: Condition | bool  # the condition with the guard facts decided
     test: Callable[[Mapping[str, Any], set[str]], bool | None]
-    assumed: tuple[tuple[str, str], ...]  # not_recorded_as leaves: (parameter, values)
+    # not_recorded_as leaves: (parameter, the reason listed when it is absent)
+    assumed: tuple[tuple[str, str], ...]
     template: dict[str, Any]
+    undecided_reason: str  # listed for each absent value when the rule is unknown
 
     @classmethod
     def of(
@@ -776,11 +778,23 @@ class PreparedRule:
             if test is None:
                 test = compiled[condition] = condition.test
         assumed = tuple(
-            (leaf.parameter, " or ".join(format_value(v) for v in leaf.value))
+            (
+                leaf.parameter,
+                "not recorded; assumed not "
+                + " or ".join(format_value(v) for v in leaf.value)
+                + f" for: {rule.title}",
+            )
             for leaf in rule.condition.leaves()
             if isinstance(leaf, Leaf) and leaf.operator == "not_recorded_as"
         )
-        return cls(rule, condition, test, assumed, _entry_template(rule))
+        return cls(
+            rule,
+            condition,
+            test,
+            assumed,
+            _entry_template(rule),
+            f"needed to decide: {rule.title}",
+        )
 
     def entry(self) -> dict[str, Any]:
         entry = dict(self.template)
@@ -941,10 +955,9 @@ def complete_recommendations(
         if not (rule.group and group_fired.get(rule.group, 1 << 30) < rule.position)
     ]
     open_rules.sort(key=lambda item: item[0].position)
+    recompute = _recompute(rule_set, unknowns)
     if unknowns.stage_drivers:
-        stages = completion.stage_candidates(
-            facts, unknowns, _recompute(rule_set, unknowns)
-        )
+        stages = completion.stage_candidates(facts, unknowns, recompute)
         if stages:
             warnings.append(
                 f"Stage {' or '.join(stages)}: "
@@ -960,7 +973,7 @@ def complete_recommendations(
         codes,
         unknowns,
         not_completable,
-        _recompute(rule_set, unknowns),
+        recompute,
         rule_entry,
         _earlier_in_group(rule_set),
         test_of,
@@ -1068,7 +1081,14 @@ def _recompute(rule_set, unknowns):
 def _merge_missing(missing, facts) -> list[dict[str, str]]:
     merged: dict[str, list[str]] = {}
     for parameter, reason in missing:
-        inputs = DERIVED_INPUTS.get(parameter, (parameter,))
+        inputs = DERIVED_INPUTS.get(parameter)
+        if inputs is None:  # an input itself: listed as it is
+            reasons = merged.get(parameter)
+            if reasons is None:
+                merged[parameter] = [reason]
+            elif reason not in reasons:
+                reasons.append(reason)
+            continue
         absent = [n for n in inputs if facts.get(n) is None] or list(inputs)
         for name in absent:
             reasons = merged.setdefault(name, [])

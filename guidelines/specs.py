@@ -144,6 +144,11 @@ class Leaf:
     def all_leaves(self) -> tuple[Leaf, ...]:
         return (self,)
 
+    @cached_property
+    def parameters(self) -> tuple[str, ...]:
+        """The parameters the condition reads, in reading order, each once."""
+        return (self.parameter,)
+
 
 @dataclass(frozen=True)
 class Node:
@@ -197,15 +202,16 @@ class Node:
     def all_leaves(self) -> tuple[Leaf, ...]:
         return tuple(leaf for child in self.children for leaf in child.leaves())
 
+    @cached_property
+    def parameters(self) -> tuple[str, ...]:
+        """The parameters the condition reads, in reading order, each once."""
+        return tuple(dict.fromkeys(leaf.parameter for leaf in self.all_leaves))
+
 
 def in_reading_order(condition: Leaf | Node, names) -> tuple[str, ...]:
     """``names`` (the parameters an evaluation found absent, a set) in the order the
     condition reads them, so that what is reported does not depend on set order."""
-    return tuple(
-        dict.fromkeys(
-            leaf.parameter for leaf in condition.all_leaves if leaf.parameter in names
-        )
-    )
+    return tuple(name for name in condition.parameters if name in names)
 
 
 Condition = Leaf | Node
