@@ -548,12 +548,11 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     missing.extend(grading.missing)
     mr_type = final_mr_type(facts["etiology"], grading.severity, warnings)
     symptoms = symptom_status(facts, warnings)
-    findings = grading.findings
-    for finding in findings:
-        if type(finding["value"]) is Decimal:  # the only non-JSON value a finding has
-            finding["value"] = float(finding["value"])
-        if finding["parameter"] in origin:
-            finding["derived"] = True
+    findings = grading.findings  # JSON-ready: numbers as floats
+    if origin:
+        for finding in findings:
+            if finding["parameter"] in origin:
+                finding["derived"] = True
     stage_missing: list[tuple[str, str]] = []
     stage = stage_of(
         facts, rule_set, mr_type, grading.severity, symptoms, stage_missing, findings

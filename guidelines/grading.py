@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .parameters import BANDS, PARAMETERS
@@ -89,7 +90,9 @@ class Grading:
     mild_specific: int = 0
     severe_specific: int = 0
     bands: dict[str, str] = field(default_factory=dict)
-    findings: list[dict[str, Any]] = field(default_factory=list)  # the result's
+    findings: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # the result's, JSON-ready
     warnings: list[str] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
 
@@ -242,7 +245,7 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         body += [
             "findings.append({",
             '    "parameter": parameter,',
-            '    "value": value,',
+            '    "value": float(value) if value.__class__ is Decimal else value,',
             '    "unit": unit,',
             f'    "supports": {tests_for} if result else None,',
             f'    "tests_for": {tests_for},',
@@ -267,6 +270,7 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         *("    " + line for line in body),
         "    return findings, met, mild, severe",
     ]
+    names["Decimal"] = Decimal
     exec(compile("\n".join(lines), "<sign rows>", "exec"), names)  # noqa: S102
     return names["read_signs"]
 
@@ -360,9 +364,10 @@ def _read(facts, criteria, secondary: bool) -> Reading:
             source = None
         else:
             text, source = row[3], row[4]
+        shown = float(value) if value.__class__ is Decimal else value
         findings.append(
             finding(
-                parameter, value, UNITS.get(parameter, ""), band, True, text, source
+                parameter, shown, UNITS.get(parameter, ""), band, True, text, source
             )
         )
 
