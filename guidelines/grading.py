@@ -136,8 +136,9 @@ class PreparedRows:
     bands: dict[tuple[str, str], list[SeverityCriterion]]  # (parameter, scope) → rows
     # facts → (findings, met rows, specific-mild count, specific-severe count)
     read_signs: Callable[[Mapping[str, Any]], tuple[list, list, int, int]]
-    # (parameter, scope) → the band rows as (row, test, band rank, text, source)
-    band_tests: dict[tuple[str, str], tuple[tuple, ...]]
+    # (facts, elliptical, findings) → each quantitative parameter's band; adds its
+    # finding to findings
+    read_bands: Callable[[Mapping[str, Any], bool, list], dict[str, str]]
     eroa_cut_off: Leaf | None  # EROA's moderate-to-severe lower bound
 
     @classmethod
@@ -163,19 +164,6 @@ class PreparedRows:
                     c.source.as_dict() if c.source else None,
                 )
             )
-        band_tests = {
-            key: tuple(
-                (
-                    row,
-                    row.condition.test,
-                    BAND_RANK[row.band],
-                    str(row),
-                    row.source.as_dict() if row.source else None,
-                )
-                for row in rows
-            )
-            for key, rows in bands.items()
-        }
         cut_off = next(
             (
                 row.condition
@@ -184,7 +172,124 @@ class PreparedRows:
             ),
             None,
         )
-        return cls(tuple(signs), bands, compile_sign_reader(signs), band_tests, cut_off)
+        return cls(
+            tuple(signs),
+            bands,
+            compile_sign_reader(signs),
+            compile_band_reader(bands),
+            cut_off,
+        )
+
+
+class _Source:
+    """The names and bound values of one generated function (as ``compile_node``):
+    ``bind`` gives a value a name; ``value_of`` names the local that holds a
+    parameter's value, read once at the top (``preload``)."""
+
+    def __init__(self):
+        self.names: dict[str, Any] = {"Decimal": Decimal}
+        self.locals_of: dict[str, str] = {}
+
+    def bind(self, prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def value_of(self, parameter: str) -> str:
+        if parameter not in self.locals_of:
+            self.locals_of[parameter] = f"x{len(self.locals_of)}"
+        return self.locals_of[parameter]
+
+    def preload(self) -> list[str]:
+        return [
+            f"    {x} = get({self.bind('p', p)})" for p, x in self.locals_of.items()
+        ]
+
+    def function(self, lines: list[str], name: str, label: str) -> Callable:
+        exec(compile("\n".join(lines), label, "exec"), self.names)  # noqa: S102
+        return self.names[name]
+
+
+def compile_band_reader(bands) -> Callable:
+    """The band step as one generated function (built once per rule set): for each
+    quantitative parameter recorded, the highest band whose row holds (rows in
+    threshold order; a later row of equal or higher band wins), then, when the
+    orifice is elliptical and the band is not yet severe, the ``secondary_elliptical``
+    rows (used only when they make it severe); and its finding. For EROA::
+
+        if x0 is not None:
+            band, rank, text, source = "mild", 0, None, None
+            result = x0 >= v3              (each row's condition, inline)
+            if result and r4 >= rank:
+                band, rank, text, source = b5, r4, c6, s7
+            ...
+            if text is None:
+                text = c1                  ("EROA below every cut-off → mild")
+            bands[p8] = band
+            findings.append({"parameter": p8, ...})
+    """
+    src = _Source()
+    bind, value_of = src.bind, src.value_of
+
+    def best_band(rows, band, rank, text, source) -> list[str]:
+        lines = [f"{band}, {rank}, {text}, {source} = 'mild', 0, None, None"]
+        for row in rows:
+            lines += inline_condition(
+                row.condition, value_of, bind, "scratch", report=False
+            )
+            r = bind("r", BAND_RANK[row.band])
+            found = f"{bind('b', row.band)}, {r}, {bind('c', str(row))}, " + (
+                bind("s", row.source.as_dict()) if row.source else "None"
+            )
+            lines += [
+                f"if result and {r} >= {rank}:",
+                f"    {band}, {rank}, {text}, {source} = {found}",
+            ]
+        return lines
+
+    body: list[str] = []
+    for parameter in QUANTITATIVE:
+        x = value_of(parameter)
+        below = bind("c", f"{PARAMETERS[parameter].display} below every cut-off → mild")
+        block = best_band(bands.get((parameter, "all"), ()), *BEST)
+        block += ["if text is None:", f"    text = {below}"]
+        lowered = bands.get((parameter, "secondary_elliptical"), ())
+        if lowered:
+            block += [
+                "if elliptical and band != 'severe':",
+                *("    " + line for line in best_band(lowered, *LOWERED)),
+                "    if new_band == 'severe':",
+                "        band, text, source = new_band, new_text, new_source",
+            ]
+        p, u = bind("p", parameter), bind("u", UNITS.get(parameter, ""))
+        block += [
+            f"bands[{p}] = band",
+            "findings.append({",
+            f'    "parameter": {p},',
+            f'    "value": float({x}) if {x}.__class__ is Decimal else {x},',
+            f'    "unit": {u},',
+            '    "supports": band,',
+            '    "tests_for": band,',
+            '    "met": True,',
+            '    "criterion": text,',
+            '    "source": None if source is None else source.copy(),',
+            "})",
+        ]
+        body += [f"if {x} is not None:", *("    " + line for line in block)]
+    lines = [
+        "def read_bands(facts, elliptical, findings):",
+        "    get = facts.get",
+        "    scratch = set()",
+        *src.preload(),
+        "    bands = {}",
+        *("    " + line for line in body),
+        "    return bands",
+    ]
+    return src.function(lines, "read_bands", "<band rows>")
+
+
+BEST = ("band", "rank", "text", "source")  # the names best_band sets
+LOWERED = ("new_band", "new_rank", "new_text", "new_source")
 
 
 def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
@@ -288,17 +393,6 @@ def prepared(criteria: Sequence[SeverityCriterion]) -> PreparedRows:
     return cached[1]
 
 
-def _band(facts, rows) -> tuple[str, tuple | None]:
-    """Highest band whose lower bound the value reaches (``band_tests`` entries,
-    sorted by threshold): the band and the entry of its row."""
-    best, best_rank, best_row = "mild", 0, None
-    scratch: set[str] = set()
-    for entry in rows:
-        if entry[1](facts, scratch) and entry[2] >= best_rank:
-            best, best_rank, best_row = entry[0].band, entry[2], entry
-    return best, best_row
-
-
 def grade_severity(
     facts: Mapping[str, Any],
     criteria: Sequence[SeverityCriterion],
@@ -345,31 +439,8 @@ def _read(facts, criteria, secondary: bool) -> Reading:
     findings, met, mild_n, severe_n = rows.read_signs(facts)
     get = facts.get
 
-    bands: dict[str, str] = {}
     elliptical = secondary and get("echo.elliptical_orifice") is True
-    band_tests = rows.band_tests
-    for parameter in QUANTITATIVE:
-        value = get(parameter)
-        if value is None:
-            continue
-        band, row = _band(facts, band_tests.get((parameter, "all"), ()))
-        if elliptical and band != "severe":
-            lowered = band_tests.get((parameter, "secondary_elliptical"), ())
-            new_band, new_row = _band(facts, lowered)
-            if new_band == "severe":
-                band, row = new_band, new_row
-        bands[parameter] = band
-        if row is None:
-            text = f"{PARAMETERS[parameter].display} below every cut-off → mild"
-            source = None
-        else:
-            text, source = row[3], row[4]
-        shown = float(value) if value.__class__ is Decimal else value
-        findings.append(
-            finding(
-                parameter, shown, UNITS.get(parameter, ""), band, True, text, source
-            )
-        )
+    bands = rows.read_bands(facts, elliptical, findings)
 
     grading = Grading(
         severity="indeterminate",
