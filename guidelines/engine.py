@@ -35,6 +35,7 @@ from .parameters import INTERVENTION_CODES
 from .specs import (
     CompiledRuleSet,
     Condition,
+    FunctionSource,
     Leaf,
     RecommendationRule,
     always,
@@ -700,18 +701,9 @@ def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]
     Only names made here enter the source; the rules, parameters and values are bound
     to them (as in ``specs.compile_node``).
     """
-    names: dict[str, Any] = {}
-    locals_of: dict[str, str] = {"recommendations": "recommended"}
-
-    def bind(prefix: str, value: Any) -> str:
-        name = f"{prefix}{len(names)}"
-        names[name] = value
-        return name
-
-    def value_of(parameter: str) -> str:
-        if parameter not in locals_of:
-            locals_of[parameter] = f"x{len(locals_of)}"
-        return locals_of[parameter]
+    src = FunctionSource()
+    src.locals_of["recommendations"] = "recommended"  # kept current, not read
+    bind, value_of = src.bind, src.value_of
 
     body: list[str] = []
     for prepared in admitted:
@@ -734,20 +726,14 @@ def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]
                 *("    " + line for line in block),
             ]
         body += block
-    preload = [
-        f"    {x} = get({bind('p', p)})"
-        for p, x in locals_of.items()
-        if p != "recommendations"
-    ]
     lines = [
         "def run_rules(facts, groups_done, needed, fired, undecided):",
         "    get = facts.get",
-        *preload,
+        *src.preload(skip=("recommendations",)),
         "    recommended = ()",
         *("    " + line for line in body),
     ]
-    exec(compile("\n".join(lines), "<rule pass>", "exec"), names)  # noqa: S102
-    return names["run_rules"]
+    return src.function(lines, "run_rules", "<rule pass>")
 
 
 @dataclass(frozen=True)

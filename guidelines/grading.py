@@ -46,7 +46,7 @@ from decimal import Decimal
 from typing import Any
 
 from .parameters import BANDS, PARAMETERS
-from .specs import Leaf, SeverityCriterion, inline_condition
+from .specs import FunctionSource, Leaf, SeverityCriterion, inline_condition
 
 EROA = "echo.eroa_cm2"
 VENA_CONTRACTA = "echo.vena_contracta_cm"
@@ -181,35 +181,6 @@ class PreparedRows:
         )
 
 
-class _Source:
-    """The names and bound values of one generated function (as ``compile_node``):
-    ``bind`` gives a value a name; ``value_of`` names the local that holds a
-    parameter's value, read once at the top (``preload``)."""
-
-    def __init__(self):
-        self.names: dict[str, Any] = {"Decimal": Decimal}
-        self.locals_of: dict[str, str] = {}
-
-    def bind(self, prefix: str, value: Any) -> str:
-        name = f"{prefix}{len(self.names)}"
-        self.names[name] = value
-        return name
-
-    def value_of(self, parameter: str) -> str:
-        if parameter not in self.locals_of:
-            self.locals_of[parameter] = f"x{len(self.locals_of)}"
-        return self.locals_of[parameter]
-
-    def preload(self) -> list[str]:
-        return [
-            f"    {x} = get({self.bind('p', p)})" for p, x in self.locals_of.items()
-        ]
-
-    def function(self, lines: list[str], name: str, label: str) -> Callable:
-        exec(compile("\n".join(lines), label, "exec"), self.names)  # noqa: S102
-        return self.names[name]
-
-
 def compile_band_reader(bands) -> Callable:
     """The band step as one generated function (built once per rule set): for each
     quantitative parameter recorded, the highest band whose row holds (rows in
@@ -228,7 +199,7 @@ def compile_band_reader(bands) -> Callable:
             bands[p8] = band
             findings.append({"parameter": p8, ...})
     """
-    src = _Source()
+    src = FunctionSource(Decimal=Decimal)
     bind, value_of = src.bind, src.value_of
 
     def best_band(rows, band, rank, text, source) -> list[str]:
@@ -315,18 +286,8 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
     are bound to them (as in ``specs.compile_node``). Absent values are not reported
     by the grading (the ``scratch`` set is never read).
     """
-    names: dict[str, Any] = {}
-    locals_of: dict[str, str] = {}
-
-    def bind(prefix: str, value: Any) -> str:
-        name = f"{prefix}{len(names)}"
-        names[name] = value
-        return name
-
-    def value_of(parameter: str) -> str:
-        if parameter not in locals_of:
-            locals_of[parameter] = f"x{len(locals_of)}"
-        return locals_of[parameter]
+    src = FunctionSource(Decimal=Decimal)
+    bind, value_of = src.bind, src.value_of
 
     body: list[str] = []
     for row in signs:
@@ -368,16 +329,14 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         "def read_signs(facts):",
         "    get = facts.get",
         "    scratch = set()",
-        *(f"    {x} = get({bind('p', p)})" for p, x in locals_of.items()),
+        *src.preload(),
         "    findings = []",
         "    met = []",
         "    mild = severe = 0",
         *("    " + line for line in body),
         "    return findings, met, mild, severe",
     ]
-    names["Decimal"] = Decimal
-    exec(compile("\n".join(lines), "<sign rows>", "exec"), names)  # noqa: S102
-    return names["read_signs"]
+    return src.function(lines, "read_signs", "<sign rows>")
 
 
 _PREPARED: dict[int, tuple[Sequence[SeverityCriterion], PreparedRows]] = {}

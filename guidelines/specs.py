@@ -454,6 +454,39 @@ def _node_child_lines(node, is_all, bind, missing) -> list[str]:
     ]
 
 
+class FunctionSource:
+    """The source of one generated function and the values it uses (as in
+    ``compile_node``): ``bind`` gives a value a name (parameter names, values, rows,
+    texts are bound, never written into the source); ``value_of`` names the local
+    that holds a parameter's value, read once at the top (``preload``)."""
+
+    def __init__(self, **names: Any):
+        self.names: dict[str, Any] = dict(names)
+        self.locals_of: dict[str, str] = {}
+
+    def bind(self, prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def value_of(self, parameter: str) -> str:
+        if parameter not in self.locals_of:
+            self.locals_of[parameter] = f"x{len(self.locals_of)}"
+        return self.locals_of[parameter]
+
+    def preload(self, skip: tuple[str, ...] = ()) -> list[str]:
+        """``xN = get(pM)`` for each parameter read (``get`` is ``facts.get``)."""
+        return [
+            f"    {x} = get({self.bind('p', p)})"
+            for p, x in self.locals_of.items()
+            if p not in skip
+        ]
+
+    def function(self, lines: list[str], name: str, label: str) -> Callable:
+        exec(compile("\n".join(lines), label, "exec"), self.names)  # noqa: S102
+        return self.names[name]
+
+
 @dataclass(frozen=True)
 class Source:
     guideline: str
