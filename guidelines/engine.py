@@ -24,6 +24,7 @@ result of CONTRACT section 2 as JSON-ready data. The steps, in order:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -116,12 +117,23 @@ DERIVED_INPUTS = {
 }
 
 
+# section → field → "section.field": the vocabulary's paths, made once.
+_DOTTED: dict[str, dict[str, str]] = {}
+for _path in FIELDS_BY_PATH:
+    if "." in _path:
+        _section, _name = _path.split(".", 1)
+        _DOTTED.setdefault(_section, {})[_name] = sys.intern(_path)
+
+
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The input as facts: ``{"echo": {"lvef_pct": 55}}`` → ``{"echo.lvef_pct": 55}``
+    (a field's dotted name is made once, not per evaluation)."""
     facts: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, dict):
+            dotted = _DOTTED.get(key, {})
             for name, item in value.items():
-                facts[f"{key}.{name}"] = item
+                facts[dotted.get(name) or f"{key}.{name}"] = item
         elif key != "prior_echos":
             facts[key] = value
     facts.setdefault("presentation", "chronic")
