@@ -20,6 +20,13 @@ result of CONTRACT section 2 as JSON-ready data. The steps, in order:
 6. Recommendations that survive missing data (SPEC 0.14 c, ``completion.py``): a code
    that some rule gives whatever value the missing inputs take is given, naming the
    unknown; one that depends on the missing values is listed under ``conditional``.
+
+What is interpreted per rule set is compiled once per rule set (kept in
+``rule_set.memo``): the rules each combination of the guard facts admits, specialised to
+them (``rules_admitted``), and their pass as one generated function (``rule_pass``);
+the grading's sign rows and bands likewise (``grading.PreparedRows``). The generated
+functions test the same conditions in the same order as the condition trees
+(``specs.inline_condition``), so the result and its trace are the same.
 """
 
 from __future__ import annotations

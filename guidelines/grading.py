@@ -36,6 +36,10 @@ Then ``PROCEDURE`` runs its named steps in order until one settles the grade:
    specific for mild MR against a moderate-to-severe or severe grade. The message is
    built from the rows, so an edited threshold shows in it.
 6. ``settle``: the candidate is the grade (moderate without a majority subgrade warns).
+
+The reading (sign rows and bands) runs as two functions generated once per rule set
+(``compile_sign_reader``, ``compile_band_reader``): each parameter read once, each row
+tested inline in order, each finding built directly.
 """
 
 from __future__ import annotations

@@ -273,6 +273,9 @@ def always(value: bool) -> Callable[[Mapping[str, Any], set[str]], bool]:
 # are written inline. Only names made here and operators from the closed table below
 # enter the source; parameter names and values are bound as variables (``p0``, ``v0``),
 # never written into it. ``at_least`` nodes and nested nodes are called as functions.
+# ``inline_condition`` writes the same tests as statements for the larger generated
+# functions (the grading's reading, a rule set's recommendation pass), on parameters
+# read once into locals; ``FunctionSource`` holds such a function's bound names.
 #
 # For example ``{all = [["severity", "==", "severe"], ["echo.lvef_pct", "<=", 60]]}``:
 #
