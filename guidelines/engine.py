@@ -931,10 +931,12 @@ def complete_recommendations(
             CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
         )
     unknowns = completion.unknowns_of(facts, rule_set, stage_missing, not_completable)
+    hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
+    if not (unknown_rules or hidden or unknowns.stage_drivers):
+        return []  # nothing was left undecided (the common case)
     test_of = _tests_of(rule_set, facts)
     codes = [r["code"] for r in recommendations]
     candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
-    hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
     if hidden:
         saved = completion.saved_values(facts, hidden)
         for name in hidden:
