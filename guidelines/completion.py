@@ -363,6 +363,8 @@ def _cover_group(outcome: _Coverage, group, unknowns, fires) -> bool:
 
 def _extended(base: dict[str, Any], names, values) -> dict[str, Any]:
     """``base`` with ``names`` set to ``values`` (a new dict)."""
+    if not base:
+        return dict(zip(names, values, strict=True))
     assignment = base.copy()
     assignment.update(zip(names, values, strict=True))
     return assignment
@@ -371,7 +373,7 @@ def _extended(base: dict[str, Any], names, values) -> dict[str, Any]:
 def _group_tests(group, test_of, earlier):
     """(rule, its test, the tests of the rules before it in its group)."""
     return [
-        (rule, test_of(rule), [test_of(first) for first in earlier(rule)])
+        (rule, test_of(rule), tuple(test_of(first) for first in earlier(rule)))
         for rule, _ in group
     ]
 
@@ -379,10 +381,12 @@ def _group_tests(group, test_of, earlier):
 def _first_firing(facts, tests, scratch):
     """The first rule that fires, none of the rules before it in its group firing."""
     for rule, test, blockers in tests:
-        if test(facts, scratch) is True and not any(
-            first(facts, scratch) is True for first in blockers
-        ):
-            return rule
+        if test(facts, scratch) is True:
+            for first in blockers:
+                if first(facts, scratch) is True:
+                    break
+            else:
+                return rule
     return None
 
 
@@ -394,7 +398,8 @@ def _setting_fires(facts, group, test_of, earlier, variables):
     scratch: set[str] = set()  # absent values, not read here
 
     def fires(assignment):
-        facts.update(reset)
+        if len(assignment) < len(reset):
+            facts.update(reset)
         facts.update(assignment)
         return _first_firing(facts, tests, scratch)
 
@@ -442,6 +447,8 @@ def _weakest(covered) -> RecommendationRule:
 
 def _sharing_groups(candidates):
     """Split a code's candidate rules into groups connected by shared unknowns."""
+    if len(candidates) == 1:
+        return [list(candidates)]
     groups: list[tuple[set[str], list]] = []
     for rule, names in candidates:
         joined = [g for g in groups if g[0].intersection(names)]

@@ -20,10 +20,18 @@ result of CONTRACT section 2 as JSON-ready data. The steps, in order:
 6. Recommendations that survive missing data (SPEC 0.14 c, ``completion.py``): a code
    that some rule gives whatever value the missing inputs take is given, naming the
    unknown; one that depends on the missing values is listed under ``conditional``.
+
+What is interpreted per rule set is compiled once per rule set (kept in
+``rule_set.memo``): the rules each combination of the guard facts admits, specialised to
+them (``rules_admitted``), and their pass as one generated function (``rule_pass``);
+the grading's sign rows and bands likewise (``grading.PreparedRows``). The generated
+functions test the same conditions in the same order as the condition trees
+(``specs.inline_condition``), so the result and its trace are the same.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,11 +43,13 @@ from .parameters import INTERVENTION_CODES
 from .specs import (
     CompiledRuleSet,
     Condition,
+    FunctionSource,
     Leaf,
     RecommendationRule,
     always,
     format_value,
     in_reading_order,
+    inline_condition,
     specialise,
 )
 from .vocabulary import (
@@ -89,6 +99,10 @@ SYMPTOM_FLAGS = (
     "orthopnea",
     "reduced_exercise_tolerance",
 )
+SYMPTOM_PATHS = tuple((name, f"symptoms.{name}") for name in SYMPTOM_FLAGS)
+RISK_FACTOR_PATHS = tuple(
+    (name, f"risk_factors.{name}") for name in RECORDED_RISK_FACTORS
+)
 
 # Where a derived fact comes from, to name the input a clinician should add.
 DERIVED_INPUTS = {
@@ -110,12 +124,23 @@ DERIVED_INPUTS = {
 }
 
 
+# section → field → "section.field": the vocabulary's paths, made once.
+_DOTTED: dict[str, dict[str, str]] = {}
+for _path in FIELDS_BY_PATH:
+    if "." in _path:
+        _section, _name = _path.split(".", 1)
+        _DOTTED.setdefault(_section, {})[_name] = sys.intern(_path)
+
+
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The input as facts: ``{"echo": {"lvef_pct": 55}}`` → ``{"echo.lvef_pct": 55}``
+    (a field's dotted name is made once, not per evaluation)."""
     facts: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, dict):
+            dotted = _DOTTED.get(key, {})
             for name, item in value.items():
-                facts[f"{key}.{name}"] = item
+                facts[dotted.get(name) or f"{key}.{name}"] = item
         elif key != "prior_echos":
             facts[key] = value
     facts.setdefault("presentation", "chronic")
@@ -296,7 +321,7 @@ def final_mr_type(etiology: str, severity: str, warnings: list[str]) -> str:
 
 def symptom_status(facts: Mapping[str, Any], warnings: list[str]) -> str:
     nyha = facts.get("symptoms.nyha_class")
-    flagged = [s for s in SYMPTOM_FLAGS if facts.get(f"symptoms.{s}") is True]
+    flagged = [s for s, path in SYMPTOM_PATHS if facts.get(path) is True]
     congested = facts.get("hemodynamics.pulmonary_edema") is True or (
         facts.get("hemodynamics.cardiogenic_shock") is True
     )
@@ -461,8 +486,8 @@ def risk_factors(facts: Mapping[str, Any], derived: _Derivation) -> list[str]:
         codes.append("older_age")
     if "bmi_kg_m2" in derived.exact and derived.exact["bmi_kg_m2"] < LOW_BMI_KG_M2:
         codes.append("low_body_mass")
-    for name in RECORDED_RISK_FACTORS:
-        if facts.get(f"risk_factors.{name}") is True:
+    for name, path in RISK_FACTOR_PATHS:
+        if facts.get(path) is True:
             codes.append(name)
     egfr = facts.get("labs.egfr_ml_min_1_73m2")
     if egfr is not None and egfr < LOW_EGFR and "renal_dysfunction" not in codes:
@@ -543,12 +568,11 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     missing.extend(grading.missing)
     mr_type = final_mr_type(facts["etiology"], grading.severity, warnings)
     symptoms = symptom_status(facts, warnings)
-    findings = grading.findings
-    for finding in findings:
-        if type(finding["value"]) is Decimal:  # the only non-JSON value a finding has
-            finding["value"] = float(finding["value"])
-        if finding["parameter"] in origin:
-            finding["derived"] = True
+    findings = grading.findings  # JSON-ready: numbers as floats
+    if origin:
+        for finding in findings:
+            if finding["parameter"] in origin:
+                finding["derived"] = True
     stage_missing: list[tuple[str, str]] = []
     stage = stage_of(
         facts, rule_set, mr_type, grading.severity, symptoms, stage_missing, findings
@@ -611,7 +635,10 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
 
 
 def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
-    """Run the rules in order; also return the unknown ones and where groups fired."""
+    """Run the rules in order; also return the unknown ones and where groups fired.
+
+    The pass itself is ``rule_pass``: it tests each admitted rule and calls back here
+    for the few that are undecided or fire."""
     recommendations: list[dict[str, Any]] = []
     cautions: list[dict[str, Any]] = []
     deferred: list[dict[str, Any]] = []
@@ -619,49 +646,113 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
     groups_done: dict[str, int] = {}
     unknown: list[tuple[Any, tuple[str, ...]]] = []
     facts["recommendations"] = ()
-    needed: set[str] = set()
-    for prepared in rules_admitted(rule_set, facts):
+
+    def undecided(prepared: PreparedRule, needed: set[str]) -> None:
         rule = prepared.rule
-        if rule.group and rule.group in groups_done:
-            continue
-        if needed:
-            needed.clear()
-        result = prepared.test(facts, needed)
-        if result is None:
-            names = in_reading_order(rule.condition, needed)
-            for parameter in names:
-                missing.append((parameter, f"needed to decide: {rule.title}"))
-            if rule.kind == "recommendation":
-                unknown.append((rule, names))
-            continue
-        if not result:
-            continue
-        for parameter, excluded in prepared.assumed:
+        names = in_reading_order(rule.condition, needed)
+        reason = prepared.undecided_reason
+        for parameter in names:
+            missing.append((parameter, reason))
+        if rule.kind == "recommendation":
+            unknown.append((rule, names))
+
+    def fired(prepared: PreparedRule) -> tuple[str, ...]:
+        """Record a rule that fired; return the codes recommended so far."""
+        rule = prepared.rule
+        for parameter, reason in prepared.assumed:
             if facts.get(parameter) is None:
-                missing.append(
-                    (
-                        parameter,
-                        f"not recorded; assumed not {excluded} for: {rule.title}",
-                    )
-                )
+                missing.append((parameter, reason))
         if rule.group:
             groups_done[rule.group] = rule.position
         entry = prepared.entry()
         if rule.kind == "caution":
             cautions.append(entry)
-            continue
-        if rule.kind == "conditional":
+        elif rule.kind == "conditional":
             deferred.append(_deferred_entry(rule, entry))
-            continue
-        if rule.code in codes:
-            continue
-        codes.append(rule.code)
-        facts["recommendations"] = tuple(codes)
-        recommendations.append(entry)
+        elif rule.code not in codes:
+            codes.append(rule.code)
+            facts["recommendations"] = tuple(codes)
+            recommendations.append(entry)
+        return facts["recommendations"]
+
+    rule_pass(rule_set, facts)(facts, groups_done, set(), fired, undecided)
     facts["recommendations"] = tuple(codes)
     recommendations = _without_no_treatment(recommendations, warnings)
     facts["deferred"] = deferred
     return recommendations, cautions, unknown, groups_done
+
+
+def rule_pass(rule_set, facts) -> Callable[..., None]:
+    """The recommendation pass for these guard facts, compiled once per rule set and
+    combination of their values (``compile_rule_pass``)."""
+    key = ("rule pass", *(facts[name] for name in GUARD_FACTS))
+    run = rule_set.memo.get(key)
+    if run is None:
+        run = rule_set.memo[key] = compile_rule_pass(rules_admitted(rule_set, facts))
+    return run
+
+
+def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]:
+    """The admitted rules as one generated function that tests them in order.
+
+    ``run_rules(facts, groups_done, needed, fired, undecided)`` reads every parameter
+    the (specialised) conditions test once, into locals, then for each rule: skips it
+    when its group already fired, tests its condition on the locals
+    (``specs.inline_condition``, reporting absent values into ``needed`` exactly as its
+    compiled test would), and calls ``undecided(rule, needed)`` when the result is
+    unknown or ``recommended = fired(rule)`` when it fires. Only the codes recommended
+    so far change during the pass: rules that test them (``recommendations includes
+    …``) read the local ``recommended``, which ``fired`` returns. For a grouped rule::
+
+        if g7 not in groups_done:
+            if needed:
+                needed.clear()
+            if x3 is None:
+                needed.add(p5)
+                result = None
+            else:
+                result = x3 <= v6
+            if result is None:
+                undecided(r8, needed)
+            elif result:
+                recommended = fired(r8)
+
+    Only names made here enter the source; the rules, parameters and values are bound
+    to them (as in ``specs.compile_node``).
+    """
+    src = FunctionSource()
+    src.locals_of["recommendations"] = "recommended"  # kept current, not read
+    bind, value_of = src.bind, src.value_of
+
+    body: list[str] = []
+    for prepared in admitted:
+        r = bind("r", prepared)
+        if isinstance(prepared.condition, bool):  # decided true by the guard facts
+            block = [f"recommended = fired({r})"]
+        else:
+            block = [
+                "if needed:",
+                "    needed.clear()",
+                *inline_condition(prepared.condition, value_of, bind, "needed"),
+                "if result is None:",
+                f"    undecided({r}, needed)",
+                "elif result:",
+                f"    recommended = fired({r})",
+            ]
+        if prepared.rule.group:
+            block = [
+                f"if {bind('g', prepared.rule.group)} not in groups_done:",
+                *("    " + line for line in block),
+            ]
+        body += block
+    lines = [
+        "def run_rules(facts, groups_done, needed, fired, undecided):",
+        "    get = facts.get",
+        *src.preload(skip=("recommendations",)),
+        "    recommended = ()",
+        *("    " + line for line in body),
+    ]
+    return src.function(lines, "run_rules", "<rule pass>")
 
 
 @dataclass(frozen=True)
@@ -672,8 +763,10 @@ class PreparedRule:
     rule: RecommendationRule
     condition: Condition | bool  # the condition with the guard facts decided
     test: Callable[[Mapping[str, Any], set[str]], bool | None]
-    assumed: tuple[tuple[str, str], ...]  # not_recorded_as leaves: (parameter, values)
+    # not_recorded_as leaves: (parameter, the reason listed when it is absent)
+    assumed: tuple[tuple[str, str], ...]
     template: dict[str, Any]
+    undecided_reason: str  # listed for each absent value when the rule is unknown
 
     @classmethod
     def of(
@@ -689,11 +782,23 @@ class PreparedRule:
             if test is None:
                 test = compiled[condition] = condition.test
         assumed = tuple(
-            (leaf.parameter, " or ".join(format_value(v) for v in leaf.value))
+            (
+                leaf.parameter,
+                "not recorded; assumed not "
+                + " or ".join(format_value(v) for v in leaf.value)
+                + f" for: {rule.title}",
+            )
             for leaf in rule.condition.leaves()
             if isinstance(leaf, Leaf) and leaf.operator == "not_recorded_as"
         )
-        return cls(rule, condition, test, assumed, _entry_template(rule))
+        return cls(
+            rule,
+            condition,
+            test,
+            assumed,
+            _entry_template(rule),
+            f"needed to decide: {rule.title}",
+        )
 
     def entry(self) -> dict[str, Any]:
         entry = dict(self.template)
@@ -826,10 +931,12 @@ def complete_recommendations(
             CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
         )
     unknowns = completion.unknowns_of(facts, rule_set, stage_missing, not_completable)
+    hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
+    if not (unknown_rules or hidden or unknowns.stage_drivers):
+        return []  # nothing was left undecided (the common case)
     test_of = _tests_of(rule_set, facts)
     codes = [r["code"] for r in recommendations]
     candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
-    hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
     if hidden:
         saved = completion.saved_values(facts, hidden)
         for name in hidden:
@@ -854,10 +961,9 @@ def complete_recommendations(
         if not (rule.group and group_fired.get(rule.group, 1 << 30) < rule.position)
     ]
     open_rules.sort(key=lambda item: item[0].position)
+    recompute = _recompute(rule_set, unknowns)
     if unknowns.stage_drivers:
-        stages = completion.stage_candidates(
-            facts, unknowns, _recompute(rule_set, unknowns)
-        )
+        stages = completion.stage_candidates(facts, unknowns, recompute)
         if stages:
             warnings.append(
                 f"Stage {' or '.join(stages)}: "
@@ -873,7 +979,7 @@ def complete_recommendations(
         codes,
         unknowns,
         not_completable,
-        _recompute(rule_set, unknowns),
+        recompute,
         rule_entry,
         _earlier_in_group(rule_set),
         test_of,
@@ -981,7 +1087,14 @@ def _recompute(rule_set, unknowns):
 def _merge_missing(missing, facts) -> list[dict[str, str]]:
     merged: dict[str, list[str]] = {}
     for parameter, reason in missing:
-        inputs = DERIVED_INPUTS.get(parameter, (parameter,))
+        inputs = DERIVED_INPUTS.get(parameter)
+        if inputs is None:  # an input itself: listed as it is
+            reasons = merged.get(parameter)
+            if reasons is None:
+                merged[parameter] = [reason]
+            elif reason not in reasons:
+                reasons.append(reason)
+            continue
         absent = [n for n in inputs if facts.get(n) is None] or list(inputs)
         for name in absent:
             reasons = merged.setdefault(name, [])

@@ -36,16 +36,21 @@ Then ``PROCEDURE`` runs its named steps in order until one settles the grade:
    specific for mild MR against a moderate-to-severe or severe grade. The message is
    built from the rows, so an edited threshold shows in it.
 6. ``settle``: the candidate is the grade (moderate without a majority subgrade warns).
+
+The reading (sign rows and bands) runs as two functions generated once per rule set
+(``compile_sign_reader``, ``compile_band_reader``): each parameter read once, each row
+tested inline in order, each finding built directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .parameters import BANDS, PARAMETERS
-from .specs import Leaf, SeverityCriterion
+from .specs import FunctionSource, Leaf, SeverityCriterion, inline_condition
 
 EROA = "echo.eroa_cm2"
 VENA_CONTRACTA = "echo.vena_contracta_cm"
@@ -89,7 +94,9 @@ class Grading:
     mild_specific: int = 0
     severe_specific: int = 0
     bands: dict[str, str] = field(default_factory=dict)
-    findings: list[dict[str, Any]] = field(default_factory=list)  # the result's
+    findings: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # the result's, JSON-ready
     warnings: list[str] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
 
@@ -131,6 +138,12 @@ class PreparedRows:
 
     signs: tuple[SignRow, ...]
     bands: dict[tuple[str, str], list[SeverityCriterion]]  # (parameter, scope) → rows
+    # facts → (findings, met rows, specific-mild count, specific-severe count)
+    read_signs: Callable[[Mapping[str, Any]], tuple[list, list, int, int]]
+    # (facts, elliptical, findings) → each quantitative parameter's band; adds its
+    # finding to findings
+    read_bands: Callable[[Mapping[str, Any], bool, list], dict[str, str]]
+    eroa_cut_off: Leaf | None  # EROA's moderate-to-severe lower bound
 
     @classmethod
     def of(cls, criteria: Sequence[SeverityCriterion]) -> PreparedRows:
@@ -155,7 +168,179 @@ class PreparedRows:
                     c.source.as_dict() if c.source else None,
                 )
             )
-        return cls(tuple(signs), bands)
+        cut_off = next(
+            (
+                row.condition
+                for row in bands.get((EROA, "all"), ())
+                if row.band == "moderate_to_severe" and isinstance(row.condition, Leaf)
+            ),
+            None,
+        )
+        return cls(
+            tuple(signs),
+            bands,
+            compile_sign_reader(signs),
+            compile_band_reader(bands),
+            cut_off,
+        )
+
+
+def compile_band_reader(bands) -> Callable:
+    """The band step as one generated function (built once per rule set): for each
+    quantitative parameter recorded, the highest band whose row holds (rows in
+    threshold order; a later row of equal or higher band wins), then, when the
+    orifice is elliptical and the band is not yet severe, the ``secondary_elliptical``
+    rows (used only when they make it severe); and its finding. For EROA::
+
+        if x0 is not None:
+            band, rank, text, source = "mild", 0, None, None
+            result = x0 >= v3              (each row's condition, inline)
+            if result and r4 >= rank:
+                band, rank, text, source = b5, r4, c6, s7
+            ...
+            if text is None:
+                text = c1                  ("EROA below every cut-off → mild")
+            bands[p8] = band
+            findings.append({"parameter": p8, ...})
+    """
+    src = FunctionSource(Decimal=Decimal)
+    bind, value_of = src.bind, src.value_of
+
+    def best_band(rows, band, rank, text, source) -> list[str]:
+        lines = [f"{band}, {rank}, {text}, {source} = 'mild', 0, None, None"]
+        for row in rows:
+            lines += inline_condition(
+                row.condition, value_of, bind, "scratch", report=False
+            )
+            r = bind("r", BAND_RANK[row.band])
+            found = f"{bind('b', row.band)}, {r}, {bind('c', str(row))}, " + (
+                bind("s", row.source.as_dict()) if row.source else "None"
+            )
+            lines += [
+                f"if result and {r} >= {rank}:",
+                f"    {band}, {rank}, {text}, {source} = {found}",
+            ]
+        return lines
+
+    body: list[str] = []
+    for parameter in QUANTITATIVE:
+        x = value_of(parameter)
+        below = bind("c", f"{PARAMETERS[parameter].display} below every cut-off → mild")
+        block = best_band(bands.get((parameter, "all"), ()), *BEST)
+        block += ["if text is None:", f"    text = {below}"]
+        lowered = bands.get((parameter, "secondary_elliptical"), ())
+        if lowered:
+            block += [
+                "if elliptical and band != 'severe':",
+                *("    " + line for line in best_band(lowered, *LOWERED)),
+                "    if new_band == 'severe':",
+                "        band, text, source = new_band, new_text, new_source",
+            ]
+        p, u = bind("p", parameter), bind("u", UNITS.get(parameter, ""))
+        block += [
+            f"bands[{p}] = band",
+            "findings.append({",
+            f'    "parameter": {p},',
+            f'    "value": float({x}) if {x}.__class__ is Decimal else {x},',
+            f'    "unit": {u},',
+            '    "supports": band,',
+            '    "tests_for": band,',
+            '    "met": True,',
+            '    "criterion": text,',
+            '    "source": None if source is None else source.copy(),',
+            "})",
+        ]
+        body += [f"if {x} is not None:", *("    " + line for line in block)]
+    lines = [
+        "def read_bands(facts, elliptical, findings):",
+        "    get = facts.get",
+        "    scratch = set()",
+        *src.preload(),
+        "    bands = {}",
+        *("    " + line for line in body),
+        "    return bands",
+    ]
+    return src.function(lines, "read_bands", "<band rows>")
+
+
+BEST = ("band", "rank", "text", "source")  # the names best_band sets
+LOWERED = ("new_band", "new_rank", "new_text", "new_source")
+
+
+def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
+    """The sign rows read as one generated function (built once per rule set).
+
+    It reads every parameter the rows name once, then for each row in order tests its
+    condition on those values (``specs.inline_condition``) and builds its finding, the
+    same dict as ``finding`` gives; it counts the specific rows that hold. For a row
+    ``echo.vena_contracta_cm < 0.3 → specific for mild MR`` it writes::
+
+        x0 = get(p0)
+        ...
+        if x0 is None:
+            result = None
+        else:
+            result = x0 < v1
+        findings.append({"parameter": p2, "value": x0, "unit": u3, ...})
+        if result:
+            met.append(r4)
+            mild += 1
+
+    Only names made here enter the source; the parameters, values, texts and sources
+    are bound to them (as in ``specs.compile_node``). Absent values are not reported
+    by the grading (the ``scratch`` set is never read).
+    """
+    src = FunctionSource(Decimal=Decimal)
+    bind, value_of = src.bind, src.value_of
+
+    body: list[str] = []
+    for row in signs:
+        body += inline_condition(
+            row.criterion.condition, value_of, bind, "scratch", report=False
+        )
+        choices = [(value_of(p), bind("p", p), bind("u", u)) for p, u in row.parameters]
+        if len(choices) == 1:
+            x, p, u = choices[0]
+            body.append(f"parameter, value, unit = {p}, {x}, {u}")
+        else:  # the first parameter recorded names the finding
+            for i, (x, p, u) in enumerate(choices):
+                body += [
+                    f"{'if' if i == 0 else 'elif'} {x} is not None:",
+                    f"    parameter, value, unit = {p}, {x}, {u}",
+                ]
+            x, p, u = choices[0]
+            body += ["else:", f"    parameter, value, unit = {p}, None, {u}"]
+        tests_for = bind("t", row.tests_for)
+        source = "None" if row.source is None else f"{bind('s', row.source)}.copy()"
+        body += [
+            "findings.append({",
+            '    "parameter": parameter,',
+            '    "value": float(value) if value.__class__ is Decimal else value,',
+            '    "unit": unit,',
+            f'    "supports": {tests_for} if result else None,',
+            f'    "tests_for": {tests_for},',
+            '    "met": result,',
+            f'    "criterion": {bind("c", row.text)},',
+            f'    "source": {source},',
+            "})",
+            "if result:",
+            f"    met.append({bind('r', row.criterion)})",
+        ]
+        role = row.criterion.role
+        if role in ("specific_mild", "specific_severe"):
+            body.append(f"    {'mild' if role == 'specific_mild' else 'severe'} += 1")
+    lines = [
+        "def read_signs(facts):",
+        "    get = facts.get",
+        "    scratch = set()",
+        *src.preload(),
+        "    findings = []",
+        "    met = []",
+        "    mild = severe = 0",
+        *("    " + line for line in body),
+        "    return findings, met, mild, severe",
+    ]
+    return src.function(lines, "read_signs", "<sign rows>")
 
 
 _PREPARED: dict[int, tuple[Sequence[SeverityCriterion], PreparedRows]] = {}
@@ -169,23 +354,6 @@ def prepared(criteria: Sequence[SeverityCriterion]) -> PreparedRows:
             _PREPARED.clear()
         cached = _PREPARED[id(criteria)] = (criteria, PreparedRows.of(criteria))
     return cached[1]
-
-
-def _band_rows(criteria, parameter: str, scope: str = "all") -> list[SeverityCriterion]:
-    """The quantitative cut-off rows of one parameter and scope."""
-    return prepared(criteria).bands.get((parameter, scope), [])
-
-
-def _band(facts, rows) -> tuple[str, SeverityCriterion | None]:
-    """Highest band whose lower bound the value reaches (rows sorted by threshold)."""
-    best, best_row = "mild", None
-    scratch: set[str] = set()
-    for row in rows:
-        if row.condition.test(facts, scratch) and (
-            BAND_RANK[row.band] >= BAND_RANK[best]
-        ):
-            best, best_row = row.band, row
-    return best, best_row
 
 
 def grade_severity(
@@ -231,63 +399,11 @@ def _read(facts, criteria, secondary: bool) -> Reading:
     """Every sign row (counted when specific: step 4) and the band of each
     quantitative parameter (with the secondary elliptical cut-offs): the trace."""
     rows = prepared(criteria)
-    findings: list[dict[str, Any]] = []
-    mild_n = severe_n = 0
-    met: list[SeverityCriterion] = []
-    scratch: set[str] = set()  # absent values: not reported by the grading
+    findings, met, mild_n, severe_n = rows.read_signs(facts)
     get = facts.get
-    for row in rows.signs:
-        holds = row.test(facts, scratch)
-        for parameter, unit in row.parameters:  # noqa: B007 (used after the loop)
-            value = get(parameter)
-            if value is not None:
-                break
-        else:
-            parameter, unit = row.parameters[0]
-        tests_for = row.tests_for
-        findings.append(
-            {
-                "parameter": parameter,
-                "value": value,
-                "unit": unit,
-                "supports": tests_for if holds else None,
-                "tests_for": tests_for,
-                "met": holds,
-                "criterion": row.text,
-                "source": dict(row.source) if row.source is not None else None,
-            }
-        )
-        if holds:
-            met.append(row.criterion)
-            role = row.criterion.role
-            if role == "specific_mild":
-                mild_n += 1
-            elif role == "specific_severe":
-                severe_n += 1
 
-    bands: dict[str, str] = {}
     elliptical = secondary and get("echo.elliptical_orifice") is True
-    for parameter in QUANTITATIVE:
-        value = get(parameter)
-        if value is None:
-            continue
-        band, row = _band(facts, rows.bands.get((parameter, "all"), ()))
-        if elliptical and band != "severe":
-            lowered = rows.bands.get((parameter, "secondary_elliptical"), ())
-            new_band, new_row = _band(facts, lowered)
-            if new_band == "severe":
-                band, row = new_band, new_row
-        bands[parameter] = band
-        if row is None:
-            text = f"{PARAMETERS[parameter].display} below every cut-off → mild"
-            source = None
-        else:
-            text, source = str(row), row.source.as_dict() if row.source else None
-        findings.append(
-            finding(
-                parameter, value, UNITS.get(parameter, ""), band, True, text, source
-            )
-        )
+    bands = rows.read_bands(facts, elliptical, findings)
 
     grading = Grading(
         severity="indeterminate",
@@ -461,7 +577,7 @@ def _vc_against_eroa(r: Reading) -> str:
     """The vena contracta row specific for severe MR holding with EROA in a low band,
     or the one specific for mild MR with EROA in a high band (SPEC 1.3 step 7)."""
     eroa_band = r.bands.get(EROA)
-    cut_off = _eroa_cut_off(r.criteria)
+    cut_off = prepared(r.criteria).eroa_cut_off
     for role, against in (
         ("specific_severe", LOW_BANDS),
         ("specific_mild", HIGH_BANDS),
@@ -475,14 +591,6 @@ def _vc_against_eroa(r: Reading) -> str:
                 eroa = _negated(cut_off) if against is LOW_BANDS else cut_off
                 return f"{row.condition} with {eroa}"
     return ""
-
-
-def _eroa_cut_off(criteria) -> Leaf | None:
-    """EROA's moderate-to-severe lower bound: the line between the low and high bands."""
-    for row in _band_rows(criteria, EROA):
-        if row.band == "moderate_to_severe" and isinstance(row.condition, Leaf):
-            return row.condition
-    return None
 
 
 def _reads_only(row: SeverityCriterion, parameter: str) -> bool:

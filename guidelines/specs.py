@@ -144,6 +144,11 @@ class Leaf:
     def all_leaves(self) -> tuple[Leaf, ...]:
         return (self,)
 
+    @cached_property
+    def parameters(self) -> tuple[str, ...]:
+        """The parameters the condition reads, in reading order, each once."""
+        return (self.parameter,)
+
 
 @dataclass(frozen=True)
 class Node:
@@ -197,15 +202,16 @@ class Node:
     def all_leaves(self) -> tuple[Leaf, ...]:
         return tuple(leaf for child in self.children for leaf in child.leaves())
 
+    @cached_property
+    def parameters(self) -> tuple[str, ...]:
+        """The parameters the condition reads, in reading order, each once."""
+        return tuple(dict.fromkeys(leaf.parameter for leaf in self.all_leaves))
+
 
 def in_reading_order(condition: Leaf | Node, names) -> tuple[str, ...]:
     """``names`` (the parameters an evaluation found absent, a set) in the order the
     condition reads them, so that what is reported does not depend on set order."""
-    return tuple(
-        dict.fromkeys(
-            leaf.parameter for leaf in condition.all_leaves if leaf.parameter in names
-        )
-    )
+    return tuple(name for name in condition.parameters if name in names)
 
 
 Condition = Leaf | Node
@@ -267,6 +273,9 @@ def always(value: bool) -> Callable[[Mapping[str, Any], set[str]], bool]:
 # are written inline. Only names made here and operators from the closed table below
 # enter the source; parameter names and values are bound as variables (``p0``, ``v0``),
 # never written into it. ``at_least`` nodes and nested nodes are called as functions.
+# ``inline_condition`` writes the same tests as statements for the larger generated
+# functions (the grading's reading, a rule set's recommendation pass), on parameters
+# read once into locals; ``FunctionSource`` holds such a function's bound names.
 #
 # For example ``{all = [["severity", "==", "severe"], ["echo.lvef_pct", "<=", 60]]}``:
 #
@@ -284,16 +293,16 @@ def always(value: bool) -> Callable[[Mapping[str, Any], set[str]], bool]:
 #         return None if unknown else True
 
 COMPARISONS = {
-    "==": "value == {v}",
-    "!=": "value != {v}",
-    "<": "value < {v}",
-    "<=": "value <= {v}",
-    ">": "value > {v}",
-    ">=": "value >= {v}",
-    "in": "value in {v}",
-    "not_in": "value not in {v}",
-    "includes": "{v} in value",
-    "excludes": "{v} not in value",
+    "==": "{x} == {v}",
+    "!=": "{x} != {v}",
+    "<": "{x} < {v}",
+    "<=": "{x} <= {v}",
+    ">": "{x} > {v}",
+    ">=": "{x} >= {v}",
+    "in": "{x} in {v}",
+    "not_in": "{x} not in {v}",
+    "includes": "{v} in {x}",
+    "excludes": "{v} not in {x}",
 }
 
 
@@ -340,7 +349,7 @@ def compile_node(node: Node) -> Callable[[Mapping[str, Any], set[str]], bool | N
                 f"        missing.add({p})",
                 "        unknown = True",
             ]
-            holds = COMPARISONS[child.operator].format(v=v)
+            holds = COMPARISONS[child.operator].format(x="value", v=v)
         lines += [
             f"    elif {'not ' if is_all else ''}({holds}):",
             f"        return {stop}",
@@ -349,6 +358,136 @@ def compile_node(node: Node) -> Callable[[Mapping[str, Any], set[str]], bool | N
     source = "\n".join(lines)
     exec(compile(source, f"<condition {node.match}>", "exec"), names)  # noqa: S102
     return names["test"]
+
+
+def inline_condition(
+    condition: Condition,
+    value_of: Callable[[str], str],
+    bind: Callable[[str, Any], str],
+    missing: str,
+    *,
+    report: bool = True,
+) -> list[str]:
+    """Statements (not indented) that set ``result`` to ``condition``'s three-valued
+    test, for a function that holds each parameter's value in a local variable already
+    (``value_of(parameter)`` names it) instead of reading it from the facts.
+
+    Used by the compiled passes (the grading's sign rows, a rule set's recommendation
+    pass): they read each parameter once and test every row on the locals. ``missing``
+    names the set the absent parameters go into, exactly as ``Leaf.test`` and
+    ``compile_node`` add them (``all`` stops at its first false child, ``any`` at its
+    first true one); with ``report`` false the leaves add nothing (nobody reads it). A
+    nested node and ``at_least`` are called as their compiled functions (on ``facts``,
+    adding to ``missing``). ``bind`` gives the name a parameter name or value is bound
+    to: none is written into the source.
+    """
+    if isinstance(condition, Leaf):
+        return _leaf_lines(condition, value_of, bind, report and missing, "result")
+    if condition.match == "at_least":
+        f = bind("n", condition.test)
+        return [f"result = {f}(facts, {missing})"]
+    is_all = condition.match == "all"
+    # ``pending`` stays true until a child decides the node (false for all, true for
+    # any); ``unknown`` records that a child was unknown.
+    lines = ["pending = True", "unknown = False"]
+    for index, child in enumerate(condition.children):
+        body = (
+            _node_child_lines(child, is_all, bind, missing)
+            if isinstance(child, Node)
+            else _leaf_child_lines(child, is_all, value_of, bind, report and missing)
+        )
+        lines += body if index == 0 else ["if pending:", *("    " + x for x in body)]
+    decided = "False" if is_all else "True"
+    rest = "True" if is_all else "False"
+    lines.append(f"result = (None if unknown else {rest}) if pending else {decided}")
+    return lines
+
+
+def _leaf_lines(leaf, value_of, bind, missing, target) -> list[str]:
+    """A leaf at the top: ``target`` = True, False or None, as ``Leaf.test``."""
+    x, p, v = value_of(leaf.parameter), bind("p", leaf.parameter), bind("v", leaf.value)
+    add = [f"    {missing}.add({p})"] if missing else []
+    if leaf.operator == "recorded_as":
+        return [f"{target} = {x} is not None and {x} in {v}"]
+    if leaf.operator == "not_recorded_as":
+        return [
+            f"if {x} is None:",
+            *add,
+            f"    {target} = True",
+            "else:",
+            f"    {target} = {x} not in {v}",
+        ]
+    holds = COMPARISONS[leaf.operator].format(x=x, v=v)
+    return [
+        f"if {x} is None:",
+        *add,
+        f"    {target} = None",
+        "else:",
+        f"    {target} = {holds}",
+    ]
+
+
+def _leaf_child_lines(leaf, is_all, value_of, bind, missing) -> list[str]:
+    """A leaf inside an ``all`` / ``any`` node: sets ``pending = False`` when it decides
+    the node, ``unknown = True`` when its value is absent (as ``compile_node``)."""
+    x, p, v = value_of(leaf.parameter), bind("p", leaf.parameter), bind("v", leaf.value)
+    add = [f"    {missing}.add({p})"] if missing else []
+    if leaf.operator == "recorded_as":  # absent is false, not unknown
+        test = f"{x} is not None and {x} in {v}"
+        return [f"if {'not ' if is_all else ''}({test}):", "    pending = False"]
+    if leaf.operator == "not_recorded_as":  # absent holds, reported
+        lines = [f"if {x} is None:", *add]
+        lines.append("    pass" if is_all else "    pending = False")
+        holds = f"{x} not in {v}"
+    else:
+        lines = [f"if {x} is None:", *add, "    unknown = True"]
+        holds = COMPARISONS[leaf.operator].format(x=x, v=v)
+    return [*lines, f"elif {'not ' if is_all else ''}({holds}):", "    pending = False"]
+
+
+def _node_child_lines(node, is_all, bind, missing) -> list[str]:
+    """A nested node: its compiled function, called on the facts."""
+    f = bind("n", node.test)
+    return [
+        f"value = {f}(facts, {missing})",
+        f"if value is {'False' if is_all else 'True'}:",
+        "    pending = False",
+        "elif value is None:",
+        "    unknown = True",
+    ]
+
+
+class FunctionSource:
+    """The source of one generated function and the values it uses (as in
+    ``compile_node``): ``bind`` gives a value a name (parameter names, values, rows,
+    texts are bound, never written into the source); ``value_of`` names the local
+    that holds a parameter's value, read once at the top (``preload``)."""
+
+    def __init__(self, **names: Any):
+        self.names: dict[str, Any] = dict(names)
+        self.locals_of: dict[str, str] = {}
+
+    def bind(self, prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def value_of(self, parameter: str) -> str:
+        if parameter not in self.locals_of:
+            self.locals_of[parameter] = f"x{len(self.locals_of)}"
+        return self.locals_of[parameter]
+
+    def preload(self, skip: tuple[str, ...] = ()) -> list[str]:
+        """``xN = get(pM)`` for each parameter read (``get`` is ``facts.get``)."""
+        return [
+            f"    {x} = get({self.bind('p', p)})"
+            for p, x in self.locals_of.items()
+            if p not in skip
+        ]
+
+    def function(self, lines: list[str], name: str, label: str) -> Callable:
+        exec(compile("\n".join(lines), label, "exec"), self.names)  # noqa: S102
+        return self.names[name]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Compiled conditions (``specs.compile_node``) and their specialisation to known facts
+"""Compiled conditions (``specs.compile_node``), conditions inlined in the generated
+passes (``specs.inline_condition``) and their specialisation to known facts
 (``specs.specialise``) give what the three-valued semantics of ``specs`` says, for any
 condition tree and any facts: checked against a plain recursive reading of it."""
 
@@ -7,7 +8,13 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guidelines.specs import Leaf, Node, specialise
+from guidelines.specs import (
+    FunctionSource,
+    Leaf,
+    Node,
+    inline_condition,
+    specialise,
+)
 
 NAMES = ("echo.lvef_pct", "symptoms.nyha_class", "ecg.rhythm", "stage")
 VALUES = {
@@ -122,3 +129,47 @@ def test_a_specialised_condition_gives_the_same_result(condition, facts, known_n
     assert special.test(facts, missing) is expected
     if expected is None:
         assert missing == expected_missing
+
+
+def inlined(condition, *, report=True):
+    """``condition`` as the generated passes test it: its parameters read once into
+    locals, then ``specs.inline_condition``'s statements."""
+    src = FunctionSource()
+    body = inline_condition(condition, src.value_of, src.bind, "missing", report=report)
+    lines = [
+        "def test(facts, missing):",
+        "    get = facts.get",
+        *src.preload(),
+        *("    " + line for line in body),
+        "    return result",
+    ]
+    return src.function(lines, "test", "<inlined condition>")
+
+
+@settings(max_examples=400, deadline=None)
+@given(conditions, facts_strategy)
+def test_an_inlined_condition_gives_the_documented_result(condition, facts):
+    expected_missing: set[str] = set()
+    expected = reference(condition, facts, expected_missing)
+    missing: set[str] = set()
+    assert inlined(condition)(facts, missing) is expected
+    if expected is None:  # the absent values are reported as the compiled test does
+        assert missing == expected_missing
+    assert inlined(condition, report=False)(facts, set()) is expected
+
+
+def test_an_inlined_condition_writes_no_parameter_or_value_into_its_source():
+    condition = Node(
+        "all",
+        (
+            Leaf("ecg.rhythm", "==", "sinus'); import os; ('"),
+            Leaf("echo.lvef_pct", "<=", Decimal(60)),
+        ),
+    )
+    src = FunctionSource()
+    text = "\n".join(inline_condition(condition, src.value_of, src.bind, "missing"))
+    assert "sinus" not in text
+    assert "ecg.rhythm" not in text
+    assert (
+        inlined(condition)({"ecg.rhythm": "sinus", "echo.lvef_pct": 50}, set()) is False
+    )
