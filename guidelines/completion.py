@@ -804,18 +804,29 @@ def _applying_text(names, covered, unknowns) -> str:
     product = 1
     for name in names:
         domain = unknowns.variables[name]
-        values = set()
+        values: set[Any] | tuple[Any, ...] = set()
         for assignment, _ in covered:
-            values.update((assignment[name],) if name in assignment else domain)
+            if name not in assignment:
+                values = domain  # left open: all its values
+                break
+            values.add(assignment[name])
+        if values is domain:
+            product *= len(domain)
+            continue
         chosen = [v for v in domain if v in values]
         product *= len(chosen)
         if len(chosen) == len(domain):
             continue
         parts.append(_value_text(name, chosen, unknowns))
     text = "would apply if " + " and ".join(parts) if parts else "would apply"
-    if product != sum(
-        _size([n for n in names if n not in a], unknowns) for a, _ in covered
-    ):
+    combinations = 0  # the completions the covered ones stand for
+    for assignment, _ in covered:
+        size = 1
+        for name in names:
+            if name not in assignment:
+                size *= len(unknowns.variables[name])
+        combinations += size
+    if product != combinations:
         text += " (in some combinations of these values only)"
     return text
 
