@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -395,14 +395,40 @@ def _plan(
     return tuple(groups)
 
 
-def _inlinable(condition) -> bool:
-    """Whether ``inline_condition`` tests every leaf on locals (a nested node and
-    ``at_least`` are called on the facts, which a completion does not write to)."""
+def _inlinable(condition, depth: int = 0) -> bool:
+    """Whether every leaf can be tested on locals: ``inline_condition`` calls
+    ``at_least`` and a nested node on the facts, which a completion does not write
+    to; a node of leaves nested one level is tested first (``_nested_first``)."""
     if isinstance(condition, bool | Leaf):
         return True
     return condition.match != "at_least" and all(
-        isinstance(child, Leaf) for child in condition.children
+        isinstance(child, Leaf) or (depth == 0 and _inlinable(child, 1))
+        for child in condition.children
     )
+
+
+def _nested_first(condition, tested, bind, made: set[str]) -> tuple[list[str], Any]:
+    """Statements that test each nested node (of leaves) of ``condition`` into a
+    local, and the condition with each such node replaced by a leaf ``local == True``
+    on that local: absent (None) is unknown, False and True decide the node as the
+    nested node's result would (the locals are added to ``made``). Testing a nested
+    node before its siblings changes nothing but which absent values would be
+    reported, and none are reported here."""
+    if isinstance(condition, bool | Leaf) or all(
+        isinstance(child, Leaf) for child in condition.children
+    ):
+        return [], condition
+    lines: list[str] = []
+    children = []
+    for child in condition.children:
+        if isinstance(child, Leaf):
+            children.append(child)
+            continue
+        local = f"{bind('nested', child)}_result"
+        made.add(local)
+        lines += [*tested(child), f"{local} = result"]
+        children.append(Leaf(local, "==", True))
+    return lines, replace(condition, children=tuple(children))
 
 
 def _compiled_fires(group, variables, earlier, condition_of):
@@ -440,10 +466,21 @@ def _compiled_fires(group, variables, earlier, condition_of):
     src = FunctionSource()
     bind, value_of = src.bind, src.value_of
 
+    nested_results: set[str] = set()
+
+    def nested_value_of(parameter: str) -> str:
+        if parameter in nested_results:
+            return parameter  # a local the statements before it set
+        return value_of(parameter)
+
     def tested(condition) -> list[str]:
         if isinstance(condition, bool):
             return [f"result = {condition}"]
-        return inline_condition(condition, value_of, bind, "", report=False)
+        before, condition = _nested_first(condition, tested, bind, nested_results)
+        return [
+            *before,
+            *inline_condition(condition, nested_value_of, bind, "", report=False),
+        ]
 
     body: list[str] = []
     for rule, condition, blockers in conditions:

@@ -75,10 +75,13 @@ def test_a_generated_group_test_picks_the_rule_the_facts_would(code, monkeypatch
     assert len(compared) > 100  # the generated tests did run
 
 
-def test_a_condition_with_a_nested_node_is_not_inlined():
+def test_a_node_nested_one_level_is_inlined_deeper_ones_and_at_least_are_not():
     from guidelines.specs import Leaf, Node
 
     leaf = Leaf("echo.lvef_pct", "<=", 60)
-    assert completion._inlinable(Node("all", (leaf, leaf)))
-    assert not completion._inlinable(Node("all", (leaf, Node("any", (leaf, leaf)))))
+    one_level = Node("all", (leaf, Node("any", (leaf, leaf))))
     assert completion._inlinable(True)
+    assert completion._inlinable(Node("all", (leaf, leaf)))
+    assert completion._inlinable(one_level)
+    assert not completion._inlinable(Node("any", (leaf, one_level)))
+    assert not completion._inlinable(Node("at_least", (leaf, leaf), 1))
