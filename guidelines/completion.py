@@ -23,6 +23,14 @@ How, per recommendation code that no rule gave:
 
 The work is bounded: only inputs that unknown rules read are completed, and a code whose
 combinations exceed ``MAX_COMBINATIONS`` is listed as conditional without enumeration.
+
+What does not depend on the patient is built once per rule set (in ``rule_set.memo``):
+each unknown rule's completion variables (``_variables_for``) and, per combination of
+the guard facts, each code's covering plan (``_plan``: the groups, their tests, every
+combination of values of each widening step) with, for a group whose unknowns drive no
+derived fact, one generated function that tests its rules on the completed values
+directly (``_compiled_fires``). The tests run are the same, in the same order, so the
+results are the same (``tests/guidelines/test_completion_plans.py``).
 Pure: no Django, no I/O.
 """
 
