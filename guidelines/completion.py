@@ -23,6 +23,14 @@ How, per recommendation code that no rule gave:
 
 The work is bounded: only inputs that unknown rules read are completed, and a code whose
 combinations exceed ``MAX_COMBINATIONS`` is listed as conditional without enumeration.
+
+What does not depend on the patient is built once per rule set (in ``rule_set.memo``):
+each unknown rule's completion variables (``_variables_for``) and, per combination of
+the guard facts, each code's covering plan (``_plan``: the groups, their tests, every
+combination of values of each widening step) with, for a group whose unknowns drive no
+derived fact, one generated function that tests its rules on the completed values
+directly (``_compiled_fires``). The tests run are the same, in the same order, so the
+results are the same (``tests/guidelines/test_completion_plans.py``).
 Pure: no Django, no I/O.
 """
 
@@ -30,12 +38,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from .parameters import PARAMETERS, RISK_CATEGORIES
-from .specs import CompiledRuleSet, RecommendationRule, format_value
+from .specs import (
+    CompiledRuleSet,
+    FunctionSource,
+    Leaf,
+    RecommendationRule,
+    format_value,
+    inline_condition,
+)
 from .vocabulary import FIELDS_BY_PATH, Kind
 
 MAX_COMBINATIONS = 64
@@ -216,6 +232,8 @@ def resolve(
     test_of: Callable[[RecommendationRule], Callable[..., bool | None]] = (
         lambda rule: rule.condition.test
     ),
+    plans: dict | None = None,
+    condition_of: Callable[[RecommendationRule], Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Given and conditional recommendations for the codes no rule gave.
 
@@ -225,7 +243,12 @@ def resolve(
     ``restore`` puts back; ``entry`` builds a
     recommendation entry from a rule; ``earlier`` gives the rules of the same group
     before a rule (one that fires in a completion, a caution included, blocks it);
-    ``test_of`` gives the function that tests a rule's condition on these facts.
+    ``test_of`` gives the function that tests a rule's condition on these facts;
+    ``plans`` keeps each code's ``_Plan`` (see there) for the next evaluation with the
+    same ``test_of`` (the engine passes one dict per rule set and guard facts);
+    ``condition_of`` gives the condition ``test_of(rule)`` tests (True or False when
+    the guard facts decide it), so that a group's rules can be tested in one
+    generated function (``_compiled_fires``).
     """
     by_code: dict[str, list[tuple[RecommendationRule, list[str]]]] = {}
     for rule, needed in unknown_rules:
@@ -239,10 +262,19 @@ def resolve(
     given: list[dict[str, Any]] = []
     conditional: list[dict[str, Any]] = []
     codes = list(given_codes)
+    if plans is None:
+        plans = {}
     for code, candidates in by_code.items():
-        outcome = _cover(
-            facts, candidates, codes, unknowns, recompute, earlier, test_of
+        key = (
+            tuple((rule.key, *names) for rule, names in candidates),
+            unknowns.stage_drivers,
         )
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = _plan(
+                candidates, unknowns, recompute, earlier, test_of, condition_of
+            )
+        outcome = _cover(facts, plan, codes, recompute)
         if outcome.given is not None:
             names, covered = outcome.given
             item = entry(_weakest(covered))
@@ -282,9 +314,218 @@ class _Coverage:
     too_many: list[str] = field(default_factory=list)
 
 
-def _cover(
-    facts, candidates, codes, unknowns, recompute, earlier, test_of
-) -> _Coverage:
+@dataclass(frozen=True)
+class _Step:
+    """One widening of a group's completed unknowns (by the unknowns of its next rule
+    that are not completed yet)."""
+
+    new: tuple[str, ...]  # the unknowns completed at this step
+    names: tuple[str, ...]  # all the unknowns completed after it, in order
+    # every combination of the new ones; None when there are more than
+    # MAX_COMBINATIONS (then the step is never taken)
+    combinations: tuple[tuple[Any, ...], ...] | None
+    rest: tuple[str, ...]  # the group's unknowns still open (sorted by name)
+    # every combination of ``rest``; None when there are more than MAX_COMBINATIONS
+    rest_combinations: tuple[tuple[Any, ...], ...] | None
+
+
+@dataclass(frozen=True)
+class _GroupPlan:
+    """A group of candidate rules sharing unknowns, ready to be covered."""
+
+    variables: tuple[str, ...]  # the group's unknowns
+    # (rule, its test, the tests of the rules before it in its group)
+    tests: tuple[tuple[RecommendationRule, Callable, tuple[Callable, ...]], ...]
+    steps: tuple[_Step, ...]
+    setting: bool  # no derived fact depends on the unknowns: completions only set them
+    # fires(facts, assignment) for a setting group whose conditions can all be inlined
+    compiled: Callable[[Mapping[str, Any], dict[str, Any]], Any] | None = None
+
+
+_Plan = tuple[_GroupPlan, ...]
+
+
+def _plan(
+    candidates, unknowns, recompute, earlier, test_of, condition_of=None
+) -> _Plan:
+    """What covering one code needs that does not depend on the patient: the groups of
+    its candidate rules, each rule's test and blockers, the widening steps with every
+    combination of values spelled out. It depends only on the candidates (rules and
+    the unknowns they read), the stage drivers (which decide what ``recompute``
+    recomputes) and the rule set and guard facts behind ``test_of``, so it is built
+    once per such combination and the covering itself (``_cover``) does exactly the
+    same tests in the same order as before."""
+    triggers = getattr(recompute, "triggers", None)
+    groups = []
+    for group in _sharing_groups(candidates):
+        variables = tuple(
+            dict.fromkeys(n for _, rule_names in group for n in rule_names)
+        )
+        steps: list[_Step] = []
+        names: list[str] = []
+        for _, rule_names in group:
+            new = [n for n in rule_names if n not in names]
+            if not new and names:
+                continue
+            names = [*names, *new]
+            rest = sorted(set(variables) - set(names))
+            rest_combinations = None
+            if _size(rest, unknowns) <= MAX_COMBINATIONS:
+                rest_combinations = tuple(
+                    itertools.product(*(unknowns.variables[n] for n in rest))
+                )
+            steps.append(
+                _Step(
+                    tuple(new),
+                    tuple(names),
+                    None
+                    if _size(new, unknowns) > MAX_COMBINATIONS
+                    else tuple(
+                        itertools.product(*(unknowns.variables[n] for n in new))
+                    ),
+                    tuple(rest),
+                    rest_combinations,
+                )
+            )
+        setting = set(variables).isdisjoint(variables if triggers is None else triggers)
+        compiled = None
+        if setting and condition_of is not None:
+            compiled = _compiled_fires(group, variables, earlier, condition_of)
+        groups.append(
+            _GroupPlan(
+                variables,
+                tuple(_group_tests(group, test_of, earlier)),
+                tuple(steps),
+                setting,
+                compiled,
+            )
+        )
+    return tuple(groups)
+
+
+def _inlinable(condition, depth: int = 0) -> bool:
+    """Whether every leaf can be tested on locals: ``inline_condition`` calls
+    ``at_least`` and a nested node on the facts, which a completion does not write
+    to; a node of leaves nested one level is tested first (``_nested_first``)."""
+    if isinstance(condition, bool | Leaf):
+        return True
+    return condition.match != "at_least" and all(
+        isinstance(child, Leaf) or (depth == 0 and _inlinable(child, 1))
+        for child in condition.children
+    )
+
+
+def _nested_first(condition, tested, bind, made: set[str]) -> tuple[list[str], Any]:
+    """Statements that test each nested node (of leaves) of ``condition`` into a
+    local, and the condition with each such node replaced by a leaf ``local == True``
+    on that local: absent (None) is unknown, False and True decide the node as the
+    nested node's result would (the locals are added to ``made``). Testing a nested
+    node before its siblings changes nothing but which absent values would be
+    reported, and none are reported here."""
+    if isinstance(condition, bool | Leaf) or all(
+        isinstance(child, Leaf) for child in condition.children
+    ):
+        return [], condition
+    lines: list[str] = []
+    children = []
+    for child in condition.children:
+        if isinstance(child, Leaf):
+            children.append(child)
+            continue
+        local = f"{bind('nested', child)}_result"
+        made.add(local)
+        lines += [*tested(child), f"{local} = result"]
+        children.append(Leaf(local, "==", True))
+    return lines, replace(condition, children=tuple(children))
+
+
+def _compiled_fires(group, variables, earlier, condition_of):
+    """The group's ``fires`` as one generated function, or None when some condition
+    cannot be inlined.
+
+    ``fires(facts, assignment)`` reads each parameter the conditions test once: a
+    completed unknown from ``assignment``, any other value from the facts (the
+    recorded values, and the codes recommended so far, which ``_cover`` sets). It then
+    tests the rules in order exactly as ``_first_firing`` does on facts with the
+    completion written into them (``specs.inline_condition``, three-valued): the
+    first rule that is true, none of the rules before it in its group being true, is
+    returned; None when there is none. Nothing is written into the facts, so nothing
+    needs to be put back. For a rule with one blocker::
+
+        result = ...  # the rule's condition
+        if result is True:
+            blocked = False
+            result = ...  # the blocker's condition
+            if result is True:
+                blocked = True
+            if not blocked:
+                return r3
+        return None
+    """
+    conditions = [
+        (rule, condition_of(rule), [condition_of(first) for first in earlier(rule)])
+        for rule, _ in group
+    ]
+    if not all(
+        _inlinable(c) and all(_inlinable(b) for b in blockers)
+        for _, c, blockers in conditions
+    ):
+        return None
+    src = FunctionSource()
+    bind, value_of = src.bind, src.value_of
+
+    nested_results: set[str] = set()
+
+    def nested_value_of(parameter: str) -> str:
+        if parameter in nested_results:
+            return parameter  # a local the statements before it set
+        return value_of(parameter)
+
+    def tested(condition) -> list[str]:
+        if isinstance(condition, bool):
+            return [f"result = {condition}"]
+        before, condition = _nested_first(condition, tested, bind, nested_results)
+        return [
+            *before,
+            *inline_condition(condition, nested_value_of, bind, "", report=False),
+        ]
+
+    body: list[str] = []
+    for rule, condition, blockers in conditions:
+        block = ["blocked = False"]
+        for first in blockers:
+            check = [*tested(first), "if result is True:", "    blocked = True"]
+            block += ["if not blocked:", *("    " + line for line in check)]
+        block += ["if not blocked:", f"    return {bind('r', rule)}"]
+        body += [
+            *tested(condition),
+            "if result is True:",
+            *("    " + line for line in block),
+        ]
+    completed = set(variables)
+    reads = []
+    for parameter, x in src.locals_of.items():
+        p = bind("p", parameter)
+        if parameter in completed:
+            reads += [
+                f"    if {p} in assignment:",
+                f"        {x} = assignment[{p}]",
+                "    else:",
+                f"        {x} = get({p})",
+            ]
+        else:
+            reads.append(f"    {x} = get({p})")
+    lines = [
+        "def fires(facts, assignment):",
+        "    get = facts.get",
+        *reads,
+        *("    " + line for line in body),
+        "    return None",
+    ]
+    return src.function(lines, "fires", "<completion group>")
+
+
+def _cover(facts, plan: _Plan, codes, recompute) -> _Coverage:
     """Which completions some candidate rule of one code fires in.
 
     Rules that share no unknown are independent: the code holds in every completion
@@ -296,50 +537,50 @@ def _cover(
     """
     outcome = _Coverage()
     recommended = tuple(codes)
-    for group in _sharing_groups(candidates):
-        variables = {n for _, rule_names in group for n in rule_names}
-        if variables.isdisjoint(getattr(recompute, "triggers", variables)):
+    for group in plan:
+        if group.setting:
             # No derived fact depends on these unknowns: a completion only sets them,
             # so the facts are saved once for the group and put back at its end.
-            saved = saved_values(facts, (*variables, "recommendations"))
+            saved = saved_values(facts, (*group.variables, "recommendations"))
             try:
                 facts["recommendations"] = recommended
-                fires = _setting_fires(facts, group, test_of, earlier, variables)
-                if _cover_group(outcome, group, unknowns, fires):
+                if group.compiled is not None:
+                    fires = partial(group.compiled, facts)
+                else:
+                    fires = _setting_fires(facts, group.tests, group.variables)
+                if _cover_group(outcome, group, fires):
                     return outcome
             finally:
                 restore(facts, saved)
         else:
-            fires = _recomputing_fires(
-                facts, group, test_of, earlier, recompute, recommended
-            )
-            if _cover_group(outcome, group, unknowns, fires):
+            fires = _recomputing_fires(facts, group.tests, recompute, recommended)
+            if _cover_group(outcome, group, fires):
                 return outcome
     return outcome
 
 
-def _cover_group(outcome: _Coverage, group, unknowns, fires) -> bool:
+def _cover_group(outcome: _Coverage, group: _GroupPlan, fires) -> bool:
     """Widen one group's unknowns rule by rule (see ``_cover``); True when the code
     is given (``outcome.given`` set)."""
-    names: list[str] = []
+    names: tuple[str, ...] = ()
     uncovered: list[dict[str, Any]] = [{}]
     covered: list[tuple[dict[str, Any], RecommendationRule]] = []
     narrowest = None
-    for _, rule_names in group:
-        new = [n for n in rule_names if n not in names]
-        if not new and names:
-            continue
-        domains = [unknowns.variables[n] for n in new]
-        widened = _size(new, unknowns) * len(uncovered)
-        if widened > MAX_COMBINATIONS:
+    for step in group.steps:
+        combinations = step.combinations
+        if (
+            combinations is None
+            or len(combinations) * len(uncovered) > MAX_COMBINATIONS
+        ):
             if narrowest is None:
-                outcome.too_many.extend([*names, *new])
+                outcome.too_many.extend(step.names)
             break
-        names = [*names, *new]
+        names = step.names
+        new = step.new
         uncovered = [
             _extended(base, new, values)
             for base in uncovered
-            for values in itertools.product(*domains)
+            for values in combinations
         ]
         still: list[dict[str, Any]] = []
         for assignment in uncovered:
@@ -350,11 +591,11 @@ def _cover_group(outcome: _Coverage, group, unknowns, fires) -> bool:
                 covered.append((assignment, rule))
         uncovered = still
         if not uncovered:
-            outcome.given = (names, covered)
+            outcome.given = (list(names), covered)
             return True
         if covered and narrowest is None:
             narrowest = (list(names), list(covered))
-        if _refuted(uncovered[0], group, names, unknowns, fires):
+        if _refuted(uncovered[0], step, fires):
             break  # one completion no rule of the code reaches: it is not given
     if narrowest is not None:
         outcome.partial.append(narrowest)
@@ -390,26 +631,35 @@ def _first_firing(facts, tests, scratch):
     return None
 
 
-def _setting_fires(facts, group, test_of, earlier, variables):
+def _setting_fires(facts, tests, variables):
     """``fires`` for unknowns no derived fact depends on: each completion is set over
-    the previous one (the variables it leaves out reset to their recorded values)."""
-    tests = _group_tests(group, test_of, earlier)
+    the previous one (the variables it leaves out reset to their recorded values).
+    It tests the rules as ``_first_firing`` does, inline: it runs for every
+    completion."""
     reset = {name: facts.get(name) for name in variables}
+    size = len(reset)
+    update = facts.update
     scratch: set[str] = set()  # absent values, not read here
 
     def fires(assignment):
-        if len(assignment) < len(reset):
-            facts.update(reset)
-        facts.update(assignment)
-        return _first_firing(facts, tests, scratch)
+        if len(assignment) < size:
+            update(reset)
+        update(assignment)
+        for rule, test, blockers in tests:
+            if test(facts, scratch) is True:
+                for first in blockers:
+                    if first(facts, scratch) is True:
+                        break
+                else:
+                    return rule
+        return None
 
     return fires
 
 
-def _recomputing_fires(facts, group, test_of, earlier, recompute, recommended):
+def _recomputing_fires(facts, tests, recompute, recommended):
     """``fires`` that recomputes the derived facts (symptom status, stage) of each
     completion and puts the facts back after it."""
-    tests = _group_tests(group, test_of, earlier)
     scratch: set[str] = set()
 
     def fires(assignment):
@@ -423,17 +673,15 @@ def _recomputing_fires(facts, group, test_of, earlier, recompute, recommended):
     return fires
 
 
-def _refuted(base, group, names, unknowns, fires) -> bool:
+def _refuted(base, step: _Step, fires) -> bool:
     """Whether one uncovered completion stays uncovered whatever the group's other
     unknowns are: then the code cannot hold in every completion, and widening further
     would only cost time."""
-    rest = sorted({n for _, rule_names in group for n in rule_names} - set(names))
-    if not rest or _size(rest, unknowns) > MAX_COMBINATIONS:
-        return not rest
-    domains = [unknowns.variables[n] for n in rest]
+    if not step.rest or step.rest_combinations is None:
+        return not step.rest
     return any(
-        fires(_extended(base, rest, values)) is None
-        for values in itertools.product(*domains)
+        fires(_extended(base, step.rest, values)) is None
+        for values in step.rest_combinations
     )
 
 
@@ -470,26 +718,59 @@ def _size(names, unknowns) -> int:
     return size
 
 
-def _variables_for(needed, unknowns, rule_set, not_completable) -> list[str] | None:
+def _variables_for(
+    needed, unknowns, rule_set, not_completable
+) -> tuple[str, ...] | None:
+    """The completion variables of one unknown rule (None: it needs a value that is
+    never completed), each with its domain added to ``unknowns``.
+
+    They depend only on what the rule needed, the stage drivers and which of the
+    symptom variables are open, so they are worked out once per rule set for each
+    such combination (``_variables_worked_out``); a later evaluation adds the same
+    domains in the same order and gets the same names."""
+    key = (
+        "completion variables",
+        needed,
+        unknowns.stage_drivers,
+        NYHA in unknowns.variables,
+        SYMPTOM_STATUS in unknowns.variables,
+    )
+    known = rule_set.memo.get(key)
+    if known is None:
+        known = rule_set.memo[key] = _variables_worked_out(
+            needed, unknowns, rule_set, not_completable
+        )
+    names, added = known
+    variables = unknowns.variables
+    for parameter in added:
+        if parameter not in variables:
+            _add_variable(parameter, rule_set, variables, unknowns.regions)
+    return names
+
+
+def _variables_worked_out(needed, unknowns, rule_set, not_completable):
+    """(the variables or None, the parameters whose domains were added on the way)."""
     names: list[str] = []
+    added: list[str] = []
     for parameter in needed:
         if parameter == STAGE:
             if not unknowns.stage_drivers:
-                return None
+                return None, tuple(added)
             names.extend(unknowns.stage_drivers)
             continue
         if parameter == SYMPTOM_STATUS:
             variable = NYHA if NYHA in unknowns.variables else SYMPTOM_STATUS
             if variable not in unknowns.variables:
-                return None
+                return None, tuple(added)
             names.append(variable)
             continue
         if parameter in not_completable:
-            return None
+            return None, tuple(added)
         if not _add_variable(parameter, rule_set, unknowns.variables, unknowns.regions):
-            return None
+            return None, tuple(added)
+        added.append(parameter)
         names.append(parameter)
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names)), tuple(added)
 
 
 _ABSENT = object()
@@ -568,18 +849,29 @@ def _applying_text(names, covered, unknowns) -> str:
     product = 1
     for name in names:
         domain = unknowns.variables[name]
-        values = set()
+        values: set[Any] | tuple[Any, ...] = set()
         for assignment, _ in covered:
-            values.update((assignment[name],) if name in assignment else domain)
+            if name not in assignment:
+                values = domain  # left open: all its values
+                break
+            values.add(assignment[name])
+        if values is domain:
+            product *= len(domain)
+            continue
         chosen = [v for v in domain if v in values]
         product *= len(chosen)
         if len(chosen) == len(domain):
             continue
         parts.append(_value_text(name, chosen, unknowns))
     text = "would apply if " + " and ".join(parts) if parts else "would apply"
-    if product != sum(
-        _size([n for n in names if n not in a], unknowns) for a, _ in covered
-    ):
+    combinations = 0  # the completions the covered ones stand for
+    for assignment, _ in covered:
+        size = 1
+        for name in names:
+            if name not in assignment:
+                size *= len(unknowns.variables[name])
+        combinations += size
+    if product != combinations:
         text += " (in some combinations of these values only)"
     return text
 

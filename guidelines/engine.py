@@ -849,17 +849,41 @@ def rules_admitted(rule_set, facts) -> tuple[PreparedRule, ...]:
     return admitted
 
 
-def _tests_of(rule_set, facts) -> Callable[[RecommendationRule], Callable]:
-    """A rule → its condition's test on facts with these guard facts (a rule they rule
-    out never holds)."""
-    key = ("tests", *(facts[name] for name in GUARD_FACTS))
-    tests = rule_set.memo.get(key)
-    if tests is None:
-        tests = rule_set.memo[key] = {
-            p.rule.key: p.test for p in rules_admitted(rule_set, facts)
-        }
-    never = always(False)
-    return lambda rule: tests.get(rule.key, never)
+@dataclass(frozen=True)
+class _CompletionTables:
+    """What the missing-data step looks up for one rule set and combination of the
+    guard facts, built once (``_completion_tables``)."""
+
+    test_of: Callable[[RecommendationRule], Callable]  # a rule → its test
+    condition_of: Callable[[RecommendationRule], Any]  # a rule → what test_of tests
+    reading_uncertain: tuple[RecommendationRule, ...]  # rules reading UNCERTAIN_DERIVED
+    plans: dict  # completion.resolve's plans
+
+
+def _completion_tables(rule_set, facts) -> _CompletionTables:
+    """The tables of these guard facts: a rule → its condition's test (a rule they
+    rule out never holds) and that condition (specialised; True or False when they
+    decide it), the admitted recommendation rules that read a derived fact that may
+    be unknown, and the covering plans of ``completion.resolve``."""
+    key = ("completion tables", *(facts[name] for name in GUARD_FACTS))
+    tables = rule_set.memo.get(key)
+    if tables is None:
+        admitted = rules_admitted(rule_set, facts)
+        tests = {p.rule.key: p.test for p in admitted}
+        conditions = {p.rule.key: p.condition for p in admitted}
+        never = always(False)
+        tables = rule_set.memo[key] = _CompletionTables(
+            lambda rule: tests.get(rule.key, never),
+            lambda rule: conditions.get(rule.key, False),
+            tuple(
+                p.rule
+                for p in admitted
+                if p.rule.kind == "recommendation"
+                and p.rule.reads.intersection(UNCERTAIN_DERIVED)
+            ),
+            {},
+        )
+    return tables
 
 
 def _entry_template(rule) -> dict[str, Any]:
@@ -934,7 +958,8 @@ def complete_recommendations(
     hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
     if not (unknown_rules or hidden or unknowns.stage_drivers):
         return []  # nothing was left undecided (the common case)
-    test_of = _tests_of(rule_set, facts)
+    tables = _completion_tables(rule_set, facts)
+    test_of = tables.test_of
     codes = [r["code"] for r in recommendations]
     candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
     if hidden:
@@ -943,7 +968,7 @@ def complete_recommendations(
             facts[name] = None
         try:
             needed: set[str] = set()
-            for rule in _rules_reading(rule_set, UNCERTAIN_DERIVED, facts):
+            for rule in tables.reading_uncertain:
                 if rule.code in codes or not rule.reads.intersection(hidden):
                     continue
                 if needed:
@@ -983,6 +1008,8 @@ def complete_recommendations(
         rule_entry,
         _earlier_in_group(rule_set),
         test_of,
+        tables.plans,
+        tables.condition_of,
     )
     for item in given:
         for name in item["unknowns"]:
@@ -1033,19 +1060,6 @@ def _earlier_in_group(rule_set):
         rule_set.memo[key] = before
     before = rule_set.memo[key]
     return lambda rule: before.get(rule.key, ())
-
-
-def _rules_reading(rule_set, names, facts):
-    """The admitted recommendation rules that read any of ``names`` (once per rule set
-    and combination of the guard facts)."""
-    key = ("rules reading", names, *(facts[name] for name in GUARD_FACTS))
-    if key not in rule_set.memo:
-        rule_set.memo[key] = tuple(
-            rule
-            for rule in (p.rule for p in rules_admitted(rule_set, facts))
-            if rule.kind == "recommendation" and rule.reads.intersection(names)
-        )
-    return rule_set.memo[key]
 
 
 def _is_uncertain(name: str, unknowns) -> bool:
