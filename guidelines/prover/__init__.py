@@ -163,8 +163,32 @@ def _search(rule_set, invariant, *, concrete: bool):
         result = solver.check()
     if result != z3.sat:
         return result, []
-    found = solver.model()
-    return result, [patient_of(found, copy) for copy in copies]
+    # The violation over-approximates the missing-data step, so a patient may show it
+    # to the solver and not to the engine; another patient is then looked for, up to
+    # WITNESS_TRIES, so that what is reported does not hang on the one the solver
+    # happens to give first (which varies with the solver's history in the process).
+    for _ in range(WITNESS_TRIES):
+        found = solver.model()
+        patients = [patient_of(found, copy) for copy in copies]
+        if _engine_confirms(rule_set, invariant, patients)[0]:
+            break
+        solver.add(z3.Or([_differs(found, copy) for copy in copies]))
+        if solver.check(*_typical(inputs)) != z3.sat and solver.check() != z3.sat:
+            break
+    return result, patients
+
+
+WITNESS_TRIES = 5
+
+
+def _differs(found: z3.ModelRef, inputs: model.Inputs) -> z3.BoolRef:
+    """Another patient than the one ``found`` describes."""
+    changes = []
+    for fact in inputs.facts.values():
+        present = found.eval(fact.present, model_completion=True)
+        changes.append(fact.present != present)
+        changes.append(z3.And(fact.present, fact.value != found.eval(fact.value, True)))
+    return z3.Or(changes)
 
 
 ADULT_AGE_YEARS = 18  # the rule sets are written for adults (docs/guideline.md §1)
@@ -203,12 +227,16 @@ def patient_of(found: z3.ModelRef, inputs: model.Inputs) -> dict[str, Any]:
     return data
 
 
-def _confirm(rule_set, invariant, patients, outcome: Outcome) -> None:
+def _engine_confirms(rule_set, invariant, patients) -> tuple[bool, list]:
+    """Whether the engine shows the violation for ``patients``, and its results."""
     results = [(p, evaluate(input_parse(p), rule_set)) for p in patients]
     if invariant.change:
-        violated = invariant.confirm(patients[0], patients[1], results)
-    else:
-        violated = invariant.confirm(patients[0], results[0][1], rule_set)
+        return invariant.confirm(patients[0], patients[1], results), results
+    return invariant.confirm(patients[0], results[0][1], rule_set), results
+
+
+def _confirm(rule_set, invariant, patients, outcome: Outcome) -> None:
+    violated, results = _engine_confirms(rule_set, invariant, patients)
     outcome.status = "violated" if violated else "disagreement"
     outcome.patients = patients
     for label, (patient, result) in zip(("Before: ", "After: "), results, strict=False):

@@ -5,6 +5,7 @@ real engine confirms. The expectations come from the guideline and the SPEC (cit
 never from the prover's own output."""
 
 import copy
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -275,6 +276,27 @@ def test_a_broken_draft_is_caught_with_a_patient_the_engine_confirms(
         assert engine_shows(*runs[0])
     assert outcome.description[0].startswith(("Patient: ", "Before: Patient: "))
     assert "Engine: " in outcome.description[1]  # what the engine made of it
+
+
+def test_a_patient_the_engine_does_not_confirm_is_replaced_by_another():
+    """The violation over-approximates the missing-data step: when the engine does not
+    show it for the first patient found, the prover looks for another one."""
+    doc = copy.deepcopy(document_read("acc_aha_2020"))
+    label_p1_as_2014(doc)
+    rule_set = ruleset_from_document(doc)
+    shown = []
+
+    def confirm_from_the_second(data, result, rule_set):
+        shown.append(copy.deepcopy(data))
+        return len(shown) > 1
+
+    invariant = dataclasses.replace(
+        BY_KEY["well_formed"], confirm=confirm_from_the_second
+    )
+    [outcome] = ruleset_prove(rule_set, [invariant]).outcomes
+    assert outcome.status == "violated"
+    assert shown[0] != shown[1]  # the first patient was turned down
+    assert outcome.patients == [shown[1]]
 
 
 def test_the_same_breaks_leave_the_other_rule_set_untouched(shipped_reports):
