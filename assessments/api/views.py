@@ -7,6 +7,7 @@ class combining the two operation views.
 """
 
 import copy
+from contextlib import nullcontext
 
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -336,13 +337,11 @@ class PatientListApi(Api):
             )
         if mrn := filters.validated_data.get("mrn", "").strip():
             patients = patients.filter(mrn=mrn)
-        if q or mrn:  # a search counts its hits
-            with planned_for_the_search_terms():
-                response = paginated(
-                    self, patients, PatientOutputSerializer, LongListPage()
-                )
-        else:  # the total is the sites' kept count
-            count = patient_count_for_user(request.user)
+        # A search counts its hits, planned for its terms; the whole list's total is
+        # the sites' kept count.
+        searching = bool(q or mrn)
+        count = None if searching else patient_count_for_user(request.user)
+        with planned_for_the_search_terms() if searching else nullcontext():
             response = paginated(
                 self, patients, PatientOutputSerializer, LongListPage(count=count)
             )
