@@ -249,21 +249,27 @@ def cpu_seconds(roots: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measure(workers: int, seconds: float, chunk_size: int) -> dict:
-    from assessments.models import ReplayChunk
-    from assessments.replay_runs import replay_run_cancel, replay_run_start
+def draft_with_a_moved_threshold(label: str):
+    """A draft copy of the active version with one threshold moved (severe EROA
+    0.40 -> 0.50 cm²), the draft every replay measurement replays."""
     from guidelines import authoring
     from guidelines.models import RuleSetVersion, VersionStatus
 
     active = RuleSetVersion.objects.get(
         rule_set__code=CODE, status=VersionStatus.PUBLISHED
     )
-    draft = authoring.version_copy_to_draft(
-        version=active, user=None, label=f"bench-{int(time.time())}"
-    )
+    draft = authoring.version_copy_to_draft(version=active, user=None, label=label)
     row = draft.severitycriterionrow_set.get(key="eroa_severe")
     row.condition = ["echo.eroa_cm2", ">=", "0.50"]
     authoring.rule_row_save(row=row, user=None)
+    return draft
+
+
+def measure(workers: int, seconds: float, chunk_size: int) -> dict:
+    from assessments.models import ReplayChunk
+    from assessments.replay_runs import replay_run_cancel, replay_run_start
+
+    draft = draft_with_a_moved_threshold(f"bench-{int(time.time())}")
     from mr_cds.celery import app
 
     app.control.purge()  # tasks left by an earlier (cancelled) measurement

@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
 os.environ.setdefault("DEBUG", "true")
-CODE = "acc_aha_2020"
 
 
 class Clock:
@@ -67,19 +66,9 @@ def main():
     from assessments import replay, replay_runs
     from assessments.inputs import PRIOR_ECHO_NAMES, stored_canonical_input
     from assessments.models import Assessment, PriorEcho, ReplayChunk, ReplayRun
-    from bench.replay import ORGANIZATION
-    from guidelines import authoring
-    from guidelines.models import RuleSetVersion, VersionStatus
+    from bench.replay import ORGANIZATION, draft_with_a_moved_threshold
 
-    active = RuleSetVersion.objects.get(
-        rule_set__code=CODE, status=VersionStatus.PUBLISHED
-    )
-    draft = authoring.version_copy_to_draft(
-        version=active, user=None, label=f"breakdown-{int(time.time())}"
-    )
-    row = draft.severitycriterionrow_set.get(key="eroa_severe")
-    row.condition = ["echo.eroa_cm2", ">=", "0.50"]
-    authoring.rule_row_save(row=row, user=None)
+    draft = draft_with_a_moved_threshold(f"breakdown-{int(time.time())}")
     first = Assessment.objects.filter(
         encounter__patient__organization__name=ORGANIZATION
     ).aggregate(first=Min("id"))["first"]
