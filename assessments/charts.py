@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
+
+from django.db.models import QuerySet
+from django.db.models.fields.json import KT
 
 from guidelines.services import chart_thresholds_for, default_rule_set_code
 from guidelines.vocabulary import value_label
@@ -48,6 +52,11 @@ class TrendSpec:
     @property
     def path(self) -> str:
         return f"echo.{self.key}"
+
+    @property
+    def derived(self) -> str:
+        """The ``with_result_summary`` annotation of the value the engine derived."""
+        return f"result_derived_{self.key}"
 
 
 TRENDS: tuple[TrendSpec, ...] = (
@@ -120,8 +129,12 @@ def trend_chart_svg(
     points = sorted(((when, float(value)) for when, value in points), key=_sort_key)
     values = [v for _, v in points]
     unit_text = f" {unit}" if unit else ""
+    when_texts = _when_texts(points)
     description = (
-        "; ".join(f"{_when_text(w, points)}: {_fmt(v)}{unit_text}" for w, v in points)
+        "; ".join(
+            f"{when}: {_fmt(v)}{unit_text}"
+            for when, (_, v) in zip(when_texts, points, strict=True)
+        )
         or "no measurements recorded"
     )
     if threshold is not None:
@@ -204,7 +217,7 @@ def trend_chart_svg(
         )
     label_every = max(1, len(points) // 4)
     for index, ((x, y), (when, value)) in enumerate(zip(coords, points, strict=True)):
-        label = f"{_when_text(when, points)}: {_fmt(value)}{unit_text}"
+        label = f"{when_texts[index]}: {_fmt(value)}{unit_text}"
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{LINE_COLOR}" '
             f'class="point"><title>{escape(label)}</title></circle>'
@@ -231,13 +244,16 @@ def _timestamp(when: dt.datetime | dt.date) -> float:
     return dt.datetime(when.year, when.month, when.day, tzinfo=dt.UTC).timestamp()
 
 
-def _when_text(when, points) -> str:
-    """The date, with the time when another point falls on the same day."""
-    day = _as_date(when)
-    same_day = sum(1 for other, _ in points if _as_date(other) == day) > 1
-    if same_day and isinstance(when, dt.datetime):
-        return f"{day.isoformat()} {when:%H:%M}"
-    return day.isoformat()
+def _when_texts(points) -> list[str]:
+    """Each point's date, with the time when another point falls on the same day."""
+    days = [_as_date(when) for when, _ in points]
+    per_day = Counter(days)
+    return [
+        f"{day.isoformat()} {when:%H:%M}"
+        if per_day[day] > 1 and isinstance(when, dt.datetime)
+        else day.isoformat()
+        for (when, _), day in zip(points, days, strict=True)
+    ]
 
 
 def _number(value) -> float | None:
@@ -253,8 +269,9 @@ def _number(value) -> float | None:
 
 def trend_points(assessments, spec: TrendSpec) -> list[tuple[dt.datetime, float]]:
     """One point per encounter: the newest final assessment's measured value, else the
-    value the engine derived (e.g. EROA from PISA) in that assessment's stored result.
-    Amended and voided assessments are left out (their correction, if any, counts)."""
+    value the engine derived (e.g. EROA from PISA) in that assessment's stored result
+    (``with_result_summary``). Amended and voided assessments are left out (their
+    correction, if any, counts)."""
     by_encounter: dict[int, tuple[dt.datetime, float]] = {}
     ordered = sorted(assessments, key=lambda a: (a.created_at, a.pk), reverse=True)
     for assessment in ordered:
@@ -262,8 +279,7 @@ def trend_points(assessments, spec: TrendSpec) -> list[tuple[dt.datetime, float]
             continue
         value = _number(getattr(assessment, spec.column))
         if value is None:
-            derived = (assessment.result or {}).get("derived") or {}
-            value = _number(derived.get(spec.key))
+            value = _number(getattr(assessment, spec.derived))
         if value is not None:
             by_encounter[assessment.encounter_id] = (
                 assessment.encounter.occurred_at,
@@ -275,28 +291,48 @@ def trend_points(assessments, spec: TrendSpec) -> list[tuple[dt.datetime, float]
 def _thresholds(assessments) -> tuple[dict, str]:
     """The thresholds for the patient's MR type (latest final assessment), from the
     active version of its rule set; and the MR type in words."""
-    finals = [a for a in assessments if a.is_final and a.result]
+    finals = [a for a in assessments if a.is_final and a.result_mr_type is not None]
     latest = max(
         finals,
         key=lambda a: (a.encounter.occurred_at, a.created_at, a.pk),
         default=None,
     )
-    result = latest.result if latest else {}
-    mr_type = result.get("mr_type")
-    code = (result.get("guideline") or {}).get("code") or default_rule_set_code()
+    mr_type = latest.result_mr_type if latest else None
+    code = (latest and latest.result_guideline_code) or default_rule_set_code()
     thresholds = chart_thresholds_for(code, mr_type)
     if thresholds is None:  # the rule set has no published version
         return {}, ""
     return thresholds, value_label("mr_type", mr_type) if mr_type else ""
 
 
-# The columns the charts read from an assessment (besides its encounter's time).
+# What the patient page and the charts show of a stored result, taken out of its JSON
+# by the database: a result is ~11 KB, and reading every one whole cost the patient page
+# more than its queries did (issue 18). An engine result always has an MR type, so
+# ``result_mr_type`` is None exactly when there is no result.
+RESULT_SUMMARY = {
+    "result_mr_type": KT("result__mr_type"),
+    "result_severity": KT("result__severity"),
+    "result_severity_subgrade": KT("result__severity_subgrade"),
+    "result_stage": KT("result__stage"),
+    "result_guideline_code": KT("result__guideline__code"),
+    "result_guideline_title": KT("result__guideline__title"),
+    "result_guideline_version": KT("result__guideline__version"),
+    **{spec.derived: KT(f"result__derived__{spec.key}") for spec in TRENDS},
+}
+
+
+def with_result_summary(assessments: QuerySet) -> QuerySet:
+    """The assessments with ``RESULT_SUMMARY`` and without the stored result itself."""
+    return assessments.defer("result").annotate(**RESULT_SUMMARY)
+
+
+# The columns the charts read from an assessment (besides its encounter's time and
+# ``RESULT_SUMMARY``).
 CHART_FIELDS = (
     "id",
     "encounter",
     "created_at",
     "status",
-    "result",
     *(spec.column for spec in TRENDS),
 )
 
@@ -304,13 +340,16 @@ CHART_FIELDS = (
 def patient_trend_charts(patient, assessments=None) -> list[dict]:
     """The four trend charts of one patient: ``[{key, title, unit, threshold,
     threshold_label, points, svg}]`` (access is the caller's business).
-    ``assessments``: all of the patient's assessments, with ``CHART_FIELDS`` and their
-    encounter, when the caller holds them already (the patient page); else read here."""
+    ``assessments``: all of the patient's assessments, with ``CHART_FIELDS``,
+    ``with_result_summary`` and their encounter, when the caller holds them already
+    (the patient page); else read here."""
     if assessments is None:
         assessments = list(
-            Assessment.objects.filter(encounter__patient=patient)
-            .select_related("encounter")
-            .only(*CHART_FIELDS, "encounter__occurred_at")
+            with_result_summary(
+                Assessment.objects.filter(encounter__patient=patient)
+                .select_related("encounter")
+                .only(*CHART_FIELDS, "encounter__occurred_at")
+            )
         )
     thresholds, mr_type = _thresholds(assessments)
     charts = []

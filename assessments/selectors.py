@@ -138,22 +138,32 @@ def assessment_record_get_for_user(user, pk) -> Assessment:
     )
 
 
-def user_is_integration(user) -> bool:
-    """An EHR integration: in the integrations group or an API client of a care site
-    (one query). Integrations use the API only."""
-    return (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .filter(
-            Q(groups__name=INTEGRATIONS_GROUP)
-            | Q(
-                Exists(
-                    Membership.objects.filter(user=OuterRef("pk"), role=Role.API_CLIENT)
-                )
+def _is_integration() -> Q:
+    """Whether the (outer) user is an EHR integration: in the integrations group or an
+    API client of a care site."""
+    return Q(
+        Exists(
+            get_user_model().groups.through.objects.filter(
+                user=OuterRef("pk"), group__name=INTEGRATIONS_GROUP
             )
         )
-        .exists()
-    )
+    ) | Q(Exists(Membership.objects.filter(user=OuterRef("pk"), role=Role.API_CLIENT)))
+
+
+def users_with_integration_flag(users: QuerySet) -> QuerySet:
+    """The users, each read with ``is_integration`` in the same query (the user of a
+    session is: ``assessments.backends.SessionUserBackend``)."""
+    return users.annotate(is_integration=_is_integration())
+
+
+def user_is_integration(user) -> bool:
+    """An EHR integration: in the integrations group or an API client of a care site.
+    Integrations use the API only. No query when the user was read with
+    ``users_with_integration_flag``, else one."""
+    known = getattr(user, "is_integration", None)
+    if known is not None:
+        return known
+    return get_user_model().objects.filter(Q(pk=user.pk) & _is_integration()).exists()
 
 
 def user_is_privacy_officer(user) -> bool:

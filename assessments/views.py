@@ -34,7 +34,7 @@ from guidelines.vocabulary import PRIOR_ECHO_FIELDS, sections
 
 from . import services
 from .audit import audit_record
-from .charts import CHART_FIELDS, patient_trend_charts
+from .charts import CHART_FIELDS, patient_trend_charts, with_result_summary
 from .choices import AuditAction, AuditChannel, ReportStatus
 from .forms import (
     AssessmentForm,
@@ -189,22 +189,23 @@ PATIENT_PAGE_ASSESSMENT_FIELDS = (
 @require_safe
 def patient_detail(request, pk):
     """The patient, the trend charts and every encounter with its assessments, read in
-    one query each (the assessments with the few columns the page shows, not the
-    hundred input columns)."""
+    one query each (the assessments with the few columns and result values the page
+    shows, not the hundred input columns nor the stored result)."""
     patient = patient_get_for_user(request.user, pk)
     encounters = list(
         patient.encounters.select_related("clinician").prefetch_related(
             Prefetch(
                 "assessments",
-                queryset=Assessment.objects.select_related(
-                    "created_by", "rule_set_version"
-                )
-                .only(*PATIENT_PAGE_ASSESSMENT_FIELDS)
-                .order_by("-created_at", "-id"),
+                queryset=with_result_summary(
+                    Assessment.objects.select_related("created_by", "rule_set_version")
+                    .only(*PATIENT_PAGE_ASSESSMENT_FIELDS)
+                    .order_by("-created_at", "-id")
+                ),
+                to_attr="page_assessments",
             )
         )
     )
-    assessments = [a for e in encounters for a in e.assessments.all()]
+    assessments = [a for e in encounters for a in e.page_assessments]
     _page_audit(request, AuditAction.READ, obj=patient)
     return render(
         request,

@@ -243,6 +243,9 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn worker processes"
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=4,
@@ -275,7 +278,7 @@ def main() -> None:
         server, pidfile = start_gunicorn(
             {**env, "DJANGO_SETTINGS_MODULE": "bench.noop_settings"},
             port,
-            2,
+            args.workers,
             tmp,
             "--backlog",
             "256",

@@ -183,7 +183,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses locked-out users first
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend; the session's user comes with its integration flag.
+    "assessments.backends.SessionUserBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

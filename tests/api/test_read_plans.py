@@ -156,7 +156,8 @@ def test_the_patient_page_reads_the_assessments_once_with_the_columns_it_shows(
     client, clinician, history
 ):
     """One query serves the table and the trend charts, without the input columns
-    the page does not show (a hundred of them) and without a COUNT."""
+    the page does not show (a hundred of them), without the stored result and without
+    a COUNT."""
     patients, _ = history
     client.force_login(clinician)
     url = reverse("patient_detail", args=[patients[0].pk])
@@ -171,6 +172,14 @@ def test_the_patient_page_reads_the_assessments_once_with_the_columns_it_shows(
     assert len(reads) == 1, reads
     assert '"assessments_assessment"."echo_lvef_pct"' in reads[0]
     assert '"assessments_assessment"."echo_pasp_mmhg"' not in reads[0]
+    # the stored result (~11 KB) only as the values the page shows, taken out by SQL
+    assert '"assessments_assessment"."result"' in reads[0]
+    shown = client.get(url).context["encounters"][0].page_assessments[0]
+    assert "result" in shown.get_deferred_fields()
+    assert (shown.result_severity, shown.result_stage) == (
+        shown.result["severity"],  # read now, in a query of its own
+        shown.result["stage"],
+    )
 
 
 def test_a_patient_search_uses_the_trigram_index(ehr, client, clinician, organization):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from assessments.api.services import api_token_issue
@@ -160,6 +162,31 @@ def test_api_clients_cannot_use_the_pages(client, api_client_user, path):
     assert response.status_code == 403
     refusal = AuditEvent.objects.get(outcome="refused")
     assert (refusal.user, refusal.status_code) == (api_client_user, 403)
+
+
+def test_joining_the_integrations_group_closes_the_pages_at_the_next_request(
+    client, clinician
+):
+    """The session's user is read with whether it is an integration, on every
+    request: a clinician made an integration meanwhile is refused the next page."""
+    client.force_login(clinician)
+    assert client.get("/").status_code == 200
+
+    clinician.groups.add(integrations_group())
+
+    assert client.get("/").status_code == 403
+
+
+def test_a_page_asks_whether_the_user_is_an_integration_in_the_user_read(
+    client, clinician
+):
+    client.force_login(clinician)
+    client.get("/")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/about/").status_code == 200
+    asking = [q["sql"] for q in captured if "auth_user_groups" in q["sql"]]
+    assert len(asking) == 1, asking
+    assert 'FROM "auth_user"' in asking[0]
 
 
 # --- sessions ------------------------------------------------------------------------------
