@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, TextField, Value
 from django.db.models.fields.json import KT
+from django.db.models.functions import NullIf
 
 from guidelines.services import chart_thresholds_for, default_rule_set_code
 from guidelines.vocabulary import value_label
@@ -309,15 +310,22 @@ def _thresholds(assessments) -> tuple[dict, str]:
 # by the database: a result is ~11 KB, and reading every one whole cost the patient page
 # more than its queries did (issue 18). An engine result always has an MR type, so
 # ``result_mr_type`` is None exactly when there is no result.
+def _text(path: str) -> NullIf:
+    """A text value of the stored result; None for a JSON null (which SQLite gives as
+    the text "null")."""
+    return NullIf(KT(path), Value("null", output_field=TextField()))
+
+
 RESULT_SUMMARY = {
-    "result_mr_type": KT("result__mr_type"),
-    "result_severity": KT("result__severity"),
-    "result_severity_subgrade": KT("result__severity_subgrade"),
-    "result_stage": KT("result__stage"),
-    "result_guideline_code": KT("result__guideline__code"),
-    "result_guideline_title": KT("result__guideline__title"),
-    "result_guideline_version": KT("result__guideline__version"),
-    **{spec.derived: KT(f"result__derived__{spec.key}") for spec in TRENDS},
+    "result_mr_type": _text("result__mr_type"),
+    "result_severity": _text("result__severity"),
+    "result_severity_subgrade": _text("result__severity_subgrade"),
+    "result_stage": _text("result__stage"),
+    "result_guideline_code": _text("result__guideline__code"),
+    "result_guideline_title": _text("result__guideline__title"),
+    "result_guideline_version": _text("result__guideline__version"),
+    # numbers, read as JSON
+    **{spec.derived: F(f"result__derived__{spec.key}") for spec in TRENDS},
 }
 
 

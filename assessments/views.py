@@ -46,7 +46,12 @@ from .forms import (
 )
 from .inputs import assessment_to_input, input_display_groups
 from .models import Assessment, Report
-from .presentation import note_text, result_differences, result_view
+from .presentation import (
+    encounter_cards,
+    note_text,
+    result_differences,
+    result_view,
+)
 from .reports import report_request
 from .selectors import (
     assessment_get_for_user,
@@ -212,7 +217,7 @@ def patient_detail(request, pk):
         "assessments/patient_detail.html",
         {
             "patient": patient,
-            "encounters": encounters,
+            "encounter_cards": encounter_cards(encounters),
             "age_years": patient.age_on(timezone.localdate()),
             "charts": patient_trend_charts(patient, assessments),
             "today": timezone.localdate(),

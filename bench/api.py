@@ -1,9 +1,9 @@
-"""HTTP benchmark of the REST API: gunicorn (2 workers of 4 threads, as docker-compose.yml
-serves, DEBUG off) on loopback, 8 concurrent clients, requests/s and p50/p99 latency for a
+"""HTTP benchmark of the REST API: gunicorn (by default 2 workers of 4 threads, DEBUG off)
+on loopback, 8 concurrent clients, requests/s and p50/p99 latency for a
 no-op DRF view behind the same token authentication, GET /healthz, POST /api/v1/evaluate and
 POST /api/v1/encounters/{id}/assessments/, in one run.
 
-    .venv/bin/python bench/api.py [--rounds 3] [--duration 6] [--clients 8] [--threads 4]
+    .venv/bin/python bench/api.py [--rounds 3] [--duration 6] [--clients 8] [--workers 2] [--threads 4]
 
 The server runs with bench/noop_settings.py: the product's settings and URL conf plus
 ``POST /bench/noop`` (bench/noop_urls.py, never in the product's URL conf), a view of the
@@ -337,7 +337,7 @@ def main() -> None:
         base = results[NOOP]["rps"] or 1
         print(
             f"\nload generator: {'wrk -t2' if use_wrk else 'Python'}; "
-            f"gunicorn -w 2 ({f'gthread, {args.threads} threads' if threads else 'sync'}), "
+            f"gunicorn -w {args.workers} ({f'gthread, {args.threads} threads' if threads else 'sync'}), "
             f"DEBUG off, {args.clients} clients, "
             f"{args.rounds} rounds of {args.duration:g} s each after {args.warmup:g} s "
             f"warm-up (medians), {os.cpu_count()} CPUs"

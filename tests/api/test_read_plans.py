@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from assessments.models import Patient
+from assessments.charts import TRENDS, with_result_summary
+from assessments.models import Assessment, Patient
 from assessments.services import assessment_create
 from tests.factories import EncounterFactory, PatientFactory
 
@@ -173,13 +174,36 @@ def test_the_patient_page_reads_the_assessments_once_with_the_columns_it_shows(
     assert '"assessments_assessment"."echo_lvef_pct"' in reads[0]
     assert '"assessments_assessment"."echo_pasp_mmhg"' not in reads[0]
     # the stored result (~11 KB) only as the values the page shows, taken out by SQL
-    assert '"assessments_assessment"."result"' in reads[0]
-    shown = client.get(url).context["encounters"][0].page_assessments[0]
+    assert "mr_type" in reads[0]
+
+
+def test_the_result_summary_is_the_stored_results_values(history):
+    _, assessments = history
+    stored = assessments[0]
+    shown = with_result_summary(Assessment.objects.filter(pk=stored.pk)).get()
+
     assert "result" in shown.get_deferred_fields()
-    assert (shown.result_severity, shown.result_stage) == (
-        shown.result["severity"],  # read now, in a query of its own
-        shown.result["stage"],
+    result = stored.result
+    assert (
+        shown.result_mr_type,
+        shown.result_severity,
+        shown.result_severity_subgrade,
+        shown.result_stage,
+        shown.result_guideline_code,
+        shown.result_guideline_title,
+        shown.result_guideline_version,
+    ) == (
+        result["mr_type"],
+        result["severity"],
+        result["severity_subgrade"],
+        result["stage"],
+        result["guideline"]["code"],
+        result["guideline"]["title"],
+        result["guideline"]["version"],
     )
+    for spec in TRENDS:
+        derived = result["derived"].get(spec.key)
+        assert getattr(shown, spec.derived) == derived
 
 
 def test_a_patient_search_uses_the_trigram_index(ehr, client, clinician, organization):

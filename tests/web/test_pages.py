@@ -8,6 +8,7 @@ from django.urls import reverse
 from assessments.choices import AuditAction, AuditChannel
 from assessments.models import Assessment, AuditEvent, Encounter, Patient, Report
 from assessments.services import assessment_create
+from guidelines.vocabulary import value_label
 from tests.factories import MembershipFactory, OrganizationFactory
 
 SEVERE_PRIMARY = {
@@ -185,6 +186,23 @@ def test_patient_page_shows_encounters_and_trend_charts(logged_in, assessment, p
     body = response.content.decode()
     assert response.status_code == 200
     assert reverse("assessment_detail", args=[assessment.pk]) in body
+    row = re.search(rf'<tr id="assessment-row-{assessment.pk}">(.*?)</tr>', body, re.S)
+    cells = [
+        " ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in row[1].split("</td>")
+    ]
+    result, version = assessment.result, assessment.rule_set_version
+    assert cells[1:5] == [
+        f"{value_label('severity', result['severity'])} "
+        + value_label("mr_type", result["mr_type"])
+        + (  # no "(null)" when there is no subgrade
+            f" ({value_label('severity_subgrade', result['severity_subgrade'])})"
+            if result["severity_subgrade"]
+            else ""
+        ),
+        value_label("stage", result["stage"]),
+        f"{version.title} · version {result['guideline']['version']}",
+        f"{assessment.created_at:%Y-%m-%d %H:%M} by {assessment.created_by.username}",
+    ]
     assert body.count("<svg") == 4
     # thresholds of the active rule set for this patient's MR type (primary)
     assert "≥ 0.4 cm²: severe MR" in body
