@@ -54,11 +54,6 @@ class TrendSpec:
     def path(self) -> str:
         return f"echo.{self.key}"
 
-    @property
-    def derived(self) -> str:
-        """The ``with_result_summary`` annotation of the value the engine derived."""
-        return f"result_derived_{self.key}"
-
 
 TRENDS: tuple[TrendSpec, ...] = (
     TrendSpec("lvef_pct", "echo_lvef_pct", "LVEF", "%"),
@@ -280,7 +275,7 @@ def trend_points(assessments, spec: TrendSpec) -> list[tuple[dt.datetime, float]
             continue
         value = _number(getattr(assessment, spec.column))
         if value is None:
-            value = _number(getattr(assessment, spec.derived))
+            value = _number((assessment.result_derived or {}).get(spec.key))
         if value is not None:
             by_encounter[assessment.encounter_id] = (
                 assessment.encounter.occurred_at,
@@ -299,7 +294,8 @@ def _thresholds(assessments) -> tuple[dict, str]:
         default=None,
     )
     mr_type = latest.result_mr_type if latest else None
-    code = (latest and latest.result_guideline_code) or default_rule_set_code()
+    guideline = (latest and latest.result_guideline) or {}
+    code = guideline.get("code") or default_rule_set_code()
     thresholds = chart_thresholds_for(code, mr_type)
     if thresholds is None:  # the rule set has no published version
         return {}, ""
@@ -321,11 +317,8 @@ RESULT_SUMMARY = {
     "result_severity": _text("result__severity"),
     "result_severity_subgrade": _text("result__severity_subgrade"),
     "result_stage": _text("result__stage"),
-    "result_guideline_code": _text("result__guideline__code"),
-    "result_guideline_title": _text("result__guideline__title"),
-    "result_guideline_version": _text("result__guideline__version"),
-    # numbers, read as JSON
-    **{spec.derived: F(f"result__derived__{spec.key}") for spec in TRENDS},
+    "result_guideline": F("result__guideline"),  # {code, title, version, content_hash}
+    "result_derived": F("result__derived"),  # the values the engine derived
 }
 
 

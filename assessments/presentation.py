@@ -492,6 +492,7 @@ def encounter_cards(encounters) -> list[dict[str, Any]]:
 
 def _assessment_row(assessment) -> dict[str, Any]:
     version = assessment.rule_set_version
+    guideline = assessment.result_guideline or {}
     mr_type = value_label("mr_type", assessment.result_mr_type)
     if assessment.result_severity_subgrade:
         subgrade = value_label("severity_subgrade", assessment.result_severity_subgrade)
@@ -508,8 +509,8 @@ def _assessment_row(assessment) -> dict[str, Any]:
         "severity_words": value_label("severity", assessment.result_severity),
         "mr_type_words": mr_type,
         "stage": value_label("stage", assessment.result_stage),
-        "rule_set": f"{(version and version.title) or assessment.result_guideline_title}"
-        f" · version {assessment.result_guideline_version}",
+        "rule_set": f"{(version and version.title) or guideline.get('title')}"
+        f" · version {guideline.get('version')}",
         "rule_set_inactive": bool(version and version.status != "published"),
         "recorded": recorded,
     }
