@@ -327,6 +327,11 @@ class _Step:
     rest: tuple[str, ...]  # the group's unknowns still open (sorted by name)
     # every combination of ``rest``; None when there are more than MAX_COMBINATIONS
     rest_combinations: tuple[tuple[Any, ...], ...] | None
+    # the same combinations as completions ({name: value}), made once: the first
+    # step's are the completions themselves, a later step's extend the uncovered ones
+    # (never written to: a completion is extended into a new dict)
+    assignments: tuple[dict[str, Any], ...] | None = None
+    rest_assignments: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -338,8 +343,9 @@ class _GroupPlan:
     tests: tuple[tuple[RecommendationRule, Callable, tuple[Callable, ...]], ...]
     steps: tuple[_Step, ...]
     setting: bool  # no derived fact depends on the unknowns: completions only set them
-    # fires(facts, assignment) for a setting group whose conditions can all be inlined
-    compiled: Callable[[Mapping[str, Any], dict[str, Any]], Any] | None = None
+    # fires_each(facts, recommended, assignments) for a setting group whose conditions
+    # can all be inlined (``_compiled_fires``)
+    compiled: Callable[..., list] | None = None
 
 
 _Plan = tuple[_GroupPlan, ...]
@@ -374,17 +380,20 @@ def _plan(
                 rest_combinations = tuple(
                     itertools.product(*(unknowns.variables[n] for n in rest))
                 )
+            combinations = None
+            if _size(new, unknowns) <= MAX_COMBINATIONS:
+                combinations = tuple(
+                    itertools.product(*(unknowns.variables[n] for n in new))
+                )
             steps.append(
                 _Step(
                     tuple(new),
                     tuple(names),
-                    None
-                    if _size(new, unknowns) > MAX_COMBINATIONS
-                    else tuple(
-                        itertools.product(*(unknowns.variables[n] for n in new))
-                    ),
+                    combinations,
                     tuple(rest),
                     rest_combinations,
+                    _as_assignments(new, combinations),
+                    _as_assignments(rest, rest_combinations),
                 )
             )
         setting = set(variables).isdisjoint(variables if triggers is None else triggers)
@@ -440,27 +449,31 @@ def _nested_first(condition, tested, bind, made: set[str]) -> tuple[list[str], A
 
 
 def _compiled_fires(group, variables, earlier, condition_of):
-    """The group's ``fires`` as one generated function, or None when some condition
-    cannot be inlined.
+    """The group's ``fires`` over a list of completions as one generated function, or
+    None when some condition cannot be inlined.
 
-    ``fires(facts, assignment)`` reads each parameter the conditions test once: a
-    completed unknown from ``assignment``, any other value from the facts (the
-    recorded values, and the codes recommended so far, which ``_cover`` sets). It then
-    tests the rules in order exactly as ``_first_firing`` does on facts with the
-    completion written into them (``specs.inline_condition``, three-valued): the
-    first rule that is true, none of the rules before it in its group being true, is
-    returned; None when there is none. Nothing is written into the facts, so nothing
-    needs to be put back. For a rule with one blocker::
+    ``fires_each(facts, recommended, assignments)`` reads each parameter the
+    conditions test once, before its loop: the recorded values from the facts, and
+    the codes recommended so far from ``recommended``. Then, for each completion in
+    ``assignments``, it takes the completed unknowns from it (the recorded value for
+    one it leaves open) and tests the rules in order exactly as ``_first_firing`` does
+    on facts with the completion written into them (``specs.inline_condition``,
+    three-valued): the first rule that is true, none of the rules before it in its
+    group being true, is appended; None when there is none. Nothing is written into
+    the facts, so nothing needs to be put back. For a rule with one blocker::
 
-        result = ...  # the rule's condition
-        if result is True:
-            blocked = False
-            result = ...  # the blocker's condition
+        for assignment in assignments:
+            x1 = assignment.get(p4, x1_recorded)
+            result = ...  # the rule's condition
             if result is True:
-                blocked = True
-            if not blocked:
-                return r3
-        return None
+                blocked = False
+                result = ...  # the blocker's condition
+                if result is True:
+                    blocked = True
+                if not blocked:
+                    fired.append(r3)
+                    continue
+            fired.append(None)
     """
     conditions = [
         (rule, condition_of(rule), [condition_of(first) for first in earlier(rule)])
@@ -496,33 +509,39 @@ def _compiled_fires(group, variables, earlier, condition_of):
         for first in blockers:
             check = [*tested(first), "if result is True:", "    blocked = True"]
             block += ["if not blocked:", *("    " + line for line in check)]
-        block += ["if not blocked:", f"    return {bind('r', rule)}"]
+        block += [
+            "if not blocked:",
+            f"    fired.append({bind('r', rule)})",
+            "    continue",
+        ]
         body += [
             *tested(condition),
             "if result is True:",
             *("    " + line for line in block),
         ]
     completed = set(variables)
-    reads = []
+    recorded, per_completion = [], []
     for parameter, x in src.locals_of.items():
         p = bind("p", parameter)
-        if parameter in completed:
-            reads += [
-                f"    if {p} in assignment:",
-                f"        {x} = assignment[{p}]",
-                "    else:",
-                f"        {x} = get({p})",
-            ]
+        if parameter == "recommendations":
+            recorded.append(f"    {x} = recommended")
+        elif parameter in completed:
+            recorded.append(f"    {x}_recorded = get({p})")
+            per_completion.append(f"        {x} = assignment.get({p}, {x}_recorded)")
         else:
-            reads.append(f"    {x} = get({p})")
+            recorded.append(f"    {x} = get({p})")
     lines = [
-        "def fires(facts, assignment):",
+        "def fires_each(facts, recommended, assignments):",
         "    get = facts.get",
-        *reads,
-        *("    " + line for line in body),
-        "    return None",
+        *recorded,
+        "    fired = []",
+        "    for assignment in assignments:",
+        *per_completion,
+        *("        " + line for line in body),
+        "        fired.append(None)",
+        "    return fired",
     ]
-    return src.function(lines, "fires", "<completion group>")
+    return src.function(lines, "fires_each", "<completion group>")
 
 
 def _cover(facts, plan: _Plan, codes, recompute) -> _Coverage:
@@ -538,53 +557,57 @@ def _cover(facts, plan: _Plan, codes, recompute) -> _Coverage:
     outcome = _Coverage()
     recommended = tuple(codes)
     for group in plan:
-        if group.setting:
+        if group.compiled is not None:
+            # Reads the completions without writing them into the facts.
+            fires_each = partial(group.compiled, facts, recommended)
+            if _cover_group(outcome, group, fires_each):
+                return outcome
+        elif group.setting:
             # No derived fact depends on these unknowns: a completion only sets them,
             # so the facts are saved once for the group and put back at its end.
             saved = saved_values(facts, (*group.variables, "recommendations"))
             try:
                 facts["recommendations"] = recommended
-                if group.compiled is not None:
-                    fires = partial(group.compiled, facts)
-                else:
-                    fires = _setting_fires(facts, group.tests, group.variables)
-                if _cover_group(outcome, group, fires):
+                fires = _setting_fires(facts, group.tests, group.variables)
+                if _cover_group(outcome, group, _each(fires)):
                     return outcome
             finally:
                 restore(facts, saved)
         else:
             fires = _recomputing_fires(facts, group.tests, recompute, recommended)
-            if _cover_group(outcome, group, fires):
+            if _cover_group(outcome, group, _each(fires)):
                 return outcome
     return outcome
 
 
-def _cover_group(outcome: _Coverage, group: _GroupPlan, fires) -> bool:
+def _each(fires):
+    """``fires_each`` from a ``fires`` of one completion."""
+    return lambda assignments: [fires(assignment) for assignment in assignments]
+
+
+def _cover_group(outcome: _Coverage, group: _GroupPlan, fires_each) -> bool:
     """Widen one group's unknowns rule by rule (see ``_cover``); True when the code
-    is given (``outcome.given`` set)."""
+    is given (``outcome.given`` set). ``fires_each(assignments)`` gives, for each
+    completion, the rule that fires in it (None: none does)."""
     names: tuple[str, ...] = ()
-    uncovered: list[dict[str, Any]] = [{}]
+    uncovered: Sequence[dict[str, Any]] = ({},)
     covered: list[tuple[dict[str, Any], RecommendationRule]] = []
     narrowest = None
     for step in group.steps:
-        combinations = step.combinations
-        if (
-            combinations is None
-            or len(combinations) * len(uncovered) > MAX_COMBINATIONS
-        ):
+        assignments = step.assignments
+        if assignments is None or len(assignments) * len(uncovered) > MAX_COMBINATIONS:
             if narrowest is None:
                 outcome.too_many.extend(step.names)
             break
         names = step.names
-        new = step.new
-        uncovered = [
-            _extended(base, new, values)
-            for base in uncovered
-            for values in combinations
-        ]
+        if step is group.steps[0]:  # its completions are made already
+            uncovered = assignments
+        else:
+            uncovered = [
+                {**base, **values} for base in uncovered for values in assignments
+            ]
         still: list[dict[str, Any]] = []
-        for assignment in uncovered:
-            rule = fires(assignment)
+        for assignment, rule in zip(uncovered, fires_each(uncovered), strict=True):
             if rule is None:
                 still.append(assignment)
             else:
@@ -595,20 +618,18 @@ def _cover_group(outcome: _Coverage, group: _GroupPlan, fires) -> bool:
             return True
         if covered and narrowest is None:
             narrowest = (list(names), list(covered))
-        if _refuted(uncovered[0], step, fires):
+        if _refuted(uncovered[0], step, fires_each):
             break  # one completion no rule of the code reaches: it is not given
     if narrowest is not None:
         outcome.partial.append(narrowest)
     return False
 
 
-def _extended(base: dict[str, Any], names, values) -> dict[str, Any]:
-    """``base`` with ``names`` set to ``values`` (a new dict)."""
-    if not base:
-        return dict(zip(names, values, strict=True))
-    assignment = base.copy()
-    assignment.update(zip(names, values, strict=True))
-    return assignment
+def _as_assignments(names, combinations) -> tuple[dict[str, Any], ...] | None:
+    """Each combination of values of ``names`` as a completion ``{name: value}``."""
+    if combinations is None:
+        return None
+    return tuple(dict(zip(names, values, strict=True)) for values in combinations)
 
 
 def _group_tests(group, test_of, earlier):
@@ -673,15 +694,14 @@ def _recomputing_fires(facts, tests, recompute, recommended):
     return fires
 
 
-def _refuted(base, step: _Step, fires) -> bool:
+def _refuted(base, step: _Step, fires_each) -> bool:
     """Whether one uncovered completion stays uncovered whatever the group's other
     unknowns are: then the code cannot hold in every completion, and widening further
     would only cost time."""
-    if not step.rest or step.rest_combinations is None:
+    if not step.rest or step.rest_assignments is None:
         return not step.rest
     return any(
-        fires(_extended(base, step.rest, values)) is None
-        for values in step.rest_combinations
+        fires_each(({**base, **values},))[0] is None for values in step.rest_assignments
     )
 
 

@@ -55,11 +55,13 @@ def test_a_generated_group_test_picks_the_rule_the_facts_would(code, monkeypatch
                 on_facts = completion._setting_fires(
                     facts, group.tests, group.variables
                 )
-                for assignment in _assignments(group):
+                assignments = list(_assignments(group))
+                generated = group.compiled(facts, tuple(codes), assignments)
+                assert len(generated) == len(assignments)
+                for assignment, rule in zip(assignments, generated, strict=True):
                     completion.restore(facts, saved)
                     facts["recommendations"] = tuple(codes)
-                    generated = group.compiled(facts, assignment)
-                    assert generated is on_facts(assignment), (group, assignment)
+                    assert rule is on_facts(assignment), (group, assignment)
                     compared.append(1)
             finally:
                 completion.restore(facts, saved)
