@@ -241,7 +241,7 @@ def resolve(
     derived fact), each with the parameters it needed; ``recompute`` applies a
     completion to the facts in place, recomputes the derived facts and returns what
     ``restore`` puts back; ``entry`` builds a
-    recommendation entry from a rule; ``earlier`` gives the rules of the same group
+    given recommendation's entry from a rule; ``earlier`` gives the rules of the same group
     before a rule (one that fires in a completion, a caution included, blocks it);
     ``test_of`` gives the function that tests a rule's condition on these facts;
     ``plans`` keeps each code's ``_Plan`` (see there) for the next evaluation with the
@@ -250,30 +250,23 @@ def resolve(
     the guard facts decide it), so that a group's rules can be tested in one
     generated function (``_compiled_fires``).
     """
-    by_code: dict[str, list[tuple[RecommendationRule, list[str]]]] = {}
-    for rule, needed in unknown_rules:
-        if rule.code in given_codes:
-            continue
-        names = _variables_for(needed, unknowns, rule_set, not_completable)
-        if names is None:
-            continue  # needs a grading input: stays unknown, listed under missing
-        by_code.setdefault(rule.code, []).append((rule, names))
-
+    if plans is None:
+        plans = {}
+    to_cover = _codes_to_cover(
+        unknown_rules,
+        given_codes,
+        unknowns,
+        rule_set,
+        not_completable,
+        plans,
+        lambda candidates: _plan(
+            candidates, unknowns, recompute, earlier, test_of, condition_of
+        ),
+    )
     given: list[dict[str, Any]] = []
     conditional: list[dict[str, Any]] = []
     codes = list(given_codes)
-    if plans is None:
-        plans = {}
-    for code, candidates in by_code.items():
-        key = (
-            tuple((rule.key, *names) for rule, names in candidates),
-            unknowns.stage_drivers,
-        )
-        plan = plans.get(key)
-        if plan is None:
-            plan = plans[key] = _plan(
-                candidates, unknowns, recompute, earlier, test_of, condition_of
-            )
+    for code, candidates, plan in to_cover:
         outcome = _cover(facts, plan, codes, recompute)
         if outcome.given is not None:
             names, covered = outcome.given
@@ -285,29 +278,86 @@ def resolve(
             given.append(item)
             codes.append(code)
         elif outcome.partial:
-            names = sorted(
-                {n for group_names, _ in outcome.partial for n in group_names}
-            )
-            texts = [
-                _applying_text(group_names, covered, unknowns)
-                for group_names, covered in outcome.partial
-            ]
-            weakest = min(
-                (_weakest(covered) for _, covered in outcome.partial), key=_strength
-            )
-            conditional.append(
-                _conditional(weakest, entry, names, unknowns, " or ".join(texts))
-            )
+            partial = outcome.partial
+            if len(partial) == 1:
+                names, covered = partial[0]
+                text = _applying_text(names, covered, unknowns)
+                weakest = _weakest(covered)
+                names = sorted(set(names))
+            else:
+                names = sorted({n for group_names, _ in partial for n in group_names})
+                text = " or ".join(
+                    _applying_text(group_names, covered, unknowns)
+                    for group_names, covered in partial
+                )
+                weakest = _weakest(
+                    [(None, _weakest(covered)) for _, covered in partial]
+                )
+            conditional.append(_conditional(weakest, names, text))
         elif outcome.too_many:
             names = list(dict.fromkeys(outcome.too_many))
             text = "depends on " + _names_text(names) + " (not recorded)"
-            conditional.append(
-                _conditional(candidates[0][0], entry, names, unknowns, text)
-            )
+            conditional.append(_conditional(candidates[0][0], names, text))
     return given, conditional
 
 
-@dataclass
+def _codes_to_cover(
+    unknown_rules, given_codes, unknowns, rule_set, not_completable, plans, plan_of
+):
+    """The codes to cover, in order, each with its candidate rules (with their
+    completion variables, ``_variables_for``) and its plan (``plan_of``, kept in
+    ``plans`` by candidates and stage drivers); the domains of the variables are
+    added to ``unknowns`` on the way.
+
+    A rule whose code is given already, or that needs a value never completed, is
+    left out. What comes out depends only on the unknown rules (with what each
+    needed), the stage drivers and which symptom variables are open at the start, so
+    it is worked out once per such combination (in ``plans``); a later evaluation
+    adds the same domains to its ``unknowns``, in the same order."""
+    variables = unknowns.variables
+    key = (
+        "codes to cover",
+        tuple(
+            (rule.key, needed)
+            for rule, needed in unknown_rules
+            if rule.code not in given_codes
+        ),
+        unknowns.stage_drivers,
+        NYHA in variables,
+        SYMPTOM_STATUS in variables,
+    )
+    known = plans.get(key)
+    if known is not None:
+        to_cover, added = known
+        for parameter in added:
+            if parameter not in variables:
+                _add_variable(parameter, rule_set, variables, unknowns.regions)
+        return to_cover
+    before = set(variables)
+    by_code: dict[str, list[tuple[RecommendationRule, tuple[str, ...]]]] = {}
+    for rule, needed in unknown_rules:
+        if rule.code in given_codes:
+            continue
+        names = _variables_for(needed, unknowns, rule_set, not_completable)
+        if names is None:
+            continue  # needs a grading input: stays unknown, listed under missing
+        by_code.setdefault(rule.code, []).append((rule, names))
+    to_cover = []
+    for code, candidates in by_code.items():
+        plan_key = (
+            tuple((rule.key, *names) for rule, names in candidates),
+            unknowns.stage_drivers,
+        )
+        plan = plans.get(plan_key)
+        if plan is None:
+            plan = plans[plan_key] = plan_of(candidates)
+        to_cover.append((code, candidates, plan))
+    added = tuple(name for name in variables if name not in before)
+    plans[key] = (tuple(to_cover), added)
+    return to_cover
+
+
+@dataclass(slots=True)
 class _Coverage:
     given: tuple[list[str], list] | None = None
     partial: list[tuple[list[str], list]] = field(default_factory=list)
@@ -343,8 +393,8 @@ class _GroupPlan:
     tests: tuple[tuple[RecommendationRule, Callable, tuple[Callable, ...]], ...]
     steps: tuple[_Step, ...]
     setting: bool  # no derived fact depends on the unknowns: completions only set them
-    # fires_each(facts, recommended, assignments) for a setting group whose conditions
-    # can all be inlined (``_compiled_fires``)
+    # sort_each(facts, recommended, assignments, covered, uncovered) for a setting
+    # group whose conditions can all be inlined (``_compiled_fires``)
     compiled: Callable[..., list] | None = None
 
 
@@ -449,18 +499,20 @@ def _nested_first(condition, tested, bind, made: set[str]) -> tuple[list[str], A
 
 
 def _compiled_fires(group, variables, earlier, condition_of):
-    """The group's ``fires`` over a list of completions as one generated function, or
-    None when some condition cannot be inlined.
+    """The group's test of a list of completions as one generated function, or None
+    when some condition cannot be inlined.
 
-    ``fires_each(facts, recommended, assignments)`` reads each parameter the
-    conditions test once, before its loop: the recorded values from the facts, and
-    the codes recommended so far from ``recommended``. Then, for each completion in
-    ``assignments``, it takes the completed unknowns from it (the recorded value for
-    one it leaves open) and tests the rules in order exactly as ``_first_firing`` does
-    on facts with the completion written into them (``specs.inline_condition``,
-    three-valued): the first rule that is true, none of the rules before it in its
-    group being true, is appended; None when there is none. Nothing is written into
-    the facts, so nothing needs to be put back. For a rule with one blocker::
+    ``sort_each(facts, recommended, assignments, covered, uncovered)`` reads each
+    parameter the conditions test once, before its loop: the recorded values from the
+    facts, and the codes recommended so far from ``recommended``. Then, for each
+    completion in ``assignments``, it takes the completed unknowns from it (the
+    recorded value for one it leaves open) and tests the rules in order exactly as
+    ``_first_firing`` does on facts with the completion written into them
+    (``specs.inline_condition``, three-valued): the first rule that is true, none of
+    the rules before it in its group being true, fires, and ``(completion, rule)`` is
+    appended to ``covered``; a completion in which none fires is appended to
+    ``uncovered``. Nothing is written into the facts, so nothing needs to be put back.
+    For a rule with one blocker::
 
         for assignment in assignments:
             x1 = assignment.get(p4, x1_recorded)
@@ -471,9 +523,9 @@ def _compiled_fires(group, variables, earlier, condition_of):
                 if result is True:
                     blocked = True
                 if not blocked:
-                    fired.append(r3)
+                    covered.append((assignment, r3))
                     continue
-            fired.append(None)
+            uncovered.append(assignment)
     """
     conditions = [
         (rule, condition_of(rule), [condition_of(first) for first in earlier(rule)])
@@ -511,7 +563,7 @@ def _compiled_fires(group, variables, earlier, condition_of):
             block += ["if not blocked:", *("    " + line for line in check)]
         block += [
             "if not blocked:",
-            f"    fired.append({bind('r', rule)})",
+            f"    covered.append((assignment, {bind('r', rule)}))",
             "    continue",
         ]
         body += [
@@ -531,17 +583,15 @@ def _compiled_fires(group, variables, earlier, condition_of):
         else:
             recorded.append(f"    {x} = get({p})")
     lines = [
-        "def fires_each(facts, recommended, assignments):",
+        "def sort_each(facts, recommended, assignments, covered, uncovered):",
         "    get = facts.get",
         *recorded,
-        "    fired = []",
         "    for assignment in assignments:",
         *per_completion,
         *("        " + line for line in body),
-        "        fired.append(None)",
-        "    return fired",
+        "        uncovered.append(assignment)",
     ]
-    return src.function(lines, "fires_each", "<completion group>")
+    return src.function(lines, "sort_each", "<completion group>")
 
 
 def _cover(facts, plan: _Plan, codes, recompute) -> _Coverage:
@@ -559,8 +609,8 @@ def _cover(facts, plan: _Plan, codes, recompute) -> _Coverage:
     for group in plan:
         if group.compiled is not None:
             # Reads the completions without writing them into the facts.
-            fires_each = partial(group.compiled, facts, recommended)
-            if _cover_group(outcome, group, fires_each):
+            sort_each = partial(group.compiled, facts, recommended)
+            if _cover_group(outcome, group, sort_each):
                 return outcome
         elif group.setting:
             # No derived fact depends on these unknowns: a completion only sets them,
@@ -569,26 +619,37 @@ def _cover(facts, plan: _Plan, codes, recompute) -> _Coverage:
             try:
                 facts["recommendations"] = recommended
                 fires = _setting_fires(facts, group.tests, group.variables)
-                if _cover_group(outcome, group, _each(fires)):
+                if _cover_group(outcome, group, _sorting(fires)):
                     return outcome
             finally:
                 restore(facts, saved)
         else:
             fires = _recomputing_fires(facts, group.tests, recompute, recommended)
-            if _cover_group(outcome, group, _each(fires)):
+            if _cover_group(outcome, group, _sorting(fires)):
                 return outcome
     return outcome
 
 
-def _each(fires):
-    """``fires_each`` from a ``fires`` of one completion."""
-    return lambda assignments: [fires(assignment) for assignment in assignments]
+def _sorting(fires):
+    """``sort_each(assignments, covered, uncovered)`` from a ``fires`` of one
+    completion (the rule that fires in it, or None)."""
+
+    def sort_each(assignments, covered, uncovered):
+        for assignment in assignments:
+            rule = fires(assignment)
+            if rule is None:
+                uncovered.append(assignment)
+            else:
+                covered.append((assignment, rule))
+
+    return sort_each
 
 
-def _cover_group(outcome: _Coverage, group: _GroupPlan, fires_each) -> bool:
+def _cover_group(outcome: _Coverage, group: _GroupPlan, sort_each) -> bool:
     """Widen one group's unknowns rule by rule (see ``_cover``); True when the code
-    is given (``outcome.given`` set). ``fires_each(assignments)`` gives, for each
-    completion, the rule that fires in it (None: none does)."""
+    is given (``outcome.given`` set). ``sort_each(assignments, covered, uncovered)``
+    appends each completion with the rule that fires in it to ``covered``, each in
+    which none fires to ``uncovered``."""
     names: tuple[str, ...] = ()
     uncovered: Sequence[dict[str, Any]] = ({},)
     covered: list[tuple[dict[str, Any], RecommendationRule]] = []
@@ -600,25 +661,18 @@ def _cover_group(outcome: _Coverage, group: _GroupPlan, fires_each) -> bool:
                 outcome.too_many.extend(step.names)
             break
         names = step.names
-        if step is group.steps[0]:  # its completions are made already
-            uncovered = assignments
-        else:
-            uncovered = [
+        if step is not group.steps[0]:  # the first step's completions are made
+            assignments = [
                 {**base, **values} for base in uncovered for values in assignments
             ]
-        still: list[dict[str, Any]] = []
-        for assignment, rule in zip(uncovered, fires_each(uncovered), strict=True):
-            if rule is None:
-                still.append(assignment)
-            else:
-                covered.append((assignment, rule))
-        uncovered = still
+        uncovered = []
+        sort_each(assignments, covered, uncovered)
         if not uncovered:
             outcome.given = (list(names), covered)
             return True
         if covered and narrowest is None:
             narrowest = (list(names), list(covered))
-        if _refuted(uncovered[0], step, fires_each):
+        if _refuted(uncovered[0], step, sort_each):
             break  # one completion no rule of the code reaches: it is not given
     if narrowest is not None:
         outcome.partial.append(narrowest)
@@ -694,23 +748,26 @@ def _recomputing_fires(facts, tests, recompute, recommended):
     return fires
 
 
-def _refuted(base, step: _Step, fires_each) -> bool:
+def _refuted(base, step: _Step, sort_each) -> bool:
     """Whether one uncovered completion stays uncovered whatever the group's other
     unknowns are: then the code cannot hold in every completion, and widening further
     would only cost time."""
     if not step.rest or step.rest_assignments is None:
         return not step.rest
-    return any(
-        fires_each(({**base, **values},))[0] is None for values in step.rest_assignments
-    )
-
-
-def _strength(rule: RecommendationRule) -> int:
-    return CLASS_STRENGTH.get(rule.cor, 0)
+    uncovered: list[dict[str, Any]] = []
+    sort_each([{**base, **values} for values in step.rest_assignments], [], uncovered)
+    return bool(uncovered)
 
 
 def _weakest(covered) -> RecommendationRule:
-    return min((rule for _, rule in covered), key=_strength)
+    """The rule of the weakest class among ``(completion, rule)`` pairs (the first
+    such)."""
+    weakest, lowest = None, 1 << 30
+    strength = CLASS_STRENGTH.get
+    for _, rule in covered:
+        if strength(rule.cor, 0) < lowest:
+            weakest, lowest = rule, strength(rule.cor, 0)
+    return weakest
 
 
 def _sharing_groups(candidates):
@@ -849,14 +906,15 @@ def _names_text(names: Sequence[str]) -> str:
     return ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
-def _conditional(rule, entry, names, unknowns, condition: str) -> dict[str, Any]:
-    item = entry(rule)
+def _conditional(rule, names, condition: str) -> dict[str, Any]:
+    """A ``conditional`` row: the rule's code, title, class, level and source (as in
+    its recommendation entry), what it depends on and when it would apply."""
     return {
-        "code": item["code"],
-        "title": item["title"],
-        "class": item["class"],
-        "level": item["level"],
-        "source": item["source"],
+        "code": rule.code,
+        "title": rule.title,
+        "class": rule.cor,
+        "level": rule.loe,
+        "source": rule.source.as_dict(),
         "depends_on": [RECORDED_AS.get(n, n) for n in names],
         "condition": condition,
     }
@@ -865,32 +923,34 @@ def _conditional(rule, entry, names, unknowns, condition: str) -> dict[str, Any]
 def _applying_text(names, covered, unknowns) -> str:
     """'would apply if …': the values of each unknown under which a rule fired (an
     unknown a completion left open stands for all its values)."""
+    variables = unknowns.variables
     parts = []
     product = 1
+    left_open = False
     for name in names:
-        domain = unknowns.variables[name]
-        values: set[Any] | tuple[Any, ...] = set()
-        for assignment, _ in covered:
-            if name not in assignment:
-                values = domain  # left open: all its values
-                break
-            values.add(assignment[name])
-        if values is domain:
+        domain = variables[name]
+        try:
+            values = {assignment[name] for assignment, _ in covered}
+        except KeyError:  # left open by some completion: all its values
+            left_open = True
+            product *= len(domain)
+            continue
+        if len(values) == len(domain):  # every value (values come from the domain)
             product *= len(domain)
             continue
         chosen = [v for v in domain if v in values]
         product *= len(chosen)
-        if len(chosen) == len(domain):
-            continue
         parts.append(_value_text(name, chosen, unknowns))
     text = "would apply if " + " and ".join(parts) if parts else "would apply"
-    combinations = 0  # the completions the covered ones stand for
-    for assignment, _ in covered:
-        size = 1
-        for name in names:
-            if name not in assignment:
-                size *= len(unknowns.variables[name])
-        combinations += size
+    combinations = len(covered)  # the completions the covered ones stand for
+    if left_open:
+        combinations = 0
+        for assignment, _ in covered:
+            size = 1
+            for name in names:
+                if name not in assignment:
+                    size *= len(variables[name])
+            combinations += size
     if product != combinations:
         text += " (in some combinations of these values only)"
     return text

@@ -649,7 +649,10 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
 
     def undecided(prepared: PreparedRule, needed: set[str]) -> None:
         rule = prepared.rule
-        names = in_reading_order(rule.condition, needed)
+        if len(needed) == 1:  # what a condition reports is among what it reads
+            names = tuple(needed)
+        else:
+            names = in_reading_order(rule.condition, needed)
         reason = prepared.undecided_reason
         for parameter in names:
             missing.append((parameter, reason))
@@ -664,15 +667,14 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
                 missing.append((parameter, reason))
         if rule.group:
             groups_done[rule.group] = rule.position
-        entry = prepared.entry()
         if rule.kind == "caution":
-            cautions.append(entry)
+            cautions.append(prepared.entry())
         elif rule.kind == "conditional":
-            deferred.append(_deferred_entry(rule, entry))
+            deferred.append(_deferred_entry(rule, prepared.entry()))
         elif rule.code not in codes:
             codes.append(rule.code)
             facts["recommendations"] = tuple(codes)
-            recommendations.append(entry)
+            recommendations.append(prepared.entry())
         return facts["recommendations"]
 
     rule_pass(rule_set, facts)(facts, groups_done, set(), fired, undecided)
@@ -685,7 +687,7 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
 def rule_pass(rule_set, facts) -> Callable[..., None]:
     """The recommendation pass for these guard facts, compiled once per rule set and
     combination of their values (``compile_rule_pass``)."""
-    key = ("rule pass", *(facts[name] for name in GUARD_FACTS))
+    key = ("rule pass", *map(facts.__getitem__, GUARD_FACTS))
     run = rule_set.memo.get(key)
     if run is None:
         run = rule_set.memo[key] = compile_rule_pass(rules_admitted(rule_set, facts))
@@ -837,7 +839,7 @@ GUARD_FACTS = ("presentation", "etiology", "mr_type", "severity", "echo_recorded
 def rules_admitted(rule_set, facts) -> tuple[PreparedRule, ...]:
     """The rules, in order, that the guard facts do not already rule out, each
     specialised to them. Built once per rule set and combination of their values."""
-    key = ("admitted", *(facts[name] for name in GUARD_FACTS))
+    key = ("admitted", *map(facts.__getitem__, GUARD_FACTS))
     admitted = rule_set.memo.get(key)
     if admitted is None:
         known = dict(zip(GUARD_FACTS, key[1:], strict=True))
@@ -865,7 +867,7 @@ def _completion_tables(rule_set, facts) -> _CompletionTables:
     rule out never holds) and that condition (specialised; True or False when they
     decide it), the admitted recommendation rules that read a derived fact that may
     be unknown, and the covering plans of ``completion.resolve``."""
-    key = ("completion tables", *(facts[name] for name in GUARD_FACTS))
+    key = ("completion tables", *map(facts.__getitem__, GUARD_FACTS))
     tables = rule_set.memo.get(key)
     if tables is None:
         admitted = rules_admitted(rule_set, facts)
