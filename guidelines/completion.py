@@ -755,8 +755,11 @@ def _refuted(base, step: _Step, sort_each) -> bool:
     if not step.rest or step.rest_assignments is None:
         return not step.rest
     uncovered: list[dict[str, Any]] = []
-    sort_each([{**base, **values} for values in step.rest_assignments], [], uncovered)
-    return bool(uncovered)
+    for values in step.rest_assignments:  # until one is not covered
+        sort_each(({**base, **values},), [], uncovered)
+        if uncovered:
+            return True
+    return False
 
 
 def _weakest(covered) -> RecommendationRule:
