@@ -432,23 +432,20 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
         if symptoms == "symptomatic":
             return "D"
         results = []
-        for criterion in rule_set.stage_criteria:
+        for criterion, test, parameter, unit, text, source in _stage_rows(rule_set):
             needed: set[str] = set()
-            met = criterion.condition.evaluate(facts, needed)
+            met = test(facts, needed)
             results.append(met)
-            leaf = criterion.condition.all_leaves[0]
             findings.append(
                 {
-                    "parameter": leaf.parameter,
-                    "value": _jsonable(facts.get(leaf.parameter)),
-                    "unit": leaf.label.rsplit("(", 1)[-1].rstrip(")")
-                    if "(" in leaf.label
-                    else "",
+                    "parameter": parameter,
+                    "value": _jsonable(facts.get(parameter)),
+                    "unit": unit,
                     "supports": "C2" if met else None,
                     "tests_for": "C2",
                     "met": met,
-                    "criterion": str(criterion),
-                    "source": criterion.source.as_dict() if criterion.source else None,
+                    "criterion": text,
+                    "source": None if source is None else source.copy(),
                 }
             )
             if met is None:
@@ -475,6 +472,25 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
     if gdmt is False or facts.get("management.cad_requiring_revascularization") is True:
         return "C"
     return "D"
+
+
+def _stage_rows(rule_set) -> tuple[tuple, ...]:
+    """Each C1/C2 criterion with what its finding needs, worked out once per rule set:
+    (criterion, its condition's test, the parameter its first leaf reads, the unit in
+    that leaf's label, its text, its source)."""
+    rows = rule_set.memo.get("stage rows")
+    if rows is None:
+        rows = []
+        for criterion in rule_set.stage_criteria:
+            leaf = criterion.condition.all_leaves[0]
+            unit = (
+                leaf.label.rsplit("(", 1)[-1].rstrip(")") if "(" in leaf.label else ""
+            )
+            source = criterion.source.as_dict() if criterion.source else None
+            test = criterion.condition.test
+            rows.append((criterion, test, leaf.parameter, unit, str(criterion), source))
+        rows = rule_set.memo["stage rows"] = tuple(rows)
+    return rows
 
 
 def risk_factors(facts: Mapping[str, Any], derived: _Derivation) -> list[str]:

@@ -65,7 +65,6 @@ BAND_GRADE = {
     "moderate_to_severe": "moderate",
     "severe": "severe",
 }
-GRADE_RANK = {"mild": 1, "moderate": 2, "severe": 3}
 # Everything the grading procedure reads besides its rows (and the derivation inputs).
 GRADING_INPUTS = frozenset(
     {
@@ -380,6 +379,8 @@ class Reading:
     criteria: Sequence[SeverityCriterion]
     grading: Grading
     met: list[SeverityCriterion]  # the sign rows (specific or supportive) that hold
+    rows: PreparedRows  # the criteria arranged (``prepared``)
+    grades: list[str]  # the grade of each quantitative parameter's band, in order
     candidate: str | None = None  # the grade the counts or the quantitation point to
     settled_by: str = ""
 
@@ -412,7 +413,8 @@ def _read(facts, criteria, secondary: bool) -> Reading:
         bands=bands,
         findings=findings,
     )
-    return Reading(facts, criteria, grading, met)
+    grades = [BAND_GRADE[band] for band in bands.values()]
+    return Reading(facts, criteria, grading, met, rows, grades)
 
 
 # --- the procedure, in order --------------------------------------------------------
@@ -447,9 +449,9 @@ def trace_jet(r: Reading) -> bool:
 
 def quantitative_two_grades_apart(r: Reading) -> bool:
     """Step 7 (first part): quantitative grades two apart → indeterminate."""
-    ranks = [GRADE_RANK[BAND_GRADE[b]] for b in r.bands.values()]
-    if len(ranks) < 2 or max(ranks) - min(ranks) < 2:
-        return False
+    grades = r.grades
+    if len(grades) < 2 or not ("mild" in grades and "severe" in grades):
+        return False  # (mild, moderate, severe: two apart is mild with severe)
     return r.indeterminate(
         "quantitative parameters two grades apart",
         "Discordant quantitative parameters: " + _bands_text(r.bands),
@@ -460,7 +462,7 @@ def candidate_grade(r: Reading) -> bool:
     """Steps 3 and 5: four specific signs of one kind and none of the other, else two
     or more quantitative parameters on one grade; otherwise indeterminate."""
     mild_n, severe_n = r.grading.mild_specific, r.grading.severe_specific
-    grades = _counts(BAND_GRADE[b] for b in r.bands.values())
+    grades = _counts(r.grades)
     agreed = [g for g, n in grades.items() if n >= 2]
     if severe_n >= 4 and mild_n == 0:
         r.candidate, r.settled_by = (
@@ -559,7 +561,7 @@ def _discordance(r: Reading) -> str:
     vc_against_eroa = _vc_against_eroa(r)
     if vc_against_eroa:
         return vc_against_eroa
-    level = {"severe": "severe", "mild": "mild"}.get(r.candidate, r.grading.subgrade)
+    level = r.candidate if r.candidate in ("severe", "mild") else r.grading.subgrade
     if severe_n and level in LOW_BANDS:
         return (
             f"{severe_n} sign(s) specific for severe MR against a {_words(level)} grade"
@@ -577,7 +579,9 @@ def _vc_against_eroa(r: Reading) -> str:
     """The vena contracta row specific for severe MR holding with EROA in a low band,
     or the one specific for mild MR with EROA in a high band (SPEC 1.3 step 7)."""
     eroa_band = r.bands.get(EROA)
-    cut_off = prepared(r.criteria).eroa_cut_off
+    if eroa_band is None:
+        return ""
+    cut_off = r.rows.eroa_cut_off
     for role, against in (
         ("specific_severe", LOW_BANDS),
         ("specific_mild", HIGH_BANDS),
