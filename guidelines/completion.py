@@ -280,18 +280,18 @@ def resolve(
         elif outcome.partial:
             partial = outcome.partial
             if len(partial) == 1:
-                names, covered = partial[0]
-                text = _applying_text(names, covered, unknowns)
+                names, covered, domains = partial[0]
+                text = _applying_text(names, covered, domains)
                 weakest = _weakest(covered)
                 names = sorted(set(names))
             else:
-                names = sorted({n for group_names, _ in partial for n in group_names})
+                names = sorted({n for group_names, *_ in partial for n in group_names})
                 text = " or ".join(
-                    _applying_text(group_names, covered, unknowns)
-                    for group_names, covered in partial
+                    _applying_text(group_names, covered, domains)
+                    for group_names, covered, domains in partial
                 )
                 weakest = _weakest(
-                    [(None, _weakest(covered)) for _, covered in partial]
+                    [(None, _weakest(covered)) for _, covered, _ in partial]
                 )
             conditional.append(_conditional(weakest, names, text))
         elif outcome.too_many:
@@ -306,14 +306,14 @@ def _codes_to_cover(
 ):
     """The codes to cover, in order, each with its candidate rules (with their
     completion variables, ``_variables_for``) and its plan (``plan_of``, kept in
-    ``plans`` by candidates and stage drivers); the domains of the variables are
-    added to ``unknowns`` on the way.
+    ``plans`` by candidates and stage drivers).
 
     A rule whose code is given already, or that needs a value never completed, is
     left out. What comes out depends only on the unknown rules (with what each
     needed), the stage drivers and which symptom variables are open at the start, so
-    it is worked out once per such combination (in ``plans``); a later evaluation
-    adds the same domains to its ``unknowns``, in the same order."""
+    it is worked out once per such combination (in ``plans``). The domains of the
+    variables are added to ``unknowns`` when it is worked out; what reads them later
+    (the texts) reads them from the plan's groups, so a later evaluation need not."""
     variables = unknowns.variables
     key = (
         "codes to cover",
@@ -326,14 +326,9 @@ def _codes_to_cover(
         NYHA in variables,
         SYMPTOM_STATUS in variables,
     )
-    known = plans.get(key)
-    if known is not None:
-        to_cover, added = known
-        for parameter in added:
-            if parameter not in variables:
-                _add_variable(parameter, rule_set, variables, unknowns.regions)
+    to_cover = plans.get(key)
+    if to_cover is not None:
         return to_cover
-    before = set(variables)
     by_code: dict[str, list[tuple[RecommendationRule, tuple[str, ...]]]] = {}
     for rule, needed in unknown_rules:
         if rule.code in given_codes:
@@ -352,15 +347,15 @@ def _codes_to_cover(
         if plan is None:
             plan = plans[plan_key] = plan_of(candidates)
         to_cover.append((code, candidates, plan))
-    added = tuple(name for name in variables if name not in before)
-    plans[key] = (tuple(to_cover), added)
+    plans[key] = to_cover = tuple(to_cover)
     return to_cover
 
 
 @dataclass(slots=True)
 class _Coverage:
     given: tuple[list[str], list] | None = None
-    partial: list[tuple[list[str], list]] = field(default_factory=list)
+    # (the unknowns named, the completions covered, the group's domains)
+    partial: list[tuple[list[str], list, Unknowns]] = field(default_factory=list)
     too_many: list[str] = field(default_factory=list)
 
 
@@ -396,6 +391,8 @@ class _GroupPlan:
     # sort_each(facts, recommended, assignments, covered, uncovered) for a setting
     # group whose conditions can all be inlined (``_compiled_fires``)
     compiled: Callable[..., list] | None = None
+    # the group's unknowns with their values and regions, for the texts
+    domains: Unknowns | None = None
 
 
 _Plan = tuple[_GroupPlan, ...]
@@ -450,6 +447,15 @@ def _plan(
         compiled = None
         if setting and condition_of is not None:
             compiled = _compiled_fires(group, variables, earlier, condition_of)
+        domains = Unknowns(
+            {name: unknowns.variables[name] for name in variables},
+            {
+                name: unknowns.regions[name]
+                for name in variables
+                if name in unknowns.regions
+            },
+            unknowns.stage_drivers,
+        )
         groups.append(
             _GroupPlan(
                 variables,
@@ -457,6 +463,7 @@ def _plan(
                 tuple(steps),
                 setting,
                 compiled,
+                domains,
             )
         )
     return tuple(groups)
@@ -675,7 +682,7 @@ def _cover_group(outcome: _Coverage, group: _GroupPlan, sort_each) -> bool:
         if _refuted(uncovered[0], step, sort_each):
             break  # one completion no rule of the code reaches: it is not given
     if narrowest is not None:
-        outcome.partial.append(narrowest)
+        outcome.partial.append((*narrowest, group.domains))
     return False
 
 

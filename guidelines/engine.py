@@ -1090,7 +1090,18 @@ def _is_uncertain(name: str, unknowns) -> bool:
 
 
 def _recompute(rule_set, unknowns):
-    drivers = frozenset(unknowns.stage_drivers)
+    """``recompute(facts, assignment)`` for these stage drivers: writes a completion
+    into the facts, recomputes symptom status and stage from it and returns what
+    ``completion.restore`` puts back. Made once per rule set and stage drivers."""
+    key = ("recompute", unknowns.stage_drivers)
+    made = rule_set.memo.get(key)
+    if made is None:
+        made = rule_set.memo[key] = _make_recompute(rule_set, unknowns.stage_drivers)
+    return made
+
+
+def _make_recompute(rule_set, stage_drivers):
+    drivers = frozenset(stage_drivers)
 
     def recompute(facts, assignment):
         saved = completion.saved_values(
