@@ -151,12 +151,10 @@ def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
 _PLACES = {places: Decimal(places) for places in ("0.001", "0.1")}
 
 
-def _q(value: Decimal, places: str) -> float:
-    return float(value.quantize(_PLACES[places]))
-
-
 class _Derivation:
     """Collects derived values (full precision for rules, rounded for display)."""
+
+    __slots__ = ("exact", "shown", "formulas")
 
     def __init__(self):
         self.exact: dict[str, Decimal] = {}
@@ -165,14 +163,9 @@ class _Derivation:
 
     def add(self, name, value, places, unit, formula):
         self.exact[name] = value
-        self.shown[name] = _q(value, places)
+        self.shown[name] = shown = float(value.quantize(_PLACES[places]))
         self.formulas.append(
-            {
-                "parameter": name,
-                "value": self.shown[name],
-                "unit": unit,
-                "formula": formula,
-            }
+            {"parameter": name, "value": shown, "unit": unit, "formula": formula}
         )
 
 
@@ -259,17 +252,32 @@ def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
     return d
 
 
+# (input path, derived name, its field) of each quantitative value a derivation may fill
+_QUANTITATIVE_DERIVED = tuple(
+    (path, path.split(".", 1)[1], FIELDS_BY_PATH[path]) for path in QUANTITATIVE
+)
+# (derived name, its fact) of the derived values the rules read
+_DERIVED_FACTS = tuple(
+    (name, sys.intern(f"derived.{name}"))
+    for name in (
+        "bsa_m2",
+        "bmi_kg_m2",
+        "lvesd_index_mm_m2",
+        "tricuspid_annulus_index_mm_m2",
+    )
+)
+
+
 def _use_derived(
     facts: dict[str, Any], d: _Derivation, warnings: list[str]
 ) -> dict[str, str]:
     """Fill unmeasured quantitative values from derived ones; report disagreements."""
     origin: dict[str, str] = {}
-    for path in QUANTITATIVE:
-        name = path.split(".", 1)[1]
-        derived = d.exact.get(name)
+    exact = d.exact
+    for path, name, spec in _QUANTITATIVE_DERIVED:
+        derived = exact.get(name)
         if derived is None:
             continue
-        spec = FIELDS_BY_PATH[path]
         measured = facts.get(path)
         if measured is not None:
             if (
@@ -565,14 +573,10 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
 
     derived = derive(facts, warnings)
     origin = _use_derived(facts, derived, warnings)
-    for name in (
-        "bsa_m2",
-        "bmi_kg_m2",
-        "lvesd_index_mm_m2",
-        "tricuspid_annulus_index_mm_m2",
-    ):
-        if name in derived.exact:
-            facts[f"derived.{name}"] = derived.exact[name]
+    exact = derived.exact
+    for name, fact in _DERIVED_FACTS:
+        if name in exact:
+            facts[fact] = exact[name]
 
     base_type = base_mr_type(facts["etiology"])
     grading = grade_severity(
