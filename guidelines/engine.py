@@ -697,9 +697,12 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
             recommendations.append(prepared.entry())
         return facts["recommendations"]
 
-    rule_pass(rule_set, facts)(facts, groups_done, set(), fired, undecided)
+    rule_pass(rule_set, facts)(
+        facts, groups_done, set(), codes, recommendations, fired, undecided
+    )
     facts["recommendations"] = tuple(codes)
-    recommendations = _without_no_treatment(recommendations, warnings)
+    if "no_treatment" in codes:
+        recommendations = _without_no_treatment(recommendations, warnings)
     facts["deferred"] = deferred
     return recommendations, cautions, unknown, groups_done
 
@@ -717,14 +720,19 @@ def rule_pass(rule_set, facts) -> Callable[..., None]:
 def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]:
     """The admitted rules as one generated function that tests them in order.
 
-    ``run_rules(facts, groups_done, needed, fired, undecided)`` reads every parameter
-    the (specialised) conditions test once, into locals, then for each rule: skips it
-    when its group already fired, tests its condition on the locals
-    (``specs.inline_condition``, reporting absent values into ``needed`` exactly as its
-    compiled test would), and calls ``undecided(rule, needed)`` when the result is
-    unknown or ``recommended = fired(rule)`` when it fires. Only the codes recommended
-    so far change during the pass: rules that test them (``recommendations includes
-    …``) read the local ``recommended``, which ``fired`` returns. For a grouped rule::
+    ``run_rules(facts, groups_done, needed, codes, recommendations, fired,
+    undecided)`` reads every parameter the (specialised) conditions test once, into
+    locals, then for each rule: skips it when its group already fired, tests its
+    condition on the locals (``specs.inline_condition``, reporting absent values into
+    ``needed`` exactly as its compiled test would), and calls ``undecided(rule,
+    needed)`` when the result is unknown or ``recommended = fired(rule)`` when it
+    fires. Only the codes recommended so far change during the pass: rules that test
+    them (``recommendations includes …``) read the local ``recommended``, which
+    ``fired`` returns. A recommendation rule with no ``not_recorded_as`` leaf does
+    what ``fired`` would inline: marks its group done and, when its code is not in
+    ``codes`` yet, appends the code, sets ``recommended`` (and the facts'
+    ``recommendations``) to the codes so far and appends its entry to
+    ``recommendations``. For a grouped rule of another kind::
 
         if g7 not in groups_done:
             if needed:
@@ -749,8 +757,24 @@ def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]
     body: list[str] = []
     for prepared in admitted:
         r = bind("r", prepared)
+        rule = prepared.rule
+        if rule.kind == "recommendation" and not prepared.assumed:
+            # ``fired`` written out: the group is done; a code not listed yet is
+            # listed, with its entry, and becomes one of the codes recommended.
+            g, position = bind("g", rule.group), bind("o", rule.position)
+            done = [f"groups_done[{g}] = {position}"]
+            c = bind("c", rule.code)
+            when_fired = [
+                *(done if rule.group else []),
+                f"if {c} not in codes:",
+                f"    codes.append({c})",
+                '    recommended = facts["recommendations"] = tuple(codes)',
+                f"    recommendations.append({r}.entry())",
+            ]
+        else:
+            when_fired = [f"recommended = fired({r})"]
         if isinstance(prepared.condition, bool):  # decided true by the guard facts
-            block = [f"recommended = fired({r})"]
+            block = when_fired
         else:
             block = [
                 "if needed:",
@@ -759,7 +783,7 @@ def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]
                 "if result is None:",
                 f"    undecided({r}, needed)",
                 "elif result:",
-                f"    recommended = fired({r})",
+                *("    " + line for line in when_fired),
             ]
         if prepared.rule.group:
             block = [
@@ -768,7 +792,9 @@ def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]
             ]
         body += block
     lines = [
-        "def run_rules(facts, groups_done, needed, fired, undecided):",
+        "def run_rules(",
+        "    facts, groups_done, needed, codes, recommendations, fired, undecided",
+        "):",
         "    get = facts.get",
         *src.preload(skip=("recommendations",)),
         "    recommended = ()",
