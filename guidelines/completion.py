@@ -280,15 +280,15 @@ def resolve(
         elif outcome.partial:
             partial = outcome.partial
             if len(partial) == 1:
-                names, covered, domains = partial[0]
-                text = _applying_text(names, covered, domains)
+                names, covered, group = partial[0]
+                text = _group_text(group, names, covered)
                 weakest = _weakest(covered)
                 names = sorted(set(names))
             else:
                 names = sorted({n for group_names, *_ in partial for n in group_names})
                 text = " or ".join(
-                    _applying_text(group_names, covered, domains)
-                    for group_names, covered, domains in partial
+                    _group_text(group, group_names, covered)
+                    for group_names, covered, group in partial
                 )
                 weakest = _weakest(
                     [(None, _weakest(covered)) for _, covered, _ in partial]
@@ -354,8 +354,8 @@ def _codes_to_cover(
 @dataclass(slots=True)
 class _Coverage:
     given: tuple[list[str], list] | None = None
-    # (the unknowns named, the completions covered, the group's domains)
-    partial: list[tuple[list[str], list, Unknowns]] = field(default_factory=list)
+    # (the unknowns named, the completions covered, their group)
+    partial: list[tuple[list[str], list, _GroupPlan]] = field(default_factory=list)
     too_many: list[str] = field(default_factory=list)
 
 
@@ -393,6 +393,10 @@ class _GroupPlan:
     compiled: Callable[..., list] | None = None
     # the group's unknowns with their values and regions, for the texts
     domains: Unknowns | None = None
+    # the ids of the first step's completions (made with the plan, kept with it) and
+    # the 'would apply if' texts of sets of them (``_group_text``)
+    first_ids: frozenset[int] = frozenset()
+    texts: dict[tuple, str] = field(default_factory=dict, compare=False)
 
 
 _Plan = tuple[_GroupPlan, ...]
@@ -456,6 +460,7 @@ def _plan(
             },
             unknowns.stage_drivers,
         )
+        first = steps[0].assignments if steps else None
         groups.append(
             _GroupPlan(
                 variables,
@@ -464,6 +469,7 @@ def _plan(
                 setting,
                 compiled,
                 domains,
+                frozenset(map(id, first or ())),
             )
         )
     return tuple(groups)
@@ -682,7 +688,7 @@ def _cover_group(outcome: _Coverage, group: _GroupPlan, sort_each) -> bool:
         if _refuted(uncovered[0], step, sort_each):
             break  # one completion no rule of the code reaches: it is not given
     if narrowest is not None:
-        outcome.partial.append((*narrowest, group.domains))
+        outcome.partial.append((*narrowest, group))
     return False
 
 
@@ -928,6 +934,26 @@ def _conditional(rule, names, condition: str) -> dict[str, Any]:
         "depends_on": [RECORDED_AS.get(n, n) for n in names],
         "condition": condition,
     }
+
+
+def _group_text(group: _GroupPlan, names, covered) -> str:
+    """``_applying_text`` for one group. When every completion covered is one of the
+    group's first step (the same dicts, made with the plan, every evaluation), the
+    text is a function of which of them are covered, so it is kept on the group by
+    their ids (up to ``MAX_TEXTS`` sets)."""
+    ids = tuple([id(assignment) for assignment, _ in covered])
+    if not group.first_ids.issuperset(ids):
+        return _applying_text(names, covered, group.domains)
+    key = (tuple(names), ids)
+    text = group.texts.get(key)
+    if text is None:
+        if len(group.texts) >= MAX_TEXTS:
+            group.texts.clear()
+        text = group.texts[key] = _applying_text(names, covered, group.domains)
+    return text
+
+
+MAX_TEXTS = 256
 
 
 def _applying_text(names, covered, unknowns) -> str:
