@@ -177,6 +177,8 @@ def unknowns_of(
                 drivers = []
                 break
             drivers.append(variable)
+    if not drivers and symptom_variable is None:
+        return Unknowns(variables, regions, ())  # nothing to complete (most often)
     for name in dict.fromkeys(
         [*drivers, *([symptom_variable] if symptom_variable else [])]
     ):

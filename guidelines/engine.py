@@ -630,8 +630,9 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
         missing,
         warnings,
     )
-    deferred_codes = {c["code"] for c in conditional}
-    conditional.extend(c for c in completed if c["code"] not in deferred_codes)
+    if completed:
+        deferred_codes = {c["code"] for c in conditional}
+        conditional.extend(c for c in completed if c["code"] not in deferred_codes)
 
     return {
         "guideline": rule_set.header(),
@@ -1003,7 +1004,10 @@ def complete_recommendations(
             CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
         )
     unknowns = completion.unknowns_of(facts, rule_set, stage_missing, not_completable)
-    hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
+    if unknowns.variables or unknowns.stage_drivers:
+        hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
+    else:
+        hidden = []  # neither stage nor symptom status is open
     if not (unknown_rules or hidden or unknowns.stage_drivers):
         return []  # nothing was left undecided (the common case)
     tables = _completion_tables(rule_set, facts)
