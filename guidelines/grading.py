@@ -298,30 +298,37 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
             row.criterion.condition, value_of, bind, "scratch", report=False
         )
         choices = [(value_of(p), bind("p", p), bind("u", u)) for p, u in row.parameters]
+        # The finding starts as a copy of the row's own (``finding``: its key order);
+        # what depends on the patient is then set in it.
+        first, unit = row.parameters[0]
+        template = finding(first, None, unit, row.tests_for, None, row.text, None)
+        body.append(f"found = {bind('f', template)}.copy()")
         if len(choices) == 1:
             x, p, u = choices[0]
-            body.append(f"parameter, value, unit = {p}, {x}, {u}")
+            body.append(f"value = {x}")
         else:  # the first parameter recorded names the finding
             for i, (x, p, u) in enumerate(choices):
                 body += [
                     f"{'if' if i == 0 else 'elif'} {x} is not None:",
-                    f"    parameter, value, unit = {p}, {x}, {u}",
+                    f"    value = {x}",
                 ]
-            x, p, u = choices[0]
-            body += ["else:", f"    parameter, value, unit = {p}, None, {u}"]
-        tests_for = bind("t", row.tests_for)
-        source = "None" if row.source is None else f"{bind('s', row.source)}.copy()"
+                if i > 0:
+                    body += [
+                        f'    found["parameter"] = {p}',
+                        f'    found["unit"] = {u}',
+                    ]
+            body += ["else:", "    value = None"]
         body += [
-            "findings.append({",
-            '    "parameter": parameter,',
-            '    "value": float(value) if value.__class__ is Decimal else value,',
-            '    "unit": unit,',
-            f'    "supports": {tests_for} if result else None,',
-            f'    "tests_for": {tests_for},',
-            '    "met": result,',
-            f'    "criterion": {bind("c", row.text)},',
-            f'    "source": {source},',
-            "})",
+            "if value is not None:",
+            '    found["value"] = float(value) if value.__class__ is Decimal else value',
+            "if result:",
+            f'    found["supports"] = {bind("t", row.tests_for)}',
+            'found["met"] = result',
+        ]
+        if row.source is not None:
+            body.append(f'found["source"] = {bind("s", row.source)}.copy()')
+        body += [
+            "findings.append(found)",
             "if result:",
             f"    met.append({bind('r', row.criterion)})",
         ]
