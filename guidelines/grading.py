@@ -200,7 +200,11 @@ def compile_band_reader(bands) -> Callable:
             if text is None:
                 text = c1                  ("EROA below every cut-off → mild")
             bands[p8] = band
-            findings.append({"parameter": p8, ...})
+            found = f9.copy()              (EROA's finding: parameter, unit, met)
+            found["value"] = float(x0) if x0.__class__ is Decimal else x0
+            found["supports"] = found["tests_for"] = band
+            ...
+            findings.append(found)
     """
     src = FunctionSource(Decimal=Decimal)
     bind, value_of = src.bind, src.value_of
@@ -235,19 +239,21 @@ def compile_band_reader(bands) -> Callable:
                 "    if new_band == 'severe':",
                 "        band, text, source = new_band, new_text, new_source",
             ]
-        p, u = bind("p", parameter), bind("u", UNITS.get(parameter, ""))
+        p = bind("p", parameter)
+        # the finding starts as a copy of the parameter's own (``finding``: its key
+        # order), what the band decides is set in it
+        template = finding(
+            parameter, None, UNITS.get(parameter, ""), None, True, None, None
+        )
         block += [
             f"bands[{p}] = band",
-            "findings.append({",
-            f'    "parameter": {p},',
-            f'    "value": float({x}) if {x}.__class__ is Decimal else {x},',
-            f'    "unit": {u},',
-            '    "supports": band,',
-            '    "tests_for": band,',
-            '    "met": True,',
-            '    "criterion": text,',
-            '    "source": None if source is None else source.copy(),',
-            "})",
+            f"found = {bind('f', template)}.copy()",
+            f'found["value"] = float({x}) if {x}.__class__ is Decimal else {x}',
+            'found["supports"] = found["tests_for"] = band',
+            'found["criterion"] = text',
+            "if source is not None:",
+            '    found["source"] = source.copy()',
+            "findings.append(found)",
         ]
         body += [f"if {x} is not None:", *("    " + line for line in block)]
     lines = [
@@ -271,7 +277,8 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
 
     It reads every parameter the rows name once, then for each row in order tests its
     condition on those values (``specs.inline_condition``) and builds its finding, the
-    same dict as ``finding`` gives; it counts the specific rows that hold. For a row
+    same dict as ``finding`` gives (a copy of the row's, made once, with what the
+    patient decides set in it); it counts the specific rows that hold. For a row
     ``echo.vena_contracta_cm < 0.3 → specific for mild MR`` it writes::
 
         x0 = get(p0)
@@ -280,9 +287,17 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
             result = None
         else:
             result = x0 < v1
-        findings.append({"parameter": p2, "value": x0, "unit": u3, ...})
+        found = f2.copy()           (the row's finding: parameter, unit, criterion)
+        value = x0
+        if value is not None:
+            found["value"] = float(value) if value.__class__ is Decimal else value
         if result:
-            met.append(r4)
+            found["supports"] = t3
+        found["met"] = result
+        found["source"] = s4.copy()
+        findings.append(found)
+        if result:
+            met.append(r5)
             mild += 1
 
     Only names made here enter the source; the parameters, values, texts and sources
