@@ -311,8 +311,13 @@ def base_mr_type(etiology: str) -> str | None:
     return None
 
 
-def final_mr_type(etiology: str, severity: str, warnings: list[str]) -> str:
-    base = base_mr_type(etiology)
+def final_mr_type(
+    etiology: str, severity: str, warnings: list[str], base: str | None = None
+) -> str:
+    """The MR type: the etiology's (``base``, when already worked out), else by
+    severity."""
+    if base is None:
+        base = base_mr_type(etiology)
     if base:
         return base
     if severity == "none_trivial":
@@ -328,13 +333,13 @@ def final_mr_type(etiology: str, severity: str, warnings: list[str]) -> str:
 
 
 def symptom_status(facts: Mapping[str, Any], warnings: list[str]) -> str:
+    if facts.get("symptoms.equivocal") is True:
+        return "equivocal"
     nyha = facts.get("symptoms.nyha_class")
     flagged = [s for s, path in SYMPTOM_PATHS if facts.get(path) is True]
     congested = facts.get("hemodynamics.pulmonary_edema") is True or (
         facts.get("hemodynamics.cardiogenic_shock") is True
     )
-    if facts.get("symptoms.equivocal") is True:
-        return "equivocal"
     if nyha == 1 and (flagged or congested):
         warnings.append(
             "NYHA class I recorded together with symptoms ("
@@ -586,7 +591,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     )
     warnings.extend(grading.warnings)
     missing.extend(grading.missing)
-    mr_type = final_mr_type(facts["etiology"], grading.severity, warnings)
+    mr_type = final_mr_type(facts["etiology"], grading.severity, warnings, base_type)
     symptoms = symptom_status(facts, warnings)
     findings = grading.findings  # JSON-ready: numbers as floats
     if origin:
@@ -626,7 +631,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
         recommendations,
         unknown_rules,
         group_fired,
-        [p for p, _ in stage_missing],
+        [p for p, _ in stage_missing] if stage_missing else [],
         missing,
         warnings,
     )
