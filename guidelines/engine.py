@@ -1018,8 +1018,9 @@ def complete_recommendations(
     tables = _completion_tables(rule_set, facts)
     test_of = tables.test_of
     codes = [r["code"] for r in recommendations]
-    candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
+    candidates = unknown_rules  # in position order (the rules are), each once
     if hidden:
+        candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
         saved = completion.saved_values(facts, hidden)
         for name in hidden:
             facts[name] = None
@@ -1037,12 +1038,12 @@ def complete_recommendations(
                     )
         finally:
             completion.restore(facts, saved)
+        candidates = sorted(candidates.values(), key=lambda item: item[0].position)
     open_rules = [
         (rule, needed)
-        for rule, needed in candidates.values()
+        for rule, needed in candidates
         if not (rule.group and group_fired.get(rule.group, 1 << 30) < rule.position)
     ]
-    open_rules.sort(key=lambda item: item[0].position)
     recompute = _recompute(rule_set, unknowns)
     if unknowns.stage_drivers:
         stages = completion.stage_candidates(facts, unknowns, recompute)
@@ -1105,18 +1106,19 @@ def _consequences(facts, rule_set, recommendations, group_fired):
 
 
 def _earlier_in_group(rule_set):
-    """A rule → the rules of its group before it (any of which, firing, blocks it)."""
+    """A rule → the rules of its group before it (any of which, firing, blocks it);
+    made once per rule set."""
     key = "earlier in group"
-    if key not in rule_set.memo:
+    earlier = rule_set.memo.get(key)
+    if earlier is None:
         before: dict[str, tuple] = {}
         seen: dict[str, list] = {}
         for rule in rule_set.rules:
             if rule.group:
                 before[rule.key] = tuple(seen.setdefault(rule.group, []))
                 seen[rule.group].append(rule)
-        rule_set.memo[key] = before
-    before = rule_set.memo[key]
-    return lambda rule: before.get(rule.key, ())
+        earlier = rule_set.memo[key] = lambda rule: before.get(rule.key, ())
+    return earlier
 
 
 def _is_uncertain(name: str, unknowns) -> bool:
