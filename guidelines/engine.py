@@ -49,7 +49,7 @@ from .specs import (
     always,
     format_value,
     in_reading_order,
-    inline_condition,
+    inline_branches,
     specialise,
 )
 from .vocabulary import (
@@ -785,11 +785,14 @@ def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]
             block = [
                 "if needed:",
                 "    needed.clear()",
-                *inline_condition(prepared.condition, value_of, bind, "needed"),
-                "if result is None:",
-                f"    undecided({r}, needed)",
-                "elif result:",
-                *("    " + line for line in when_fired),
+                *inline_branches(
+                    prepared.condition,
+                    value_of,
+                    bind,
+                    "needed",
+                    when_fired,
+                    [f"undecided({r}, needed)"],
+                ),
             ]
         if prepared.rule.group:
             block = [

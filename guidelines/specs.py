@@ -393,9 +393,65 @@ def inline_condition(
     return _node_lines(condition, value_of, bind, missing, report, 0, "result")
 
 
+def inline_branches(
+    condition: Condition,
+    value_of: Callable[[str], str],
+    bind: Callable[[str, Any], str],
+    missing: str,
+    if_true: list[str],
+    if_unknown: list[str],
+) -> list[str]:
+    """Statements that run ``if_true`` when ``condition`` holds and ``if_unknown``
+    when it is unknown (nothing when it is false), testing it as ``inline_condition``
+    does (the same values read, the same absent values reported). An ``all`` / ``any``
+    node branches on its ``pending`` and ``unknown`` locals directly instead of
+    setting ``result`` first: ``all`` holds when no child decided it (``pending``) and
+    none was unknown, ``any`` when a child decided it."""
+    indent = "    "
+    if isinstance(condition, Leaf) or condition.match == "at_least":
+        return [
+            *inline_condition(condition, value_of, bind, missing),
+            "if result is None:",
+            *(indent + line for line in if_unknown),
+            "elif result:",
+            *(indent + line for line in if_true),
+        ]
+    lines = _node_body(condition, value_of, bind, missing, True, 0)
+    if condition.match == "all":
+        return [
+            *lines,
+            "if pending:",
+            "    if unknown:",
+            *(2 * indent + line for line in if_unknown),
+            "    else:",
+            *(2 * indent + line for line in if_true),
+        ]
+    return [
+        *lines,
+        "if not pending:",
+        *(indent + line for line in if_true),
+        "elif unknown:",
+        *(indent + line for line in if_unknown),
+    ]
+
+
 def _node_lines(node, value_of, bind, missing, report, depth, target) -> list[str]:
     """An ``all`` / ``any`` node's statements, setting ``target`` (see
     ``inline_condition``); ``depth`` names its locals."""
+    suffix = str(depth) if depth else ""
+    is_all = node.match == "all"
+    decided = "False" if is_all else "True"
+    rest = "True" if is_all else "False"
+    return [
+        *_node_body(node, value_of, bind, missing, report, depth),
+        f"{target} = (None if unknown{suffix} else {rest}) "
+        f"if pending{suffix} else {decided}",
+    ]
+
+
+def _node_body(node, value_of, bind, missing, report, depth) -> list[str]:
+    """An ``all`` / ``any`` node's children tested, leaving ``pending`` (no child
+    decided it) and ``unknown`` (a child was unknown) set; ``depth`` names them."""
     is_all = node.match == "all"
     suffix = str(depth) if depth else ""
     pending, unknown = f"pending{suffix}", f"unknown{suffix}"
@@ -419,11 +475,6 @@ def _node_lines(node, value_of, bind, missing, report, depth, target) -> list[st
                 f"    {unknown} = True",
             ]
         lines += body if index == 0 else [f"if {pending}:", *("    " + x for x in body)]
-    decided = "False" if is_all else "True"
-    rest = "True" if is_all else "False"
-    lines.append(
-        f"{target} = (None if {unknown} else {rest}) if {pending} else {decided}"
-    )
     return lines
 
 
