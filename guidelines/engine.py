@@ -506,7 +506,11 @@ def _stage_rows(rule_set) -> tuple[tuple, ...]:
     return rows
 
 
-def risk_factors(facts: Mapping[str, Any], derived: _Derivation) -> list[str]:
+def risk_factors(
+    facts: Mapping[str, Any], derived: _Derivation, recorded: bool = True
+) -> list[str]:
+    """The risk factors present (SPEC 0.7); ``recorded`` false: the input has no
+    risk-factor section, so none of its flags is read."""
     codes = []
     if facts.get("patient.sex") == "female":
         codes.append("female_sex")
@@ -515,9 +519,10 @@ def risk_factors(facts: Mapping[str, Any], derived: _Derivation) -> list[str]:
         codes.append("older_age")
     if "bmi_kg_m2" in derived.exact and derived.exact["bmi_kg_m2"] < LOW_BMI_KG_M2:
         codes.append("low_body_mass")
-    for name, path in RISK_FACTOR_PATHS:
-        if facts.get(path) is True:
-            codes.append(name)
+    if recorded:
+        for name, path in RISK_FACTOR_PATHS:
+            if facts.get(path) is True:
+                codes.append(name)
     egfr = facts.get("labs.egfr_ml_min_1_73m2")
     if egfr is not None and egfr < LOW_EGFR and "renal_dysfunction" not in codes:
         codes.append("renal_dysfunction")
@@ -650,7 +655,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
         "surgical_risk": facts["surgical_risk"],
         "derived": dict(derived.shown),
         "derivations": derived.formulas,
-        "risk_factors": risk_factors(facts, derived),
+        "risk_factors": risk_factors(facts, derived, "risk_factors" in data),
         "findings": findings,
         "recommendations": recommendations,
         "cautions": cautions,
