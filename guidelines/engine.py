@@ -626,8 +626,9 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
             ),
         }
     )
+    guard = guard_values(facts)
     recommendations, cautions, unknown_rules, group_fired = apply_rules(
-        facts, rule_set, missing, warnings
+        facts, rule_set, missing, warnings, guard
     )
     conditional = facts.pop("deferred")
     completed = complete_recommendations(
@@ -639,6 +640,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
         [p for p, _ in stage_missing] if stage_missing else [],
         missing,
         warnings,
+        guard,
     )
     if completed:
         deferred_codes = {c["code"] for c in conditional}
@@ -665,7 +667,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     }
 
 
-def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
+def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings, guard=None):
     """Run the rules in order; also return the unknown ones and where groups fired.
 
     The pass itself is ``rule_pass``: it tests each admitted rule and calls back here
@@ -708,7 +710,7 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
             recommendations.append(prepared.entry())
         return facts["recommendations"]
 
-    rule_pass(rule_set, facts)(
+    rule_pass(rule_set, facts, guard)(
         facts, groups_done, set(), codes, recommendations, fired, undecided
     )
     facts["recommendations"] = tuple(codes)
@@ -718,10 +720,11 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
     return recommendations, cautions, unknown, groups_done
 
 
-def rule_pass(rule_set, facts) -> Callable[..., None]:
+def rule_pass(rule_set, facts, guard=None) -> Callable[..., None]:
     """The recommendation pass for these guard facts, compiled once per rule set and
-    combination of their values (``compile_rule_pass``)."""
-    key = ("rule pass", *map(facts.__getitem__, GUARD_FACTS))
+    combination of their values (``compile_rule_pass``; ``guard``: the values, when
+    read already)."""
+    key = ("rule pass", guard_values(facts) if guard is None else guard)
     run = rule_set.memo.get(key)
     if run is None:
         run = rule_set.memo[key] = compile_rule_pass(rules_admitted(rule_set, facts))
@@ -896,6 +899,11 @@ CONTEXT_INPUTS = frozenset({"presentation", "etiology", "guideline"})
 GUARD_FACTS = ("presentation", "etiology", "mr_type", "severity", "echo_recorded")
 
 
+def guard_values(facts) -> tuple[Any, ...]:
+    """The guard facts' values, in ``GUARD_FACTS`` order."""
+    return tuple(map(facts.__getitem__, GUARD_FACTS))
+
+
 def rules_admitted(rule_set, facts) -> tuple[PreparedRule, ...]:
     """The rules, in order, that the guard facts do not already rule out, each
     specialised to them. Built once per rule set and combination of their values."""
@@ -922,12 +930,12 @@ class _CompletionTables:
     plans: dict  # completion.resolve's plans
 
 
-def _completion_tables(rule_set, facts) -> _CompletionTables:
+def _completion_tables(rule_set, facts, guard=None) -> _CompletionTables:
     """The tables of these guard facts: a rule → its condition's test (a rule they
     rule out never holds) and that condition (specialised; True or False when they
     decide it), the admitted recommendation rules that read a derived fact that may
     be unknown, and the covering plans of ``completion.resolve``."""
-    key = ("completion tables", *map(facts.__getitem__, GUARD_FACTS))
+    key = ("completion tables", guard_values(facts) if guard is None else guard)
     tables = rule_set.memo.get(key)
     if tables is None:
         admitted = rules_admitted(rule_set, facts)
@@ -1009,8 +1017,10 @@ def complete_recommendations(
     stage_missing,
     missing,
     warnings,
+    guard=None,
 ) -> list[dict[str, Any]]:
-    """SPEC 0.14 c: give what holds whatever the missing values are; list the rest."""
+    """SPEC 0.14 c: give what holds whatever the missing values are; list the rest
+    (``guard``: the guard facts' values, when read already)."""
     not_completable = rule_set.memo.get("not completable")
     if not_completable is None:
         not_completable = rule_set.memo["not completable"] = (
@@ -1023,7 +1033,7 @@ def complete_recommendations(
         hidden = []  # neither stage nor symptom status is open
     if not (unknown_rules or hidden or unknowns.stage_drivers):
         return []  # nothing was left undecided (the common case)
-    tables = _completion_tables(rule_set, facts)
+    tables = _completion_tables(rule_set, facts, guard)
     test_of = tables.test_of
     codes = [r["code"] for r in recommendations]
     candidates = unknown_rules  # in position order (the rules are), each once
