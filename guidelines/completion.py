@@ -177,6 +177,8 @@ def unknowns_of(
                 drivers = []
                 break
             drivers.append(variable)
+    if not drivers and symptom_variable is None:
+        return Unknowns(variables, regions, ())  # nothing to complete (most often)
     for name in dict.fromkeys(
         [*drivers, *([symptom_variable] if symptom_variable else [])]
     ):
@@ -241,7 +243,7 @@ def resolve(
     derived fact), each with the parameters it needed; ``recompute`` applies a
     completion to the facts in place, recomputes the derived facts and returns what
     ``restore`` puts back; ``entry`` builds a
-    recommendation entry from a rule; ``earlier`` gives the rules of the same group
+    given recommendation's entry from a rule; ``earlier`` gives the rules of the same group
     before a rule (one that fires in a completion, a caution included, blocks it);
     ``test_of`` gives the function that tests a rule's condition on these facts;
     ``plans`` keeps each code's ``_Plan`` (see there) for the next evaluation with the
@@ -250,30 +252,23 @@ def resolve(
     the guard facts decide it), so that a group's rules can be tested in one
     generated function (``_compiled_fires``).
     """
-    by_code: dict[str, list[tuple[RecommendationRule, list[str]]]] = {}
-    for rule, needed in unknown_rules:
-        if rule.code in given_codes:
-            continue
-        names = _variables_for(needed, unknowns, rule_set, not_completable)
-        if names is None:
-            continue  # needs a grading input: stays unknown, listed under missing
-        by_code.setdefault(rule.code, []).append((rule, names))
-
+    if plans is None:
+        plans = {}
+    to_cover = _codes_to_cover(
+        unknown_rules,
+        given_codes,
+        unknowns,
+        rule_set,
+        not_completable,
+        plans,
+        lambda candidates: _plan(
+            candidates, unknowns, recompute, earlier, test_of, condition_of
+        ),
+    )
     given: list[dict[str, Any]] = []
     conditional: list[dict[str, Any]] = []
     codes = list(given_codes)
-    if plans is None:
-        plans = {}
-    for code, candidates in by_code.items():
-        key = (
-            tuple((rule.key, *names) for rule, names in candidates),
-            unknowns.stage_drivers,
-        )
-        plan = plans.get(key)
-        if plan is None:
-            plan = plans[key] = _plan(
-                candidates, unknowns, recompute, earlier, test_of, condition_of
-            )
+    for code, candidates, plan in to_cover:
         outcome = _cover(facts, plan, codes, recompute)
         if outcome.given is not None:
             names, covered = outcome.given
@@ -285,32 +280,84 @@ def resolve(
             given.append(item)
             codes.append(code)
         elif outcome.partial:
-            names = sorted(
-                {n for group_names, _ in outcome.partial for n in group_names}
-            )
-            texts = [
-                _applying_text(group_names, covered, unknowns)
-                for group_names, covered in outcome.partial
-            ]
-            weakest = min(
-                (_weakest(covered) for _, covered in outcome.partial), key=_strength
-            )
-            conditional.append(
-                _conditional(weakest, entry, names, unknowns, " or ".join(texts))
-            )
+            partial = outcome.partial
+            if len(partial) == 1:
+                names, covered, group = partial[0]
+                text = _group_text(group, names, covered)
+                weakest = _weakest(covered)
+                names = sorted(set(names))
+            else:
+                names = sorted({n for group_names, *_ in partial for n in group_names})
+                text = " or ".join(
+                    _group_text(group, group_names, covered)
+                    for group_names, covered, group in partial
+                )
+                weakest = _weakest(
+                    [(None, _weakest(covered)) for _, covered, _ in partial]
+                )
+            conditional.append(_conditional(weakest, names, text))
         elif outcome.too_many:
             names = list(dict.fromkeys(outcome.too_many))
             text = "depends on " + _names_text(names) + " (not recorded)"
-            conditional.append(
-                _conditional(candidates[0][0], entry, names, unknowns, text)
-            )
+            conditional.append(_conditional(candidates[0][0], names, text))
     return given, conditional
 
 
-@dataclass
+def _codes_to_cover(
+    unknown_rules, given_codes, unknowns, rule_set, not_completable, plans, plan_of
+):
+    """The codes to cover, in order, each with its candidate rules (with their
+    completion variables, ``_variables_for``) and its plan (``plan_of``, kept in
+    ``plans`` by candidates and stage drivers).
+
+    A rule whose code is given already, or that needs a value never completed, is
+    left out. What comes out depends only on the unknown rules (with what each
+    needed), the stage drivers and which symptom variables are open at the start, so
+    it is worked out once per such combination (in ``plans``). The domains of the
+    variables are added to ``unknowns`` when it is worked out; what reads them later
+    (the texts) reads them from the plan's groups, so a later evaluation need not."""
+    variables = unknowns.variables
+    key = (
+        "codes to cover",
+        tuple(
+            (rule.key, needed)
+            for rule, needed in unknown_rules
+            if rule.code not in given_codes
+        ),
+        unknowns.stage_drivers,
+        NYHA in variables,
+        SYMPTOM_STATUS in variables,
+    )
+    to_cover = plans.get(key)
+    if to_cover is not None:
+        return to_cover
+    by_code: dict[str, list[tuple[RecommendationRule, tuple[str, ...]]]] = {}
+    for rule, needed in unknown_rules:
+        if rule.code in given_codes:
+            continue
+        names = _variables_for(needed, unknowns, rule_set, not_completable)
+        if names is None:
+            continue  # needs a grading input: stays unknown, listed under missing
+        by_code.setdefault(rule.code, []).append((rule, names))
+    to_cover = []
+    for code, candidates in by_code.items():
+        plan_key = (
+            tuple((rule.key, *names) for rule, names in candidates),
+            unknowns.stage_drivers,
+        )
+        plan = plans.get(plan_key)
+        if plan is None:
+            plan = plans[plan_key] = plan_of(candidates)
+        to_cover.append((code, candidates, plan))
+    plans[key] = to_cover = tuple(to_cover)
+    return to_cover
+
+
+@dataclass(slots=True)
 class _Coverage:
     given: tuple[list[str], list] | None = None
-    partial: list[tuple[list[str], list]] = field(default_factory=list)
+    # (the unknowns named, the completions covered, their group)
+    partial: list[tuple[list[str], list, _GroupPlan]] = field(default_factory=list)
     too_many: list[str] = field(default_factory=list)
 
 
@@ -327,6 +374,11 @@ class _Step:
     rest: tuple[str, ...]  # the group's unknowns still open (sorted by name)
     # every combination of ``rest``; None when there are more than MAX_COMBINATIONS
     rest_combinations: tuple[tuple[Any, ...], ...] | None
+    # the same combinations as completions ({name: value}), made once: the first
+    # step's are the completions themselves, a later step's extend the uncovered ones
+    # (never written to: a completion is extended into a new dict)
+    assignments: tuple[dict[str, Any], ...] | None = None
+    rest_assignments: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -338,8 +390,15 @@ class _GroupPlan:
     tests: tuple[tuple[RecommendationRule, Callable, tuple[Callable, ...]], ...]
     steps: tuple[_Step, ...]
     setting: bool  # no derived fact depends on the unknowns: completions only set them
-    # fires(facts, assignment) for a setting group whose conditions can all be inlined
-    compiled: Callable[[Mapping[str, Any], dict[str, Any]], Any] | None = None
+    # sort_each(facts, recommended, assignments, covered, uncovered) for a setting
+    # group whose conditions can all be inlined (``_compiled_fires``)
+    compiled: Callable[..., list] | None = None
+    # the group's unknowns with their values and regions, for the texts
+    domains: Unknowns | None = None
+    # the ids of the first step's completions (made with the plan, kept with it) and
+    # the 'would apply if' texts of sets of them (``_group_text``)
+    first_ids: frozenset[int] = frozenset()
+    texts: dict[tuple, str] = field(default_factory=dict, compare=False)
 
 
 _Plan = tuple[_GroupPlan, ...]
@@ -374,23 +433,36 @@ def _plan(
                 rest_combinations = tuple(
                     itertools.product(*(unknowns.variables[n] for n in rest))
                 )
+            combinations = None
+            if _size(new, unknowns) <= MAX_COMBINATIONS:
+                combinations = tuple(
+                    itertools.product(*(unknowns.variables[n] for n in new))
+                )
             steps.append(
                 _Step(
                     tuple(new),
                     tuple(names),
-                    None
-                    if _size(new, unknowns) > MAX_COMBINATIONS
-                    else tuple(
-                        itertools.product(*(unknowns.variables[n] for n in new))
-                    ),
+                    combinations,
                     tuple(rest),
                     rest_combinations,
+                    _as_assignments(new, combinations),
+                    _as_assignments(rest, rest_combinations),
                 )
             )
         setting = set(variables).isdisjoint(variables if triggers is None else triggers)
         compiled = None
         if setting and condition_of is not None:
             compiled = _compiled_fires(group, variables, earlier, condition_of)
+        domains = Unknowns(
+            {name: unknowns.variables[name] for name in variables},
+            {
+                name: unknowns.regions[name]
+                for name in variables
+                if name in unknowns.regions
+            },
+            unknowns.stage_drivers,
+        )
+        first = steps[0].assignments if steps else None
         groups.append(
             _GroupPlan(
                 variables,
@@ -398,6 +470,8 @@ def _plan(
                 tuple(steps),
                 setting,
                 compiled,
+                domains,
+                frozenset(map(id, first or ())),
             )
         )
     return tuple(groups)
@@ -440,27 +514,33 @@ def _nested_first(condition, tested, bind, made: set[str]) -> tuple[list[str], A
 
 
 def _compiled_fires(group, variables, earlier, condition_of):
-    """The group's ``fires`` as one generated function, or None when some condition
-    cannot be inlined.
+    """The group's test of a list of completions as one generated function, or None
+    when some condition cannot be inlined.
 
-    ``fires(facts, assignment)`` reads each parameter the conditions test once: a
-    completed unknown from ``assignment``, any other value from the facts (the
-    recorded values, and the codes recommended so far, which ``_cover`` sets). It then
-    tests the rules in order exactly as ``_first_firing`` does on facts with the
-    completion written into them (``specs.inline_condition``, three-valued): the
-    first rule that is true, none of the rules before it in its group being true, is
-    returned; None when there is none. Nothing is written into the facts, so nothing
-    needs to be put back. For a rule with one blocker::
+    ``sort_each(facts, recommended, assignments, covered, uncovered)`` reads each
+    parameter the conditions test once, before its loop: the recorded values from the
+    facts, and the codes recommended so far from ``recommended``. Then, for each
+    completion in ``assignments``, it takes the completed unknowns from it (the
+    recorded value for one it leaves open) and tests the rules in order exactly as
+    ``_first_firing`` does on facts with the completion written into them
+    (``specs.inline_condition``, three-valued): the first rule that is true, none of
+    the rules before it in its group being true, fires, and ``(completion, rule)`` is
+    appended to ``covered``; a completion in which none fires is appended to
+    ``uncovered``. Nothing is written into the facts, so nothing needs to be put back.
+    For a rule with one blocker::
 
-        result = ...  # the rule's condition
-        if result is True:
-            blocked = False
-            result = ...  # the blocker's condition
+        for assignment in assignments:
+            x1 = assignment.get(p4, x1_recorded)
+            result = ...  # the rule's condition
             if result is True:
-                blocked = True
-            if not blocked:
-                return r3
-        return None
+                blocked = False
+                result = ...  # the blocker's condition
+                if result is True:
+                    blocked = True
+                if not blocked:
+                    covered.append((assignment, r3))
+                    continue
+            uncovered.append(assignment)
     """
     conditions = [
         (rule, condition_of(rule), [condition_of(first) for first in earlier(rule)])
@@ -496,33 +576,37 @@ def _compiled_fires(group, variables, earlier, condition_of):
         for first in blockers:
             check = [*tested(first), "if result is True:", "    blocked = True"]
             block += ["if not blocked:", *("    " + line for line in check)]
-        block += ["if not blocked:", f"    return {bind('r', rule)}"]
+        block += [
+            "if not blocked:",
+            f"    covered.append((assignment, {bind('r', rule)}))",
+            "    continue",
+        ]
         body += [
             *tested(condition),
             "if result is True:",
             *("    " + line for line in block),
         ]
     completed = set(variables)
-    reads = []
+    recorded, per_completion = [], []
     for parameter, x in src.locals_of.items():
         p = bind("p", parameter)
-        if parameter in completed:
-            reads += [
-                f"    if {p} in assignment:",
-                f"        {x} = assignment[{p}]",
-                "    else:",
-                f"        {x} = get({p})",
-            ]
+        if parameter == "recommendations":
+            recorded.append(f"    {x} = recommended")
+        elif parameter in completed:
+            recorded.append(f"    {x}_recorded = get({p})")
+            per_completion.append(f"        {x} = assignment.get({p}, {x}_recorded)")
         else:
-            reads.append(f"    {x} = get({p})")
+            recorded.append(f"    {x} = get({p})")
     lines = [
-        "def fires(facts, assignment):",
+        "def sort_each(facts, recommended, assignments, covered, uncovered):",
         "    get = facts.get",
-        *reads,
-        *("    " + line for line in body),
-        "    return None",
+        *recorded,
+        "    for assignment in assignments:",
+        *per_completion,
+        *("        " + line for line in body),
+        "        uncovered.append(assignment)",
     ]
-    return src.function(lines, "fires", "<completion group>")
+    return src.function(lines, "sort_each", "<completion group>")
 
 
 def _cover(facts, plan: _Plan, codes, recompute) -> _Coverage:
@@ -538,77 +622,83 @@ def _cover(facts, plan: _Plan, codes, recompute) -> _Coverage:
     outcome = _Coverage()
     recommended = tuple(codes)
     for group in plan:
-        if group.setting:
+        if group.compiled is not None:
+            # Reads the completions without writing them into the facts.
+            sort_each = partial(group.compiled, facts, recommended)
+            if _cover_group(outcome, group, sort_each):
+                return outcome
+        elif group.setting:
             # No derived fact depends on these unknowns: a completion only sets them,
             # so the facts are saved once for the group and put back at its end.
             saved = saved_values(facts, (*group.variables, "recommendations"))
             try:
                 facts["recommendations"] = recommended
-                if group.compiled is not None:
-                    fires = partial(group.compiled, facts)
-                else:
-                    fires = _setting_fires(facts, group.tests, group.variables)
-                if _cover_group(outcome, group, fires):
+                fires = _setting_fires(facts, group.tests, group.variables)
+                if _cover_group(outcome, group, _sorting(fires)):
                     return outcome
             finally:
                 restore(facts, saved)
         else:
             fires = _recomputing_fires(facts, group.tests, recompute, recommended)
-            if _cover_group(outcome, group, fires):
+            if _cover_group(outcome, group, _sorting(fires)):
                 return outcome
     return outcome
 
 
-def _cover_group(outcome: _Coverage, group: _GroupPlan, fires) -> bool:
+def _sorting(fires):
+    """``sort_each(assignments, covered, uncovered)`` from a ``fires`` of one
+    completion (the rule that fires in it, or None)."""
+
+    def sort_each(assignments, covered, uncovered):
+        for assignment in assignments:
+            rule = fires(assignment)
+            if rule is None:
+                uncovered.append(assignment)
+            else:
+                covered.append((assignment, rule))
+
+    return sort_each
+
+
+def _cover_group(outcome: _Coverage, group: _GroupPlan, sort_each) -> bool:
     """Widen one group's unknowns rule by rule (see ``_cover``); True when the code
-    is given (``outcome.given`` set)."""
+    is given (``outcome.given`` set). ``sort_each(assignments, covered, uncovered)``
+    appends each completion with the rule that fires in it to ``covered``, each in
+    which none fires to ``uncovered``."""
     names: tuple[str, ...] = ()
-    uncovered: list[dict[str, Any]] = [{}]
+    uncovered: Sequence[dict[str, Any]] = ({},)
     covered: list[tuple[dict[str, Any], RecommendationRule]] = []
     narrowest = None
     for step in group.steps:
-        combinations = step.combinations
-        if (
-            combinations is None
-            or len(combinations) * len(uncovered) > MAX_COMBINATIONS
-        ):
+        assignments = step.assignments
+        if assignments is None or len(assignments) * len(uncovered) > MAX_COMBINATIONS:
             if narrowest is None:
                 outcome.too_many.extend(step.names)
             break
         names = step.names
-        new = step.new
-        uncovered = [
-            _extended(base, new, values)
-            for base in uncovered
-            for values in combinations
-        ]
-        still: list[dict[str, Any]] = []
-        for assignment in uncovered:
-            rule = fires(assignment)
-            if rule is None:
-                still.append(assignment)
-            else:
-                covered.append((assignment, rule))
-        uncovered = still
+        if step is not group.steps[0]:  # the first step's completions are made
+            assignments = [
+                {**base, **values} for base in uncovered for values in assignments
+            ]
+        uncovered = []
+        sort_each(assignments, covered, uncovered)
         if not uncovered:
             outcome.given = (list(names), covered)
             return True
         if covered and narrowest is None:
             narrowest = (list(names), list(covered))
-        if _refuted(uncovered[0], step, fires):
+        if _refuted(uncovered[0], step, sort_each):
             break  # one completion no rule of the code reaches: it is not given
     if narrowest is not None:
-        outcome.partial.append(narrowest)
+        outcome.partial.append((*narrowest, group))
     return False
 
 
-def _extended(base: dict[str, Any], names, values) -> dict[str, Any]:
-    """``base`` with ``names`` set to ``values`` (a new dict)."""
-    if not base:
-        return dict(zip(names, values, strict=True))
-    assignment = base.copy()
-    assignment.update(zip(names, values, strict=True))
-    return assignment
+def _as_assignments(names, combinations) -> tuple[dict[str, Any], ...] | None:
+    """Each combination of values of ``names`` as a completion ``{name: value}``."""
+    if combinations is None:
+        return None
+    return tuple(dict(zip(names, values, strict=True)) for values in combinations)
 
 
 def _group_tests(group, test_of, earlier):
@@ -673,24 +763,29 @@ def _recomputing_fires(facts, tests, recompute, recommended):
     return fires
 
 
-def _refuted(base, step: _Step, fires) -> bool:
+def _refuted(base, step: _Step, sort_each) -> bool:
     """Whether one uncovered completion stays uncovered whatever the group's other
     unknowns are: then the code cannot hold in every completion, and widening further
     would only cost time."""
-    if not step.rest or step.rest_combinations is None:
+    if not step.rest or step.rest_assignments is None:
         return not step.rest
-    return any(
-        fires(_extended(base, step.rest, values)) is None
-        for values in step.rest_combinations
-    )
-
-
-def _strength(rule: RecommendationRule) -> int:
-    return CLASS_STRENGTH.get(rule.cor, 0)
+    uncovered: list[dict[str, Any]] = []
+    for values in step.rest_assignments:  # until one is not covered
+        sort_each(({**base, **values},), [], uncovered)
+        if uncovered:
+            return True
+    return False
 
 
 def _weakest(covered) -> RecommendationRule:
-    return min((rule for _, rule in covered), key=_strength)
+    """The rule of the weakest class among ``(completion, rule)`` pairs (the first
+    such)."""
+    weakest, lowest = None, 1 << 30
+    strength = CLASS_STRENGTH.get
+    for _, rule in covered:
+        if strength(rule.cor, 0) < lowest:
+            weakest, lowest = rule, strength(rule.cor, 0)
+    return weakest
 
 
 def _sharing_groups(candidates):
@@ -829,48 +924,71 @@ def _names_text(names: Sequence[str]) -> str:
     return ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
-def _conditional(rule, entry, names, unknowns, condition: str) -> dict[str, Any]:
-    item = entry(rule)
+def _conditional(rule, names, condition: str) -> dict[str, Any]:
+    """A ``conditional`` row: the rule's code, title, class, level and source (as in
+    its recommendation entry), what it depends on and when it would apply."""
     return {
-        "code": item["code"],
-        "title": item["title"],
-        "class": item["class"],
-        "level": item["level"],
-        "source": item["source"],
+        "code": rule.code,
+        "title": rule.title,
+        "class": rule.cor,
+        "level": rule.loe,
+        "source": rule.source.as_dict(),
         "depends_on": [RECORDED_AS.get(n, n) for n in names],
         "condition": condition,
     }
 
 
+def _group_text(group: _GroupPlan, names, covered) -> str:
+    """``_applying_text`` for one group. When every completion covered is one of the
+    group's first step (the same dicts, made with the plan, every evaluation), the
+    text is a function of which of them are covered, so it is kept on the group by
+    their ids (up to ``MAX_TEXTS`` sets)."""
+    ids = tuple([id(assignment) for assignment, _ in covered])
+    if not group.first_ids.issuperset(ids):
+        return _applying_text(names, covered, group.domains)
+    key = (tuple(names), ids)
+    text = group.texts.get(key)
+    if text is None:
+        if len(group.texts) >= MAX_TEXTS:
+            group.texts.clear()
+        text = group.texts[key] = _applying_text(names, covered, group.domains)
+    return text
+
+
+MAX_TEXTS = 256
+
+
 def _applying_text(names, covered, unknowns) -> str:
     """'would apply if …': the values of each unknown under which a rule fired (an
     unknown a completion left open stands for all its values)."""
+    variables = unknowns.variables
     parts = []
     product = 1
+    left_open = False
     for name in names:
-        domain = unknowns.variables[name]
-        values: set[Any] | tuple[Any, ...] = set()
-        for assignment, _ in covered:
-            if name not in assignment:
-                values = domain  # left open: all its values
-                break
-            values.add(assignment[name])
-        if values is domain:
+        domain = variables[name]
+        try:
+            values = {assignment[name] for assignment, _ in covered}
+        except KeyError:  # left open by some completion: all its values
+            left_open = True
+            product *= len(domain)
+            continue
+        if len(values) == len(domain):  # every value (values come from the domain)
             product *= len(domain)
             continue
         chosen = [v for v in domain if v in values]
         product *= len(chosen)
-        if len(chosen) == len(domain):
-            continue
         parts.append(_value_text(name, chosen, unknowns))
     text = "would apply if " + " and ".join(parts) if parts else "would apply"
-    combinations = 0  # the completions the covered ones stand for
-    for assignment, _ in covered:
-        size = 1
-        for name in names:
-            if name not in assignment:
-                size *= len(unknowns.variables[name])
-        combinations += size
+    combinations = len(covered)  # the completions the covered ones stand for
+    if left_open:
+        combinations = 0
+        for assignment, _ in covered:
+            size = 1
+            for name in names:
+                if name not in assignment:
+                    size *= len(variables[name])
+            combinations += size
     if product != combinations:
         text += " (in some combinations of these values only)"
     return text

@@ -49,7 +49,7 @@ from .specs import (
     always,
     format_value,
     in_reading_order,
-    inline_condition,
+    inline_branches,
     specialise,
 )
 from .vocabulary import (
@@ -151,12 +151,10 @@ def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
 _PLACES = {places: Decimal(places) for places in ("0.001", "0.1")}
 
 
-def _q(value: Decimal, places: str) -> float:
-    return float(value.quantize(_PLACES[places]))
-
-
 class _Derivation:
     """Collects derived values (full precision for rules, rounded for display)."""
+
+    __slots__ = ("exact", "shown", "formulas")
 
     def __init__(self):
         self.exact: dict[str, Decimal] = {}
@@ -165,14 +163,9 @@ class _Derivation:
 
     def add(self, name, value, places, unit, formula):
         self.exact[name] = value
-        self.shown[name] = _q(value, places)
+        self.shown[name] = shown = float(value.quantize(_PLACES[places]))
         self.formulas.append(
-            {
-                "parameter": name,
-                "value": self.shown[name],
-                "unit": unit,
-                "formula": formula,
-            }
+            {"parameter": name, "value": shown, "unit": unit, "formula": formula}
         )
 
 
@@ -259,17 +252,32 @@ def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
     return d
 
 
+# (input path, derived name, its field) of each quantitative value a derivation may fill
+_QUANTITATIVE_DERIVED = tuple(
+    (path, path.split(".", 1)[1], FIELDS_BY_PATH[path]) for path in QUANTITATIVE
+)
+# (derived name, its fact) of the derived values the rules read
+_DERIVED_FACTS = tuple(
+    (name, sys.intern(f"derived.{name}"))
+    for name in (
+        "bsa_m2",
+        "bmi_kg_m2",
+        "lvesd_index_mm_m2",
+        "tricuspid_annulus_index_mm_m2",
+    )
+)
+
+
 def _use_derived(
     facts: dict[str, Any], d: _Derivation, warnings: list[str]
 ) -> dict[str, str]:
     """Fill unmeasured quantitative values from derived ones; report disagreements."""
     origin: dict[str, str] = {}
-    for path in QUANTITATIVE:
-        name = path.split(".", 1)[1]
-        derived = d.exact.get(name)
+    exact = d.exact
+    for path, name, spec in _QUANTITATIVE_DERIVED:
+        derived = exact.get(name)
         if derived is None:
             continue
-        spec = FIELDS_BY_PATH[path]
         measured = facts.get(path)
         if measured is not None:
             if (
@@ -303,8 +311,13 @@ def base_mr_type(etiology: str) -> str | None:
     return None
 
 
-def final_mr_type(etiology: str, severity: str, warnings: list[str]) -> str:
-    base = base_mr_type(etiology)
+def final_mr_type(
+    etiology: str, severity: str, warnings: list[str], base: str | None = None
+) -> str:
+    """The MR type: the etiology's (``base``, when already worked out), else by
+    severity."""
+    if base is None:
+        base = base_mr_type(etiology)
     if base:
         return base
     if severity == "none_trivial":
@@ -320,13 +333,13 @@ def final_mr_type(etiology: str, severity: str, warnings: list[str]) -> str:
 
 
 def symptom_status(facts: Mapping[str, Any], warnings: list[str]) -> str:
+    if facts.get("symptoms.equivocal") is True:
+        return "equivocal"
     nyha = facts.get("symptoms.nyha_class")
     flagged = [s for s, path in SYMPTOM_PATHS if facts.get(path) is True]
     congested = facts.get("hemodynamics.pulmonary_edema") is True or (
         facts.get("hemodynamics.cardiogenic_shock") is True
     )
-    if facts.get("symptoms.equivocal") is True:
-        return "equivocal"
     if nyha == 1 and (flagged or congested):
         warnings.append(
             "NYHA class I recorded together with symptoms ("
@@ -432,23 +445,20 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
         if symptoms == "symptomatic":
             return "D"
         results = []
-        for criterion in rule_set.stage_criteria:
+        for criterion, test, parameter, unit, text, source in _stage_rows(rule_set):
             needed: set[str] = set()
-            met = criterion.condition.evaluate(facts, needed)
+            met = test(facts, needed)
             results.append(met)
-            leaf = criterion.condition.all_leaves[0]
             findings.append(
                 {
-                    "parameter": leaf.parameter,
-                    "value": _jsonable(facts.get(leaf.parameter)),
-                    "unit": leaf.label.rsplit("(", 1)[-1].rstrip(")")
-                    if "(" in leaf.label
-                    else "",
+                    "parameter": parameter,
+                    "value": _jsonable(facts.get(parameter)),
+                    "unit": unit,
                     "supports": "C2" if met else None,
                     "tests_for": "C2",
                     "met": met,
-                    "criterion": str(criterion),
-                    "source": criterion.source.as_dict() if criterion.source else None,
+                    "criterion": text,
+                    "source": None if source is None else source.copy(),
                 }
             )
             if met is None:
@@ -477,7 +487,30 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
     return "D"
 
 
-def risk_factors(facts: Mapping[str, Any], derived: _Derivation) -> list[str]:
+def _stage_rows(rule_set) -> tuple[tuple, ...]:
+    """Each C1/C2 criterion with what its finding needs, worked out once per rule set:
+    (criterion, its condition's test, the parameter its first leaf reads, the unit in
+    that leaf's label, its text, its source)."""
+    rows = rule_set.memo.get("stage rows")
+    if rows is None:
+        rows = []
+        for criterion in rule_set.stage_criteria:
+            leaf = criterion.condition.all_leaves[0]
+            unit = (
+                leaf.label.rsplit("(", 1)[-1].rstrip(")") if "(" in leaf.label else ""
+            )
+            source = criterion.source.as_dict() if criterion.source else None
+            test = criterion.condition.test
+            rows.append((criterion, test, leaf.parameter, unit, str(criterion), source))
+        rows = rule_set.memo["stage rows"] = tuple(rows)
+    return rows
+
+
+def risk_factors(
+    facts: Mapping[str, Any], derived: _Derivation, recorded: bool = True
+) -> list[str]:
+    """The risk factors present (SPEC 0.7); ``recorded`` false: the input has no
+    risk-factor section, so none of its flags is read."""
     codes = []
     if facts.get("patient.sex") == "female":
         codes.append("female_sex")
@@ -486,9 +519,10 @@ def risk_factors(facts: Mapping[str, Any], derived: _Derivation) -> list[str]:
         codes.append("older_age")
     if "bmi_kg_m2" in derived.exact and derived.exact["bmi_kg_m2"] < LOW_BMI_KG_M2:
         codes.append("low_body_mass")
-    for name, path in RISK_FACTOR_PATHS:
-        if facts.get(path) is True:
-            codes.append(name)
+    if recorded:
+        for name, path in RISK_FACTOR_PATHS:
+            if facts.get(path) is True:
+                codes.append(name)
     egfr = facts.get("labs.egfr_ml_min_1_73m2")
     if egfr is not None and egfr < LOW_EGFR and "renal_dysfunction" not in codes:
         codes.append("renal_dysfunction")
@@ -549,14 +583,10 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
 
     derived = derive(facts, warnings)
     origin = _use_derived(facts, derived, warnings)
-    for name in (
-        "bsa_m2",
-        "bmi_kg_m2",
-        "lvesd_index_mm_m2",
-        "tricuspid_annulus_index_mm_m2",
-    ):
-        if name in derived.exact:
-            facts[f"derived.{name}"] = derived.exact[name]
+    exact = derived.exact
+    for name, fact in _DERIVED_FACTS:
+        if name in exact:
+            facts[fact] = exact[name]
 
     base_type = base_mr_type(facts["etiology"])
     grading = grade_severity(
@@ -566,7 +596,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     )
     warnings.extend(grading.warnings)
     missing.extend(grading.missing)
-    mr_type = final_mr_type(facts["etiology"], grading.severity, warnings)
+    mr_type = final_mr_type(facts["etiology"], grading.severity, warnings, base_type)
     symptoms = symptom_status(facts, warnings)
     findings = grading.findings  # JSON-ready: numbers as floats
     if origin:
@@ -596,8 +626,9 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
             ),
         }
     )
+    guard = guard_values(facts)
     recommendations, cautions, unknown_rules, group_fired = apply_rules(
-        facts, rule_set, missing, warnings
+        facts, rule_set, missing, warnings, guard
     )
     conditional = facts.pop("deferred")
     completed = complete_recommendations(
@@ -606,12 +637,14 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
         recommendations,
         unknown_rules,
         group_fired,
-        [p for p, _ in stage_missing],
+        [p for p, _ in stage_missing] if stage_missing else [],
         missing,
         warnings,
+        guard,
     )
-    deferred_codes = {c["code"] for c in conditional}
-    conditional.extend(c for c in completed if c["code"] not in deferred_codes)
+    if completed:
+        deferred_codes = {c["code"] for c in conditional}
+        conditional.extend(c for c in completed if c["code"] not in deferred_codes)
 
     return {
         "guideline": rule_set.header(),
@@ -624,7 +657,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
         "surgical_risk": facts["surgical_risk"],
         "derived": dict(derived.shown),
         "derivations": derived.formulas,
-        "risk_factors": risk_factors(facts, derived),
+        "risk_factors": risk_factors(facts, derived, "risk_factors" in data),
         "findings": findings,
         "recommendations": recommendations,
         "cautions": cautions,
@@ -634,7 +667,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     }
 
 
-def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
+def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings, guard=None):
     """Run the rules in order; also return the unknown ones and where groups fired.
 
     The pass itself is ``rule_pass``: it tests each admitted rule and calls back here
@@ -649,7 +682,10 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
 
     def undecided(prepared: PreparedRule, needed: set[str]) -> None:
         rule = prepared.rule
-        names = in_reading_order(rule.condition, needed)
+        if len(needed) == 1:  # what a condition reports is among what it reads
+            names = tuple(needed)
+        else:
+            names = in_reading_order(rule.condition, needed)
         reason = prepared.undecided_reason
         for parameter in names:
             missing.append((parameter, reason))
@@ -664,28 +700,31 @@ def apply_rules(facts, rule_set: CompiledRuleSet, missing, warnings):
                 missing.append((parameter, reason))
         if rule.group:
             groups_done[rule.group] = rule.position
-        entry = prepared.entry()
         if rule.kind == "caution":
-            cautions.append(entry)
+            cautions.append(prepared.entry())
         elif rule.kind == "conditional":
-            deferred.append(_deferred_entry(rule, entry))
+            deferred.append(_deferred_entry(rule, prepared.entry()))
         elif rule.code not in codes:
             codes.append(rule.code)
             facts["recommendations"] = tuple(codes)
-            recommendations.append(entry)
+            recommendations.append(prepared.entry())
         return facts["recommendations"]
 
-    rule_pass(rule_set, facts)(facts, groups_done, set(), fired, undecided)
+    rule_pass(rule_set, facts, guard)(
+        facts, groups_done, set(), codes, recommendations, fired, undecided
+    )
     facts["recommendations"] = tuple(codes)
-    recommendations = _without_no_treatment(recommendations, warnings)
+    if "no_treatment" in codes:
+        recommendations = _without_no_treatment(recommendations, warnings)
     facts["deferred"] = deferred
     return recommendations, cautions, unknown, groups_done
 
 
-def rule_pass(rule_set, facts) -> Callable[..., None]:
+def rule_pass(rule_set, facts, guard=None) -> Callable[..., None]:
     """The recommendation pass for these guard facts, compiled once per rule set and
-    combination of their values (``compile_rule_pass``)."""
-    key = ("rule pass", *(facts[name] for name in GUARD_FACTS))
+    combination of their values (``compile_rule_pass``; ``guard``: the values, when
+    read already)."""
+    key = ("rule pass", guard_values(facts) if guard is None else guard)
     run = rule_set.memo.get(key)
     if run is None:
         run = rule_set.memo[key] = compile_rule_pass(rules_admitted(rule_set, facts))
@@ -695,14 +734,19 @@ def rule_pass(rule_set, facts) -> Callable[..., None]:
 def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]:
     """The admitted rules as one generated function that tests them in order.
 
-    ``run_rules(facts, groups_done, needed, fired, undecided)`` reads every parameter
-    the (specialised) conditions test once, into locals, then for each rule: skips it
-    when its group already fired, tests its condition on the locals
-    (``specs.inline_condition``, reporting absent values into ``needed`` exactly as its
-    compiled test would), and calls ``undecided(rule, needed)`` when the result is
-    unknown or ``recommended = fired(rule)`` when it fires. Only the codes recommended
-    so far change during the pass: rules that test them (``recommendations includes
-    …``) read the local ``recommended``, which ``fired`` returns. For a grouped rule::
+    ``run_rules(facts, groups_done, needed, codes, recommendations, fired,
+    undecided)`` reads every parameter the (specialised) conditions test once, into
+    locals, then for each rule: skips it when its group already fired, tests its
+    condition on the locals (``specs.inline_condition``, reporting absent values into
+    ``needed`` exactly as its compiled test would), and calls ``undecided(rule,
+    needed)`` when the result is unknown or ``recommended = fired(rule)`` when it
+    fires. Only the codes recommended so far change during the pass: rules that test
+    them (``recommendations includes …``) read the local ``recommended``, which
+    ``fired`` returns. A recommendation rule with no ``not_recorded_as`` leaf does
+    what ``fired`` would inline: marks its group done and, when its code is not in
+    ``codes`` yet, appends the code, sets ``recommended`` (and the facts'
+    ``recommendations``) to the codes so far and appends its entry to
+    ``recommendations``. For a grouped rule of another kind::
 
         if g7 not in groups_done:
             if needed:
@@ -727,17 +771,36 @@ def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]
     body: list[str] = []
     for prepared in admitted:
         r = bind("r", prepared)
+        rule = prepared.rule
+        if rule.kind == "recommendation" and not prepared.assumed:
+            # ``fired`` written out: the group is done; a code not listed yet is
+            # listed, with its entry, and becomes one of the codes recommended.
+            g, position = bind("g", rule.group), bind("o", rule.position)
+            done = [f"groups_done[{g}] = {position}"]
+            c = bind("c", rule.code)
+            when_fired = [
+                *(done if rule.group else []),
+                f"if {c} not in codes:",
+                f"    codes.append({c})",
+                '    recommended = facts["recommendations"] = tuple(codes)',
+                f"    recommendations.append({r}.entry())",
+            ]
+        else:
+            when_fired = [f"recommended = fired({r})"]
         if isinstance(prepared.condition, bool):  # decided true by the guard facts
-            block = [f"recommended = fired({r})"]
+            block = when_fired
         else:
             block = [
                 "if needed:",
                 "    needed.clear()",
-                *inline_condition(prepared.condition, value_of, bind, "needed"),
-                "if result is None:",
-                f"    undecided({r}, needed)",
-                "elif result:",
-                f"    recommended = fired({r})",
+                *inline_branches(
+                    prepared.condition,
+                    value_of,
+                    bind,
+                    "needed",
+                    when_fired,
+                    [f"undecided({r}, needed)"],
+                ),
             ]
         if prepared.rule.group:
             block = [
@@ -746,7 +809,9 @@ def compile_rule_pass(admitted: tuple[PreparedRule, ...]) -> Callable[..., None]
             ]
         body += block
     lines = [
-        "def run_rules(facts, groups_done, needed, fired, undecided):",
+        "def run_rules(",
+        "    facts, groups_done, needed, codes, recommendations, fired, undecided",
+        "):",
         "    get = facts.get",
         *src.preload(skip=("recommendations",)),
         "    recommended = ()",
@@ -834,10 +899,15 @@ CONTEXT_INPUTS = frozenset({"presentation", "etiology", "guideline"})
 GUARD_FACTS = ("presentation", "etiology", "mr_type", "severity", "echo_recorded")
 
 
+def guard_values(facts) -> tuple[Any, ...]:
+    """The guard facts' values, in ``GUARD_FACTS`` order."""
+    return tuple(map(facts.__getitem__, GUARD_FACTS))
+
+
 def rules_admitted(rule_set, facts) -> tuple[PreparedRule, ...]:
     """The rules, in order, that the guard facts do not already rule out, each
     specialised to them. Built once per rule set and combination of their values."""
-    key = ("admitted", *(facts[name] for name in GUARD_FACTS))
+    key = ("admitted", *map(facts.__getitem__, GUARD_FACTS))
     admitted = rule_set.memo.get(key)
     if admitted is None:
         known = dict(zip(GUARD_FACTS, key[1:], strict=True))
@@ -860,12 +930,12 @@ class _CompletionTables:
     plans: dict  # completion.resolve's plans
 
 
-def _completion_tables(rule_set, facts) -> _CompletionTables:
+def _completion_tables(rule_set, facts, guard=None) -> _CompletionTables:
     """The tables of these guard facts: a rule → its condition's test (a rule they
     rule out never holds) and that condition (specialised; True or False when they
     decide it), the admitted recommendation rules that read a derived fact that may
     be unknown, and the covering plans of ``completion.resolve``."""
-    key = ("completion tables", *(facts[name] for name in GUARD_FACTS))
+    key = ("completion tables", guard_values(facts) if guard is None else guard)
     tables = rule_set.memo.get(key)
     if tables is None:
         admitted = rules_admitted(rule_set, facts)
@@ -947,22 +1017,28 @@ def complete_recommendations(
     stage_missing,
     missing,
     warnings,
+    guard=None,
 ) -> list[dict[str, Any]]:
-    """SPEC 0.14 c: give what holds whatever the missing values are; list the rest."""
+    """SPEC 0.14 c: give what holds whatever the missing values are; list the rest
+    (``guard``: the guard facts' values, when read already)."""
     not_completable = rule_set.memo.get("not completable")
     if not_completable is None:
         not_completable = rule_set.memo["not completable"] = (
             CONTEXT_FACTS | GRADING_INPUTS | rule_set.grading_parameters
         )
     unknowns = completion.unknowns_of(facts, rule_set, stage_missing, not_completable)
-    hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
+    if unknowns.variables or unknowns.stage_drivers:
+        hidden = [name for name in UNCERTAIN_DERIVED if _is_uncertain(name, unknowns)]
+    else:
+        hidden = []  # neither stage nor symptom status is open
     if not (unknown_rules or hidden or unknowns.stage_drivers):
         return []  # nothing was left undecided (the common case)
-    tables = _completion_tables(rule_set, facts)
+    tables = _completion_tables(rule_set, facts, guard)
     test_of = tables.test_of
     codes = [r["code"] for r in recommendations]
-    candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
+    candidates = unknown_rules  # in position order (the rules are), each once
     if hidden:
+        candidates = {rule.key: (rule, needed) for rule, needed in unknown_rules}
         saved = completion.saved_values(facts, hidden)
         for name in hidden:
             facts[name] = None
@@ -980,12 +1056,12 @@ def complete_recommendations(
                     )
         finally:
             completion.restore(facts, saved)
+        candidates = sorted(candidates.values(), key=lambda item: item[0].position)
     open_rules = [
         (rule, needed)
-        for rule, needed in candidates.values()
+        for rule, needed in candidates
         if not (rule.group and group_fired.get(rule.group, 1 << 30) < rule.position)
     ]
-    open_rules.sort(key=lambda item: item[0].position)
     recompute = _recompute(rule_set, unknowns)
     if unknowns.stage_drivers:
         stages = completion.stage_candidates(facts, unknowns, recompute)
@@ -1048,18 +1124,19 @@ def _consequences(facts, rule_set, recommendations, group_fired):
 
 
 def _earlier_in_group(rule_set):
-    """A rule → the rules of its group before it (any of which, firing, blocks it)."""
+    """A rule → the rules of its group before it (any of which, firing, blocks it);
+    made once per rule set."""
     key = "earlier in group"
-    if key not in rule_set.memo:
+    earlier = rule_set.memo.get(key)
+    if earlier is None:
         before: dict[str, tuple] = {}
         seen: dict[str, list] = {}
         for rule in rule_set.rules:
             if rule.group:
                 before[rule.key] = tuple(seen.setdefault(rule.group, []))
                 seen[rule.group].append(rule)
-        rule_set.memo[key] = before
-    before = rule_set.memo[key]
-    return lambda rule: before.get(rule.key, ())
+        earlier = rule_set.memo[key] = lambda rule: before.get(rule.key, ())
+    return earlier
 
 
 def _is_uncertain(name: str, unknowns) -> bool:
@@ -1072,7 +1149,18 @@ def _is_uncertain(name: str, unknowns) -> bool:
 
 
 def _recompute(rule_set, unknowns):
-    drivers = frozenset(unknowns.stage_drivers)
+    """``recompute(facts, assignment)`` for these stage drivers: writes a completion
+    into the facts, recomputes symptom status and stage from it and returns what
+    ``completion.restore`` puts back. Made once per rule set and stage drivers."""
+    key = ("recompute", unknowns.stage_drivers)
+    made = rule_set.memo.get(key)
+    if made is None:
+        made = rule_set.memo[key] = _make_recompute(rule_set, unknowns.stage_drivers)
+    return made
+
+
+def _make_recompute(rule_set, stage_drivers):
+    drivers = frozenset(stage_drivers)
 
     def recompute(facts, assignment):
         saved = completion.saved_values(

@@ -65,7 +65,6 @@ BAND_GRADE = {
     "moderate_to_severe": "moderate",
     "severe": "severe",
 }
-GRADE_RANK = {"mild": 1, "moderate": 2, "severe": 3}
 # Everything the grading procedure reads besides its rows (and the derivation inputs).
 GRADING_INPUTS = frozenset(
     {
@@ -201,7 +200,11 @@ def compile_band_reader(bands) -> Callable:
             if text is None:
                 text = c1                  ("EROA below every cut-off → mild")
             bands[p8] = band
-            findings.append({"parameter": p8, ...})
+            found = f9.copy()              (EROA's finding: parameter, unit, met)
+            found["value"] = float(x0) if x0.__class__ is Decimal else x0
+            found["supports"] = found["tests_for"] = band
+            ...
+            findings.append(found)
     """
     src = FunctionSource(Decimal=Decimal)
     bind, value_of = src.bind, src.value_of
@@ -236,19 +239,21 @@ def compile_band_reader(bands) -> Callable:
                 "    if new_band == 'severe':",
                 "        band, text, source = new_band, new_text, new_source",
             ]
-        p, u = bind("p", parameter), bind("u", UNITS.get(parameter, ""))
+        p = bind("p", parameter)
+        # the finding starts as a copy of the parameter's own (``finding``: its key
+        # order), what the band decides is set in it
+        template = finding(
+            parameter, None, UNITS.get(parameter, ""), None, True, None, None
+        )
         block += [
             f"bands[{p}] = band",
-            "findings.append({",
-            f'    "parameter": {p},',
-            f'    "value": float({x}) if {x}.__class__ is Decimal else {x},',
-            f'    "unit": {u},',
-            '    "supports": band,',
-            '    "tests_for": band,',
-            '    "met": True,',
-            '    "criterion": text,',
-            '    "source": None if source is None else source.copy(),',
-            "})",
+            f"found = {bind('f', template)}.copy()",
+            f'found["value"] = float({x}) if {x}.__class__ is Decimal else {x}',
+            'found["supports"] = found["tests_for"] = band',
+            'found["criterion"] = text',
+            "if source is not None:",
+            '    found["source"] = source.copy()',
+            "findings.append(found)",
         ]
         body += [f"if {x} is not None:", *("    " + line for line in block)]
     lines = [
@@ -272,7 +277,8 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
 
     It reads every parameter the rows name once, then for each row in order tests its
     condition on those values (``specs.inline_condition``) and builds its finding, the
-    same dict as ``finding`` gives; it counts the specific rows that hold. For a row
+    same dict as ``finding`` gives (a copy of the row's, made once, with what the
+    patient decides set in it); it counts the specific rows that hold. For a row
     ``echo.vena_contracta_cm < 0.3 → specific for mild MR`` it writes::
 
         x0 = get(p0)
@@ -281,9 +287,17 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
             result = None
         else:
             result = x0 < v1
-        findings.append({"parameter": p2, "value": x0, "unit": u3, ...})
+        found = f2.copy()           (the row's finding: parameter, unit, criterion)
+        value = x0
+        if value is not None:
+            found["value"] = float(value) if value.__class__ is Decimal else value
         if result:
-            met.append(r4)
+            found["supports"] = t3
+        found["met"] = result
+        found["source"] = s4.copy()
+        findings.append(found)
+        if result:
+            met.append(r5)
             mild += 1
 
     Only names made here enter the source; the parameters, values, texts and sources
@@ -299,30 +313,37 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
             row.criterion.condition, value_of, bind, "scratch", report=False
         )
         choices = [(value_of(p), bind("p", p), bind("u", u)) for p, u in row.parameters]
+        # The finding starts as a copy of the row's own (``finding``: its key order);
+        # what depends on the patient is then set in it.
+        first, unit = row.parameters[0]
+        template = finding(first, None, unit, row.tests_for, None, row.text, None)
+        body.append(f"found = {bind('f', template)}.copy()")
         if len(choices) == 1:
             x, p, u = choices[0]
-            body.append(f"parameter, value, unit = {p}, {x}, {u}")
+            body.append(f"value = {x}")
         else:  # the first parameter recorded names the finding
             for i, (x, p, u) in enumerate(choices):
                 body += [
                     f"{'if' if i == 0 else 'elif'} {x} is not None:",
-                    f"    parameter, value, unit = {p}, {x}, {u}",
+                    f"    value = {x}",
                 ]
-            x, p, u = choices[0]
-            body += ["else:", f"    parameter, value, unit = {p}, None, {u}"]
-        tests_for = bind("t", row.tests_for)
-        source = "None" if row.source is None else f"{bind('s', row.source)}.copy()"
+                if i > 0:
+                    body += [
+                        f'    found["parameter"] = {p}',
+                        f'    found["unit"] = {u}',
+                    ]
+            body += ["else:", "    value = None"]
         body += [
-            "findings.append({",
-            '    "parameter": parameter,',
-            '    "value": float(value) if value.__class__ is Decimal else value,',
-            '    "unit": unit,',
-            f'    "supports": {tests_for} if result else None,',
-            f'    "tests_for": {tests_for},',
-            '    "met": result,',
-            f'    "criterion": {bind("c", row.text)},',
-            f'    "source": {source},',
-            "})",
+            "if value is not None:",
+            '    found["value"] = float(value) if value.__class__ is Decimal else value',
+            "if result:",
+            f'    found["supports"] = {bind("t", row.tests_for)}',
+            'found["met"] = result',
+        ]
+        if row.source is not None:
+            body.append(f'found["source"] = {bind("s", row.source)}.copy()')
+        body += [
+            "findings.append(found)",
             "if result:",
             f"    met.append({bind('r', row.criterion)})",
         ]
@@ -380,6 +401,8 @@ class Reading:
     criteria: Sequence[SeverityCriterion]
     grading: Grading
     met: list[SeverityCriterion]  # the sign rows (specific or supportive) that hold
+    rows: PreparedRows  # the criteria arranged (``prepared``)
+    grades: list[str]  # the grade of each quantitative parameter's band, in order
     candidate: str | None = None  # the grade the counts or the quantitation point to
     settled_by: str = ""
 
@@ -412,7 +435,8 @@ def _read(facts, criteria, secondary: bool) -> Reading:
         bands=bands,
         findings=findings,
     )
-    return Reading(facts, criteria, grading, met)
+    grades = [BAND_GRADE[band] for band in bands.values()]
+    return Reading(facts, criteria, grading, met, rows, grades)
 
 
 # --- the procedure, in order --------------------------------------------------------
@@ -447,9 +471,9 @@ def trace_jet(r: Reading) -> bool:
 
 def quantitative_two_grades_apart(r: Reading) -> bool:
     """Step 7 (first part): quantitative grades two apart → indeterminate."""
-    ranks = [GRADE_RANK[BAND_GRADE[b]] for b in r.bands.values()]
-    if len(ranks) < 2 or max(ranks) - min(ranks) < 2:
-        return False
+    grades = r.grades
+    if len(grades) < 2 or not ("mild" in grades and "severe" in grades):
+        return False  # (mild, moderate, severe: two apart is mild with severe)
     return r.indeterminate(
         "quantitative parameters two grades apart",
         "Discordant quantitative parameters: " + _bands_text(r.bands),
@@ -460,7 +484,7 @@ def candidate_grade(r: Reading) -> bool:
     """Steps 3 and 5: four specific signs of one kind and none of the other, else two
     or more quantitative parameters on one grade; otherwise indeterminate."""
     mild_n, severe_n = r.grading.mild_specific, r.grading.severe_specific
-    grades = _counts(BAND_GRADE[b] for b in r.bands.values())
+    grades = _counts(r.grades)
     agreed = [g for g, n in grades.items() if n >= 2]
     if severe_n >= 4 and mild_n == 0:
         r.candidate, r.settled_by = (
@@ -559,7 +583,7 @@ def _discordance(r: Reading) -> str:
     vc_against_eroa = _vc_against_eroa(r)
     if vc_against_eroa:
         return vc_against_eroa
-    level = {"severe": "severe", "mild": "mild"}.get(r.candidate, r.grading.subgrade)
+    level = r.candidate if r.candidate in ("severe", "mild") else r.grading.subgrade
     if severe_n and level in LOW_BANDS:
         return (
             f"{severe_n} sign(s) specific for severe MR against a {_words(level)} grade"
@@ -577,7 +601,9 @@ def _vc_against_eroa(r: Reading) -> str:
     """The vena contracta row specific for severe MR holding with EROA in a low band,
     or the one specific for mild MR with EROA in a high band (SPEC 1.3 step 7)."""
     eroa_band = r.bands.get(EROA)
-    cut_off = prepared(r.criteria).eroa_cut_off
+    if eroa_band is None:
+        return ""
+    cut_off = r.rows.eroa_cut_off
     for role, against in (
         ("specific_severe", LOW_BANDS),
         ("specific_mild", HIGH_BANDS),

@@ -275,7 +275,8 @@ def always(value: bool) -> Callable[[Mapping[str, Any], set[str]], bool]:
 # never written into it. ``at_least`` nodes and nested nodes are called as functions.
 # ``inline_condition`` writes the same tests as statements for the larger generated
 # functions (the grading's reading, a rule set's recommendation pass), on parameters
-# read once into locals; ``FunctionSource`` holds such a function's bound names.
+# read once into locals, nested ``all`` / ``any`` nodes included (only ``at_least`` is
+# called); ``FunctionSource`` holds such a function's bound names.
 #
 # For example ``{all = [["severity", "==", "severe"], ["echo.lvef_pct", "<=", 60]]}``:
 #
@@ -377,29 +378,103 @@ def inline_condition(
     names the set the absent parameters go into, exactly as ``Leaf.test`` and
     ``compile_node`` add them (``all`` stops at its first false child, ``any`` at its
     first true one); with ``report`` false the leaves add nothing (nobody reads it). A
-    nested node and ``at_least`` are called as their compiled functions (on ``facts``,
-    adding to ``missing``). ``bind`` gives the name a parameter name or value is bound
-    to: none is written into the source.
+    nested ``all`` / ``any`` node is written inline too, on locals of its own depth
+    (``pending1``, ``unknown1``, its result in ``nested1``), testing its children in
+    the same order and stopping at the same child as its compiled function would; an
+    ``at_least`` node is called as its compiled function (on ``facts``, adding to
+    ``missing``). ``bind`` gives the name a parameter name or value is bound to: none
+    is written into the source.
     """
     if isinstance(condition, Leaf):
         return _leaf_lines(condition, value_of, bind, report and missing, "result")
     if condition.match == "at_least":
         f = bind("n", condition.test)
         return [f"result = {f}(facts, {missing})"]
-    is_all = condition.match == "all"
-    # ``pending`` stays true until a child decides the node (false for all, true for
-    # any); ``unknown`` records that a child was unknown.
-    lines = ["pending = True", "unknown = False"]
-    for index, child in enumerate(condition.children):
-        body = (
-            _node_child_lines(child, is_all, bind, missing)
-            if isinstance(child, Node)
-            else _leaf_child_lines(child, is_all, value_of, bind, report and missing)
-        )
-        lines += body if index == 0 else ["if pending:", *("    " + x for x in body)]
+    return _node_lines(condition, value_of, bind, missing, report, 0, "result")
+
+
+def inline_branches(
+    condition: Condition,
+    value_of: Callable[[str], str],
+    bind: Callable[[str, Any], str],
+    missing: str,
+    if_true: list[str],
+    if_unknown: list[str],
+) -> list[str]:
+    """Statements that run ``if_true`` when ``condition`` holds and ``if_unknown``
+    when it is unknown (nothing when it is false), testing it as ``inline_condition``
+    does (the same values read, the same absent values reported). An ``all`` / ``any``
+    node branches on its ``pending`` and ``unknown`` locals directly instead of
+    setting ``result`` first: ``all`` holds when no child decided it (``pending``) and
+    none was unknown, ``any`` when a child decided it."""
+    indent = "    "
+    if isinstance(condition, Leaf) or condition.match == "at_least":
+        return [
+            *inline_condition(condition, value_of, bind, missing),
+            "if result is None:",
+            *(indent + line for line in if_unknown),
+            "elif result:",
+            *(indent + line for line in if_true),
+        ]
+    lines = _node_body(condition, value_of, bind, missing, True, 0)
+    if condition.match == "all":
+        return [
+            *lines,
+            "if pending:",
+            "    if unknown:",
+            *(2 * indent + line for line in if_unknown),
+            "    else:",
+            *(2 * indent + line for line in if_true),
+        ]
+    return [
+        *lines,
+        "if not pending:",
+        *(indent + line for line in if_true),
+        "elif unknown:",
+        *(indent + line for line in if_unknown),
+    ]
+
+
+def _node_lines(node, value_of, bind, missing, report, depth, target) -> list[str]:
+    """An ``all`` / ``any`` node's statements, setting ``target`` (see
+    ``inline_condition``); ``depth`` names its locals."""
+    suffix = str(depth) if depth else ""
+    is_all = node.match == "all"
     decided = "False" if is_all else "True"
     rest = "True" if is_all else "False"
-    lines.append(f"result = (None if unknown else {rest}) if pending else {decided}")
+    return [
+        *_node_body(node, value_of, bind, missing, report, depth),
+        f"{target} = (None if unknown{suffix} else {rest}) "
+        f"if pending{suffix} else {decided}",
+    ]
+
+
+def _node_body(node, value_of, bind, missing, report, depth) -> list[str]:
+    """An ``all`` / ``any`` node's children tested, leaving ``pending`` (no child
+    decided it) and ``unknown`` (a child was unknown) set; ``depth`` names them."""
+    is_all = node.match == "all"
+    suffix = str(depth) if depth else ""
+    pending, unknown = f"pending{suffix}", f"unknown{suffix}"
+    # ``pending`` stays true until a child decides the node (false for all, true for
+    # any); ``unknown`` records that a child was unknown.
+    lines = [f"{pending} = True", f"{unknown} = False"]
+    for index, child in enumerate(node.children):
+        if isinstance(child, Leaf):
+            body = _leaf_child_lines(
+                child, is_all, value_of, bind, report and missing, pending, unknown
+            )
+        elif child.match == "at_least":
+            body = _node_child_lines(child, is_all, bind, missing, pending, unknown)
+        else:
+            nested = f"nested{depth + 1}"
+            body = [
+                *_node_lines(child, value_of, bind, missing, report, depth + 1, nested),
+                f"if {nested} is {'False' if is_all else 'True'}:",
+                f"    {pending} = False",
+                f"elif {nested} is None:",
+                f"    {unknown} = True",
+            ]
+        lines += body if index == 0 else [f"if {pending}:", *("    " + x for x in body)]
     return lines
 
 
@@ -427,33 +502,41 @@ def _leaf_lines(leaf, value_of, bind, missing, target) -> list[str]:
     ]
 
 
-def _leaf_child_lines(leaf, is_all, value_of, bind, missing) -> list[str]:
+def _leaf_child_lines(
+    leaf, is_all, value_of, bind, missing, pending="pending", unknown="unknown"
+) -> list[str]:
     """A leaf inside an ``all`` / ``any`` node: sets ``pending = False`` when it decides
     the node, ``unknown = True`` when its value is absent (as ``compile_node``)."""
     x, p, v = value_of(leaf.parameter), bind("p", leaf.parameter), bind("v", leaf.value)
     add = [f"    {missing}.add({p})"] if missing else []
     if leaf.operator == "recorded_as":  # absent is false, not unknown
         test = f"{x} is not None and {x} in {v}"
-        return [f"if {'not ' if is_all else ''}({test}):", "    pending = False"]
+        return [f"if {'not ' if is_all else ''}({test}):", f"    {pending} = False"]
     if leaf.operator == "not_recorded_as":  # absent holds, reported
         lines = [f"if {x} is None:", *add]
-        lines.append("    pass" if is_all else "    pending = False")
+        lines.append("    pass" if is_all else f"    {pending} = False")
         holds = f"{x} not in {v}"
     else:
-        lines = [f"if {x} is None:", *add, "    unknown = True"]
+        lines = [f"if {x} is None:", *add, f"    {unknown} = True"]
         holds = COMPARISONS[leaf.operator].format(x=x, v=v)
-    return [*lines, f"elif {'not ' if is_all else ''}({holds}):", "    pending = False"]
+    return [
+        *lines,
+        f"elif {'not ' if is_all else ''}({holds}):",
+        f"    {pending} = False",
+    ]
 
 
-def _node_child_lines(node, is_all, bind, missing) -> list[str]:
-    """A nested node: its compiled function, called on the facts."""
+def _node_child_lines(
+    node, is_all, bind, missing, pending="pending", unknown="unknown"
+) -> list[str]:
+    """An ``at_least`` node: its compiled function, called on the facts."""
     f = bind("n", node.test)
     return [
         f"value = {f}(facts, {missing})",
         f"if value is {'False' if is_all else 'True'}:",
-        "    pending = False",
+        f"    {pending} = False",
         "elif value is None:",
-        "    unknown = True",
+        f"    {unknown} = True",
     ]
 
 

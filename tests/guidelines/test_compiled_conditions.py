@@ -12,6 +12,7 @@ from guidelines.specs import (
     FunctionSource,
     Leaf,
     Node,
+    inline_branches,
     inline_condition,
     specialise,
 )
@@ -156,6 +157,38 @@ def test_an_inlined_condition_gives_the_documented_result(condition, facts):
     if expected is None:  # the absent values are reported as the compiled test does
         assert missing == expected_missing
     assert inlined(condition, report=False)(facts, set()) is expected
+
+
+def branched(condition):
+    """``condition`` as the recommendation pass tests it (``specs.inline_branches``):
+    True from the branch taken when it holds, None from the one when it is unknown,
+    False when neither is taken."""
+    src = FunctionSource()
+    body = inline_branches(
+        condition, src.value_of, src.bind, "missing", ["taken = True"], ["taken = None"]
+    )
+    lines = [
+        "def test(facts, missing):",
+        "    get = facts.get",
+        *src.preload(),
+        "    taken = False",
+        *("    " + line for line in body),
+        "    return taken",
+    ]
+    return src.function(lines, "test", "<branched condition>")
+
+
+@settings(max_examples=400, deadline=None)
+@given(conditions, facts_strategy)
+def test_a_branched_condition_takes_the_branch_of_its_documented_result(
+    condition, facts
+):
+    expected_missing: set[str] = set()
+    expected = reference(condition, facts, expected_missing)
+    missing: set[str] = set()
+    assert branched(condition)(facts, missing) is expected
+    if expected is None:  # the absent values are reported as the compiled test does
+        assert missing == expected_missing
 
 
 def test_an_inlined_condition_writes_no_parameter_or_value_into_its_source():

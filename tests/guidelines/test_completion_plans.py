@@ -55,11 +55,17 @@ def test_a_generated_group_test_picks_the_rule_the_facts_would(code, monkeypatch
                 on_facts = completion._setting_fires(
                     facts, group.tests, group.variables
                 )
-                for assignment in _assignments(group):
+                assignments = list(_assignments(group))
+                covered, uncovered = [], []
+                group.compiled(facts, tuple(codes), assignments, covered, uncovered)
+                generated = {id(a): rule for a, rule in covered}
+                generated.update((id(a), None) for a in uncovered)
+                assert len(generated) == len(assignments)
+                for assignment in assignments:
                     completion.restore(facts, saved)
                     facts["recommendations"] = tuple(codes)
-                    generated = group.compiled(facts, assignment)
-                    assert generated is on_facts(assignment), (group, assignment)
+                    expected = on_facts(assignment)
+                    assert generated[id(assignment)] is expected, (group, assignment)
                     compared.append(1)
             finally:
                 completion.restore(facts, saved)
