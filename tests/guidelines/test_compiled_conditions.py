@@ -137,26 +137,39 @@ def inlined(condition, *, report=True):
     locals, then ``specs.inline_condition``'s statements."""
     src = FunctionSource()
     body = inline_condition(condition, src.value_of, src.bind, "missing", report=report)
+    return _test_function(src, body, "result", "<inlined condition>")
+
+
+def _test_function(src, body, returned, name, first=()):
+    """``test(facts, missing)``: the parameters read into locals, ``first``, then
+    ``body``; it returns the local ``returned``."""
     lines = [
         "def test(facts, missing):",
         "    get = facts.get",
         *src.preload(),
-        *("    " + line for line in body),
-        "    return result",
+        *("    " + line for line in (*first, *body)),
+        f"    return {returned}",
     ]
-    return src.function(lines, "test", "<inlined condition>")
+    return src.function(lines, "test", name)
 
 
 @settings(max_examples=400, deadline=None)
 @given(conditions, facts_strategy)
 def test_an_inlined_condition_gives_the_documented_result(condition, facts):
+    expected = assert_documented_result(inlined(condition), condition, facts)
+    assert inlined(condition, report=False)(facts, set()) is expected
+
+
+def assert_documented_result(test, condition, facts):
+    """``test(facts, missing)`` gives ``condition``'s documented result and, when it is
+    unknown, reports the absent values as the compiled test does; the result."""
     expected_missing: set[str] = set()
     expected = reference(condition, facts, expected_missing)
     missing: set[str] = set()
-    assert inlined(condition)(facts, missing) is expected
-    if expected is None:  # the absent values are reported as the compiled test does
+    assert test(facts, missing) is expected
+    if expected is None:
         assert missing == expected_missing
-    assert inlined(condition, report=False)(facts, set()) is expected
+    return expected
 
 
 def branched(condition):
@@ -167,15 +180,9 @@ def branched(condition):
     body = inline_branches(
         condition, src.value_of, src.bind, "missing", ["taken = True"], ["taken = None"]
     )
-    lines = [
-        "def test(facts, missing):",
-        "    get = facts.get",
-        *src.preload(),
-        "    taken = False",
-        *("    " + line for line in body),
-        "    return taken",
-    ]
-    return src.function(lines, "test", "<branched condition>")
+    return _test_function(
+        src, body, "taken", "<branched condition>", first=["taken = False"]
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -183,12 +190,7 @@ def branched(condition):
 def test_a_branched_condition_takes_the_branch_of_its_documented_result(
     condition, facts
 ):
-    expected_missing: set[str] = set()
-    expected = reference(condition, facts, expected_missing)
-    missing: set[str] = set()
-    assert branched(condition)(facts, missing) is expected
-    if expected is None:  # the absent values are reported as the compiled test does
-        assert missing == expected_missing
+    assert_documented_result(branched(condition), condition, facts)
 
 
 def test_an_inlined_condition_writes_no_parameter_or_value_into_its_source():
