@@ -50,7 +50,13 @@ from decimal import Decimal
 from typing import Any
 
 from .parameters import BANDS, PARAMETERS
-from .specs import FunctionSource, Leaf, SeverityCriterion, inline_condition
+from .specs import (
+    FunctionSource,
+    Leaf,
+    SeverityCriterion,
+    inline_branches,
+    inline_condition,
+)
 
 EROA = "echo.eroa_cm2"
 VENA_CONTRACTA = "echo.vena_contracta_cm"
@@ -276,29 +282,31 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
     """The sign rows read as one generated function (built once per rule set).
 
     It reads every parameter the rows name once, then for each row in order tests its
-    condition on those values (``specs.inline_condition``) and builds its finding, the
-    same dict as ``finding`` gives (a copy of the row's, made once, with what the
-    patient decides set in it); it counts the specific rows that hold. For a row
-    ``echo.vena_contracta_cm < 0.3 → specific for mild MR`` it writes::
+    condition on those values (``specs.inline_branches``) and builds its finding, the
+    same dict as ``finding`` gives: a copy of one of the row's three findings made
+    once (the condition holds, is false, or is unknown: ``met`` and ``supports`` set),
+    with the recorded value and the source set in it; it counts the specific rows
+    that hold. For a row ``echo.vena_contracta_cm < 0.3 → specific for mild MR`` it
+    writes::
 
         x0 = get(p0)
         ...
+        found = f2                  (the row's finding when the condition is false)
         if x0 is None:
             result = None
         else:
             result = x0 < v1
-        found = f2.copy()           (the row's finding: parameter, unit, criterion)
-        value = x0
-        if value is not None:
-            found["value"] = float(value) if value.__class__ is Decimal else value
-        if result:
-            found["supports"] = t3
-        found["met"] = result
-        found["source"] = s4.copy()
-        findings.append(found)
-        if result:
+        if result is None:
+            found = f3              (... when it is unknown)
+        elif result:
+            found = f4              (... when it holds)
             met.append(r5)
             mild += 1
+        found = found.copy()
+        if x0 is not None:
+            found["value"] = float(x0) if x0.__class__ is Decimal else x0
+        found["source"] = s6.copy()
+        findings.append(found)
 
     Only names made here enter the source; the parameters, values, texts and sources
     are bound to them (as in ``specs.compile_node``). Absent values are not reported
@@ -307,21 +315,37 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
     src = FunctionSource(Decimal=Decimal)
     bind, value_of = src.bind, src.value_of
 
+    def template(row: SignRow, met: bool | None) -> str:
+        """The name of the row's finding (``finding``: its key order) when its
+        condition's result is ``met``, before the patient's value and the source."""
+        first, unit = row.parameters[0]
+        return bind("f", finding(first, None, unit, row.tests_for, met, row.text, None))
+
     body: list[str] = []
     for row in signs:
-        body += inline_condition(
-            row.criterion.condition, value_of, bind, "scratch", report=False
+        holds = [
+            f"found = {template(row, True)}",
+            f"met.append({bind('r', row.criterion)})",
+        ]
+        role = row.criterion.role
+        if role in ("specific_mild", "specific_severe"):
+            holds.append(f"{'mild' if role == 'specific_mild' else 'severe'} += 1")
+        body.append(f"found = {template(row, False)}")
+        body += inline_branches(
+            row.criterion.condition,
+            value_of,
+            bind,
+            "scratch",
+            holds,
+            [f"found = {template(row, None)}"],
+            report=False,
         )
+        body.append("found = found.copy()")
         choices = [(value_of(p), bind("p", p), bind("u", u)) for p, u in row.parameters]
-        # The finding starts as a copy of the row's own (``finding``: its key order);
-        # what depends on the patient is then set in it.
-        first, unit = row.parameters[0]
-        template = finding(first, None, unit, row.tests_for, None, row.text, None)
-        body.append(f"found = {bind('f', template)}.copy()")
         if len(choices) == 1:
-            x, p, u = choices[0]
-            body.append(f"value = {x}")
+            value = choices[0][0]
         else:  # the first parameter recorded names the finding
+            value = "value"
             for i, (x, p, u) in enumerate(choices):
                 body += [
                     f"{'if' if i == 0 else 'elif'} {x} is not None:",
@@ -334,22 +358,13 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
                     ]
             body += ["else:", "    value = None"]
         body += [
-            "if value is not None:",
-            '    found["value"] = float(value) if value.__class__ is Decimal else value',
-            "if result:",
-            f'    found["supports"] = {bind("t", row.tests_for)}',
-            'found["met"] = result',
+            f"if {value} is not None:",
+            f'    found["value"] = float({value}) if {value}.__class__ is Decimal '
+            f"else {value}",
         ]
         if row.source is not None:
             body.append(f'found["source"] = {bind("s", row.source)}.copy()')
-        body += [
-            "findings.append(found)",
-            "if result:",
-            f"    met.append({bind('r', row.criterion)})",
-        ]
-        role = row.criterion.role
-        if role in ("specific_mild", "specific_severe"):
-            body.append(f"    {'mild' if role == 'specific_mild' else 'severe'} += 1")
+        body.append("findings.append(found)")
     lines = [
         "def read_signs(facts):",
         "    get = facts.get",

@@ -400,23 +400,25 @@ def inline_branches(
     missing: str,
     if_true: list[str],
     if_unknown: list[str],
+    report: bool = True,
 ) -> list[str]:
     """Statements that run ``if_true`` when ``condition`` holds and ``if_unknown``
     when it is unknown (nothing when it is false), testing it as ``inline_condition``
     does (the same values read, the same absent values reported). An ``all`` / ``any``
     node branches on its ``pending`` and ``unknown`` locals directly instead of
     setting ``result`` first: ``all`` holds when no child decided it (``pending``) and
-    none was unknown, ``any`` when a child decided it."""
+    none was unknown, ``any`` when a child decided it. With ``report`` false the leaves
+    add nothing to ``missing`` (as in ``inline_condition``)."""
     indent = "    "
     if isinstance(condition, Leaf) or condition.match == "at_least":
         return [
-            *inline_condition(condition, value_of, bind, missing),
+            *inline_condition(condition, value_of, bind, missing, report=report),
             "if result is None:",
             *(indent + line for line in if_unknown),
             "elif result:",
             *(indent + line for line in if_true),
         ]
-    lines = _node_body(condition, value_of, bind, missing, True, 0)
+    lines = _node_body(condition, value_of, bind, missing, report, 0)
     if condition.match == "all":
         return [
             *lines,
