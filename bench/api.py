@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from machine import machine, machine_line  # noqa: E402  (bench/machine.py)
 from server import (  # noqa: E402  (bench/server.py: the setup the HTTP benchmarks share)
     HOST,
     free_port,
@@ -367,6 +368,8 @@ def main() -> None:
             f"load average (1 min) before {load_before[0]:.2f}, after "
             f"{load_after[0]:.2f}; {os.cpu_count()} CPUs shared with other work"
         )
+        info = machine()
+        print(machine_line(info))
         print("command: .venv/bin/python bench/api.py " + " ".join(sys.argv[1:]))
         print(
             json.dumps(
@@ -374,6 +377,7 @@ def main() -> None:
                     "results": results,
                     "clients": args.clients,
                     "load_1min": [load_before[0], load_after[0]],
+                    "machine": info,
                 }
             )
         )

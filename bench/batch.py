@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import machine, machine_line  # bench/machine.py
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DEBUG", "true")
 if not os.environ.get("DATABASE_URL"):
@@ -168,6 +170,8 @@ def main():
         + f"; sum {previous:.1f}"
     )
     print(f"load: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)")
+    info = machine()
+    print(machine_line(info))
     print(
         "command: DEBUG=true .venv/bin/python bench/batch.py " + " ".join(sys.argv[1:])
     )
@@ -178,6 +182,7 @@ def main():
                 "rows": rows,
                 "breakdown_us": breakdown,
                 "load_1min": os.getloadavg()[0],
+                "machine": info,
             }
         )
     )

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import machine_line  # bench/machine.py (this script's directory)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
@@ -106,6 +108,7 @@ def main():
             f"{len(queries) / evaluations:.3f} DB queries/evaluation after warm-up"
         )
     print(f"load: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)")
+    print(machine_line())
     print(
         "command: DEBUG=true .venv/bin/python bench/engine.py " + " ".join(sys.argv[1:])
     )

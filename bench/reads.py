@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import machine, machine_line  # bench/machine.py
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
@@ -155,9 +157,18 @@ def main():
     print(
         f"load average (1 min): {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs shared"
     )
+    info = machine()
+    print(machine_line(info))
     print("command: .venv/bin/python bench/reads.py " + " ".join(sys.argv[1:]))
     print(
-        json.dumps({"assessments": n_assessments, "patients": n_patients, "rows": rows})
+        json.dumps(
+            {
+                "assessments": n_assessments,
+                "patients": n_patients,
+                "rows": rows,
+                "machine": info,
+            }
+        )
     )
 
 

@@ -36,6 +36,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from machine import machine, machine_line  # bench/machine.py
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mr_cds.settings")
@@ -387,8 +389,10 @@ def main():
         f"load average (1 min) before {load_before:.2f}, after {os.getloadavg()[0]:.2f}; "
         f"{os.cpu_count()} CPUs shared with other work"
     )
+    info = machine()
+    print(machine_line(info))
     print("command: .venv/bin/python bench/replay.py " + " ".join(sys.argv[1:]))
-    print(json.dumps({"rows": rows, "chunk_size": args.chunk_size}))
+    print(json.dumps({"rows": rows, "chunk_size": args.chunk_size, "machine": info}))
     return None
 
 
