@@ -12,13 +12,18 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from assessments.api.services import api_token_issue
 from assessments.models import AuditEvent
-from assessments.selectors import integrations_group
+from assessments.selectors import (
+    integrations_group,
+    user_is_integration,
+    users_with_integration_flag,
+)
 from tests.factories import MembershipFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,6 +192,35 @@ def test_a_page_asks_whether_the_user_is_an_integration_in_the_user_read(
     asking = [q["sql"] for q in captured if "auth_user_groups" in q["sql"]]
     assert len(asking) == 1, asking
     assert 'FROM "auth_user"' in asking[0]
+
+
+@pytest.mark.parametrize(
+    ("in_group", "role", "integration"),
+    [
+        (False, None, False),
+        (False, "clinician", False),
+        (True, None, True),
+        (False, "api_client", True),
+        (True, "api_client", True),
+    ],
+)
+def test_an_integration_is_a_member_of_the_group_or_an_api_client_of_a_site(
+    organization, other_organization, in_group, role, integration
+):
+    """The rule read with the session's user and the one asked of any user agree, and
+    follow the definition: in the integrations group, or an API client of a site (a
+    clinician's membership of another site changes nothing)."""
+    user = UserFactory()
+    MembershipFactory(user=user, organization=other_organization, role="clinician")
+    if in_group:
+        user.groups.add(integrations_group())
+    if role:
+        MembershipFactory(user=user, organization=organization, role=role)
+
+    read = users_with_integration_flag(get_user_model().objects).get(pk=user.pk)
+
+    assert read.is_integration is integration
+    assert user_is_integration(get_user_model().objects.get(pk=user.pk)) is integration
 
 
 # --- sessions ------------------------------------------------------------------------------
