@@ -47,6 +47,8 @@ from .forms import (
 from .inputs import assessment_to_input, input_display_groups
 from .models import Assessment, Report
 from .presentation import (
+    ASSESSMENT_ROW_NAMES,
+    ENCOUNTER_CARD_NAMES,
     encounter_cards,
     note_text,
     result_differences,
@@ -182,13 +184,7 @@ def patient_list(request):
 
 
 # What the patient page shows of each assessment: its table row and the trend charts.
-PATIENT_PAGE_ASSESSMENT_FIELDS = (
-    *CHART_FIELDS,
-    "supersedes",
-    "created_by__username",
-    "rule_set_version__title",
-    "rule_set_version__status",
-)
+PATIENT_PAGE_ASSESSMENT_FIELDS = (*CHART_FIELDS, "supersedes")
 
 
 @require_safe
@@ -198,12 +194,12 @@ def patient_detail(request, pk):
     shows, not the hundred input columns nor the stored result)."""
     patient = patient_get_for_user(request.user, pk)
     encounters = list(
-        patient.encounters.select_related("clinician").prefetch_related(
+        patient.encounters.annotate(**ENCOUNTER_CARD_NAMES).prefetch_related(
             Prefetch(
                 "assessments",
                 queryset=with_result_summary(
-                    Assessment.objects.select_related("created_by", "rule_set_version")
-                    .only(*PATIENT_PAGE_ASSESSMENT_FIELDS)
+                    Assessment.objects.only(*PATIENT_PAGE_ASSESSMENT_FIELDS)
+                    .annotate(**ASSESSMENT_ROW_NAMES)
                     .order_by("-created_at", "-id")
                 ),
                 to_attr="page_assessments",
