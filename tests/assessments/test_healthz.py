@@ -63,6 +63,28 @@ def test_healthz_checks_the_real_broker(client, db, settings):
     assert response.json()["broker"] == "ok"
 
 
+@pytest.mark.skipif(
+    not __import__("os").environ.get("REDIS_URL"), reason="needs REDIS_URL (real Redis)"
+)
+def test_healthz_keeps_its_broker_connection_between_checks(client, db, settings):
+    """A probe every few seconds opens no new connection each time (a new one cost
+    more than the check)."""
+    import os
+
+    import redis
+
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+    assert client.get("/healthz").status_code == 200
+    opened_before = broker.info("stats")["total_connections_received"]
+
+    for _ in range(5):
+        assert client.get("/healthz").json()["broker"] == "ok"
+
+    opened = broker.info("stats")["total_connections_received"] - opened_before
+    assert opened <= 1, f"{opened} new connections for 5 checks"  # other tests may run
+
+
 def test_healthz_answers_head_for_probes(client, db, settings):
     settings.REDIS_URL = ""
 

@@ -124,6 +124,24 @@ def _timed(call):
     return response, time.perf_counter() - start
 
 
+def test_healthz_reports_a_broker_outage_and_its_end(
+    client, db, settings, redis_server
+):
+    """The broker's connection is kept between checks: after an outage the dropped
+    connection fails the check (503), and the first check after the broker returns
+    connects again (200), with nobody acting."""
+    settings.REDIS_URL = URL
+    assert client.get("/healthz").json()["broker"] == "ok"
+
+    redis_server.stop()
+    down = client.get("/healthz")
+    redis_server.start()
+    back = client.get("/healthz")
+
+    assert (down.status_code, down.json()["broker"]) == (503, "error")
+    assert (back.status_code, back.json()["broker"]) == (200, "ok")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_evaluation_and_creation_answer_normally_with_redis_down(
     redis_cache, ehr, encounter, evaluate_input, assessment_input
