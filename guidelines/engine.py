@@ -60,6 +60,7 @@ from .vocabulary import (
 )
 
 PI = Decimal("3.14159265358979323846264338")
+TWO_PI = 2 * PI  # exact (27 digits), so 2 * PI * r ... gives the same value
 MEASURED_DERIVED_TOLERANCE = Decimal("0.20")  # SPEC 0.6: warn above 20 % difference
 
 # SPEC 0.7 (context only, never changes the grade) [J].
@@ -214,7 +215,7 @@ def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
     if r is not None and va is not None and vmax is not None:
         d.add(
             "eroa_cm2",
-            2 * PI * r * r * va / vmax,
+            TWO_PI * r * r * va / vmax,
             "0.001",
             "cm²",
             "PISA: 2π × r² × aliasing velocity / MR peak velocity",
@@ -464,9 +465,10 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
             if met is None:
                 for parameter in in_reading_order(criterion.condition, needed):
                     missing.append((parameter, "needed to tell stage C1 from C2"))
-        if any(r is True for r in results):
+        # (each result is True, False or None: ``in`` finds True and None alone)
+        if True in results:
             return "C2"
-        if results and all(r is False for r in results):
+        if results and None not in results:  # all False
             return "C1"
         return "undetermined"
     # secondary MR: no C1/C2 split; D needs symptoms persisting on optimised GDMT and
@@ -574,6 +576,15 @@ def _plausibility_warnings(facts: Mapping[str, Any], warnings: list[str]) -> Non
         )
 
 
+def _any_recorded(section: Mapping[str, Any] | None) -> bool:
+    """Whether a section of the input has some value that is not None (a loop that
+    returns at the first: cheaper than ``any`` over a generator at this size)."""
+    for value in (section or {}).values():  # noqa: SIM110 (see the docstring)
+        if value is not None:
+            return True
+    return False
+
+
 def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, Any]:
     """Evaluate one canonical assessment input with a compiled rule set."""
     warnings: list[str] = []
@@ -621,12 +632,17 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
             "mild_specific_count": grading.mild_specific,
             "lv_progression_serial": lv_progression(data, facts),
             # Derived echo values come from echo inputs, so the section decides.
-            "echo_recorded": any(
-                value is not None for value in (data.get("echo") or {}).values()
-            ),
+            "echo_recorded": _any_recorded(data.get("echo")),
         }
     )
-    guard = guard_values(facts)
+    # the guard facts' values (``guard_values``), from what was just worked out
+    guard = (
+        facts["presentation"],
+        facts["etiology"],
+        mr_type,
+        grading.severity,
+        facts["echo_recorded"],
+    )
     recommendations, cautions, unknown_rules, group_fired = apply_rules(
         facts, rule_set, missing, warnings, guard
     )

@@ -149,6 +149,8 @@ class PreparedRows:
     # finding to findings
     read_bands: Callable[[Mapping[str, Any], bool, list], dict[str, str]]
     eroa_cut_off: Leaf | None  # EROA's moderate-to-severe lower bound
+    # the ids of the sign rows whose condition reads the vena contracta only
+    vena_contracta_only: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, criteria: Sequence[SeverityCriterion]) -> PreparedRows:
@@ -187,6 +189,11 @@ class PreparedRows:
             compile_sign_reader(signs),
             compile_band_reader(bands),
             cut_off,
+            frozenset(
+                id(row.criterion)
+                for row in signs
+                if _reads_only(row.criterion, VENA_CONTRACTA)
+            ),
         )
 
 
@@ -619,6 +626,7 @@ def _vc_against_eroa(r: Reading) -> str:
     if eroa_band is None:
         return ""
     cut_off = r.rows.eroa_cut_off
+    vena_contracta_only = r.rows.vena_contracta_only
     for role, against in (
         ("specific_severe", LOW_BANDS),
         ("specific_mild", HIGH_BANDS),
@@ -626,7 +634,7 @@ def _vc_against_eroa(r: Reading) -> str:
         if eroa_band not in against:
             continue
         for row in r.met:
-            if row.role == role and _reads_only(row, VENA_CONTRACTA):
+            if row.role == role and id(row) in vena_contracta_only:
                 if cut_off is None:
                     return f"{row.condition} with EROA {_words(eroa_band)}"
                 eroa = _negated(cut_off) if against is LOW_BANDS else cut_off
