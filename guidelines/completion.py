@@ -735,8 +735,9 @@ def _weakest(covered) -> RecommendationRule:
     weakest, lowest = None, 1 << 30
     strength = CLASS_STRENGTH.get
     for _, rule in covered:
-        if strength(rule.cor, 0) < lowest:
-            weakest, lowest = rule, strength(rule.cor, 0)
+        rule_strength = strength(rule.cor, 0)
+        if rule_strength < lowest:
+            weakest, lowest = rule, rule_strength
     return weakest
 
 

@@ -100,7 +100,7 @@ SYMPTOM_FLAGS = (
     "orthopnea",
     "reduced_exercise_tolerance",
 )
-SYMPTOM_PATHS = tuple((name, f"symptoms.{name}") for name in SYMPTOM_FLAGS)
+SYMPTOM_FLAG_PATHS = tuple(f"symptoms.{name}" for name in SYMPTOM_FLAGS)
 RISK_FACTOR_PATHS = tuple(
     (name, f"risk_factors.{name}") for name in RECORDED_RISK_FACTORS
 )
@@ -337,7 +337,13 @@ def symptom_status(facts: Mapping[str, Any], warnings: list[str]) -> str:
     if facts.get("symptoms.equivocal") is True:
         return "equivocal"
     nyha = facts.get("symptoms.nyha_class")
-    flagged = [s for s, path in SYMPTOM_PATHS if facts.get(path) is True]
+    # the flags read in one call; named only when one is True (most often none is)
+    flags = list(map(facts.get, SYMPTOM_FLAG_PATHS))
+    flagged = (
+        [s for s, value in zip(SYMPTOM_FLAGS, flags, strict=True) if value is True]
+        if True in flags
+        else []
+    )
     congested = facts.get("hemodynamics.pulmonary_edema") is True or (
         facts.get("hemodynamics.cardiogenic_shock") is True
     )
@@ -882,8 +888,8 @@ class PreparedRule:
         )
 
     def entry(self) -> dict[str, Any]:
-        entry = dict(self.template)
-        entry["source"] = dict(self.template["source"])
+        entry = self.template.copy()
+        entry["source"] = entry["source"].copy()
         return entry
 
 

@@ -211,7 +211,7 @@ class Node:
 def in_reading_order(condition: Leaf | Node, names) -> tuple[str, ...]:
     """``names`` (the parameters an evaluation found absent, a set) in the order the
     condition reads them, so that what is reported does not depend on set order."""
-    return tuple(name for name in condition.parameters if name in names)
+    return tuple([name for name in condition.parameters if name in names])
 
 
 Condition = Leaf | Node
