@@ -626,28 +626,29 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     )
     missing.extend(stage_missing)
 
-    facts.update(
-        {
-            "mr_type": mr_type,
-            "severity": grading.severity,
-            "severity_subgrade": grading.subgrade,
-            "stage": stage,
-            "symptom_status": symptoms,
-            "surgical_risk": surgical_risk(facts, warnings),
-            "severe_specific_count": grading.severe_specific,
-            "mild_specific_count": grading.mild_specific,
-            "lv_progression_serial": lv_progression(data, facts),
-            # Derived echo values come from echo inputs, so the section decides.
-            "echo_recorded": _any_recorded(data.get("echo")),
-        }
-    )
+    # the facts the rules read besides the input, set one by one (no dict to build
+    # and merge); the two worked out from the facts are worked out before any is set
+    risk = surgical_risk(facts, warnings)
+    progression = lv_progression(data, facts)
+    # Derived echo values come from echo inputs, so the section decides.
+    echo_recorded = _any_recorded(data.get("echo"))
+    facts["mr_type"] = mr_type
+    facts["severity"] = grading.severity
+    facts["severity_subgrade"] = grading.subgrade
+    facts["stage"] = stage
+    facts["symptom_status"] = symptoms
+    facts["surgical_risk"] = risk
+    facts["severe_specific_count"] = grading.severe_specific
+    facts["mild_specific_count"] = grading.mild_specific
+    facts["lv_progression_serial"] = progression
+    facts["echo_recorded"] = echo_recorded
     # the guard facts' values (``guard_values``), from what was just worked out
     guard = (
         facts["presentation"],
         facts["etiology"],
         mr_type,
         grading.severity,
-        facts["echo_recorded"],
+        echo_recorded,
     )
     recommendations, cautions, unknown_rules, group_fired = apply_rules(
         facts, rule_set, missing, warnings, guard
@@ -677,7 +678,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
         "stage": stage,
         "symptom_status": symptoms,
         "surgical_risk": facts["surgical_risk"],
-        "derived": dict(derived.shown),
+        "derived": derived.shown,  # made for this evaluation, held nowhere else
         "derivations": derived.formulas,
         "risk_factors": risk_factors(facts, derived, "risk_factors" in data),
         "findings": findings,
