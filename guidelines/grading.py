@@ -313,7 +313,8 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         if x0 is not None:
             found["value"] = float(x0) if x0.__class__ is Decimal else x0
         found["source"] = s6.copy()
-        findings.append(found)
+        found0 = found              (the row's finding; after the last row:
+        ...                          findings = [found0, found1, ...], one list made)
 
     Only names made here enter the source; the parameters, values, texts and sources
     are bound to them (as in ``specs.compile_node``). Absent values are not reported
@@ -329,7 +330,7 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         return bind("f", finding(first, None, unit, row.tests_for, met, row.text, None))
 
     body: list[str] = []
-    for row in signs:
+    for index, row in enumerate(signs):
         holds = [
             f"found = {template(row, True)}",
             f"met.append({bind('r', row.criterion)})",
@@ -371,16 +372,16 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         ]
         if row.source is not None:
             body.append(f'found["source"] = {bind("s", row.source)}.copy()')
-        body.append("findings.append(found)")
+        body.append(f"found{index} = found")
     lines = [
         "def read_signs(facts):",
         "    get = facts.get",
         "    scratch = set()",
         *src.preload(),
-        "    findings = []",
         "    met = []",
         "    mild = severe = 0",
         *("    " + line for line in body),
+        f"    findings = [{', '.join(f'found{i}' for i in range(len(signs)))}]",
         "    return findings, met, mild, severe",
     ]
     return src.function(lines, "read_signs", "<sign rows>")
