@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -50,7 +50,7 @@ from .specs import (
     Leaf,
     RecommendationRule,
     format_value,
-    inline_condition,
+    holds_expression,
 )
 from .vocabulary import FIELDS_BY_PATH, Kind
 
@@ -478,39 +478,16 @@ def _plan(
 
 
 def _inlinable(condition, depth: int = 0) -> bool:
-    """Whether every leaf can be tested on locals: ``inline_condition`` calls
-    ``at_least`` and a nested node on the facts, which a completion does not write
-    to; a node of leaves nested one level is tested first (``_nested_first``)."""
+    """Whether the condition can be written as an expression on locals
+    (``specs.holds_expression``): no ``at_least`` node (called on the facts, which a
+    completion does not write to), nodes nested one level at most (as the generated
+    group tests have always been limited to)."""
     if isinstance(condition, bool | Leaf):
         return True
     return condition.match != "at_least" and all(
         isinstance(child, Leaf) or (depth == 0 and _inlinable(child, 1))
         for child in condition.children
     )
-
-
-def _nested_first(condition, tested, bind, made: set[str]) -> tuple[list[str], Any]:
-    """Statements that test each nested node (of leaves) of ``condition`` into a
-    local, and the condition with each such node replaced by a leaf ``local == True``
-    on that local: absent (None) is unknown, False and True decide the node as the
-    nested node's result would (the locals are added to ``made``). Testing a nested
-    node before its siblings changes nothing but which absent values would be
-    reported, and none are reported here."""
-    if isinstance(condition, bool | Leaf) or all(
-        isinstance(child, Leaf) for child in condition.children
-    ):
-        return [], condition
-    lines: list[str] = []
-    children = []
-    for child in condition.children:
-        if isinstance(child, Leaf):
-            children.append(child)
-            continue
-        local = f"{bind('nested', child)}_result"
-        made.add(local)
-        lines += [*tested(child), f"{local} = result"]
-        children.append(Leaf(local, "==", True))
-    return lines, replace(condition, children=tuple(children))
 
 
 def _compiled_fires(group, variables, earlier, condition_of):
@@ -522,22 +499,19 @@ def _compiled_fires(group, variables, earlier, condition_of):
     facts, and the codes recommended so far from ``recommended``. Then, for each
     completion in ``assignments``, it takes the completed unknowns from it (the
     recorded value for one it leaves open) and tests the rules in order exactly as
-    ``_first_firing`` does on facts with the completion written into them
-    (``specs.inline_condition``, three-valued): the first rule that is true, none of
-    the rules before it in its group being true, fires, and ``(completion, rule)`` is
-    appended to ``covered``; a completion in which none fires is appended to
-    ``uncovered``. Nothing is written into the facts, so nothing needs to be put back.
-    For a rule with one blocker::
+    ``_first_firing`` does on facts with the completion written into them: the first
+    rule whose condition is True (three-valued), none of the rules before it in its
+    group being True, fires, and ``(completion, rule)`` is appended to ``covered``; a
+    completion in which none fires is appended to ``uncovered``. Only "is it True?"
+    is asked and no absent value is reported, so each condition is written as one
+    boolean expression (``specs.holds_expression``: ``all`` as ``and``, ``any`` as
+    ``or``, a leaf true when recorded and holding). Nothing is written into the
+    facts, so nothing needs to be put back. For a rule with one blocker::
 
         for assignment in assignments:
             x1 = assignment.get(p4, x1_recorded)
-            result = ...  # the rule's condition
-            if result is True:
-                blocked = False
-                result = ...  # the blocker's condition
-                if result is True:
-                    blocked = True
-                if not blocked:
+            if ((x1 is not None and x1 <= v5) and (x0 is not None and v6 in x0)):
+                if not ((x1 is not None and x1 < v7)):  # the blocker
                     covered.append((assignment, r3))
                     continue
             uncovered.append(assignment)
@@ -554,37 +528,15 @@ def _compiled_fires(group, variables, earlier, condition_of):
     src = FunctionSource()
     bind, value_of = src.bind, src.value_of
 
-    nested_results: set[str] = set()
-
-    def nested_value_of(parameter: str) -> str:
-        if parameter in nested_results:
-            return parameter  # a local the statements before it set
-        return value_of(parameter)
-
-    def tested(condition) -> list[str]:
-        if isinstance(condition, bool):
-            return [f"result = {condition}"]
-        before, condition = _nested_first(condition, tested, bind, nested_results)
-        return [
-            *before,
-            *inline_condition(condition, nested_value_of, bind, "", report=False),
-        ]
-
     body: list[str] = []
     for rule, condition, blockers in conditions:
-        block = ["blocked = False"]
-        for first in blockers:
-            check = [*tested(first), "if result is True:", "    blocked = True"]
-            block += ["if not blocked:", *("    " + line for line in check)]
-        block += [
-            "if not blocked:",
-            f"    covered.append((assignment, {bind('r', rule)}))",
-            "    continue",
-        ]
+        fired = [f"covered.append((assignment, {bind('r', rule)}))", "continue"]
+        if blockers:  # none of the rules before it in its group holds
+            either = " or ".join(holds_expression(b, value_of, bind) for b in blockers)
+            fired = [f"if not ({either}):", *("    " + line for line in fired)]
         body += [
-            *tested(condition),
-            "if result is True:",
-            *("    " + line for line in block),
+            f"if {holds_expression(condition, value_of, bind)}:",
+            *("    " + line for line in fired),
         ]
     completed = set(variables)
     recorded, per_completion = [], []
@@ -783,8 +735,9 @@ def _weakest(covered) -> RecommendationRule:
     weakest, lowest = None, 1 << 30
     strength = CLASS_STRENGTH.get
     for _, rule in covered:
-        if strength(rule.cor, 0) < lowest:
-            weakest, lowest = rule, strength(rule.cor, 0)
+        rule_strength = strength(rule.cor, 0)
+        if rule_strength < lowest:
+            weakest, lowest = rule, rule_strength
     return weakest
 
 

@@ -60,6 +60,7 @@ from .vocabulary import (
 )
 
 PI = Decimal("3.14159265358979323846264338")
+TWO_PI = 2 * PI  # exact (27 digits), so 2 * PI * r ... gives the same value
 MEASURED_DERIVED_TOLERANCE = Decimal("0.20")  # SPEC 0.6: warn above 20 % difference
 
 # SPEC 0.7 (context only, never changes the grade) [J].
@@ -99,7 +100,7 @@ SYMPTOM_FLAGS = (
     "orthopnea",
     "reduced_exercise_tolerance",
 )
-SYMPTOM_PATHS = tuple((name, f"symptoms.{name}") for name in SYMPTOM_FLAGS)
+SYMPTOM_FLAG_PATHS = tuple(f"symptoms.{name}" for name in SYMPTOM_FLAGS)
 RISK_FACTOR_PATHS = tuple(
     (name, f"risk_factors.{name}") for name in RECORDED_RISK_FACTORS
 )
@@ -214,7 +215,7 @@ def derive(facts: Mapping[str, Any], warnings: list[str]) -> _Derivation:
     if r is not None and va is not None and vmax is not None:
         d.add(
             "eroa_cm2",
-            2 * PI * r * r * va / vmax,
+            TWO_PI * r * r * va / vmax,
             "0.001",
             "cm²",
             "PISA: 2π × r² × aliasing velocity / MR peak velocity",
@@ -336,7 +337,13 @@ def symptom_status(facts: Mapping[str, Any], warnings: list[str]) -> str:
     if facts.get("symptoms.equivocal") is True:
         return "equivocal"
     nyha = facts.get("symptoms.nyha_class")
-    flagged = [s for s, path in SYMPTOM_PATHS if facts.get(path) is True]
+    # the flags read in one call; named only when one is True (most often none is)
+    flags = list(map(facts.get, SYMPTOM_FLAG_PATHS))
+    flagged = (
+        [s for s, value in zip(SYMPTOM_FLAGS, flags, strict=True) if value is True]
+        if True in flags
+        else []
+    )
     congested = facts.get("hemodynamics.pulmonary_edema") is True or (
         facts.get("hemodynamics.cardiogenic_shock") is True
     )
@@ -464,9 +471,10 @@ def stage_of(facts, rule_set, mr_type, severity, symptoms, missing, findings) ->
             if met is None:
                 for parameter in in_reading_order(criterion.condition, needed):
                     missing.append((parameter, "needed to tell stage C1 from C2"))
-        if any(r is True for r in results):
+        # (each result is True, False or None: ``in`` finds True and None alone)
+        if True in results:
             return "C2"
-        if results and all(r is False for r in results):
+        if results and None not in results:  # all False
             return "C1"
         return "undetermined"
     # secondary MR: no C1/C2 split; D needs symptoms persisting on optimised GDMT and
@@ -574,6 +582,15 @@ def _plausibility_warnings(facts: Mapping[str, Any], warnings: list[str]) -> Non
         )
 
 
+def _any_recorded(section: Mapping[str, Any] | None) -> bool:
+    """Whether a section of the input has some value that is not None (a loop that
+    returns at the first: cheaper than ``any`` over a generator at this size)."""
+    for value in (section or {}).values():  # noqa: SIM110 (see the docstring)
+        if value is not None:
+            return True
+    return False
+
+
 def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, Any]:
     """Evaluate one canonical assessment input with a compiled rule set."""
     warnings: list[str] = []
@@ -609,24 +626,30 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     )
     missing.extend(stage_missing)
 
-    facts.update(
-        {
-            "mr_type": mr_type,
-            "severity": grading.severity,
-            "severity_subgrade": grading.subgrade,
-            "stage": stage,
-            "symptom_status": symptoms,
-            "surgical_risk": surgical_risk(facts, warnings),
-            "severe_specific_count": grading.severe_specific,
-            "mild_specific_count": grading.mild_specific,
-            "lv_progression_serial": lv_progression(data, facts),
-            # Derived echo values come from echo inputs, so the section decides.
-            "echo_recorded": any(
-                value is not None for value in (data.get("echo") or {}).values()
-            ),
-        }
+    # the facts the rules read besides the input, set one by one (no dict to build
+    # and merge); the two worked out from the facts are worked out before any is set
+    risk = surgical_risk(facts, warnings)
+    progression = lv_progression(data, facts)
+    # Derived echo values come from echo inputs, so the section decides.
+    echo_recorded = _any_recorded(data.get("echo"))
+    facts["mr_type"] = mr_type
+    facts["severity"] = grading.severity
+    facts["severity_subgrade"] = grading.subgrade
+    facts["stage"] = stage
+    facts["symptom_status"] = symptoms
+    facts["surgical_risk"] = risk
+    facts["severe_specific_count"] = grading.severe_specific
+    facts["mild_specific_count"] = grading.mild_specific
+    facts["lv_progression_serial"] = progression
+    facts["echo_recorded"] = echo_recorded
+    # the guard facts' values (``guard_values``), from what was just worked out
+    guard = (
+        facts["presentation"],
+        facts["etiology"],
+        mr_type,
+        grading.severity,
+        echo_recorded,
     )
-    guard = guard_values(facts)
     recommendations, cautions, unknown_rules, group_fired = apply_rules(
         facts, rule_set, missing, warnings, guard
     )
@@ -655,7 +678,7 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
         "stage": stage,
         "symptom_status": symptoms,
         "surgical_risk": facts["surgical_risk"],
-        "derived": dict(derived.shown),
+        "derived": derived.shown,  # made for this evaluation, held nowhere else
         "derivations": derived.formulas,
         "risk_factors": risk_factors(facts, derived, "risk_factors" in data),
         "findings": findings,
@@ -866,8 +889,8 @@ class PreparedRule:
         )
 
     def entry(self) -> dict[str, Any]:
-        entry = dict(self.template)
-        entry["source"] = dict(self.template["source"])
+        entry = self.template.copy()
+        entry["source"] = entry["source"].copy()
         return entry
 
 

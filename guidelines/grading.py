@@ -149,6 +149,8 @@ class PreparedRows:
     # finding to findings
     read_bands: Callable[[Mapping[str, Any], bool, list], dict[str, str]]
     eroa_cut_off: Leaf | None  # EROA's moderate-to-severe lower bound
+    # the ids of the sign rows whose condition reads the vena contracta only
+    vena_contracta_only: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, criteria: Sequence[SeverityCriterion]) -> PreparedRows:
@@ -187,6 +189,11 @@ class PreparedRows:
             compile_sign_reader(signs),
             compile_band_reader(bands),
             cut_off,
+            frozenset(
+                id(row.criterion)
+                for row in signs
+                if _reads_only(row.criterion, VENA_CONTRACTA)
+            ),
         )
 
 
@@ -306,7 +313,8 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         if x0 is not None:
             found["value"] = float(x0) if x0.__class__ is Decimal else x0
         found["source"] = s6.copy()
-        findings.append(found)
+        found0 = found              (the row's finding; after the last row:
+        ...                          findings = [found0, found1, ...], one list made)
 
     Only names made here enter the source; the parameters, values, texts and sources
     are bound to them (as in ``specs.compile_node``). Absent values are not reported
@@ -322,7 +330,7 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         return bind("f", finding(first, None, unit, row.tests_for, met, row.text, None))
 
     body: list[str] = []
-    for row in signs:
+    for index, row in enumerate(signs):
         holds = [
             f"found = {template(row, True)}",
             f"met.append({bind('r', row.criterion)})",
@@ -364,16 +372,16 @@ def compile_sign_reader(signs: Sequence[SignRow]) -> Callable:
         ]
         if row.source is not None:
             body.append(f'found["source"] = {bind("s", row.source)}.copy()')
-        body.append("findings.append(found)")
+        body.append(f"found{index} = found")
     lines = [
         "def read_signs(facts):",
         "    get = facts.get",
         "    scratch = set()",
         *src.preload(),
-        "    findings = []",
         "    met = []",
         "    mild = severe = 0",
         *("    " + line for line in body),
+        f"    findings = [{', '.join(f'found{i}' for i in range(len(signs)))}]",
         "    return findings, met, mild, severe",
     ]
     return src.function(lines, "read_signs", "<sign rows>")
@@ -619,6 +627,7 @@ def _vc_against_eroa(r: Reading) -> str:
     if eroa_band is None:
         return ""
     cut_off = r.rows.eroa_cut_off
+    vena_contracta_only = r.rows.vena_contracta_only
     for role, against in (
         ("specific_severe", LOW_BANDS),
         ("specific_mild", HIGH_BANDS),
@@ -626,7 +635,7 @@ def _vc_against_eroa(r: Reading) -> str:
         if eroa_band not in against:
             continue
         for row in r.met:
-            if row.role == role and _reads_only(row, VENA_CONTRACTA):
+            if row.role == role and id(row) in vena_contracta_only:
                 if cut_off is None:
                     return f"{row.condition} with EROA {_words(eroa_band)}"
                 eroa = _negated(cut_off) if against is LOW_BANDS else cut_off

@@ -211,7 +211,7 @@ class Node:
 def in_reading_order(condition: Leaf | Node, names) -> tuple[str, ...]:
     """``names`` (the parameters an evaluation found absent, a set) in the order the
     condition reads them, so that what is reported does not depend on set order."""
-    return tuple(name for name in condition.parameters if name in names)
+    return tuple([name for name in condition.parameters if name in names])
 
 
 Condition = Leaf | Node
@@ -391,6 +391,40 @@ def inline_condition(
         f = bind("n", condition.test)
         return [f"result = {f}(facts, {missing})"]
     return _node_lines(condition, value_of, bind, missing, report, 0, "result")
+
+
+def holds_expression(
+    condition: Condition | bool,
+    value_of: Callable[[str], str],
+    bind: Callable[[str, Any], str],
+) -> str:
+    """A Python expression, on the locals ``value_of`` names, that is true exactly when
+    ``condition``'s three-valued test is True (not False, not unknown), for a caller
+    that reports no absent value. Three-valued ``all`` is True when every child is
+    True and ``any`` when some child is, so the expression is the children's own
+    expressions joined by ``and`` / ``or``; a leaf is True when its value is recorded
+    and the comparison holds (``recorded_as`` likewise; ``not_recorded_as`` when the
+    value is absent or not among its values). Nothing it tests has side effects, so
+    stopping at the first child that decides it changes nothing. ``at_least`` nodes
+    are not written (their callers call their compiled function)."""
+    if isinstance(condition, bool):
+        return str(condition)
+    if isinstance(condition, Leaf):
+        x, v = value_of(condition.parameter), bind("v", condition.value)
+        if condition.operator == "recorded_as":
+            return f"({x} is not None and {x} in {v})"
+        if condition.operator == "not_recorded_as":
+            return f"({x} is None or {x} not in {v})"
+        holds = COMPARISONS[condition.operator].format(x=x, v=v)
+        return f"({x} is not None and {holds})"
+    if condition.match == "at_least":
+        raise ValueError("an at_least node is called, not written as an expression")
+    joined = " and " if condition.match == "all" else " or "
+    return (
+        "("
+        + joined.join(holds_expression(c, value_of, bind) for c in condition.children)
+        + ")"
+    )
 
 
 def inline_branches(
