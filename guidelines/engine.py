@@ -642,14 +642,8 @@ def evaluate(data: Mapping[str, Any], rule_set: CompiledRuleSet) -> dict[str, An
     facts["mild_specific_count"] = grading.mild_specific
     facts["lv_progression_serial"] = progression
     facts["echo_recorded"] = echo_recorded
-    # the guard facts' values (``guard_values``), from what was just worked out
-    guard = (
-        facts["presentation"],
-        facts["etiology"],
-        mr_type,
-        grading.severity,
-        echo_recorded,
-    )
+    # one reading of the guard facts (``GUARD_FACTS``), the key of the compiled passes
+    guard = guard_values(facts)
     recommendations, cautions, unknown_rules, group_fired = apply_rules(
         facts, rule_set, missing, warnings, guard
     )
